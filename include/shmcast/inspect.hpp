@@ -1,0 +1,67 @@
+// Read-only inspection of rings for operators and tools: everything `shmcast stat`,
+// `list` and `metrics` show comes from shared memory, without asking the producer.
+// Figures are read relaxed while the ring runs: each is exact, together they are a
+// moment's approximation.
+#pragma once
+
+#include <shmcast/types.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shmcast {
+
+struct ReaderStatus {
+  std::uint32_t id = 0;  // registry slot
+  std::uint32_t pid = 0;
+  bool alive = false;
+  bool waiting = false;  // blocked in a futex wait
+  std::string label;
+  std::uint64_t position = 0;
+  std::uint64_t lag = 0;  // head - position
+  std::uint64_t delivered = 0;
+  std::uint64_t gaps = 0;
+  std::uint64_t missed = 0;
+  std::uint64_t snapshots = 0;
+  std::uint64_t last_active_ns = 0;
+  std::uint64_t attached_ns = 0;
+};
+
+struct RingStatus {
+  std::string name;
+  Geometry geometry;
+  std::uint64_t ring_id = 0;
+  std::uint64_t object_size = 0;
+  unsigned mode = 0;
+  std::uint64_t creation_time_ns = 0;
+  std::uint64_t head = 0;
+  std::uint64_t published = 0;
+  std::uint64_t published_bytes = 0;
+  std::uint64_t last_publish_ns = 0;
+  std::uint64_t first_seq = 0;
+  std::uint64_t skipped = 0;  // sequences skipped by publish_at
+  std::uint32_t producer_pid = 0;
+  bool producer_alive = false;
+  std::uint32_t takeovers = 0;
+  std::uint64_t source_position = 0;
+  std::uint32_t waiters = 0;
+  std::uint64_t snapshots_published = 0;
+  std::uint64_t snapshot_as_of = 0;
+  std::uint64_t snapshot_length = 0;
+  std::uint64_t snapshot_published_ns = 0;
+  std::vector<ReaderStatus> readers;
+  std::string registry_error;  // why readers could not be listed, if so
+};
+
+// Throws shmcast::Error as Reader's constructor does.
+[[nodiscard]] RingStatus inspect(std::string_view name);
+
+// Names of every ring on this machine (objects /dev/shm/shmcast.*), sorted.
+[[nodiscard]] std::vector<std::string> list_rings();
+
+// Frees the registry entries of dead readers of ring `name`; returns how many.
+std::size_t reap_dead_readers(std::string_view name);
+
+}  // namespace shmcast

@@ -1,0 +1,142 @@
+// shmcast::Producer: the one writer of a ring.
+//
+// A Producer creates a ring (or takes an existing one over) and publishes messages into
+// it. Publishing never waits for a reader, never allocates and makes no system call: it
+// stamps the slot "being written", copies the payload once, stamps it "committed" and
+// advances head. A reader that was a lap behind sees the overwrite as a gap.
+//
+// Thread safety: a Producer is used by one thread at a time. One producer per ring is
+// enforced across processes by an open-file-description lock the kernel drops when the
+// producer dies; a second one gets Errc::producer_active naming the first one's pid.
+#pragma once
+
+#include <shmcast/types.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace shmcast {
+
+namespace detail {
+struct ProducerState;
+struct ProducerLine;
+}  // namespace detail
+
+// Pass as timestamp_ns to stamp a message with shmcast::now_ns().
+inline constexpr std::uint64_t kNow = std::numeric_limits<std::uint64_t>::max();
+
+struct CreateOptions {
+  unsigned mode = 0600;  // permission bits of both shared-memory objects
+  bool replace = false;  // remove an existing ring of that name first (`create --force`)
+};
+
+class Producer {
+ public:
+  // Creates a new ring; Errc::already_exists if the name is taken (unless replace).
+  static Producer create(std::string_view name, const Geometry& geometry, const CreateOptions& options = {});
+  // Takes over an existing ring at its head, repairing a slot a dead predecessor left half-written.
+  static Producer open(std::string_view name);
+  // Opens the ring if it exists (its geometry must equal `geometry`), else creates it.
+  static Producer open_or_create(std::string_view name, const Geometry& geometry,
+                                 const CreateOptions& options = {});
+  // Removes a ring and its registry. Attached processes keep their mappings. False if absent.
+  static bool remove(std::string_view name);
+
+  Producer(Producer&&) noexcept;
+  Producer& operator=(Producer&&) noexcept;
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+  ~Producer();
+
+  // Publishes one message and returns its sequence number. Throws Errc::message_too_large
+  // (writing nothing) if the payload exceeds payload_capacity().
+  std::uint64_t publish(std::span<const std::byte> payload, std::uint32_t type = 0,
+                        std::uint64_t timestamp_ns = kNow);
+
+  // Publishes at an explicit sequence `seq` >= head() (a relay keeping its source's
+  // numbering). Sequences in [head(), seq) are skipped: readers see them as one gap.
+  // Throws Errc::invalid_argument if seq < head().
+  std::uint64_t publish_at(std::uint64_t seq, std::span<const std::byte> payload, std::uint32_t type = 0,
+                           std::uint64_t timestamp_ns = kNow);
+
+  // Zero-copy publishing: claim a slot, fill it in place, commit. Until commit (or the
+  // Claim's destruction, which abandons it and leaves no trace for readers) the producer
+  // must not publish anything else.
+  class Claim {
+   public:
+    Claim(Claim&& other) noexcept;
+    Claim& operator=(Claim&&) = delete;
+    ~Claim();
+
+    [[nodiscard]] std::uint64_t seq() const noexcept { return seq_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    // Copies bytes into the claimed payload at `offset` (relaxed atomic words, so lapped
+    // readers racing on the slot stay data-race-free). Precondition: offset + bytes.size() <= size().
+    void write(std::size_t offset, std::span<const std::byte> bytes) noexcept;
+    // Raw access for writers that cannot go through write(). Plain stores race (benignly:
+    // the seqlock discards what they see) with readers still copying the slot's previous lap.
+    [[nodiscard]] std::byte* data() noexcept { return payload_; }
+    // Commits the first `length` bytes (default: all of size()) and returns the sequence.
+    std::uint64_t commit(std::size_t length);
+    std::uint64_t commit() { return commit(size_); }
+
+   private:
+    friend class Producer;
+    Claim(Producer* owner, std::byte* slot, std::uint64_t seq, std::size_t size) noexcept;
+    Producer* owner_;
+    std::byte* slot_;
+    std::byte* payload_;
+    std::uint64_t seq_;
+    std::size_t size_;
+  };
+  // Throws Errc::message_too_large if size exceeds payload_capacity().
+  [[nodiscard]] Claim claim(std::size_t size, std::uint32_t type = 0, std::uint64_t timestamp_ns = kNow);
+
+  // Stores a snapshot of the producer's state as of head(): it must reflect every message
+  // published so far. Throws Errc::message_too_large if it exceeds the snapshot capacity,
+  // Errc::invalid_argument if the ring has no snapshot area.
+  void publish_snapshot(std::span<const std::byte> state);
+
+  [[nodiscard]] std::uint64_t head() const noexcept { return head_; }
+  [[nodiscard]] std::uint32_t payload_capacity() const noexcept { return payload_capacity_; }
+  [[nodiscard]] const Geometry& geometry() const noexcept;
+  [[nodiscard]] const std::string& name() const noexcept;
+  [[nodiscard]] std::uint64_t ring_id() const noexcept;
+  // Live registered readers: one scan of the registry, for coarse use (not per message).
+  [[nodiscard]] std::size_t reader_count() const;
+  // FUTEX_WAKE calls made: zero while no reader has blocked.
+  [[nodiscard]] std::uint64_t wakeups() const noexcept { return wakeups_; }
+  // A relay's own position in its source, kept in the ring so it survives restarts.
+  void set_source_position(std::uint64_t position) noexcept;
+  [[nodiscard]] std::uint64_t source_position() const noexcept;
+
+ private:
+  explicit Producer(std::unique_ptr<detail::ProducerState> state);
+  std::byte* begin_write(std::uint64_t seq, std::size_t size, std::uint32_t type, std::uint64_t timestamp_ns) noexcept;
+  void end_write(std::uint64_t seq, std::size_t size, std::byte* slot) noexcept;
+  void abandon(std::uint64_t seq, std::byte* slot) noexcept;
+  void jump_to(std::uint64_t seq) noexcept;
+  void wake_readers() noexcept;
+  [[noreturn]] void throw_too_large(std::size_t size) const;
+
+  std::unique_ptr<detail::ProducerState> state_;
+  std::byte* slots_ = nullptr;
+  detail::ProducerLine* line_ = nullptr;
+  const std::atomic<std::uint32_t>* waiters_ = nullptr;  // in the registry's wait line
+  std::uint64_t head_ = 0;
+  std::uint64_t mask_ = 0;
+  std::uint64_t published_ = 0;
+  std::uint64_t published_bytes_ = 0;
+  std::uint64_t wakeups_ = 0;
+  std::uint32_t slot_size_ = 0;
+  std::uint32_t payload_capacity_ = 0;
+  bool full_fence_ = false;
+};
+
+}  // namespace shmcast

@@ -1,0 +1,133 @@
+// shmcast::Reader: one reader of a ring, in any process.
+//
+// A Reader maps the ring read-only and follows it at its own pace. Each read yields a
+// message, "nothing new", a gap (the first sequence missed and exactly how many), or a
+// snapshot. On a gap the reader has already repositioned by its policy; nothing is ever
+// skipped silently: for every reader, delivered + missed == the sequences it moved over
+// (seeks aside).
+//
+// Reading allocates nothing: a message's payload points into the reader's own buffer,
+// valid until its next call. A Reader is used by one thread at a time.
+#pragma once
+
+#include <shmcast/types.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace shmcast {
+
+namespace detail {
+struct ReaderState;
+struct ProducerLine;
+struct SequenceLine;
+struct ReaderEntry;
+}  // namespace detail
+
+enum class StartAt {
+  latest,    // only messages published after attaching
+  oldest,    // the oldest message still safely held
+  sequence,  // ReaderOptions::start_seq (a gap first if it is no longer held)
+  snapshot,  // the newest snapshot, then the messages after it (oldest if there is none)
+};
+
+enum class GapPolicy {
+  oldest,    // continue at the oldest message still safely held: replay as much as possible
+  latest,    // continue at head: only new messages
+  snapshot,  // deliver the newest snapshot, continue after it (oldest if there is none)
+};
+
+enum class WaitStrategy {
+  block,       // spin briefly, then sleep on a shared futex the producer wakes
+  spin,        // busy-poll with a pause instruction: lowest latency, burns a core
+  spin_yield,  // busy-poll briefly, then sched_yield between polls
+};
+
+struct ReaderOptions {
+  StartAt start = StartAt::latest;
+  std::uint64_t start_seq = 0;
+  GapPolicy on_gap = GapPolicy::oldest;
+  WaitStrategy wait = WaitStrategy::block;
+  bool register_reader = true;  // appear in `shmcast stat` with lag and losses
+  std::string label;            // shown by `shmcast stat`; at most 47 bytes kept
+  // While the ring is being created (or does not exist yet, if wait_for_ring) attach retries this long.
+  std::chrono::milliseconds attach_timeout{2000};
+  bool wait_for_ring = false;
+};
+
+class Reader {
+ public:
+  // Attaches to ring `name`. Throws shmcast::Error: not_found, not_ready, foreign,
+  // version_mismatch, truncated, corrupt, permission_denied.
+  explicit Reader(std::string_view name, const ReaderOptions& options = {});
+  Reader(Reader&&) noexcept;
+  Reader& operator=(Reader&&) noexcept;
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+  ~Reader();
+
+  // Non-blocking: the next event, or ReadStatus::empty.
+  [[nodiscard]] ReadResult try_read() noexcept;
+  // Waits by the reader's strategy up to `timeout` for the next event; empty on timeout.
+  [[nodiscard]] ReadResult read(std::chrono::nanoseconds timeout) noexcept;
+
+  // Resumes at `seq`. True if seq is still held (or is head); false if it is older than
+  // the ring holds (the next read reports the gap) or later than head (nothing changes).
+  bool seek(std::uint64_t seq) noexcept;
+
+  [[nodiscard]] std::uint64_t position() const noexcept { return position_; }
+  [[nodiscard]] std::uint64_t delivered() const noexcept { return delivered_; }
+  [[nodiscard]] std::uint64_t gaps() const noexcept { return gaps_; }
+  [[nodiscard]] std::uint64_t missed() const noexcept { return missed_; }
+  [[nodiscard]] std::uint64_t snapshots() const noexcept { return snapshots_; }
+
+  [[nodiscard]] std::uint64_t head() const noexcept;    // producer's head, now
+  [[nodiscard]] std::uint64_t oldest() const noexcept;  // oldest sequence safely held, now
+  [[nodiscard]] bool producer_alive() const noexcept;   // the producer's lock is held
+  [[nodiscard]] pid_t producer_pid() const noexcept;    // last producer's pid (0: never had one)
+  // The name no longer refers to the object this reader mapped (removed or recreated).
+  [[nodiscard]] bool replaced() const noexcept;
+  [[nodiscard]] bool registered() const noexcept { return entry_ != nullptr; }
+  // Why registration failed (empty if registered or not asked for).
+  [[nodiscard]] const std::string& registration_error() const noexcept;
+  [[nodiscard]] const Geometry& geometry() const noexcept;
+  [[nodiscard]] const std::string& name() const noexcept;
+  [[nodiscard]] std::uint64_t ring_id() const noexcept;
+  [[nodiscard]] std::uint64_t source_position() const noexcept;  // the producer's relay position
+
+ private:
+  ReadResult on_lapped(std::uint64_t seq) noexcept;
+  ReadResult on_vacant(std::uint64_t seq, std::uint64_t stamp) noexcept;
+  ReadResult report_gap(std::uint64_t first, std::uint64_t next) noexcept;
+  ReadResult take_snapshot(std::uint64_t fallback) noexcept;
+  ReadResult wait_block(std::chrono::steady_clock::time_point deadline) noexcept;
+  void publish_counters() noexcept;
+  void touch_registry() noexcept;
+
+  std::unique_ptr<detail::ReaderState> state_;
+  const std::byte* slots_ = nullptr;
+  const detail::ProducerLine* line_ = nullptr;
+  const detail::SequenceLine* sequence_ = nullptr;
+  detail::ReaderEntry* entry_ = nullptr;
+  std::byte* buffer_ = nullptr;  // payload_capacity + 8, word-aligned
+  std::uint64_t mask_ = 0;
+  std::uint64_t slot_count_ = 0;
+  std::uint64_t position_ = 0;
+  std::uint64_t delivered_ = 0;
+  std::uint64_t gaps_ = 0;
+  std::uint64_t missed_ = 0;
+  std::uint64_t snapshots_ = 0;
+  std::uint64_t idle_polls_ = 0;
+  std::uint32_t slot_size_ = 0;
+  std::uint32_t payload_capacity_ = 0;
+  GapPolicy on_gap_ = GapPolicy::oldest;
+  WaitStrategy wait_ = WaitStrategy::block;
+};
+
+}  // namespace shmcast

@@ -1,0 +1,73 @@
+// Plain value types shared by the producer, the reader and the inspection API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace shmcast {
+
+// The shape of a ring, fixed at creation.
+struct Geometry {
+  std::uint64_t slot_count = 4096;      // a power of two, at least 2
+  std::uint32_t slot_size = 256;        // bytes per slot, a multiple of 64; payload = slot_size - 24
+  std::uint64_t snapshot_capacity = 0;  // bytes per snapshot buffer; 0 = no snapshots
+
+  [[nodiscard]] std::uint32_t payload_capacity() const noexcept { return slot_size - 24; }
+  friend bool operator==(const Geometry&, const Geometry&) = default;
+};
+
+// The smallest slot size (a multiple of 64) whose payload holds `payload_bytes`.
+[[nodiscard]] constexpr std::uint32_t slot_size_for(std::uint32_t payload_bytes) noexcept {
+  return (payload_bytes + 24 + 63) / 64 * 64;
+}
+
+// The bytes of a string, for publishing text: p.publish(shmcast::bytes_of("hello")).
+[[nodiscard]] inline std::span<const std::byte> bytes_of(std::string_view text) noexcept {
+  return std::as_bytes(std::span(text.data(), text.size()));
+}
+// A payload viewed as text.
+[[nodiscard]] inline std::string_view text_of(std::span<const std::byte> bytes) noexcept {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// A delivered message. `payload` points into the reader's own buffer and stays valid
+// until the reader's next read, seek or snapshot call.
+struct Message {
+  std::uint64_t seq = 0;
+  std::uint32_t type = 0;
+  std::uint64_t timestamp_ns = 0;
+  std::span<const std::byte> payload;
+};
+
+// Messages [first, first + missed) will never be delivered to this reader.
+struct Gap {
+  std::uint64_t first = 0;
+  std::uint64_t missed = 0;
+};
+
+// A copy of the producer's state: every message with a sequence below `as_of` is
+// reflected in it; the reader continues at `as_of`. `data` lives in the reader's buffer.
+struct Snapshot {
+  std::uint64_t as_of = 0;
+  std::span<const std::byte> data;
+};
+
+enum class ReadStatus : std::uint8_t {
+  empty,     // nothing new yet
+  message,   // `message` is valid
+  gap,       // `gap` is valid; the reader has already repositioned
+  snapshot,  // `snapshot` is valid (gap policy `snapshot`, or start from snapshot)
+};
+
+struct ReadResult {
+  ReadStatus status = ReadStatus::empty;
+  Message message;
+  Gap gap;
+  Snapshot snapshot;
+
+  explicit operator bool() const noexcept { return status != ReadStatus::empty; }
+};
+
+}  // namespace shmcast

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what shmcast needs to build, test and benchmark on Debian 12, using apt-get only.
+# Safe to run again: it installs only the packages that are missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake git pkg-config ca-certificates procps
+  libboost-dev            # Boost.Interprocess and Boost.Lockfree (header-only)
+  libcli11-dev            # the CLI
+  catch2                  # tests (v2 on Debian 12)
+  libbenchmark-dev        # micro-benchmarks
+  clang libclang-rt-14-dev  # libFuzzer target and sanitizer runtimes
+  gnuplot-nox             # benchmark plot
+  curl                    # metrics endpoint test
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all build dependencies present"
+fi

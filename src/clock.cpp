@@ -1,0 +1,97 @@
+// now_ns(): CLOCK_REALTIME through the TSC. One calibration per process (about 2 ms,
+// the first time a clock is needed), then each thread re-anchors itself to
+// clock_gettime about once a second, which also refines the rate over a long baseline.
+#include <shmcast/clock.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#define SHMCAST_HAVE_TSC 1
+#endif
+
+namespace shmcast {
+
+namespace {
+
+std::uint64_t clock_realtime_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+#ifdef SHMCAST_HAVE_TSC
+bool invariant_tsc() noexcept {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_max(0x80000000u, nullptr) < 0x80000007u) return false;
+  __cpuid(0x80000007u, eax, ebx, ecx, edx);
+  return (edx & (1u << 8)) != 0;
+}
+
+struct Calibration {
+  bool use_tsc = false;
+  double ns_per_tick = 0;
+  std::uint64_t ticks_per_second = 0;
+};
+
+const Calibration& calibration() noexcept {
+  static const Calibration c = [] {
+    Calibration cal;
+    if (!invariant_tsc()) return cal;
+    const std::uint64_t t0 = __rdtsc(), n0 = clock_realtime_ns();
+    std::uint64_t t1 = t0, n1 = n0;
+    while (n1 - n0 < 2'000'000) {
+      t1 = __rdtsc();
+      n1 = clock_realtime_ns();
+    }
+    if (t1 <= t0) return cal;
+    cal.ns_per_tick = static_cast<double>(n1 - n0) / static_cast<double>(t1 - t0);
+    cal.ticks_per_second = static_cast<std::uint64_t>(1e9 / cal.ns_per_tick);
+    cal.use_tsc = cal.ns_per_tick > 0.01 && cal.ns_per_tick < 100;
+    return cal;
+  }();
+  return c;
+}
+
+struct Anchor {
+  std::uint64_t tsc = 0;
+  std::uint64_t ns = 0;
+  double ns_per_tick = 0;
+};
+#endif
+
+}  // namespace
+
+bool clock_uses_tsc() noexcept {
+#ifdef SHMCAST_HAVE_TSC
+  return calibration().use_tsc;
+#else
+  return false;
+#endif
+}
+
+std::uint64_t now_ns() noexcept {
+#ifdef SHMCAST_HAVE_TSC
+  thread_local Anchor anchor;
+  const Calibration& cal = calibration();
+  if (!cal.use_tsc) return clock_realtime_ns();
+  const std::uint64_t tsc = __rdtsc();
+  const std::uint64_t elapsed = tsc - anchor.tsc;
+  if (anchor.ns == 0 || elapsed > cal.ticks_per_second) [[unlikely]] {
+    const std::uint64_t ns = clock_realtime_ns();
+    if (anchor.ns != 0 && ns > anchor.ns) anchor.ns_per_tick = static_cast<double>(ns - anchor.ns) / static_cast<double>(elapsed);
+    else anchor.ns_per_tick = cal.ns_per_tick;
+    anchor.tsc = tsc;
+    anchor.ns = ns;
+    return ns;
+  }
+  return anchor.ns + static_cast<std::uint64_t>(static_cast<double>(elapsed) * anchor.ns_per_tick);
+#else
+  return clock_realtime_ns();
+#endif
+}
+
+}  // namespace shmcast

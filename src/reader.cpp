@@ -1,0 +1,347 @@
+// The read side of the stamp protocol (DESIGN.md). Expecting message n in its slot:
+//   s1 = stamp (acquire)
+//   s1 <  2n+1  not yet published, unless the producer jumped past n (then: a gap)
+//   s1 == 2n+1  being written: nothing new yet
+//   s1 == 2n+2  copy header and payload (relaxed atomic words) ; acquire fence ;
+//               s2 = stamp (relaxed) ; s2 == s1: deliver ; else overwritten while copying: a gap
+//   s1 >  2n+2  overwritten by a later lap: a gap
+// The acquire fence keeps every copy load before the re-check, so an unchanged stamp
+// proves no store of a later lap reached the words we copied.
+#include <shmcast/clock.hpp>
+#include <shmcast/reader.hpp>
+
+#include "futex.hpp"
+#include "layout.hpp"
+#include "registry.hpp"
+#include "segment.hpp"
+#include "slot_io.hpp"
+
+#include <sched.h>
+#include <sys/stat.h>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define SHMCAST_PAUSE() _mm_pause()
+#else
+#define SHMCAST_PAUSE() std::atomic_signal_fence(std::memory_order_seq_cst)
+#endif
+
+namespace shmcast {
+
+namespace detail {
+
+struct ReaderState {
+  std::string name;
+  Segment ring;
+  std::optional<Registry> registry;
+  Geometry geometry;
+  RingHeader header{};
+  std::string registration_error;
+  std::vector<std::uint64_t> buffer;  // word-aligned copy target for payloads and snapshots
+  const SnapshotControl* snapshot = nullptr;
+  const std::byte* snapshot_area = nullptr;
+  std::uint64_t stale_snapshot_stamp = 0;  // the stamp of a snapshot already found too old
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool want_snapshot = false;  // StartAt::snapshot, not yet served
+};
+
+// A copy of the newest snapshot, valid if its stamp stayed below 2k+3 while copying.
+struct SnapshotCopy {
+  std::uint64_t stamp = 0;
+  std::uint64_t as_of = 0;
+  std::uint64_t length = 0;
+};
+
+namespace {
+
+inline constexpr std::uint64_t kEventsPerActivityStamp = 4096;
+inline constexpr std::uint64_t kIdlePollsPerActivityStamp = 1024;
+
+// Re-positioning "oldest" keeps this many slots between the reader and the producer
+// so that a reader that just fell behind does not land on the slot being overwritten.
+std::uint64_t safety_margin(std::uint64_t slot_count) noexcept { return std::max<std::uint64_t>(1, slot_count / 16); }
+
+std::optional<SnapshotCopy> copy_snapshot(const ReaderState& s, std::byte* buffer) noexcept {
+  if (s.snapshot == nullptr) return std::nullopt;
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    const std::uint64_t s1 = s.snapshot->stamp.load(std::memory_order_acquire);
+    const std::uint64_t k = s1 / 2;
+    if (k == 0) return std::nullopt;
+    const std::uint64_t b = (k - 1) & 1;
+    SnapshotCopy c{s1, s.snapshot->as_of[b].load(std::memory_order_relaxed),
+                   s.snapshot->length[b].load(std::memory_order_relaxed)};
+    if (c.length > s.geometry.snapshot_capacity) return std::nullopt;  // corrupt: never read past the area
+    load_words(buffer, s.snapshot_area + b * s.header.snapshot_stride, c.length);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (s.snapshot->stamp.load(std::memory_order_relaxed) < 2 * k + 3) return c;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+}  // namespace detail
+
+using namespace detail;
+
+Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std::make_unique<ReaderState>()) {
+  OpenedRing opened = open_ring(name, /*writable=*/false, options.attach_timeout, options.wait_for_ring);
+  ReaderState& s = *state_;
+  s.name = std::string(name);
+  s.geometry = opened.geometry;
+  s.header = opened.header;
+  s.ring = std::move(opened.segment);
+  struct stat st {};
+  if (::fstat(s.ring.fd(), &st) == 0) {
+    s.device = st.st_dev;
+    s.inode = st.st_ino;
+  }
+  const std::uint64_t words = (std::max<std::uint64_t>(s.geometry.payload_capacity(), s.geometry.snapshot_capacity) + 7) / 8 + 1;
+  s.buffer.assign(words, 0);
+  buffer_ = reinterpret_cast<std::byte*>(s.buffer.data());
+
+  const auto* prefix = reinterpret_cast<const RingPrefix*>(s.ring.base());
+  slots_ = s.ring.base() + kRingHeaderSize;
+  line_ = &prefix->producer;
+  sequence_ = &prefix->sequence;
+  if (s.geometry.snapshot_capacity != 0) {
+    s.snapshot = &prefix->snapshot;
+    s.snapshot_area = s.ring.base() + s.header.snapshot_offset;
+  }
+  slot_count_ = s.geometry.slot_count;
+  mask_ = slot_count_ - 1;
+  slot_size_ = s.geometry.slot_size;
+  payload_capacity_ = s.geometry.payload_capacity();
+  on_gap_ = options.on_gap;
+  wait_ = options.wait;
+
+  switch (options.start) {
+    case StartAt::latest: position_ = head(); break;
+    case StartAt::oldest: position_ = oldest(); break;
+    case StartAt::sequence: position_ = options.start_seq; break;
+    case StartAt::snapshot:
+      position_ = oldest();
+      s.want_snapshot = true;
+      break;
+  }
+
+  // The registry serves blocking waits even for a reader that does not register.
+  s.registry = open_registry(name, s.header.ring_id, /*writable=*/true, s.registration_error);
+  if (s.registry && options.register_reader) {
+    entry_ = claim_entry(*s.registry, options.label, position_);
+    if (entry_ == nullptr) s.registration_error = "all " + std::to_string(kRegistryEntries) + " reader entries are in use";
+  }
+  if (!options.register_reader) s.registration_error.clear();
+}
+
+Reader::Reader(Reader&&) noexcept = default;
+Reader& Reader::operator=(Reader&&) noexcept = default;
+
+Reader::~Reader() {
+  if (entry_ != nullptr) release_entry(entry_);
+}
+
+std::uint64_t Reader::head() const noexcept { return line_->head.load(std::memory_order_acquire); }
+
+std::uint64_t Reader::oldest() const noexcept {
+  const std::uint64_t h = head();
+  const std::uint64_t margin = safety_margin(slot_count_);
+  const std::uint64_t by_window = h + margin > slot_count_ ? h + margin - slot_count_ : 0;
+  return std::max(by_window, sequence_->first_seq.load(std::memory_order_relaxed));
+}
+
+bool Reader::producer_alive() const noexcept { return producer_lock_held(state_->ring.fd()); }
+pid_t Reader::producer_pid() const noexcept { return static_cast<pid_t>(line_->pid.load(std::memory_order_relaxed)); }
+const std::string& Reader::registration_error() const noexcept { return state_->registration_error; }
+const Geometry& Reader::geometry() const noexcept { return state_->geometry; }
+const std::string& Reader::name() const noexcept { return state_->name; }
+std::uint64_t Reader::ring_id() const noexcept { return state_->header.ring_id; }
+std::uint64_t Reader::source_position() const noexcept { return line_->source_position.load(std::memory_order_acquire); }
+
+bool Reader::replaced() const noexcept {
+  struct stat st {};
+  if (::stat(object_path(ring_object_name(state_->name)).c_str(), &st) != 0) return true;
+  return st.st_ino != state_->inode || st.st_dev != state_->device;
+}
+
+bool Reader::seek(std::uint64_t seq) noexcept {
+  const std::uint64_t h = head();
+  if (seq > h) return false;
+  position_ = seq;
+  state_->want_snapshot = false;
+  publish_counters();
+  return seq >= oldest() || seq == h;
+}
+
+void Reader::publish_counters() noexcept {
+  if (entry_ == nullptr) return;
+  entry_->position.store(position_, std::memory_order_relaxed);
+  entry_->delivered.store(delivered_, std::memory_order_relaxed);
+  entry_->gaps.store(gaps_, std::memory_order_relaxed);
+  entry_->missed.store(missed_, std::memory_order_relaxed);
+  entry_->snapshots.store(snapshots_, std::memory_order_relaxed);
+}
+
+void Reader::touch_registry() noexcept {
+  if (entry_ == nullptr) return;
+  publish_counters();
+  entry_->last_active_ns.store(now_ns(), std::memory_order_relaxed);
+}
+
+ReadResult Reader::try_read() noexcept {
+  if (state_->want_snapshot) [[unlikely]] {
+    state_->want_snapshot = false;
+    ReadResult r = take_snapshot(position_);
+    if (r) return r;
+  }
+  const std::uint64_t seq = position_;
+  const std::byte* slot = slots_ + (seq & mask_) * slot_size_;
+  const auto* h = reinterpret_cast<const SlotHeader*>(slot);
+  const std::uint64_t s1 = h->stamp.load(std::memory_order_acquire);
+  if (s1 == stamp_committed(seq)) [[likely]] {
+    const std::uint64_t length_type = h->length_type.load(std::memory_order_relaxed);
+    const std::uint64_t timestamp = h->timestamp_ns.load(std::memory_order_relaxed);
+    const auto length = static_cast<std::uint32_t>(length_type);
+    // Bounded by the slot's capacity whatever the slot says: never read past it.
+    const std::size_t copy = length <= payload_capacity_ ? length : 0;
+    load_words(buffer_, slot + kSlotHeaderSize, copy);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (h->stamp.load(std::memory_order_relaxed) != s1) return on_lapped(seq);  // overwritten while copying
+    if (length > payload_capacity_) [[unlikely]] {
+      // A skip record: [seq, target) were skipped by a producer that jumped ahead.
+      if (length == kSkipRecordLength && timestamp > seq) return report_gap(seq, timestamp);
+      return report_gap(seq, seq + 1);  // a slot claiming more than it holds is corrupt: drop it, counted
+    }
+    position_ = seq + 1;
+    ++delivered_;
+    if (entry_ != nullptr) {
+      entry_->position.store(position_, std::memory_order_relaxed);
+      entry_->delivered.store(delivered_, std::memory_order_relaxed);
+      if (delivered_ % kEventsPerActivityStamp == 0) entry_->last_active_ns.store(timestamp, std::memory_order_relaxed);
+    }
+    ReadResult r;
+    r.status = ReadStatus::message;
+    r.message = Message{seq, static_cast<std::uint32_t>(length_type >> 32), timestamp, {buffer_, copy}};
+    return r;
+  }
+  if (s1 < stamp_writing(seq)) return on_vacant(seq, s1);
+  if (s1 == stamp_writing(seq)) return {};
+  return on_lapped(seq);
+}
+
+ReadResult Reader::on_vacant(std::uint64_t seq, std::uint64_t) noexcept {
+  if (++idle_polls_ % kIdlePollsPerActivityStamp == 0) touch_registry();
+  // The common idle path: the producer has not jumped past seq, so it is simply not yet published.
+  if (sequence_->jump_seq.load(std::memory_order_acquire) <= seq) return {};
+  // The producer jumped past seq. Everything it skipped within the last lap carries a
+  // skip record; a slot still vacant after the acquire above was skipped long ago.
+  const auto* h = reinterpret_cast<const SlotHeader*>(slots_ + (seq & mask_) * slot_size_);
+  if (h->stamp.load(std::memory_order_acquire) >= stamp_writing(seq)) return {};  // it arrived meanwhile
+  return on_lapped(seq);
+}
+
+ReadResult Reader::on_lapped(std::uint64_t seq) noexcept {
+  if (on_gap_ == GapPolicy::snapshot && state_->snapshot != nullptr &&
+      state_->snapshot->stamp.load(std::memory_order_acquire) != 0) {
+    return take_snapshot(seq);
+  }
+  std::uint64_t next = on_gap_ == GapPolicy::latest ? head() : oldest();
+  if (next <= seq) next = seq + 1;
+  return report_gap(seq, next);
+}
+
+ReadResult Reader::report_gap(std::uint64_t first, std::uint64_t next) noexcept {
+  ++gaps_;
+  missed_ += next - first;
+  position_ = next;
+  publish_counters();
+  ReadResult r;
+  r.status = ReadStatus::gap;
+  r.gap = Gap{first, next - first};
+  return r;
+}
+
+// Delivers the newest snapshot if the messages after it are still held, and continues
+// at its as_of sequence; the sequences it covers count as missed (they were not
+// delivered one by one), so delivered + missed == span still holds. A snapshot already
+// overwritten is not delivered: the reader waits (reads stay empty) for the next one.
+ReadResult Reader::take_snapshot(std::uint64_t from) noexcept {
+  ReaderState& s = *state_;
+  const std::uint64_t stamp = s.snapshot ? s.snapshot->stamp.load(std::memory_order_acquire) : 0;
+  if (stamp == 0) {  // no snapshot published yet: behave as `oldest`
+    const std::uint64_t next = std::max(oldest(), from);
+    if (next == from) return {};
+    return report_gap(from, next);
+  }
+  if (stamp == s.stale_snapshot_stamp) return {};
+  const std::optional<SnapshotCopy> copy = copy_snapshot(s, buffer_);
+  if (!copy) return {};  // being rewritten faster than we copy: try again on the next read
+  if (copy->as_of < from || copy->as_of < oldest()) {
+    s.stale_snapshot_stamp = copy->stamp;
+    return {};
+  }
+  if (copy->as_of > from) {
+    ++gaps_;
+    missed_ += copy->as_of - from;
+  }
+  ++snapshots_;
+  position_ = copy->as_of;
+  publish_counters();
+  ReadResult r;
+  r.status = ReadStatus::snapshot;
+  r.snapshot = Snapshot{copy->as_of, {buffer_, static_cast<std::size_t>(copy->length)}};
+  return r;
+}
+
+ReadResult Reader::read(std::chrono::nanoseconds timeout) noexcept {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  constexpr int kSpinPolls = 256;
+  for (std::uint64_t polls = 0;; ++polls) {
+    if (ReadResult r = try_read()) return r;
+    if (wait_ == WaitStrategy::block && polls >= kSpinPolls) return wait_block(deadline);
+    if (wait_ == WaitStrategy::spin_yield && polls >= kSpinPolls * 8) ::sched_yield();
+    else SHMCAST_PAUSE();
+    if (polls % 256 == 255 && std::chrono::steady_clock::now() >= deadline) return {};
+  }
+}
+
+ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) noexcept {
+  ReaderState& s = *state_;
+  if (!s.registry) {  // no wait line to announce ourselves on: poll gently instead
+    for (;;) {
+      if (ReadResult r = try_read()) return r;
+      if (std::chrono::steady_clock::now() >= deadline) return {};
+      timespec pause{0, 50'000};
+      ::nanosleep(&pause, nullptr);
+    }
+  }
+  auto& waiters = s.registry->wait_line()->waiters;
+  for (;;) {
+    // The reader's half of the sleep/wake handshake (futex.hpp).
+    waiters.fetch_add(1, std::memory_order_seq_cst);
+    if (entry_ != nullptr) entry_->flags.fetch_or(kReaderWaiting, std::memory_order_relaxed);
+    heavy_fence((line_->flags.load(std::memory_order_relaxed) & kProducerFullFence) != 0);
+    const std::uint32_t word = line_->wake_word.load(std::memory_order_acquire);
+    ReadResult r = try_read();
+    if (!r) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now < deadline) {
+        // Capped so that a wake lost to a failing membarrier costs at most this much.
+        const auto slice = std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::milliseconds(100));
+        timespec ts{static_cast<time_t>(slice.count() / 1'000'000'000), static_cast<long>(slice.count() % 1'000'000'000)};
+        futex_wait(&line_->wake_word, word, &ts);
+      }
+    }
+    if (entry_ != nullptr) entry_->flags.fetch_and(~kReaderWaiting, std::memory_order_relaxed);
+    waiters.fetch_sub(1, std::memory_order_relaxed);
+    if (r) return r;
+    if (ReadResult again = try_read()) return again;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      touch_registry();
+      return {};
+    }
+  }
+}
+
+}  // namespace shmcast
