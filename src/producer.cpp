@@ -12,6 +12,7 @@
 #include "registry.hpp"
 #include "segment.hpp"
 #include "slot_io.hpp"
+#include "test_hooks.hpp"
 
 #include <boost/interprocess/shared_memory_object.hpp>
 
@@ -29,6 +30,10 @@ namespace detail {
 // Prefetching the slot a few ahead for write hides the cost of re-acquiring lines that
 // keeping-up readers just read (DESIGN.md: about 4 is best; 16 hurt).
 inline constexpr std::uint64_t kPrefetchDistance = 4;
+
+#ifdef SHMCAST_TEST_HOOKS
+void (*g_mid_publish_hook)(std::uint64_t) = nullptr;
+#endif
 
 struct ProducerState {
   std::string name;
@@ -248,6 +253,7 @@ std::uint64_t Producer::publish(std::span<const std::byte> payload, std::uint32_
   const std::uint64_t seq = head_;
   std::byte* slot = begin_write(seq, payload.size(), type, timestamp_ns);
   store_words(slot + kSlotHeaderSize, payload.data(), payload.size());
+  SHMCAST_MID_PUBLISH_HOOK(seq);
   end_write(seq, payload.size(), slot);
   return seq;
 }

@@ -1,0 +1,19 @@
+// Fault-injection points for the crash tests. They exist only in the `shmcast_hooked`
+// library built for tests (SHMCAST_TEST_HOOKS); the real library has no trace of them.
+#pragma once
+
+#include <cstdint>
+
+namespace shmcast::detail {
+
+#ifdef SHMCAST_TEST_HOOKS
+// Called inside publish() after the payload is written and before the commit stamp:
+// a test that kills the process here leaves a half-written (odd-stamped) slot behind.
+extern void (*g_mid_publish_hook)(std::uint64_t seq);
+#define SHMCAST_MID_PUBLISH_HOOK(seq) \
+  do { if (::shmcast::detail::g_mid_publish_hook) ::shmcast::detail::g_mid_publish_hook(seq); } while (0)
+#else
+#define SHMCAST_MID_PUBLISH_HOOK(seq) ((void)0)
+#endif
+
+}  // namespace shmcast::detail

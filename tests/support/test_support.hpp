@@ -1,0 +1,102 @@
+// Helpers shared by the test suites: unique ring names, checksummed payloads that make
+// a torn message detectable, and fork/wait plumbing. Catch2's assertions are not thread
+// safe and do not cross fork(): children report through their exit code.
+#pragma once
+
+#include <shmcast/shmcast.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <span>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace shmcast::test {
+
+// A ring name no other test (or concurrent ctest job) uses; removed by RingGuard.
+inline std::string unique_ring(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  return "test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+struct RingGuard {
+  std::string name;
+  explicit RingGuard(std::string n) : name(std::move(n)) { Producer::remove(name); }
+  ~RingGuard() {
+    try {
+      Producer::remove(name);
+    } catch (...) {
+    }
+  }
+};
+
+// FNV-1a, enough to catch any torn mix of two messages.
+inline std::uint64_t fnv1a(const std::byte* p, std::size_t n, std::uint64_t h = 1469598103934665603ull) {
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= static_cast<std::uint64_t>(p[i]);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// Payload layout: [seq u64][len u32][pad u32][body bytes derived from seq][fnv1a of all before, u64].
+// Minimum size 24. Any torn or misplaced copy fails verify_payload.
+inline std::size_t fill_payload(std::byte* out, std::size_t size, std::uint64_t seq) {
+  if (size < 24) size = 24;
+  std::memcpy(out, &seq, 8);
+  const auto len = static_cast<std::uint32_t>(size);
+  std::memcpy(out + 8, &len, 4);
+  std::memset(out + 12, 0, 4);
+  std::uint64_t x = seq * 0x9E3779B97F4A7C15ull + 1;
+  for (std::size_t i = 16; i < size - 8; ++i) {
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    out[i] = static_cast<std::byte>(x);
+  }
+  const std::uint64_t sum = fnv1a(out, size - 8);
+  std::memcpy(out + size - 8, &sum, 8);
+  return size;
+}
+
+// True if the payload is intact and carries `seq`.
+inline bool verify_payload(std::span<const std::byte> p, std::uint64_t seq) {
+  if (p.size() < 24) return false;
+  std::uint64_t got_seq = 0, sum = 0;
+  std::uint32_t len = 0;
+  std::memcpy(&got_seq, p.data(), 8);
+  std::memcpy(&len, p.data() + 8, 4);
+  std::memcpy(&sum, p.data() + p.size() - 8, 8);
+  return got_seq == seq && len == p.size() && sum == fnv1a(p.data(), p.size() - 8);
+}
+
+// Runs `body` in a child process; returns its pid. The child exits with body's result.
+inline pid_t spawn(const std::function<int()>& body) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    int rc = 1;
+    try {
+      rc = body();
+    } catch (...) {
+      rc = 99;
+    }
+    std::_Exit(rc);
+  }
+  return pid;
+}
+
+// Waits for `pid`; returns its exit code, or 128 + signal if it was killed.
+inline int wait_exit(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+}  // namespace shmcast::test
