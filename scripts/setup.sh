@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer target and sanitizer runtimes
   gnuplot-nox             # benchmark plot
   curl                    # metrics endpoint test
+  nats-server libnats-dev # bridge across hosts (NATS JetStream), and its tests
 )
 
 missing=()

@@ -31,6 +31,9 @@ RingStatus inspect(std::string_view name) {
   st.producer_alive = producer_lock_held(ring.segment.fd());
   st.takeovers = p.takeovers.load(std::memory_order_relaxed);
   st.source_position = p.source_position.load(std::memory_order_relaxed);
+  st.source_head = prefix->relay.source_head.load(std::memory_order_relaxed);
+  st.source_gaps = prefix->relay.source_gaps.load(std::memory_order_relaxed);
+  st.source_missed = prefix->relay.source_missed.load(std::memory_order_relaxed);
   st.first_seq = prefix->sequence.first_seq.load(std::memory_order_relaxed);
   st.skipped = prefix->sequence.skipped.load(std::memory_order_relaxed);
   if (ring.geometry.snapshot_capacity != 0) {
@@ -64,6 +67,7 @@ RingStatus inspect(std::string_view name) {
       r.snapshots = e->snapshots;
       r.last_active_ns = e->last_active_ns;
       r.attached_ns = e->attached_ns;
+      r.external_position = e->external_position;
       st.readers.push_back(std::move(r));
     }
   }

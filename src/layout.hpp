@@ -6,7 +6,8 @@
 //   offset 128  ProducerLine      written by the producer on every publish
 //   offset 192  SequenceLine      written by the producer only on a sequence jump
 //   offset 256  SnapshotControl   seqlock over the two snapshot buffers
-//   offset 320  slots             slot_count x slot_size
+//   offset 320  RelayLine         a relaying producer's view of its source (the bridge)
+//   offset 384  slots             slot_count x slot_size
 //   then        snapshot buffers  2 x snapshot_stride (only if snapshot_capacity > 0)
 //
 // A slot:
@@ -107,6 +108,15 @@ struct SnapshotControl {
   unsigned char pad[kCacheLine - 56];
 };
 
+// Written by a relaying producer (`shmcast bridge in`) about its source stream, so that
+// operators see the relay's lag and losses from shared memory. Zero for plain producers.
+struct RelayLine {
+  au64 source_head;       // the source's newest known sequence
+  au64 source_gaps;       // gaps the relay met in its source
+  au64 source_missed;     // sequences those gaps covered
+  unsigned char pad[kCacheLine - 24];
+};
+
 struct SlotHeader {
   au64 stamp;
   au64 length_type;       // low 32 bits: length; high 32 bits: user type
@@ -116,13 +126,15 @@ struct SlotHeader {
 inline constexpr u64 kProducerLineOffset = 128;
 inline constexpr u64 kSequenceLineOffset = 192;
 inline constexpr u64 kSnapshotControlOffset = 256;
-inline constexpr u64 kRingHeaderSize = 320;
+inline constexpr u64 kRelayLineOffset = 320;
+inline constexpr u64 kRingHeaderSize = 384;
 
 struct RingPrefix {
   RingHeader header;
   alignas(kCacheLine) ProducerLine producer;
   alignas(kCacheLine) SequenceLine sequence;
   alignas(kCacheLine) SnapshotControl snapshot;
+  alignas(kCacheLine) RelayLine relay;
 };
 
 static_assert(sizeof(RingHeader) == 128, "the immutable header is two cache lines");
@@ -135,6 +147,7 @@ static_assert(offsetof(RingPrefix, producer) == kProducerLineOffset);
 static_assert(offsetof(RingPrefix, sequence) == kSequenceLineOffset,
               "the jump line must not share a cache line with the per-publish producer line");
 static_assert(offsetof(RingPrefix, snapshot) == kSnapshotControlOffset);
+static_assert(offsetof(RingPrefix, relay) == kRelayLineOffset);
 static_assert(sizeof(RingPrefix) == kRingHeaderSize);
 static_assert(sizeof(SlotHeader) == kSlotHeaderSize);
 static_assert(kSlotHeaderSize % 8 == 0, "the payload must start on an 8-byte word");
@@ -177,7 +190,7 @@ struct ReaderEntry {
   // second line
   au64 attached_ns;
   au64 label_words[kRegistryLabelSize / 8];  // NUL-padded label, stored as relaxed words
-  unsigned char pad[kCacheLine - 8 - kRegistryLabelSize];
+  au64 external_position; // a relay's position on its far side (bridge out: last stream sequence acknowledged)
 };
 inline constexpr u32 kReaderWaiting = 1;
 

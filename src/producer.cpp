@@ -364,6 +364,13 @@ void Producer::set_source_position(std::uint64_t position) noexcept {
   line_->source_position.store(position, std::memory_order_release);
 }
 
+void Producer::set_source_status(std::uint64_t source_head, std::uint64_t source_gaps, std::uint64_t source_missed) noexcept {
+  RelayLine& relay = state_->prefix->relay;
+  relay.source_head.store(source_head, std::memory_order_relaxed);
+  relay.source_gaps.store(source_gaps, std::memory_order_relaxed);
+  relay.source_missed.store(source_missed, std::memory_order_relaxed);
+}
+
 std::uint64_t Producer::source_position() const noexcept { return line_->source_position.load(std::memory_order_relaxed); }
 
 }  // namespace shmcast

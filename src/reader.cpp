@@ -18,6 +18,7 @@
 
 #include <sched.h>
 #include <sys/stat.h>
+#include <thread>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -33,6 +34,7 @@ namespace detail {
 
 struct ReaderState {
   std::string name;
+  ReaderOptions options;
   Segment ring;
   std::optional<Registry> registry;
   Geometry geometry;
@@ -89,6 +91,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   OpenedRing opened = open_ring(name, /*writable=*/false, options.attach_timeout, options.wait_for_ring);
   ReaderState& s = *state_;
   s.name = std::string(name);
+  s.options = options;
   s.geometry = opened.geometry;
   s.header = opened.header;
   s.ring = std::move(opened.segment);
@@ -163,6 +166,35 @@ bool Reader::replaced() const noexcept {
   struct stat st {};
   if (::stat(object_path(ring_object_name(state_->name)).c_str(), &st) != 0) return true;
   return st.st_ino != state_->inode || st.st_dev != state_->device;
+}
+
+void Reader::set_external_position(std::uint64_t position) noexcept {
+  if (entry_ != nullptr) entry_->external_position.store(position, std::memory_order_relaxed);
+}
+
+bool Reader::reattach(const Backoff& backoff, const std::function<bool()>& should_stop) {
+  ReaderOptions options = state_->options;
+  options.start = StartAt::oldest;
+  options.attach_timeout = std::chrono::milliseconds(0);
+  options.wait_for_ring = false;
+  const auto started = std::chrono::steady_clock::now();
+  std::chrono::milliseconds delay = backoff.initial;
+  for (;;) {
+    if (should_stop && should_stop()) return false;
+    try {
+      Reader fresh(state_->name, options);
+      fresh.state_->options = state_->options;
+      *this = std::move(fresh);
+      return true;
+    } catch (const Error& e) {
+      // Missing or still being created: wait. Anything else (foreign, corrupt...) too:
+      // an operator may be about to fix it, and the caller decides when to stop.
+    }
+    const auto waited = std::chrono::steady_clock::now() - started;
+    if (backoff.give_up.count() > 0 && waited >= backoff.give_up) return false;
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, backoff.cap);
+  }
 }
 
 bool Reader::seek(std::uint64_t seq) noexcept {

@@ -29,6 +29,7 @@ void reset_entry(ReaderEntry* entry, std::string_view label, std::uint64_t posit
   entry->gaps.store(0, std::memory_order_relaxed);
   entry->missed.store(0, std::memory_order_relaxed);
   entry->snapshots.store(0, std::memory_order_relaxed);
+  entry->external_position.store(0, std::memory_order_relaxed);
   const std::uint64_t now = realtime_ns();
   entry->last_active_ns.store(now, std::memory_order_relaxed);
   entry->attached_ns.store(now, std::memory_order_relaxed);
@@ -134,6 +135,7 @@ std::optional<EntryCopy> copy_entry(const Registry& registry, std::uint32_t inde
   c.snapshots = e->snapshots.load(std::memory_order_relaxed);
   c.last_active_ns = e->last_active_ns.load(std::memory_order_relaxed);
   c.attached_ns = e->attached_ns.load(std::memory_order_relaxed);
+  c.external_position = e->external_position.load(std::memory_order_relaxed);
   char buf[kRegistryLabelSize + 1] = {};
   for (std::size_t i = 0; i < kRegistryLabelSize / 8; ++i) {
     const std::uint64_t w = e->label_words[i].load(std::memory_order_relaxed);

@@ -50,6 +50,7 @@ struct EntryCopy {
   std::uint64_t snapshots = 0;
   std::uint64_t last_active_ns = 0;
   std::uint64_t attached_ns = 0;
+  std::uint64_t external_position = 0;
   std::string label;
 };
 std::optional<EntryCopy> copy_entry(const Registry& registry, std::uint32_t index);

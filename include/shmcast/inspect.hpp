@@ -27,6 +27,7 @@ struct ReaderStatus {
   std::uint64_t snapshots = 0;
   std::uint64_t last_active_ns = 0;
   std::uint64_t attached_ns = 0;
+  std::uint64_t external_position = 0;  // a relay's far-side position (bridge out: stream sequence acked)
 };
 
 struct RingStatus {
@@ -45,7 +46,10 @@ struct RingStatus {
   std::uint32_t producer_pid = 0;
   bool producer_alive = false;
   std::uint32_t takeovers = 0;
-  std::uint64_t source_position = 0;
+  std::uint64_t source_position = 0;   // a relaying producer's last applied source sequence
+  std::uint64_t source_head = 0;       // ... the source's newest known sequence
+  std::uint64_t source_gaps = 0;       // ... gaps it met in the source
+  std::uint64_t source_missed = 0;     // ... sequences those covered
   std::uint32_t waiters = 0;
   std::uint64_t snapshots_published = 0;
   std::uint64_t snapshot_as_of = 0;

@@ -115,6 +115,9 @@ class Producer {
   // A relay's own position in its source, kept in the ring so it survives restarts.
   void set_source_position(std::uint64_t position) noexcept;
   [[nodiscard]] std::uint64_t source_position() const noexcept;
+  // A relay's view of its source, shown by `shmcast stat` and `metrics`: the source's
+  // newest sequence, and the gaps (and sequences missed) the relay met there.
+  void set_source_status(std::uint64_t source_head, std::uint64_t source_gaps, std::uint64_t source_missed) noexcept;
 
  private:
   explicit Producer(std::unique_ptr<detail::ProducerState> state);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,13 @@ struct ReaderOptions {
   bool wait_for_ring = false;
 };
 
+// Exponential backoff for Reader::reattach(): initial, doubling up to cap; give_up = 0 never gives up.
+struct Backoff {
+  std::chrono::milliseconds initial{10};
+  std::chrono::milliseconds cap{1000};
+  std::chrono::milliseconds give_up{0};
+};
+
 class Reader {
  public:
   // Attaches to ring `name`. Throws shmcast::Error: not_found, not_ready, foreign,
@@ -93,7 +101,14 @@ class Reader {
   [[nodiscard]] pid_t producer_pid() const noexcept;    // last producer's pid (0: never had one)
   // The name no longer refers to the object this reader mapped (removed or recreated).
   [[nodiscard]] bool replaced() const noexcept;
+  // After replaced(): waits with backoff until the name holds a valid ring again and
+  // re-attaches this reader to it in place, with its options but starting at the oldest
+  // message held (a new ring's sequences are unrelated to the old one's, so the counters
+  // restart). False if it gave up or should_stop() returned true; the reader is unchanged.
+  bool reattach(const Backoff& backoff = {}, const std::function<bool()>& should_stop = {});
   [[nodiscard]] bool registered() const noexcept { return entry_ != nullptr; }
+  // A relay's far-side position, shown by `shmcast stat` (bridge out: last stream sequence acknowledged).
+  void set_external_position(std::uint64_t position) noexcept;
   // Why registration failed (empty if registered or not asked for).
   [[nodiscard]] const std::string& registration_error() const noexcept;
   [[nodiscard]] const Geometry& geometry() const noexcept;
