@@ -70,7 +70,15 @@ std::uint64_t recover_head(ProducerState& s) {
   for (std::uint64_t i = 0; i < s.geometry.slot_count; ++i, ++seq) {
     SlotHeader* h = s.slot(seq);
     const std::uint64_t stamp = h->stamp.load(std::memory_order_acquire);
-    if (stamp == stamp_committed(seq)) continue;
+    if (stamp == stamp_committed(seq)) {
+      // A skip record: the predecessor died inside a jump; finish it.
+      const std::uint64_t target = h->timestamp_ns.load(std::memory_order_relaxed);
+      if (h->length_type.load(std::memory_order_relaxed) == kSkipRecordLength && target > seq + 1) {
+        s.prefix->sequence.jump_seq.store(target, std::memory_order_release);
+        seq = target - 1;  // the loop's ++seq lands on target
+      }
+      continue;
+    }
     if (stamp == stamp_writing(seq)) h->stamp.store(stamp_vacant(seq), std::memory_order_release);
     break;
   }
@@ -261,20 +269,14 @@ std::uint64_t Producer::publish(std::span<const std::byte> payload, std::uint32_
 void Producer::jump_to(std::uint64_t seq) noexcept {
   SequenceLine& line = state_->prefix->sequence;
   const std::uint64_t from = head_;
-  if (published_ == 0) {
-    line.first_seq.store(seq, std::memory_order_relaxed);
-  } else {
-    // Skip records for the skipped sequences a reader could still be waiting on (the
-    // last lap's worth): each says "skipped up to seq", so a reader reports the whole run
-    // as one gap. Older ones are out of the window and read as lapped.
-    const std::uint64_t span = seq - from;
-    const std::uint64_t marked_from = span > state_->geometry.slot_count ? seq - state_->geometry.slot_count : from;
-    for (std::uint64_t m = marked_from; m < seq; ++m) {
-      std::byte* slot = begin_write(m, 0, 0, seq);
-      reinterpret_cast<SlotHeader*>(slot)->length_type.store(kSkipRecordLength, std::memory_order_relaxed);
-      reinterpret_cast<SlotHeader*>(slot)->stamp.store(stamp_committed(m), std::memory_order_release);
-    }
-  }
+  if (published_ == 0) line.first_seq.store(seq, std::memory_order_relaxed);
+  // One skip record, in the slot of the first skipped sequence: the one a keeping-up
+  // reader waits on. It says "skipped up to seq", so that reader reports the whole run
+  // as one gap; it overwrites only the oldest message, as a publish would. A reader that
+  // is elsewhere inside the run finds its slot vacant with jump_seq past it: a gap too.
+  std::byte* slot = begin_write(from, 0, 0, seq);
+  reinterpret_cast<SlotHeader*>(slot)->length_type.store(kSkipRecordLength, std::memory_order_relaxed);
+  reinterpret_cast<SlotHeader*>(slot)->stamp.store(stamp_committed(from), std::memory_order_release);
   line.skipped.fetch_add(seq - from, std::memory_order_relaxed);
   // Release: a reader that sees jump_seq > n and then a vacant slot n knows n was skipped.
   line.jump_seq.store(seq, std::memory_order_release);

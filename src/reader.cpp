@@ -15,6 +15,7 @@
 #include "registry.hpp"
 #include "segment.hpp"
 #include "slot_io.hpp"
+#include "test_hooks.hpp"
 
 #include <sched.h>
 #include <sys/stat.h>
@@ -31,6 +32,10 @@
 namespace shmcast {
 
 namespace detail {
+
+#ifdef SHMCAST_TEST_HOOKS
+void (*g_mid_copy_hook)(std::uint64_t) = nullptr;
+#endif
 
 struct ReaderState {
   std::string name;
@@ -238,6 +243,7 @@ ReadResult Reader::try_read() noexcept {
     // Bounded by the slot's capacity whatever the slot says: never read past it.
     const std::size_t copy = length <= payload_capacity_ ? length : 0;
     load_words(buffer_, slot + kSlotHeaderSize, copy);
+    SHMCAST_MID_COPY_HOOK(seq);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (h->stamp.load(std::memory_order_relaxed) != s1) return on_lapped(seq);  // overwritten while copying
     if (length > payload_capacity_) [[unlikely]] {

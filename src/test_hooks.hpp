@@ -12,8 +12,14 @@ namespace shmcast::detail {
 extern void (*g_mid_publish_hook)(std::uint64_t seq);
 #define SHMCAST_MID_PUBLISH_HOOK(seq) \
   do { if (::shmcast::detail::g_mid_publish_hook) ::shmcast::detail::g_mid_publish_hook(seq); } while (0)
+// Called inside try_read() between the payload copy and the stamp re-check: a test
+// that overwrites the slot here exercises "overwritten while copying" deterministically.
+extern void (*g_mid_copy_hook)(std::uint64_t seq);
+#define SHMCAST_MID_COPY_HOOK(seq) \
+  do { if (::shmcast::detail::g_mid_copy_hook) ::shmcast::detail::g_mid_copy_hook(seq); } while (0)
 #else
 #define SHMCAST_MID_PUBLISH_HOOK(seq) ((void)0)
+#define SHMCAST_MID_COPY_HOOK(seq) ((void)0)
 #endif
 
 }  // namespace shmcast::detail

@@ -1,0 +1,36 @@
+// "Overwritten while copying": the reader's copy is interrupted (through the test hook
+// between copy and re-check) by a producer that laps the slot. The copy must be
+// discarded and reported as a gap, never delivered.
+#include <catch2/catch.hpp>
+
+#include "test_hooks.hpp"
+#include "test_support.hpp"
+
+using namespace shmcast;
+using shmcast::test::RingGuard;
+using shmcast::test::unique_ring;
+
+namespace {
+Producer* g_producer = nullptr;
+int g_overwrites = 0;
+}  // namespace
+
+TEST_CASE("stamp table: a slot overwritten while the reader copies it is a gap, never a message", "[stamp][hooked]") {
+  RingGuard g(unique_ring("midcopy"));
+  Producer p = Producer::create(g.name, {.slot_count = 4, .slot_size = 64});
+  Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::latest});
+  p.publish(bytes_of("first"));
+  g_producer = &p;
+  g_overwrites = 0;
+  detail::g_mid_copy_hook = [](std::uint64_t) {
+    if (g_overwrites++ != 0) return;
+    for (int i = 0; i < 4; ++i) g_producer->publish(bytes_of("lap"));  // message 4 takes slot 0
+  };
+  ReadResult e = r.try_read();
+  detail::g_mid_copy_hook = nullptr;
+  REQUIRE(e.status == ReadStatus::gap);
+  CHECK(e.gap.first == 0);
+  CHECK(e.gap.missed == 5);  // policy latest: to head 5
+  CHECK(r.delivered() == 0);
+  CHECK(r.try_read().status == ReadStatus::empty);
+}

@@ -1,0 +1,332 @@
+// Single-process behaviour of a ring: publish and read, positions, seeks, skips,
+// zero-copy claims, limits, the registry and permissions.
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+
+#include <sys/stat.h>
+
+using namespace shmcast;
+using shmcast::test::RingGuard;
+using shmcast::test::unique_ring;
+
+namespace {
+
+std::string text(const ReadResult& r) { return std::string(text_of(r.message.payload)); }
+
+void publish_n(Producer& p, int n, int from = 0) {
+  for (int i = 0; i < n; ++i) p.publish(bytes_of("m" + std::to_string(from + i)));
+}
+
+}  // namespace
+
+TEST_CASE("a message round-trips with its sequence, type, timestamp and payload", "[ring]") {
+  RingGuard g(unique_ring("roundtrip"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Reader r(g.name, {.start = StartAt::latest});
+  CHECK(r.try_read().status == ReadStatus::empty);
+  CHECK(p.publish(bytes_of("hello"), 42, 123456789) == 0);
+  CHECK(p.publish(bytes_of("")) == 1);
+  ReadResult a = r.try_read();
+  REQUIRE(a.status == ReadStatus::message);
+  CHECK(a.message.seq == 0);
+  CHECK(a.message.type == 42);
+  CHECK(a.message.timestamp_ns == 123456789);
+  CHECK(text(a) == "hello");
+  ReadResult b = r.try_read();
+  REQUIRE(b.status == ReadStatus::message);
+  CHECK(b.message.payload.empty());
+  CHECK(b.message.timestamp_ns > 1'600'000'000'000'000'000ull);  // stamped by now_ns(): a wall-clock time
+  CHECK(r.try_read().status == ReadStatus::empty);
+  CHECK(r.delivered() == 2);
+  CHECK(p.head() == 2);
+  CHECK(r.head() == 2);
+}
+
+TEST_CASE("a full-capacity payload of every length round-trips byte for byte", "[ring]") {
+  RingGuard g(unique_ring("lengths"));
+  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 128});
+  Reader r(g.name);
+  std::vector<std::byte> buf(p.payload_capacity());
+  for (std::size_t len = 0; len <= p.payload_capacity(); ++len) {
+    for (std::size_t i = 0; i < len; ++i) buf[i] = static_cast<std::byte>(len * 31 + i);
+    p.publish(std::span(buf.data(), len));
+    ReadResult e = r.try_read();
+    REQUIRE(e.status == ReadStatus::message);
+    REQUIRE(e.message.payload.size() == len);
+    REQUIRE(std::equal(buf.begin(), buf.begin() + static_cast<long>(len), e.message.payload.begin()));
+  }
+}
+
+TEST_CASE("start positions: latest, oldest and a given sequence", "[ring]") {
+  RingGuard g(unique_ring("start"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  publish_n(p, 5);
+  Reader latest(g.name, {.start = StartAt::latest});
+  Reader oldest(g.name, {.start = StartAt::oldest});
+  Reader at3(g.name, {.start = StartAt::sequence, .start_seq = 3});
+  CHECK(latest.position() == 5);
+  CHECK(oldest.position() == 0);
+  CHECK(text(oldest.try_read()) == "m0");
+  CHECK(text(at3.try_read()) == "m3");
+  publish_n(p, 1, 5);
+  CHECK(text(latest.try_read()) == "m5");
+}
+
+TEST_CASE("a lapped reader gets one gap with the exact count, then messages", "[ring][gap]") {
+  RingGuard g(unique_ring("lap"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  SECTION("policy oldest replays what is still safely held") {
+    Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::oldest});
+    publish_n(p, 40);
+    ReadResult e = r.try_read();
+    REQUIRE(e.status == ReadStatus::gap);
+    CHECK(e.gap.first == 0);
+    // head 40, 16 slots, a safety margin of one slot: the oldest kept is 25.
+    CHECK(e.gap.missed == 25);
+    std::uint64_t expect = 25;
+    while (ReadResult m = r.try_read()) {
+      REQUIRE(m.status == ReadStatus::message);
+      CHECK(m.message.seq == expect);
+      CHECK(text(m) == "m" + std::to_string(expect));
+      ++expect;
+    }
+    CHECK(expect == 40);
+    CHECK(r.delivered() + r.missed() == 40);
+    CHECK(r.gaps() == 1);
+  }
+  SECTION("policy latest jumps to head") {
+    Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::latest});
+    publish_n(p, 40);
+    ReadResult e = r.try_read();
+    REQUIRE(e.status == ReadStatus::gap);
+    CHECK(e.gap.first == 0);
+    CHECK(e.gap.missed == 40);
+    CHECK(r.try_read().status == ReadStatus::empty);
+    publish_n(p, 1, 40);
+    CHECK(r.try_read().message.seq == 40);
+    CHECK(r.delivered() + r.missed() == 41);
+  }
+}
+
+TEST_CASE("seek resumes inside the retained window and reports what is outside it", "[ring][seek]") {
+  RingGuard g(unique_ring("seek"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  publish_n(p, 100);
+  Reader r(g.name);
+  SECTION("inside the window: the message itself") {
+    CHECK(r.seek(90));
+    CHECK(text(r.try_read()) == "m90");
+  }
+  SECTION("outside the window: a gap from the sequence asked for, then the oldest held") {
+    CHECK_FALSE(r.seek(10));
+    ReadResult e = r.try_read();
+    REQUIRE(e.status == ReadStatus::gap);
+    CHECK(e.gap.first == 10);
+    CHECK(e.gap.missed == r.position() - 10);
+    const std::uint64_t oldest = r.position();
+    CHECK(r.try_read().message.seq == oldest);
+  }
+  SECTION("head itself is valid; beyond head is refused and changes nothing") {
+    CHECK(r.seek(100));
+    CHECK(r.try_read().status == ReadStatus::empty);
+    CHECK_FALSE(r.seek(101));
+    CHECK(r.position() == 100);
+  }
+}
+
+TEST_CASE("publish_at skips sequences; readers see the skipped run as one exact gap", "[ring][skip]") {
+  RingGuard g(unique_ring("skip"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Reader r(g.name, {.start = StartAt::oldest});
+  publish_n(p, 3);
+  CHECK(p.publish_at(10, bytes_of("ten")) == 10);
+  CHECK(p.publish(bytes_of("eleven")) == 11);
+  CHECK_THROWS_AS(p.publish_at(5, bytes_of("back")), Error);
+  for (int i = 0; i < 3; ++i) CHECK(r.try_read().status == ReadStatus::message);
+  ReadResult gap = r.try_read();
+  REQUIRE(gap.status == ReadStatus::gap);
+  CHECK(gap.gap.first == 3);
+  CHECK(gap.gap.missed == 7);
+  CHECK(text(r.try_read()) == "ten");
+  CHECK(text(r.try_read()) == "eleven");
+  CHECK(r.delivered() + r.missed() == 12);
+  CHECK(inspect(g.name).skipped == 7);
+}
+
+TEST_CASE("a ring that starts at an explicit sequence begins there for oldest readers", "[ring][skip]") {
+  RingGuard g(unique_ring("firstseq"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  p.publish_at(1000, bytes_of("a"));
+  Reader r(g.name, {.start = StartAt::oldest});
+  CHECK(r.position() == 1000);
+  CHECK(text(r.try_read()) == "a");
+}
+
+TEST_CASE("a skip longer than the ring is still counted exactly", "[ring][skip]") {
+  RingGuard g(unique_ring("longskip"));
+  Producer p = Producer::create(g.name, {.slot_count = 8, .slot_size = 64});
+  Reader r(g.name, {.start = StartAt::oldest});
+  publish_n(p, 4);
+  std::uint64_t delivered = 0, missed = 0;
+  for (int i = 0; i < 2; ++i) delivered += r.try_read().status == ReadStatus::message;
+  // The jump leaves the two unread messages held: only the first skipped slot is marked.
+  p.publish_at(1'000'000, bytes_of("far"));
+  while (ReadResult e = r.try_read()) {
+    if (e.status == ReadStatus::message) ++delivered;
+    if (e.status == ReadStatus::gap) missed += e.gap.missed;
+  }
+  CHECK(delivered == 5);
+  CHECK(missed == 1'000'000 - 4);
+  CHECK(r.position() == 1'000'001);
+}
+
+TEST_CASE("claim writes in place; commit publishes, abandoning leaves no trace", "[ring][claim]") {
+  RingGuard g(unique_ring("claim"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Reader r(g.name);
+  {
+    Producer::Claim c = p.claim(11, 5);
+    c.write(0, bytes_of("hello"));
+    c.write(5, bytes_of(" world"));
+    CHECK(r.try_read().status == ReadStatus::empty);  // being written
+    CHECK(c.commit() == 0);
+  }
+  ReadResult e = r.try_read();
+  REQUIRE(e.status == ReadStatus::message);
+  CHECK(text(e) == "hello world");
+  CHECK(e.message.type == 5);
+  {
+    Producer::Claim c = p.claim(30);
+    c.write(3, bytes_of("xyz"));
+  }  // abandoned
+  CHECK(r.try_read().status == ReadStatus::empty);
+  CHECK(p.head() == 1);
+  {
+    Producer::Claim c = p.claim(30);
+    c.write(0, bytes_of("short"));
+    CHECK(c.commit(5) == 1);
+  }
+  CHECK(text(r.try_read()) == "short");
+  CHECK(r.missed() == 0);
+}
+
+TEST_CASE("an oversized message is refused and nothing is written", "[ring][errors]") {
+  RingGuard g(unique_ring("oversize"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Reader r(g.name);
+  const std::string big(p.payload_capacity() + 1, 'x');
+  try {
+    p.publish(bytes_of(big));
+    FAIL("publish accepted an oversized message");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::message_too_large);
+    CHECK_THAT(e.what(), Catch::Contains("41 bytes exceeds") && Catch::Contains(g.name));
+  }
+  CHECK_THROWS_AS(p.claim(p.payload_capacity() + 1), Error);
+  CHECK(p.head() == 0);
+  CHECK(r.try_read().status == ReadStatus::empty);
+  CHECK(inspect(g.name).published == 0);
+}
+
+TEST_CASE("one producer per ring: a second gets producer_active naming the first", "[ring][producer]") {
+  RingGuard g(unique_ring("exclusive"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  try {
+    Producer second = Producer::open(g.name);
+    FAIL("a second producer opened the ring");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::producer_active);
+    CHECK_THAT(e.what(), Catch::Contains("pid " + std::to_string(::getpid())));
+  }
+  Reader r(g.name);
+  CHECK(r.producer_alive());
+  CHECK(r.producer_pid() == ::getpid());
+}
+
+TEST_CASE("a producer that reopens a ring continues its sequence", "[ring][producer]") {
+  RingGuard g(unique_ring("reopen"));
+  {
+    Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+    publish_n(p, 5);
+  }
+  Reader r(g.name, {.start = StartAt::oldest});
+  CHECK_FALSE(r.producer_alive());
+  Producer p = Producer::open(g.name);
+  CHECK(r.producer_alive());
+  CHECK(p.head() == 5);
+  CHECK(p.publish(bytes_of("m5")) == 5);
+  for (int i = 0; i <= 5; ++i) CHECK(text(r.try_read()) == "m" + std::to_string(i));
+  CHECK(r.missed() == 0);
+  CHECK(inspect(g.name).takeovers == 1);
+}
+
+TEST_CASE("create, open_or_create and replace", "[ring][create]") {
+  RingGuard g(unique_ring("create"));
+  const Geometry geometry{.slot_count = 32, .slot_size = 128};
+  {
+    Producer p = Producer::open_or_create(g.name, geometry);
+    CHECK(p.geometry() == geometry);
+    p.publish(bytes_of("x"));
+  }
+  CHECK_THROWS_MATCHES(Producer::create(g.name, geometry), Error,
+                       Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::already_exists; }));
+  CHECK_THROWS_MATCHES(Producer::open_or_create(g.name, {.slot_count = 64, .slot_size = 128}), Error,
+                       Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::geometry_mismatch; }));
+  const std::uint64_t old_id = inspect(g.name).ring_id;
+  Producer p = Producer::create(g.name, geometry, {.replace = true});
+  CHECK(p.head() == 0);
+  CHECK(p.ring_id() != old_id);
+}
+
+TEST_CASE("objects are created 0600 unless asked otherwise", "[ring][permissions]") {
+  RingGuard g(unique_ring("mode"));
+  struct stat st {};
+  {
+    Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+    REQUIRE(::stat(("/dev/shm/shmcast." + g.name).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(::stat(("/dev/shm/shmcast." + g.name + ".readers").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.mode = 0644, .replace = true});
+  REQUIRE(::stat(("/dev/shm/shmcast." + g.name).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);
+}
+
+TEST_CASE("registered readers appear in the registry with their counters", "[ring][registry]") {
+  RingGuard g(unique_ring("registry"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Reader a(g.name, {.start = StartAt::oldest, .label = "alpha"});
+  Reader hidden(g.name, {.register_reader = false});
+  CHECK(a.registered());
+  CHECK_FALSE(hidden.registered());
+  publish_n(p, 30);
+  while (a.try_read()) {
+  }
+  RingStatus st = inspect(g.name);
+  REQUIRE(st.readers.size() == 1);
+  const ReaderStatus& rs = st.readers[0];
+  CHECK(rs.label == "alpha");
+  CHECK(rs.pid == static_cast<std::uint32_t>(::getpid()));
+  CHECK(rs.alive);
+  CHECK(rs.position == 30);
+  CHECK(rs.lag == 0);
+  CHECK(rs.delivered == a.delivered());
+  CHECK(rs.missed == a.missed());
+  CHECK(rs.gaps == 1);
+  CHECK(p.reader_count() == 1);
+  {
+    Reader b(g.name, {.label = "beta"});
+    CHECK(p.reader_count() == 2);
+  }
+  CHECK(p.reader_count() == 1);
+}
+
+TEST_CASE("list_rings finds rings and not registries", "[ring][inspect]") {
+  RingGuard g(unique_ring("list"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  std::vector<std::string> names = list_rings();
+  CHECK(std::count(names.begin(), names.end(), g.name) == 1);
+  CHECK(std::count(names.begin(), names.end(), g.name + ".readers") == 0);
+}

@@ -1,0 +1,131 @@
+// Concurrency: a producer at full speed and several readers, one stalled on purpose, in
+// threads and in processes. Every payload is checksummed (a torn copy fails), sequences
+// must strictly increase, and every reader's accounting must be exact.
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+
+#include <sys/mman.h>
+#include <thread>
+
+using namespace shmcast;
+using shmcast::test::RingGuard;
+using shmcast::test::unique_ring;
+
+namespace {
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr std::uint64_t kMessages = 200'000;
+#else
+constexpr std::uint64_t kMessages = 2'000'000;
+#endif
+
+struct ReaderTally {
+  std::atomic<std::uint64_t> delivered{0}, missed{0}, gaps{0}, corrupt{0}, disorder{0}, span{0}, accounting_ok{0};
+  std::atomic<std::uint64_t> done{0};
+};
+
+// Reads until it has moved over kMessages sequences. `stall_every`: sleep 1 ms every
+// that many messages, so the producer laps this reader again and again.
+void run_reader(const std::string& ring, ReaderTally& tally, std::uint64_t stall_every) {
+  Reader r(ring, {.start = StartAt::oldest, .on_gap = GapPolicy::oldest, .wait = WaitStrategy::spin_yield});
+  const std::uint64_t start = r.position();
+  std::uint64_t last = 0, delivered = 0, missed = 0, gaps = 0, corrupt = 0, disorder = 0;
+  bool first = true;
+  while (r.position() < kMessages) {
+    ReadResult e = r.read(std::chrono::seconds(5));
+    if (e.status == ReadStatus::message) {
+      if (!shmcast::test::verify_payload(e.message.payload, e.message.seq)) ++corrupt;
+      if (!first && e.message.seq <= last) ++disorder;
+      last = e.message.seq;
+      first = false;
+      ++delivered;
+      if (stall_every != 0 && delivered % stall_every == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } else if (e.status == ReadStatus::gap) {
+      if (!first && e.gap.first <= last) ++disorder;
+      ++gaps;
+      missed += e.gap.missed;
+    } else {
+      break;  // 5 s without anything: the producer is gone, stop (the checks will fail)
+    }
+  }
+  tally.delivered = delivered;
+  tally.missed = missed;
+  tally.gaps = gaps;
+  tally.corrupt = corrupt;
+  tally.disorder = disorder;
+  tally.span = r.position() - start;
+  tally.accounting_ok = (delivered == r.delivered() && missed == r.missed() && delivered + missed == r.position() - start);
+  tally.done = 1;
+}
+
+void run_producer(const std::string& ring) {
+  Producer p = Producer::open(ring);
+  std::vector<std::byte> buf(p.payload_capacity());
+  std::uint64_t x = 12345;
+  for (std::uint64_t seq = 0; seq < kMessages; ++seq) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const std::size_t size = 24 + (x >> 33) % (p.payload_capacity() - 24 + 1);
+    shmcast::test::fill_payload(buf.data(), size, seq);
+    p.publish(std::span(buf.data(), size));
+  }
+}
+
+void check_tallies(ReaderTally* tallies, int n) {
+  for (int i = 0; i < n; ++i) {
+    INFO("reader " << i << ": delivered " << tallies[i].delivered << ", missed " << tallies[i].missed << " in "
+                   << tallies[i].gaps << " gaps, span " << tallies[i].span);
+    CHECK(tallies[i].done == 1);
+    CHECK(tallies[i].corrupt == 0);
+    CHECK(tallies[i].disorder == 0);
+    CHECK(tallies[i].accounting_ok == 1);
+    CHECK(tallies[i].delivered + tallies[i].missed == tallies[i].span);
+    CHECK(tallies[i].span == kMessages);
+    CHECK(tallies[i].delivered > 0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("threads: full-speed producer, three readers, one stalled: no torn message, exact accounting", "[stress]") {
+  RingGuard g(unique_ring("threads"));
+  { Producer create = Producer::create(g.name, {.slot_count = 256, .slot_size = 128}); }
+  ReaderTally tallies[3];
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) {
+    // Attach before the producer starts, so that every reader's span is the whole run.
+    readers.emplace_back([&, i] { run_reader(g.name, tallies[i], i == 2 ? 1000 : 0); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::thread producer([&] { run_producer(g.name); });
+  producer.join();
+  for (auto& t : readers) t.join();
+  check_tallies(tallies, 3);
+  CHECK(tallies[2].missed > 0);  // the stalled reader was lapped, and said so
+}
+
+TEST_CASE("processes: full-speed producer, three reader processes, one stalled: no torn message, exact accounting",
+          "[stress][process]") {
+  RingGuard g(unique_ring("procs"));
+  { Producer create = Producer::create(g.name, {.slot_count = 256, .slot_size = 128}); }
+  void* shared = ::mmap(nullptr, sizeof(ReaderTally) * 3, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(shared != MAP_FAILED);
+  auto* tallies = new (shared) ReaderTally[3];
+  std::vector<pid_t> children;
+  for (int i = 0; i < 3; ++i) {
+    children.push_back(shmcast::test::spawn([&, i] {
+      run_reader(g.name, tallies[i], i == 2 ? 1000 : 0);
+      return 0;
+    }));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const pid_t producer = shmcast::test::spawn([&] {
+    run_producer(g.name);
+    return 0;
+  });
+  CHECK(shmcast::test::wait_exit(producer) == 0);
+  for (pid_t c : children) CHECK(shmcast::test::wait_exit(c) == 0);
+  check_tallies(tallies, 3);
+  CHECK(tallies[2].missed > 0);
+  ::munmap(shared, sizeof(ReaderTally) * 3);
+}
