@@ -1,0 +1,216 @@
+// shmcast-demo: a producer and three reader processes on one ring, live.
+//
+// The producer keeps a small key-value table (16 sensors), publishes every change as a
+// message and a snapshot of the whole table every 256 changes. Three readers follow it:
+//   fast      reads everything as it comes (blocking wait: sleeps when idle)
+//   slow      stalls 2 ms every 200 messages, is lapped again and again, and reports
+//             each gap (first missed sequence, exact count) and resumes at the oldest held
+//   rebuild   stalls like `slow` but with the snapshot gap policy: when lapped it takes
+//             the newest snapshot and continues after it, so its table ends up equal to
+//             the producer's, byte for byte
+// While it runs, the parent prints what an operator would see (`shmcast stat`); at the
+// end, each reader's delivered/gaps/missed, which always add up to the span it covered.
+#include <shmcast/shmcast.hpp>
+
+#include <array>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <random>
+#include <string>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+using Table = std::array<std::int64_t, 16>;
+
+struct Change {
+  std::uint32_t key;
+  std::uint32_t pad;
+  std::int64_t value;
+};
+
+// Results shared between the demo's processes (an anonymous shared mapping made before fork).
+struct ReaderResult {
+  std::atomic<int> ready{0};
+  std::uint64_t delivered = 0, gaps = 0, missed = 0, snapshots = 0, span = 0;
+  std::uint64_t first_gap_at = 0, first_gap_missed = 0, first_gap_resumed = 0;
+  bool table_matches = false;
+  bool done = false;
+};
+struct Shared {
+  std::atomic<bool> producer_done{false};
+  std::uint64_t final_head = 0;
+  std::uint64_t published = 0;
+  Table final_table{};
+  ReaderResult readers[3];
+};
+
+const char* kLabels[3] = {"fast", "slow", "rebuild"};
+
+int run_reader(const std::string& ring, int which, Shared& shared) {
+  shmcast::ReaderOptions options;
+  options.start = shmcast::StartAt::oldest;
+  options.label = kLabels[which];
+  options.on_gap = which == 2 ? shmcast::GapPolicy::snapshot : shmcast::GapPolicy::oldest;
+  shmcast::Reader reader(ring, options);
+  ReaderResult& out = shared.readers[which];
+  const std::uint64_t start = reader.position();
+  out.ready = 1;
+  Table table{};
+  bool table_valid = true;  // `rebuild` starts from an empty table, as the producer did
+  std::uint64_t since_stall = 0;
+  for (;;) {
+    const bool done = shared.producer_done.load(std::memory_order_acquire);
+    if (done && reader.position() >= shared.final_head) break;
+    shmcast::ReadResult e = reader.read(100ms);
+    switch (e.status) {
+      case shmcast::ReadStatus::message: {
+        Change c{};
+        std::memcpy(&c, e.message.payload.data(), std::min(sizeof c, e.message.payload.size()));
+        table[c.key % table.size()] = c.value;
+        if (which != 0 && ++since_stall == 200) {
+          since_stall = 0;
+          std::this_thread::sleep_for(2ms);
+        }
+        break;
+      }
+      case shmcast::ReadStatus::gap:
+        if (out.gaps == 0) {
+          out.first_gap_at = e.gap.first;
+          out.first_gap_missed = e.gap.missed;
+          out.first_gap_resumed = reader.position();
+        }
+        ++out.gaps;
+        table_valid = false;  // changes were lost: this reader's table is no longer the producer's
+        break;
+      case shmcast::ReadStatus::snapshot:
+        std::memcpy(table.data(), e.snapshot.data.data(), std::min(sizeof table, e.snapshot.data.size()));
+        table_valid = true;
+        break;
+      case shmcast::ReadStatus::empty: break;
+    }
+  }
+  out.delivered = reader.delivered();
+  out.gaps = reader.gaps();
+  out.missed = reader.missed();
+  out.snapshots = reader.snapshots();
+  out.span = reader.position() - start;
+  out.table_matches = table_valid && table == shared.final_table;
+  out.done = true;
+  return 0;
+}
+
+int run_producer(const std::string& ring, Shared& shared, std::chrono::milliseconds duration) {
+  shmcast::Producer producer = shmcast::Producer::open(ring);
+  std::mt19937_64 rng(42);
+  Table table{};
+  const auto end = std::chrono::steady_clock::now() + duration;
+  std::uint64_t n = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    // About 200k changes a second: bursts of 200, then a millisecond's pause.
+    for (int i = 0; i < 200; ++i, ++n) {
+      Change c{static_cast<std::uint32_t>(rng() % table.size()), 0, static_cast<std::int64_t>(rng() % 1'000'000)};
+      table[c.key] = c.value;
+      producer.publish(std::as_bytes(std::span(&c, 1)), /*type=*/1);
+      if (n % 256 == 255) producer.publish_snapshot(std::as_bytes(std::span(table)));
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  shared.final_table = table;
+  shared.final_head = producer.head();
+  shared.published = n;
+  shared.producer_done.store(true, std::memory_order_release);
+  return 0;
+}
+
+void print_live(const std::string& ring) {
+  try {
+    shmcast::RingStatus st = shmcast::inspect(ring);
+    std::printf("  head %-8" PRIu64, st.head);
+    for (const char* label : kLabels)
+      for (const shmcast::ReaderStatus& r : st.readers)
+        if (r.label == label)
+          std::printf(" | %s lag %" PRIu64 " gaps %" PRIu64 " missed %" PRIu64, label, r.lag, r.gaps, r.missed);
+    std::printf("\n");
+    std::fflush(stdout);
+  } catch (const shmcast::Error&) {
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto duration = std::chrono::milliseconds(argc > 1 ? std::atoi(argv[1]) * 1000 : 4000);
+  const std::string ring = "demo-" + std::to_string(::getpid());
+  std::printf("shmcast demo: ring '%s', 1024 slots of 64 bytes, 128-byte snapshot area\n", ring.c_str());
+  std::printf("producer: a 16-sensor table, every change a message (~200k/s), a snapshot every 256 changes\n");
+  std::printf("readers:  fast (keeps up), slow (stalls; gap policy oldest), rebuild (stalls; gap policy snapshot)\n\n");
+  try {
+    shmcast::Producer::create(ring, {.slot_count = 1024, .slot_size = 64, .snapshot_capacity = sizeof(Table)});
+  } catch (const shmcast::Error& e) {
+    std::fprintf(stderr, "shmcast-demo: %s\n", e.what());
+    return 1;
+  }
+  void* mem = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return 1;
+  auto* shared = new (mem) Shared;
+  auto fork_run = [&](auto&& body) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      int rc = 1;
+      try {
+        rc = body();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "shmcast-demo: %s\n", e.what());
+      }
+      std::_Exit(rc);
+    }
+    return pid;
+  };
+  pid_t children[4];
+  for (int i = 0; i < 3; ++i) children[i] = fork_run([&, i] { return run_reader(ring, i, *shared); });
+  for (int i = 0; i < 3; ++i)
+    while (shared->readers[i].ready.load() == 0) std::this_thread::sleep_for(1ms);
+  children[3] = fork_run([&] { return run_producer(ring, *shared, duration); });
+
+  std::printf("live (as `shmcast stat %s` would show it):\n", ring.c_str());
+  while (!shared->producer_done.load()) {
+    std::this_thread::sleep_for(500ms);
+    print_live(ring);
+  }
+  int failures = 0;
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
+  }
+  std::printf("\nproducer published %" PRIu64 " messages (head %" PRIu64 ")\n\n", shared->published, shared->final_head);
+  std::printf("%-8s %10s %6s %10s %9s %10s  %s\n", "reader", "delivered", "gaps", "missed", "snapshots", "span", "check");
+  for (int i = 0; i < 3; ++i) {
+    const ReaderResult& r = shared->readers[i];
+    const bool exact = r.delivered + r.missed == r.span;
+    if (!exact || !r.done) ++failures;
+    std::printf("%-8s %10" PRIu64 " %6" PRIu64 " %10" PRIu64 " %9" PRIu64 " %10" PRIu64 "  delivered+missed==span: %s\n",
+                kLabels[i], r.delivered, r.gaps, r.missed, r.snapshots, r.span, exact ? "yes" : "NO");
+  }
+  const ReaderResult& slow = shared->readers[1];
+  if (slow.gaps != 0)
+    std::printf("\nslow was lapped %" PRIu64 " times; first: gap at seq %" PRIu64 ", %" PRIu64
+                " messages missed, resumed at seq %" PRIu64 " (the oldest still safely held)\n",
+                slow.gaps, slow.first_gap_at, slow.first_gap_missed, slow.first_gap_resumed);
+  const ReaderResult& rebuild = shared->readers[2];
+  std::printf("rebuild was lapped %" PRIu64 " times and recovered from %" PRIu64 " snapshots; its table %s the producer's\n",
+              rebuild.gaps, rebuild.snapshots, rebuild.table_matches ? "equals" : "DIFFERS FROM");
+  std::printf("fast's table %s the producer's\n", shared->readers[0].table_matches ? "equals" : "DIFFERS FROM");
+  if (!rebuild.table_matches || !shared->readers[0].table_matches) ++failures;
+  shmcast::Producer::remove(ring);
+  ::munmap(mem, sizeof(Shared));
+  return failures == 0 ? 0 : 1;
+}
