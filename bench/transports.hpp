@@ -1,0 +1,316 @@
+// The three transports the harness compares, all in POSIX shared memory, behind one small
+// interface that the producer/reader loops in shmcast_bench.cpp are written against:
+//
+//   Tx: std::byte* buffer()                  where the producer builds the next payload
+//       void send(size_t len, u64 ts)        publish it to every reader
+//       void finish()                        after the last send (wake sleeping readers)
+//   Rx: Poll poll(Got&)                      non-blocking: a message, nothing, or a gap
+//       Poll wait(Got&, nanoseconds)         by the wait strategy, up to a timeout
+//       u64 missed()                         messages this reader will never see
+//
+// 1. ring:        shmcast itself (Producer / Reader).
+// 2. mutex:       the broadcast ring people write by hand: the same geometry, guarded by a
+//                 Boost.Interprocess mutex, with a condition variable for sleeping readers.
+//                 Each reader keeps its own cursor; the producer overwrites the oldest.
+//                 Written as well as we could: readers peek at an atomic head before taking
+//                 the lock, and the producer signals only when someone sleeps.
+// 3. spsc-fanout: one boost::lockfree::spsc_queue per reader; the producer pushes every
+//                 message into every queue and counts a drop when one is full.
+#pragma once
+
+#include "tsc.hpp"
+
+#include <shmcast/shmcast.hpp>
+
+#include <boost/interprocess/sync/interprocess_condition.hpp>
+#include <boost/interprocess/sync/interprocess_mutex.hpp>
+#include <boost/interprocess/sync/scoped_lock.hpp>
+#include <boost/lockfree/spsc_queue.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <sched.h>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace shmcast::bench {
+
+namespace bip = boost::interprocess;
+
+enum class Wait { spin, yield, block };
+enum class Poll { message, empty, gap };
+
+struct Got {
+  std::uint64_t seq = 0;
+  std::uint64_t ts = 0;
+  const std::byte* data = nullptr;
+  std::size_t len = 0;
+};
+
+// Polls the same way Reader::read does for spin and spin_yield: pause between empty
+// polls, and after 2048 of them yield the CPU on every further poll.
+template <class PollFn>
+Poll poll_until(PollFn&& poll_once, Got& g, Wait wait, std::chrono::nanoseconds timeout) {
+  const std::uint64_t deadline = mono_ns() + static_cast<std::uint64_t>(timeout.count());
+  for (std::uint64_t polls = 0;; ++polls) {
+    const Poll p = poll_once(g);
+    if (p != Poll::empty) return p;
+    if (wait != Wait::spin && polls >= 2048) ::sched_yield();
+    else cpu_relax();
+    if ((polls & 255) == 255 && mono_ns() >= deadline) return Poll::empty;
+  }
+}
+
+// ---------------------------------------------------------------- 1. ring (shmcast)
+
+class RingTx {
+ public:
+  RingTx(const std::string& name, const Geometry& geometry, std::size_t size)
+      : producer_(Producer::create(name, geometry, {.mode = 0600, .replace = true})), buffer_(size / 8 + 1) {}
+  std::byte* buffer() noexcept { return reinterpret_cast<std::byte*>(buffer_.data()); }
+  void send(std::size_t len, std::uint64_t ts) { producer_.publish({buffer(), len}, 0, ts); }
+  void finish() noexcept {}
+
+ private:
+  Producer producer_;
+  std::vector<std::uint64_t> buffer_;
+};
+
+class RingRx {
+ public:
+  RingRx(const std::string& name, Wait wait) : reader_(name, options(wait)) {}
+  Poll poll(Got& g) noexcept { return take(reader_.try_read(), g); }
+  Poll wait(Got& g, std::chrono::nanoseconds timeout) noexcept { return take(reader_.read(timeout), g); }
+  [[nodiscard]] std::uint64_t missed() const noexcept { return reader_.missed(); }
+
+ private:
+  static ReaderOptions options(Wait wait) {
+    ReaderOptions o;
+    o.start = StartAt::oldest;
+    o.on_gap = GapPolicy::oldest;
+    o.wait = wait == Wait::spin ? WaitStrategy::spin : wait == Wait::yield ? WaitStrategy::spin_yield : WaitStrategy::block;
+    o.label = "shmcast-bench";
+    return o;
+  }
+  static Poll take(const ReadResult& r, Got& g) noexcept {
+    if (r.status == ReadStatus::message) {
+      g = Got{r.message.seq, r.message.timestamp_ns, r.message.payload.data(), r.message.payload.size()};
+      return Poll::message;
+    }
+    return r.status == ReadStatus::empty ? Poll::empty : Poll::gap;
+  }
+  Reader reader_;
+};
+
+// ---------------------------------------------------------------- 2. mutex ring
+
+// The shared part. Slots follow the header at kSlotsOffset: slot n mod slot_count holds
+// message n as [seq u64][ts u64][len u32][pad u32][payload], slot_size bytes each,
+// exactly the ring's geometry.
+struct MutexRing {
+  static constexpr std::size_t kSlotHeader = 24;
+  bip::interprocess_mutex mutex;
+  bip::interprocess_condition cond;
+  alignas(64) std::atomic<std::uint64_t> head{0};  // stored under the mutex; readers peek at it without
+  alignas(64) std::uint32_t waiters = 0;           // readers in cond.wait (under the mutex)
+  std::uint32_t done = 0;                          // the producer has finished (under the mutex)
+  std::uint64_t slot_count = 0;
+  std::uint64_t slot_size = 0;
+
+  static std::size_t slots_offset() noexcept { return (sizeof(MutexRing) + 63) / 64 * 64; }
+  static std::size_t bytes(const Geometry& g) noexcept { return slots_offset() + g.slot_count * g.slot_size; }
+  std::byte* slot(std::uint64_t seq) noexcept {
+    return reinterpret_cast<std::byte*>(this) + slots_offset() + (seq & (slot_count - 1)) * slot_size;
+  }
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "only lock-free atomics are address-free");
+
+class MutexTx {
+ public:
+  MutexTx(MutexRing* ring, std::size_t size) : ring_(ring), buffer_(size / 8 + 1) {}
+  std::byte* buffer() noexcept { return reinterpret_cast<std::byte*>(buffer_.data()); }
+  void send(std::size_t len, std::uint64_t ts) {
+    bool wake = false;
+    {
+      bip::scoped_lock<bip::interprocess_mutex> lock(ring_->mutex);
+      const std::uint64_t seq = ring_->head.load(std::memory_order_relaxed);
+      std::byte* s = ring_->slot(seq);
+      const auto len32 = static_cast<std::uint32_t>(len);
+      std::memcpy(s, &seq, 8);
+      std::memcpy(s + 8, &ts, 8);
+      std::memcpy(s + 16, &len32, 4);
+      std::memcpy(s + MutexRing::kSlotHeader, buffer(), len);
+      ring_->head.store(seq + 1, std::memory_order_release);
+      wake = ring_->waiters != 0;
+    }
+    if (wake) ring_->cond.notify_all();
+  }
+  void finish() {
+    {
+      bip::scoped_lock<bip::interprocess_mutex> lock(ring_->mutex);
+      ring_->done = 1;
+    }
+    ring_->cond.notify_all();
+  }
+
+ private:
+  MutexRing* ring_;
+  std::vector<std::uint64_t> buffer_;
+};
+
+class MutexRx {
+ public:
+  MutexRx(MutexRing* ring, Wait wait) : ring_(ring), wait_(wait), buffer_(ring->slot_size / 8 + 1) {}
+
+  Poll poll(Got& g) {
+    if (ring_->head.load(std::memory_order_acquire) == cursor_) return Poll::empty;  // no lock while idle
+    bip::scoped_lock<bip::interprocess_mutex> lock(ring_->mutex);
+    return copy_locked(g);
+  }
+  Poll wait(Got& g, std::chrono::nanoseconds timeout) {
+    if (wait_ != Wait::block) return poll_until([this](Got& x) { return poll(x); }, g, wait_, timeout);
+    bip::scoped_lock<bip::interprocess_mutex> lock(ring_->mutex);
+    while (ring_->head.load(std::memory_order_relaxed) == cursor_ && ring_->done == 0) {
+      ++ring_->waiters;
+      ring_->cond.wait(lock);
+      --ring_->waiters;
+    }
+    if (ring_->head.load(std::memory_order_relaxed) == cursor_) return Poll::empty;
+    return copy_locked(g);
+  }
+  [[nodiscard]] std::uint64_t missed() const noexcept { return missed_; }
+
+ private:
+  Poll copy_locked(Got& g) {
+    const std::uint64_t head = ring_->head.load(std::memory_order_relaxed);
+    if (head - cursor_ > ring_->slot_count) {  // lapped: continue at the oldest still held
+      missed_ += head - ring_->slot_count - cursor_;
+      cursor_ = head - ring_->slot_count;
+    }
+    const std::byte* s = ring_->slot(cursor_);
+    std::uint32_t len = 0;
+    std::memcpy(&g.seq, s, 8);
+    std::memcpy(&g.ts, s + 8, 8);
+    std::memcpy(&len, s + 16, 4);
+    std::memcpy(buffer_.data(), s + MutexRing::kSlotHeader, len);
+    g.data = reinterpret_cast<const std::byte*>(buffer_.data());
+    g.len = len;
+    ++cursor_;
+    return Poll::message;
+  }
+
+  MutexRing* ring_;
+  Wait wait_;
+  std::vector<std::uint64_t> buffer_;
+  std::uint64_t cursor_ = 0;
+  std::uint64_t missed_ = 0;
+};
+
+// ---------------------------------------------------------------- 3. spsc fan-out
+
+// spsc_queue<T, capacity<N>> is a compile-time sized ring: two atomic indices and an
+// in-place array of N+1 elements, no pointers and no allocator, so it works at any
+// address and can be placed in shared memory with placement new. Its message type is
+// fixed-size, so each payload size class gets its own instantiation.
+template <std::size_t S>
+struct SpscMsg {
+  std::uint64_t seq;
+  std::uint64_t ts;
+  std::uint32_t len;
+  std::uint32_t pad;
+  std::byte data[S];
+};
+
+// The same number of slots as the ring for the same payload size.
+constexpr std::uint64_t slot_count_for(std::size_t payload) noexcept {
+  const std::uint64_t slot = (payload + 24 + 63) / 64 * 64;
+  std::uint64_t n = 4096;
+  while (n > 64 && n * slot > (std::uint64_t{8} << 20)) n /= 2;
+  return n;
+}
+
+template <std::size_t S>
+using SpscQueue = boost::lockfree::spsc_queue<SpscMsg<S>, boost::lockfree::capacity<slot_count_for(S)>>;
+
+// The shared part: the queues, then one drop counter per queue (written by the producer only).
+template <std::size_t S>
+struct SpscFanout {
+  static std::size_t queue_stride() noexcept { return (sizeof(SpscQueue<S>) + 63) / 64 * 64; }
+  static std::size_t bytes(std::size_t queues) noexcept { return queues * (queue_stride() + 64); }
+  static SpscQueue<S>* queue(void* base, std::size_t i) noexcept {
+    return reinterpret_cast<SpscQueue<S>*>(static_cast<std::byte*>(base) + i * queue_stride());
+  }
+  static std::atomic<std::uint64_t>* drops(void* base, std::size_t queues, std::size_t i) noexcept {
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(static_cast<std::byte*>(base) + queues * queue_stride() + i * 64);
+  }
+  static void construct(void* base, std::size_t queues) {
+    for (std::size_t i = 0; i < queues; ++i) {
+      new (queue(base, i)) SpscQueue<S>();
+      new (drops(base, queues, i)) std::atomic<std::uint64_t>(0);
+    }
+  }
+};
+
+template <std::size_t S>
+class SpscTx {
+ public:
+  SpscTx(void* base, std::size_t queues) : base_(base), queues_(queues), msg_(std::make_unique<SpscMsg<S>>()) {
+    for (std::size_t i = 0; i < queues; ++i) drop_counts_.push_back(0);
+  }
+  std::byte* buffer() noexcept {
+    // The harness writes through this pointer with run-time sizes that never exceed S;
+    // hiding its provenance keeps GCC from warning about size classes it cannot rule out.
+    std::byte* p = msg_->data;
+    asm("" : "+r"(p));
+    return p;
+  }
+  void send(std::size_t len, std::uint64_t ts) {
+    msg_->seq = seq_++;
+    msg_->ts = ts;
+    msg_->len = static_cast<std::uint32_t>(len);
+    for (std::size_t i = 0; i < queues_; ++i) {
+      if (!SpscFanout<S>::queue(base_, i)->push(*msg_)) [[unlikely]]
+        SpscFanout<S>::drops(base_, queues_, i)->store(++drop_counts_[i], std::memory_order_relaxed);
+    }
+  }
+  void finish() noexcept {}
+
+ private:
+  void* base_;
+  std::size_t queues_;
+  std::unique_ptr<SpscMsg<S>> msg_;
+  std::vector<std::uint64_t> drop_counts_;
+  std::uint64_t seq_ = 0;
+};
+
+template <std::size_t S>
+class SpscRx {
+ public:
+  SpscRx(void* base, std::size_t queues, std::size_t index, Wait wait)
+      : queue_(SpscFanout<S>::queue(base, index)), drops_(SpscFanout<S>::drops(base, queues, index)), wait_(wait),
+        msg_(std::make_unique<SpscMsg<S>>()) {}
+  Poll poll(Got& g) {
+    if (!queue_->pop(*msg_)) return Poll::empty;
+    g = Got{msg_->seq, msg_->ts, msg_->data, msg_->len};
+    return Poll::message;
+  }
+  // No blocking primitive: `block` waits like `yield`.
+  Poll wait(Got& g, std::chrono::nanoseconds timeout) {
+    return poll_until([this](Got& x) { return poll(x); }, g, wait_ == Wait::spin ? Wait::spin : Wait::yield, timeout);
+  }
+  // Valid once the producer has finished.
+  [[nodiscard]] std::uint64_t missed() const noexcept { return drops_->load(std::memory_order_acquire); }
+
+ private:
+  SpscQueue<S>* queue_;
+  const std::atomic<std::uint64_t>* drops_;
+  Wait wait_;
+  std::unique_ptr<SpscMsg<S>> msg_;
+};
+
+}  // namespace shmcast::bench
