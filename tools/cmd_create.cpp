@@ -1,0 +1,63 @@
+// shmcast create NAME: creates a ring (and its reader registry).
+#include "commands.hpp"
+#include "common/format.hpp"
+
+#include <shmcast/error.hpp>
+#include <shmcast/producer.hpp>
+
+#include <cstdio>
+#include <memory>
+
+namespace shmcast::cli {
+
+namespace {
+
+struct CreateArgs {
+  std::string name;
+  std::uint64_t slots = 4096;
+  std::uint32_t slot_size = 256;
+  std::string mode = "0600";
+  std::string snapshot_size = "0";
+  bool force = false;
+};
+
+void run_create(const CreateArgs& a) {
+  Geometry g;
+  g.slot_count = a.slots;
+  g.slot_size = a.slot_size;
+  g.snapshot_capacity = parse_size("--snapshot-size", a.snapshot_size);
+  CreateOptions options;
+  options.mode = parse_mode(a.mode);
+  options.replace = a.force;
+  try {
+    Producer p = Producer::create(a.name, g, options);
+  } catch (const Error& e) {
+    // Geometry errors do not name the ring: say which one.
+    if (e.code() == Errc::invalid_argument && std::string_view(e.what()).find(a.name) == std::string_view::npos)
+      throw Error(e.code(), "ring '" + a.name + "': " + e.what());
+    throw;
+  }
+  std::printf("created ring '%s': %llu slots of %u bytes (%u-byte payload)%s%s, mode %04o\n", a.name.c_str(),
+              static_cast<unsigned long long>(g.slot_count), g.slot_size, g.payload_capacity(),
+              g.snapshot_capacity != 0 ? ", snapshot area " : "",
+              g.snapshot_capacity != 0 ? human_bytes(g.snapshot_capacity).c_str() : "", options.mode);
+}
+
+}  // namespace
+
+void add_create_command(CLI::App& app) {
+  auto args = std::make_shared<CreateArgs>();
+  CLI::App* sub = app.add_subcommand("create", "Create a ring: NAME becomes /dev/shm/shmcast.NAME (and shmcast.NAME.readers)");
+  sub->add_option("name", args->name, "Ring name: letters, digits, '.', '_', '-'")->required();
+  sub->add_option("--slots", args->slots, "Number of slots, a power of two (messages held)")->capture_default_str();
+  sub->add_option("--slot-size", args->slot_size, "Bytes per slot, a multiple of 64; the payload holds 24 fewer")
+      ->capture_default_str();
+  sub->add_option("--mode", args->mode, "Permission bits in octal for both objects")->capture_default_str();
+  sub->add_option("--snapshot-size", args->snapshot_size,
+                  "Bytes per snapshot buffer (K, M, G suffixes allowed); 0 = no snapshot area")
+      ->capture_default_str();
+  sub->add_flag("--force", args->force, "Replace an existing ring of that name (attached readers reattach)");
+  sub->callback([args] { run_create(*args); });
+}
+
+}  // namespace shmcast::cli

@@ -1,0 +1,107 @@
+// shmcast stat NAME: a ring's geometry, head, publish rate, producer, snapshot, relay
+// status and registered readers (lag, delivered, gaps, missed), read from shared memory.
+#include "commands.hpp"
+#include "common/format.hpp"
+#include "common/status.hpp"
+#include "common/stop.hpp"
+
+#include <shmcast/error.hpp>
+#include <shmcast/inspect.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <unistd.h>
+
+namespace shmcast::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct StatArgs {
+  std::string name;
+  bool json = false;
+  std::optional<double> watch;
+  bool no_reap = false;
+};
+
+void reap(const StatArgs& a) {
+  if (a.no_reap) return;
+  try {
+    reap_dead_readers(a.name);
+  } catch (const Error&) {
+    // inspect() below reports what is wrong with the ring
+  }
+}
+
+void print(const StatArgs& a, const RingSample& s) {
+  const std::string text = a.json ? stat_json(s) + "\n" : stat_text(s);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+// Sleeps up to `d`; false if a stop was requested meanwhile.
+bool pause_for(std::chrono::duration<double> d) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
+  while (!stop_requested()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= until) return true;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, 50ms));
+  }
+  return false;
+}
+
+void run_stat(const StatArgs& a) {
+  if (a.watch && !(*a.watch > 0)) throw CLI::ValidationError("--watch must be a positive number of seconds");
+  reap(a);
+  RingSample before = sample(a.name);
+  if (!a.watch) {
+    if (!before.status.producer_alive) {
+      before.rate_known = true;  // nobody can publish: the rate is 0
+      print(a, before);
+      return;
+    }
+    std::this_thread::sleep_for(200ms);  // the rate is measured over this interval
+    RingSample now = sample(a.name);
+    rate_since(now, before);
+    print(a, now);
+    return;
+  }
+  install_stop_handlers();
+  const bool clear = !a.json && ::isatty(STDOUT_FILENO) != 0;
+  for (bool first = true; !stop_requested(); first = false) {
+    if (!first) {
+      if (!pause_for(std::chrono::duration<double>(*a.watch))) break;
+      reap(a);
+      RingSample now = sample(a.name);
+      rate_since(now, before);
+      before = now;
+    }
+    if (clear) std::fputs("\033[H\033[2J", stdout);
+    print(a, before);
+  }
+}
+
+}  // namespace
+
+void add_stat_command(CLI::App& app) {
+  auto args = std::make_shared<StatArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "stat",
+      "Show a ring: geometry, head, publish rate (measured over 0.2 s), producer pid and liveness, snapshot age and "
+      "size, relay state, and its registered readers with position, lag, delivered, gaps and missed. Entries of "
+      "dead readers are reclaimed first (unless --no-reap).");
+  sub->add_option("name", args->name, "Ring name")->required();
+  sub->add_flag("--json", args->json,
+                "One JSON object: name, slots, slot_size, payload_capacity, head, published, rate, producer "
+                "{pid, alive}, snapshot, relay, readers [{id, pid, alive, label, position, lag, delivered, gaps, "
+                "missed, ...}]");
+  sub->add_option("--watch", args->watch, "Refresh every SECONDS until interrupted (with --json: one object per line)");
+  sub->add_flag("--no-reap", args->no_reap, "Show dead readers' entries instead of reclaiming them");
+  sub->callback([args] { run_stat(*args); });
+}
+
+}  // namespace shmcast::cli

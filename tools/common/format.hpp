@@ -1,0 +1,127 @@
+// Human-readable output for the CLI: sizes, durations, rates, tables, hex dumps.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shmcast::cli {
+
+// "512 B", "4.0 KiB", "1.5 MiB".
+inline std::string human_bytes(std::uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double v = static_cast<double>(bytes);
+  std::size_t u = 0;
+  while (v >= 1024.0 && u + 1 < std::size(kUnits)) {
+    v /= 1024.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
+  return buf;
+}
+
+// A duration in nanoseconds as "850 ms", "12.3 s", "4m05s", "3h12m", "2d04h".
+inline std::string human_duration(std::uint64_t ns) {
+  char buf[32];
+  const std::uint64_t s = ns / 1'000'000'000ull;
+  if (ns < 1'000'000ull) std::snprintf(buf, sizeof buf, "%llu us", static_cast<unsigned long long>(ns / 1000));
+  else if (ns < 1'000'000'000ull) std::snprintf(buf, sizeof buf, "%llu ms", static_cast<unsigned long long>(ns / 1'000'000));
+  else if (s < 60) std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ns) / 1e9);
+  else if (s < 3600) std::snprintf(buf, sizeof buf, "%llum%02llus", static_cast<unsigned long long>(s / 60), static_cast<unsigned long long>(s % 60));
+  else if (s < 86400) std::snprintf(buf, sizeof buf, "%lluh%02llum", static_cast<unsigned long long>(s / 3600), static_cast<unsigned long long>(s % 3600 / 60));
+  else std::snprintf(buf, sizeof buf, "%llud%02lluh", static_cast<unsigned long long>(s / 86400), static_cast<unsigned long long>(s % 86400 / 3600));
+  return buf;
+}
+
+// "3.2 s ago" for a CLOCK_REALTIME timestamp, "never" for 0.
+inline std::string human_age(std::uint64_t then_ns, std::uint64_t now_ns) {
+  if (then_ns == 0) return "never";
+  if (then_ns >= now_ns) return "just now";
+  return human_duration(now_ns - then_ns) + " ago";
+}
+
+inline std::string human_rate(double per_second, std::string_view unit) {
+  char buf[48];
+  if (per_second >= 1e6) std::snprintf(buf, sizeof buf, "%.2f M%.*s/s", per_second / 1e6, static_cast<int>(unit.size()), unit.data());
+  else if (per_second >= 1e3) std::snprintf(buf, sizeof buf, "%.1f k%.*s/s", per_second / 1e3, static_cast<int>(unit.size()), unit.data());
+  else std::snprintf(buf, sizeof buf, "%.1f %.*s/s", per_second, static_cast<int>(unit.size()), unit.data());
+  return buf;
+}
+
+// Makes a message fit on one line: newlines and tabs become spaces.
+inline std::string one_line(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// A left-aligned text table with a header row; numeric-looking cells are right-aligned.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) : rows_{std::move(header)} {}
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  [[nodiscard]] std::string render(std::string_view indent = "") const {
+    std::vector<std::size_t> width;
+    for (const auto& row : rows_)
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        if (width.size() <= i) width.push_back(0);
+        width[i] = std::max(width[i], row[i].size());
+      }
+    std::string out;
+    for (std::size_t r = 0; r < rows_.size(); ++r) {
+      std::string line(indent);
+      for (std::size_t i = 0; i < rows_[r].size(); ++i) {
+        const std::string& cell = rows_[r][i];
+        const bool numeric = r > 0 && !cell.empty() && cell.find_first_not_of("0123456789.-") == std::string::npos;
+        const std::string pad(width[i] - cell.size(), ' ');
+        line += numeric ? pad + cell : cell + pad;
+        if (i + 1 < rows_[r].size()) line += "  ";
+      }
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out += line;
+      out += '\n';
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// xxd-like dump: "00000000: 6865 6c6c 6f0a                           hello."
+inline void append_hex_dump(std::string& out, std::string_view bytes, std::string_view indent = "  ") {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::size_t off = 0; off < bytes.size(); off += 16) {
+    char head[32];
+    std::snprintf(head, sizeof head, "%08zx: ", off);
+    out += indent;
+    out += head;
+    const std::size_t n = std::min<std::size_t>(16, bytes.size() - off);
+    for (std::size_t i = 0; i < 16; ++i) {
+      if (i < n) {
+        const auto c = static_cast<unsigned char>(bytes[off + i]);
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
+      } else {
+        out += "  ";
+      }
+      if (i % 2 == 1) out.push_back(' ');
+    }
+    out.push_back(' ');
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(bytes[off + i]);
+      out.push_back(c >= 0x20 && c < 0x7F ? static_cast<char>(c) : '.');
+    }
+    out.push_back('\n');
+  }
+}
+
+}  // namespace shmcast::cli
