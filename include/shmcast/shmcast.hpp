@@ -12,4 +12,5 @@
 #include <shmcast/inspect.hpp>
 #include <shmcast/producer.hpp>
 #include <shmcast/reader.hpp>
+#include <shmcast/snapshot_schedule.hpp>
 #include <shmcast/types.hpp>

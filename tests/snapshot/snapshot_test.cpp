@@ -1,0 +1,258 @@
+// Snapshots: a reader that is lapped, or joins late, gets the producer's state back
+// instead of a gap, and state rebuilt from snapshot + later messages equals the producer's.
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+
+#include <random>
+#include <sys/mman.h>
+#include <thread>
+
+using namespace shmcast;
+using shmcast::test::RingGuard;
+using shmcast::test::unique_ring;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::span<const std::byte> bytes_of_u64(const std::uint64_t& v) { return std::as_bytes(std::span(&v, 1)); }
+
+std::uint64_t as_u64(std::span<const std::byte> b) {
+  std::uint64_t v = 0;
+  std::memcpy(&v, b.data(), std::min(b.size(), sizeof v));
+  return v;
+}
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr std::uint64_t kChanges = 60'000;
+#else
+constexpr std::uint64_t kChanges = 600'000;
+#endif
+
+constexpr std::size_t kKeys = 64;
+using Table = std::array<std::uint64_t, kKeys>;
+struct Change {
+  std::uint32_t key;
+  std::uint32_t pad;
+  std::uint64_t value;
+};
+
+}  // namespace
+
+TEST_CASE("a snapshot larger than the area is refused and nothing is written", "[snapshot][errors]") {
+  RingGuard g(unique_ring("snapbig"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 100});
+  std::vector<std::byte> state(101);
+  try {
+    p.publish_snapshot(state);
+    FAIL("an oversized snapshot was accepted");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::message_too_large);
+    CHECK_THAT(e.what(), Catch::Contains("snapshot capacity of 100"));
+  }
+  CHECK(inspect(g.name).snapshots_published == 0);
+  state.resize(100);
+  p.publish_snapshot(state);
+  CHECK(inspect(g.name).snapshots_published == 1);
+  RingGuard g2(unique_ring("nosnap"));
+  Producer q = Producer::create(g2.name, {.slot_count = 16, .slot_size = 64});
+  CHECK_THROWS_MATCHES(q.publish_snapshot(state), Error,
+                       Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::invalid_argument; }));
+}
+
+TEST_CASE("a late joiner starts from the newest snapshot, then the messages after it", "[snapshot]") {
+  RingGuard g(unique_ring("latejoin"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 64});
+  std::uint64_t sum = 0;
+  for (std::uint64_t i = 1; i <= 10; ++i) {
+    p.publish(bytes_of_u64(i));
+    sum += i;
+    if (i == 7) p.publish_snapshot(bytes_of_u64(sum));  // as of 7: messages 0..6 applied
+  }
+  Reader r(g.name, {.start = StartAt::snapshot});
+  ReadResult s = r.try_read();
+  REQUIRE(s.status == ReadStatus::snapshot);
+  CHECK(s.snapshot.as_of == 7);
+  std::uint64_t rebuilt = as_u64(s.snapshot.data);
+  CHECK(rebuilt == 28);
+  while (ReadResult e = r.try_read()) {
+    REQUIRE(e.status == ReadStatus::message);
+    rebuilt += as_u64(e.message.payload);
+  }
+  CHECK(rebuilt == sum);
+  CHECK(r.snapshots() == 1);
+  CHECK(r.delivered() == 3);
+  SECTION("no snapshot yet: a snapshot start is an oldest start") {
+    RingGuard g3(unique_ring("nosnapyet"));
+    Producer q = Producer::create(g3.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 64});
+    q.publish(bytes_of("a"));
+    Reader late(g3.name, {.start = StartAt::snapshot});
+    CHECK(late.try_read().message.seq == 0);
+  }
+}
+
+TEST_CASE("a lapped reader with the snapshot policy gets the state back, not a gap", "[snapshot]") {
+  RingGuard g(unique_ring("lapsnap"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 64});
+  Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::snapshot});
+  std::uint64_t sum = 0;
+  for (std::uint64_t i = 1; i <= 100; ++i) {
+    p.publish(bytes_of_u64(i));
+    sum += i;
+    if (i % 10 == 0) p.publish_snapshot(bytes_of_u64(sum));
+  }
+  ReadResult s = r.try_read();
+  REQUIRE(s.status == ReadStatus::snapshot);
+  CHECK(s.snapshot.as_of == 100);
+  CHECK(as_u64(s.snapshot.data) == sum);
+  CHECK(r.missed() == 100);  // not delivered one by one: delivered + missed == span still holds
+  CHECK(r.gaps() == 1);
+  CHECK(r.try_read().status == ReadStatus::empty);
+
+  SECTION("a snapshot whose following messages are gone is not delivered: the reader waits for the next") {
+    for (std::uint64_t i = 101; i <= 140; ++i) {
+      p.publish(bytes_of_u64(i));
+      sum += i;
+    }
+    CHECK(r.try_read().status == ReadStatus::empty);  // lapped, and the snapshot (as of 100) is stale
+    CHECK(r.position() == 100);
+    p.publish_snapshot(bytes_of_u64(sum));
+    ReadResult again = r.try_read();
+    REQUIRE(again.status == ReadStatus::snapshot);
+    CHECK(again.snapshot.as_of == 140);
+    CHECK(as_u64(again.snapshot.data) == sum);
+    CHECK(r.delivered() + r.missed() == r.position());
+  }
+}
+
+TEST_CASE("SnapshotSchedule publishes every N messages and every interval", "[snapshot][schedule]") {
+  RingGuard g(unique_ring("schedule"));
+  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 64, .snapshot_capacity = 64});
+  std::uint64_t calls = 0;
+  const std::uint64_t state = 7;
+  SnapshotSchedule every(p, {.messages = 10}, [&] {
+    ++calls;
+    return bytes_of_u64(state);
+  });
+  for (int i = 0; i < 35; ++i) {
+    p.publish(bytes_of("x"));
+    every.tick();
+  }
+  CHECK(every.published() == 3);
+  CHECK(inspect(g.name).snapshot_as_of == 30);
+  SnapshotSchedule timed(p, {.interval = 20ms}, [&] { return bytes_of_u64(state); });
+  const auto end = std::chrono::steady_clock::now() + 200ms;
+  while (std::chrono::steady_clock::now() < end) {
+    p.publish(bytes_of("y"));
+    timed.tick();
+    std::this_thread::sleep_for(100us);
+  }
+  CHECK(timed.published() >= 3);
+  CHECK(timed.published() <= 11);
+  CHECK_THROWS_AS(SnapshotSchedule(p, {}, [&] { return bytes_of_u64(state); }), Error);
+}
+
+TEST_CASE("threads: snapshots rewritten as fast as possible are never read torn", "[snapshot][stress]") {
+  RingGuard g(unique_ring("torn"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 4096});
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> checked{0}, torn{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      Reader r(g.name, {.register_reader = false});
+      while (!stop.load(std::memory_order_relaxed)) {
+        r.seek(0);
+        Reader late(g.name, {.start = StartAt::snapshot, .register_reader = false});
+        ReadResult s = late.try_read();
+        if (s.status != ReadStatus::snapshot) continue;
+        // Each snapshot is a checksummed payload for "sequence" as_of.
+        if (!shmcast::test::verify_payload(s.snapshot.data, s.snapshot.as_of)) ++torn;
+        ++checked;
+      }
+    });
+  }
+  std::vector<std::byte> buf(4096);
+  for (std::uint64_t i = 0; i < (kChanges / 20) || checked.load() < 200; ++i) {
+    p.publish(bytes_of("tick"));
+    const std::size_t size = 24 + (i * 7919) % (4096 - 24);
+    shmcast::test::fill_payload(buf.data(), size, p.head());
+    p.publish_snapshot(std::span(buf.data(), size));
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  INFO("snapshots checked: " << checked.load());
+  CHECK(checked.load() >= 200);
+  CHECK(torn.load() == 0);
+}
+
+TEST_CASE("processes: readers stalled at random rebuild the producer's table byte for byte", "[snapshot][process]") {
+  RingGuard g(unique_ring("rebuild"));
+  { Producer create = Producer::create(g.name, {.slot_count = 256, .slot_size = 64, .snapshot_capacity = sizeof(Table)}); }
+  struct Shared {
+    std::atomic<bool> done{false};
+    std::uint64_t final_head = 0;
+    Table final_table{};
+    std::atomic<int> ready{0};
+    std::uint64_t snapshots[3] = {};
+  };
+  void* mem = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(mem != MAP_FAILED);
+  auto* shared = new (mem) Shared;
+  std::vector<pid_t> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.push_back(shmcast::test::spawn([&, i] {
+      Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::snapshot, .wait = WaitStrategy::spin_yield});
+      shared->ready.fetch_add(1);
+      std::mt19937 rng(static_cast<unsigned>(i) * 7 + 1);
+      Table table{};
+      bool valid = true;
+      const std::uint64_t start = r.position();
+      for (;;) {
+        if (shared->done.load(std::memory_order_acquire) && r.position() >= shared->final_head) break;
+        ReadResult e = r.read(50ms);
+        if (e.status == ReadStatus::message) {
+          Change c{};
+          std::memcpy(&c, e.message.payload.data(), sizeof c);
+          table[c.key] = c.value;
+          if (i != 0 && rng() % 500 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
+        } else if (e.status == ReadStatus::snapshot) {
+          if (e.snapshot.data.size() != sizeof(Table)) return 3;
+          std::memcpy(table.data(), e.snapshot.data.data(), sizeof(Table));
+          valid = true;
+        } else if (e.status == ReadStatus::gap) {
+          valid = false;  // with snapshots always available this must not happen
+        }
+      }
+      shared->snapshots[i] = r.snapshots();
+      if (r.delivered() + r.missed() != r.position() - start) return 4;
+      if (!valid) return 5;
+      return table == shared->final_table ? 0 : 6;
+    }));
+  }
+  while (shared->ready.load() < 3) std::this_thread::sleep_for(1ms);
+  const pid_t producer = shmcast::test::spawn([&] {
+    Producer p = Producer::open(g.name);
+    Table table{};
+    SnapshotSchedule every(p, {.messages = 100}, [&] { return std::as_bytes(std::span(table)); });
+    std::mt19937_64 rng(99);
+    for (std::uint64_t n = 0; n < kChanges; ++n) {
+      Change c{static_cast<std::uint32_t>(rng() % kKeys), 0, rng()};
+      table[c.key] = c.value;
+      p.publish(std::as_bytes(std::span(&c, 1)));
+      every.tick();
+      if (n % 2000 == 0) std::this_thread::sleep_for(100us);  // let stalled readers fall behind, not starve
+    }
+    shared->final_table = table;
+    shared->final_head = p.head();
+    shared->done.store(true, std::memory_order_release);
+    return 0;
+  });
+  CHECK(shmcast::test::wait_exit(producer) == 0);
+  for (int i = 0; i < 3; ++i) {
+    INFO("reader " << i << " (snapshots taken: " << shared->snapshots[i] << ")");
+    CHECK(shmcast::test::wait_exit(readers[static_cast<std::size_t>(i)]) == 0);
+  }
+  CHECK(shared->snapshots[1] + shared->snapshots[2] > 0);  // the stalled readers were lapped and recovered
+  ::munmap(mem, sizeof(Shared));
+}
