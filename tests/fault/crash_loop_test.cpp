@@ -1,0 +1,348 @@
+// Crash loop and restart continuity, against the library built with test hooks: the
+// producer is killed inside publish (after the payload, before the commit stamp) and at
+// random moments from outside, then restarted with Producer::open, many times. Readers
+// run throughout and must never hang, crash, see a duplicate or a torn payload, and their
+// accounting must be exact.
+#include "fault_common.hpp"
+#include "layout.hpp"
+#include "test_hooks.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cinttypes>
+#include <cstdio>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <vector>
+
+using namespace shmcast;
+using namespace shmcast::fault;
+
+namespace {
+
+std::uint64_t g_kill_at = UINT64_MAX;
+
+void kill_self_at(std::uint64_t seq) {
+  if (seq == g_kill_at) ::raise(SIGKILL);
+}
+
+// A read-only view of a ring's raw bytes, to check what a dead producer left behind.
+class RawRing {
+ public:
+  explicit RawRing(const std::string& name) {
+    const std::string object = "/shmcast." + name;
+    const int fd = ::shm_open(object.c_str(), O_RDONLY, 0);
+    if (fd < 0) throw std::runtime_error("shm_open " + object);
+    struct stat st {};
+    ::fstat(fd, &st);
+    size_ = static_cast<std::size_t>(st.st_size);
+    base_ = static_cast<const std::byte*>(::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0));
+    ::close(fd);
+    if (base_ == MAP_FAILED) throw std::runtime_error("mmap " + object);
+  }
+  ~RawRing() { ::munmap(const_cast<std::byte*>(base_), size_); }
+  RawRing(const RawRing&) = delete;
+  RawRing& operator=(const RawRing&) = delete;
+  [[nodiscard]] const detail::RingPrefix& prefix() const { return *reinterpret_cast<const detail::RingPrefix*>(base_); }
+  [[nodiscard]] std::uint64_t head() const { return prefix().producer.head.load(std::memory_order_acquire); }
+  [[nodiscard]] std::uint64_t stamp(std::uint64_t seq) const {
+    const auto& h = prefix().header;
+    const auto* slot = reinterpret_cast<const detail::SlotHeader*>(base_ + detail::kRingHeaderSize +
+                                                                   (seq & (h.slot_count - 1)) * h.slot_size);
+    return slot->stamp.load(std::memory_order_acquire);
+  }
+
+ private:
+  const std::byte* base_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+struct LoopBlock {
+  std::atomic<int> stop_readers{0};
+  std::atomic<std::uint64_t> opened_head[512];  // head() each producer found after takeover
+  std::atomic<int> producer_ready{0};
+  ReaderReport readers[4];
+};
+
+// Child body: take the ring over and publish at full speed; with `kill_after` set, the
+// hook SIGKILLs the process inside the publish of sequence head + kill_after.
+int producer_child(const std::string& name, LoopBlock* block, int cycle, std::uint64_t kill_after, std::uint64_t limit,
+                   std::uint64_t seed) {
+  ::alarm(120);
+  Producer p = [&] {
+    try {
+      return Producer::open(name);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "cycle %d: Producer::open failed: %s\n", cycle, e.what());
+      std::_Exit(3);
+    }
+  }();
+  block->opened_head[cycle].store(p.head());
+  if (kill_after != UINT64_MAX) {
+    g_kill_at = p.head() + kill_after;
+    detail::g_mid_publish_hook = &kill_self_at;
+  }
+  block->producer_ready.store(cycle + 1);
+  Rng rng(seed);
+  run_random_producer(p, rng, nullptr, limit);
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("crash loop: producer killed mid-publish and at random, restarted; readers stay exact", "[fault][crash]") {
+  test::RingGuard guard(test::unique_ring("crashloop"));
+  const std::string& name = guard.name;
+  create_ring(name, Geometry{1024, 256, 0});
+  SharedBlock<LoopBlock> block;
+  ChildGuard children;
+  const int cycles = kSanitized ? 20 : 50;
+
+  const WaitStrategy waits[3] = {WaitStrategy::block, WaitStrategy::spin_yield, WaitStrategy::block};
+  const StartAt starts[3] = {StartAt::latest, StartAt::oldest, StartAt::oldest};
+  std::vector<pid_t> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.push_back(children.add(test::spawn([&, i] {
+      ::alarm(300);
+      return run_checked_reader(name, &block->readers[i], &block->stop_readers, waits[i], starts[i],
+                                "crash-" + std::to_string(i));
+    })));
+    REQUIRE(eventually([&] { return block->readers[i].ready.load() != 0; }, 10s));
+  }
+
+  Rng rng(0xBADC0DEu ^ static_cast<std::uint64_t>(::getpid()));
+  int hook_kills = 0, timed_kills = 0, odd_stamps = 0;
+  std::uint64_t head_before = 0;
+  std::uint64_t expect_next = UINT64_MAX;  // head a successor must find after a hook kill
+  int exact_takeovers = 0;
+  auto check_takeover = [&](int cycle) {
+    const std::uint64_t opened = block->opened_head[cycle].load();
+    if (expect_next != UINT64_MAX) {
+      CHECK(opened == expect_next);  // takes over exactly at the half-written message
+      ++exact_takeovers;
+    }
+    CHECK(opened >= head_before);  // never behind its predecessor
+    head_before = opened;
+    expect_next = UINT64_MAX;
+  };
+  for (int cycle = 0; cycle < cycles; ++cycle) {
+    const bool by_hook = rng.below(2) == 0;
+    const std::uint64_t kill_after = by_hook ? rng.below(kSanitized ? 3000 : 30000) : UINT64_MAX;
+    const std::uint64_t seed = rng.next();
+    const pid_t pid = children.add(
+        test::spawn([&] { return producer_child(name, block.get(), cycle, kill_after, 50'000'000, seed); }));
+    if (by_hook) {
+      REQUIRE(wait_exit_for(pid, 120s) == 128 + SIGKILL);
+      ++hook_kills;
+      // The dead producer left message head half-written: odd stamp, head not advanced.
+      RawRing raw(name);
+      const std::uint64_t h = raw.head();
+      CHECK(h == block->opened_head[cycle].load() + kill_after);
+      if (raw.stamp(h) == detail::stamp_writing(h)) ++odd_stamps;
+      check_takeover(cycle);
+      expect_next = h;
+    } else {
+      REQUIRE(eventually([&] { return block->producer_ready.load() == cycle + 1; }, 30s));
+      sleep_ms(static_cast<long>(rng.below(30)));
+      ::kill(pid, SIGKILL);
+      REQUIRE(wait_exit_for(pid, 60s) == 128 + SIGKILL);
+      ++timed_kills;
+      check_takeover(cycle);
+    }
+  }
+  CHECK(odd_stamps == hook_kills);
+
+  // A last producer publishes a known tail and exits cleanly; readers drain to its head.
+  const pid_t last = children.add(test::spawn([&] { return producer_child(name, block.get(), cycles, UINT64_MAX, 5000, 1); }));
+  REQUIRE(wait_exit_for(last, 120s) == 0);
+  check_takeover(cycles);
+  const RingStatus ring = inspect(name);
+  CHECK(ring.takeovers == static_cast<std::uint32_t>(cycles + 1));
+  CHECK_FALSE(ring.producer_alive);
+  block->stop_readers.store(1);
+  for (pid_t pid : readers) REQUIRE(wait_exit_for(pid, 120s) == 0);
+
+  std::uint64_t corrupt = 0, delivered = 0;
+  for (int i = 0; i < 3; ++i) {
+    const ReaderReport& r = block->readers[i];
+    INFO("reader " << i << " start " << r.start << " end " << r.end << " delivered " << r.delivered << " missed "
+                   << r.missed << " gaps " << r.gaps << " corrupt " << r.corrupt << " disorder " << r.disorder);
+    REQUIRE(r.finished.load() == 1);
+    CHECK(r.delivered + r.missed == r.end - r.start);
+    CHECK(r.lib_delivered.load() == r.delivered.load());
+    CHECK(r.lib_missed.load() == r.missed.load());
+    CHECK(r.corrupt.load() == 0);
+    CHECK(r.disorder.load() == 0);
+    CHECK(r.unexpected.load() == 0);
+    CHECK(r.end.load() == ring.head);
+    corrupt += r.corrupt;
+    delivered += r.delivered;
+  }
+  std::printf("crash loop: %d cycles (%d killed mid-publish by the hook, %d SIGKILLed from outside), head %" PRIu64
+              ", %d exact takeovers checked, delivered %" PRIu64 " over 3 readers, corruptions %" PRIu64 "\n",
+              cycles, hook_kills, timed_kills, ring.head, exact_takeovers, delivered, corrupt);
+  std::fflush(stdout);
+}
+
+TEST_CASE("restart continuity: a producer killed mid-publish leaves an odd stamp; its successor continues without a gap",
+          "[fault][crash]") {
+  test::RingGuard guard(test::unique_ring("restart"));
+  const std::string& name = guard.name;
+  create_ring(name, Geometry{4096, 128, 0});
+  SharedBlock<LoopBlock> block;
+  ChildGuard children;
+  constexpr std::uint64_t kFirst = 1000, kSecond = 1000;
+
+  // A reader in another process blocked across the crash, keeping up (the ring holds everything).
+  const pid_t watcher = children.add(test::spawn([&] {
+    ::alarm(120);
+    return run_checked_reader(name, &block->readers[0], &block->stop_readers, WaitStrategy::block, StartAt::oldest,
+                              "restart-watcher");
+  }));
+  REQUIRE(eventually([&] { return block->readers[0].ready.load() != 0; }, 10s));
+  ReaderOptions options;
+  options.start = StartAt::oldest;
+  Reader here(name, options);
+
+  const pid_t first = children.add(test::spawn([&] { return producer_child(name, block.get(), 0, kFirst, UINT64_MAX, 7); }));
+  REQUIRE(wait_exit_for(first, 60s) == 128 + SIGKILL);
+  {
+    RawRing raw(name);
+    CHECK(raw.head() == kFirst);
+    CHECK(raw.stamp(kFirst) == detail::stamp_writing(kFirst));  // the half-written slot
+  }
+  // Everything before the crash is there; the half-written message is not delivered.
+  for (std::uint64_t i = 0; i < kFirst; ++i) {
+    const ReadResult e = here.try_read();
+    REQUIRE(e.status == ReadStatus::message);
+    REQUIRE(e.message.seq == i);
+    REQUIRE(test::verify_payload(e.message.payload, i));
+  }
+  CHECK(here.try_read().status == ReadStatus::empty);
+  CHECK_FALSE(here.producer_alive());
+
+  const pid_t second = children.add(test::spawn([&] { return producer_child(name, block.get(), 1, UINT64_MAX, kSecond, 8); }));
+  REQUIRE(wait_exit_for(second, 60s) == 0);
+  CHECK(block->opened_head[1].load() == kFirst);  // took over at head: no skipped, no repeated sequence
+  for (std::uint64_t i = kFirst; i < kFirst + kSecond; ++i) {
+    const ReadResult e = here.try_read();
+    REQUIRE(e.status == ReadStatus::message);
+    REQUIRE(e.message.seq == i);
+    REQUIRE(test::verify_payload(e.message.payload, i));
+  }
+  CHECK(here.try_read().status == ReadStatus::empty);
+  CHECK(here.delivered() == kFirst + kSecond);
+  CHECK(here.missed() == 0);
+  CHECK(here.gaps() == 0);
+
+  block->stop_readers.store(1);
+  REQUIRE(wait_exit_for(watcher, 60s) == 0);
+  const ReaderReport& r = block->readers[0];
+  CHECK(r.delivered.load() == kFirst + kSecond);
+  CHECK(r.missed.load() == 0);
+  CHECK(r.gaps.load() == 0);
+  CHECK(r.corrupt.load() == 0);
+  CHECK(r.disorder.load() == 0);
+  CHECK(inspect(name).takeovers == 2);
+}
+
+namespace {
+
+// Maps the ring read-write to fake a predecessor's in-between states (Aeron-style pokes).
+class RawRingRW {
+ public:
+  explicit RawRingRW(const std::string& name) {
+    const std::string object = "/shmcast." + name;
+    const int fd = ::shm_open(object.c_str(), O_RDWR, 0);
+    if (fd < 0) throw std::runtime_error("shm_open " + object);
+    struct stat st {};
+    ::fstat(fd, &st);
+    size_ = static_cast<std::size_t>(st.st_size);
+    base_ = static_cast<std::byte*>(::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    ::close(fd);
+    if (base_ == MAP_FAILED) throw std::runtime_error("mmap " + object);
+  }
+  ~RawRingRW() { ::munmap(base_, size_); }
+  RawRingRW(const RawRingRW&) = delete;
+  RawRingRW& operator=(const RawRingRW&) = delete;
+  [[nodiscard]] detail::RingPrefix& prefix() const { return *reinterpret_cast<detail::RingPrefix*>(base_); }
+  [[nodiscard]] detail::SlotHeader& slot(std::uint64_t seq) const {
+    const auto& h = prefix().header;
+    return *reinterpret_cast<detail::SlotHeader*>(base_ + detail::kRingHeaderSize + (seq & (h.slot_count - 1)) * h.slot_size);
+  }
+  [[nodiscard]] std::byte* payload(std::uint64_t seq) const { return reinterpret_cast<std::byte*>(&slot(seq)) + 24; }
+
+ private:
+  std::byte* base_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("restart continuity: a predecessor that committed but died before advancing head", "[fault][crash]") {
+  test::RingGuard guard(test::unique_ring("restart-commit"));
+  const std::string& name = guard.name;
+  alignas(8) std::byte buf[64];
+  {
+    Producer p = Producer::create(name, Geometry{16, 128, 0});
+    for (std::uint64_t i = 0; i < 20; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, i)));
+  }
+  ReaderOptions options;
+  options.start = StartAt::sequence;
+  options.start_seq = 18;
+  Reader r(name, options);
+  {
+    // Message 20 committed in its slot, head still 20: the predecessor died between the two stores.
+    RawRingRW raw(name);
+    const std::size_t n = test::fill_payload(buf, 40, 20);
+    std::memcpy(raw.payload(20), buf, n);
+    raw.slot(20).length_type.store(n, std::memory_order_relaxed);
+    raw.slot(20).stamp.store(detail::stamp_committed(20), std::memory_order_release);
+    REQUIRE(raw.prefix().producer.head.load() == 20);
+  }
+  Producer p = Producer::open(name);
+  CHECK(p.head() == 21);  // kept, not overwritten nor republished
+  p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, 21)));
+  for (std::uint64_t i = 18; i < 22; ++i) {
+    const ReadResult e = r.try_read();
+    REQUIRE(e.status == ReadStatus::message);
+    CHECK(e.message.seq == i);
+    CHECK(test::verify_payload(e.message.payload, i));
+  }
+  CHECK(r.missed() == 0);
+}
+
+TEST_CASE("restart continuity: a half-written slot is repaired for readers of both laps", "[fault][crash]") {
+  test::RingGuard guard(test::unique_ring("restart-odd"));
+  const std::string& name = guard.name;
+  alignas(8) std::byte buf[64];
+  {
+    Producer p = Producer::create(name, Geometry{16, 128, 0});
+    for (std::uint64_t i = 0; i < 20; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, i)));
+  }
+  ReaderOptions at;
+  at.start = StartAt::sequence;
+  at.start_seq = 20;
+  Reader waiting(name, at);  // waits for message 20
+  at.start_seq = 4;
+  Reader lapped(name, at);  // still expects message 4, which slot 4 held before 20 was begun
+  {
+    RawRingRW raw(name);
+    raw.slot(20).stamp.store(detail::stamp_writing(20), std::memory_order_release);
+    std::memset(raw.payload(20), 0xAB, 40);  // a torn payload the successor must never expose
+  }
+  CHECK(waiting.try_read().status == ReadStatus::empty);
+  Producer p = Producer::open(name);
+  CHECK(p.head() == 20);
+  CHECK(waiting.try_read().status == ReadStatus::empty);  // repaired: "not yet", not a torn message
+  const ReadResult g = lapped.try_read();
+  REQUIRE(g.status == ReadStatus::gap);  // message 4 is gone: overwritten, not "not yet"
+  CHECK(g.gap.first == 4);
+  p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, 20)));
+  const ReadResult e = waiting.try_read();
+  REQUIRE(e.status == ReadStatus::message);
+  CHECK(e.message.seq == 20);
+  CHECK(test::verify_payload(e.message.payload, 20));
+  CHECK(waiting.missed() == 0);
+}

@@ -1,0 +1,310 @@
+// Hostile shared memory, plain tests: objects made by hand under /dev/shm/shmcast.NAME
+// for each corrupt-header case, each refused with its own Errc and a clear message, never
+// a crash; a slot claiming more bytes than it holds; a reader's mapping is read-only.
+#include "fault_common.hpp"
+#include "layout.hpp"
+#include "segment.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <vector>
+
+using namespace shmcast;
+using namespace shmcast::fault;
+namespace d = shmcast::detail;
+
+namespace {
+
+d::RingHeader valid_header(const Geometry& g) {
+  d::RingHeader h{};
+  h.magic = d::kRingMagic;
+  h.version = d::kLayoutVersion;
+  h.header_size = static_cast<std::uint32_t>(d::kRingHeaderSize);
+  h.slot_count = g.slot_count;
+  h.slot_size = g.slot_size;
+  h.payload_capacity = g.slot_size - d::kSlotHeaderSize;
+  h.snapshot_capacity = g.snapshot_capacity;
+  h.total_size = d::ring_size(g);
+  h.creation_time_ns = 1;
+  h.ring_id = 0x1234567u;
+  h.slots_offset = d::kRingHeaderSize;
+  h.snapshot_offset = g.snapshot_capacity ? d::kRingHeaderSize + g.slot_count * g.slot_size : 0;
+  h.snapshot_stride = d::snapshot_stride(g.snapshot_capacity);
+  return h;
+}
+
+// Creates /dev/shm/shmcast.NAME of `size` bytes holding `bytes` at offset 0.
+void write_object(const std::string& name, const void* bytes, std::size_t n, std::size_t size) {
+  const std::string object = "/shmcast." + name;
+  ::shm_unlink(object.c_str());
+  const int fd = ::shm_open(object.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+  REQUIRE(fd >= 0);
+  REQUIRE(::ftruncate(fd, static_cast<off_t>(size)) == 0);
+  if (n > 0) REQUIRE(::pwrite(fd, bytes, std::min(n, size), 0) == static_cast<ssize_t>(std::min(n, size)));
+  ::close(fd);
+}
+
+void write_header(const std::string& name, const d::RingHeader& h, std::size_t size) {
+  write_object(name, &h, sizeof h, size);
+}
+
+// Every way in must refuse the object with `code` and a message naming the ring.
+void expect_refused(const std::string& name, Errc code) {
+  ReaderOptions options;
+  options.attach_timeout = 50ms;
+  auto check = [&](const char* path, const std::function<void()>& attach) {
+    INFO(path);
+    try {
+      attach();
+      FAIL("attached to a hostile object");
+    } catch (const Error& e) {
+      INFO(e.what());
+      CHECK(e.code() == code);
+      CHECK_THAT(e.what(), Catch::Contains(name));
+    }
+  };
+  check("Reader", [&] { Reader r(name, options); });
+  check("inspect", [&] { (void)inspect(name); });
+  check("Producer::open", [&] { Producer p = Producer::open(name); });
+}
+
+struct HeaderCase {
+  const char* what;
+  Errc code;
+  std::function<void(d::RingHeader&)> poke;
+};
+
+}  // namespace
+
+TEST_CASE("hostile shm: objects not (yet) initialised are not_ready", "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-empty"));
+  SECTION("zero-size object") { write_object(guard.name, nullptr, 0, 0); }
+  SECTION("smaller than a header") {
+    const d::RingHeader h = valid_header(Geometry{4, 64, 0});
+    write_object(guard.name, &h, sizeof h, 100);
+  }
+  SECTION("full size, magic not yet stored") {
+    d::RingHeader h = valid_header(Geometry{4, 64, 0});
+    h.magic = 0;
+    write_header(guard.name, h, h.total_size);
+  }
+  const auto t0 = Clock::now();
+  expect_refused(guard.name, Errc::not_ready);
+  CHECK(Clock::now() - t0 < 10s);  // retried for a bounded time, not forever
+}
+
+TEST_CASE("hostile shm: each corrupt header gets its own Errc", "[fault][hostile]") {
+  const Geometry g{8, 128, 0};
+  const Geometry gs{8, 128, 100};
+  const std::vector<HeaderCase> cases = {
+      {"wrong magic", Errc::foreign, [](d::RingHeader& h) { h.magic = 0x4c4c4548'4f4c4c45ull; }},
+      {"wrong version", Errc::version_mismatch, [](d::RingHeader& h) { h.version = 2; }},
+      {"version 0", Errc::version_mismatch, [](d::RingHeader& h) { h.version = 0; }},
+      {"header size", Errc::corrupt, [](d::RingHeader& h) { h.header_size = 128; }},
+      {"slots offset", Errc::corrupt, [](d::RingHeader& h) { h.slots_offset = 448; }},
+      {"slot count not a power of two", Errc::corrupt, [](d::RingHeader& h) { h.slot_count = 6; }},
+      {"slot count zero", Errc::corrupt, [](d::RingHeader& h) { h.slot_count = 0; }},
+      {"slot count one", Errc::corrupt, [](d::RingHeader& h) { h.slot_count = 1; }},
+      {"slot count huge", Errc::corrupt, [](d::RingHeader& h) { h.slot_count = std::uint64_t{1} << 40; }},
+      {"slot count 2^63", Errc::corrupt, [](d::RingHeader& h) { h.slot_count = std::uint64_t{1} << 63; }},
+      {"slot size not a multiple of 64", Errc::corrupt, [](d::RingHeader& h) { h.slot_size = 100; h.payload_capacity = 76; }},
+      {"slot size zero", Errc::corrupt, [](d::RingHeader& h) { h.slot_size = 0; }},
+      {"slot size huge", Errc::corrupt, [](d::RingHeader& h) { h.slot_size = 1u << 30; h.payload_capacity = (1u << 30) - 24; }},
+      {"payload capacity larger", Errc::corrupt, [](d::RingHeader& h) { h.payload_capacity = 128; }},
+      {"payload capacity smaller", Errc::corrupt, [](d::RingHeader& h) { h.payload_capacity = 8; }},
+      {"total size larger", Errc::corrupt, [](d::RingHeader& h) { h.total_size += 64; }},
+      {"total size smaller", Errc::corrupt, [](d::RingHeader& h) { h.total_size = 384; }},
+      {"snapshot offset without capacity", Errc::corrupt, [](d::RingHeader& h) { h.snapshot_offset = h.total_size; }},
+      {"snapshot stride without capacity", Errc::corrupt, [](d::RingHeader& h) { h.snapshot_stride = 64; }},
+  };
+  const std::vector<HeaderCase> snapshot_cases = {
+      {"snapshot offset", Errc::corrupt, [](d::RingHeader& h) { h.snapshot_offset -= 64; }},
+      {"snapshot offset zero", Errc::corrupt, [](d::RingHeader& h) { h.snapshot_offset = 0; }},
+      {"snapshot stride", Errc::corrupt, [](d::RingHeader& h) { h.snapshot_stride = 64; }},
+      {"snapshot capacity huge", Errc::corrupt, [](d::RingHeader& h) { h.snapshot_capacity = std::uint64_t{1} << 40; }},
+      {"snapshot capacity vs total size", Errc::corrupt, [](d::RingHeader& h) { h.snapshot_capacity = 1000; }},
+  };
+  auto run = [&](const Geometry& geometry, const HeaderCase& c) {
+    test::RingGuard guard(test::unique_ring("hostile-hdr"));
+    d::RingHeader h = valid_header(geometry);
+    c.poke(h);
+    write_header(guard.name, h, d::ring_size(geometry) + 4096);  // big enough: the header is what is wrong
+    INFO(c.what);
+    expect_refused(guard.name, c.code);
+  };
+  for (const HeaderCase& c : cases) run(g, c);
+  for (const HeaderCase& c : snapshot_cases) run(gs, c);
+}
+
+TEST_CASE("hostile shm: truncated objects", "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-trunc"));
+  const Geometry g{64, 256, 1000};
+  const d::RingHeader h = valid_header(g);
+  SECTION("header intact, slots cut short") { write_header(guard.name, h, d::kRingHeaderSize + 256); }
+  SECTION("snapshot area cut short") { write_header(guard.name, h, h.total_size - 1); }
+  SECTION("magic present, producer line missing") { write_header(guard.name, h, 200); }
+  expect_refused(guard.name, Errc::truncated);
+}
+
+TEST_CASE("hostile shm: the valid hand-made header is accepted (the cases above fail for their one reason)",
+          "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-ok"));
+  const Geometry g{8, 128, 100};
+  const d::RingHeader h = valid_header(g);
+  write_header(guard.name, h, h.total_size);
+  Reader r(guard.name);
+  CHECK(r.geometry() == g);
+  CHECK(r.try_read().status == ReadStatus::empty);
+  CHECK_FALSE(r.registered());  // no registry object: attach works, registration does not
+  CHECK_FALSE(r.registration_error().empty());
+}
+
+TEST_CASE("hostile shm: a foreign or truncated registry never breaks attaching or reading", "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-reg"));
+  Producer p = Producer::create(guard.name, Geometry{8, 128, 0});
+  p.publish(bytes_of("before"));
+  const std::string registry = "/shmcast." + guard.name + ".readers";
+  SECTION("foreign registry") {
+    ::shm_unlink(registry.c_str());
+    const int fd = ::shm_open(registry.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    REQUIRE(fd >= 0);
+    std::vector<unsigned char> junk(d::kRegistrySize, 0xA5);
+    REQUIRE(::write(fd, junk.data(), junk.size()) == static_cast<ssize_t>(junk.size()));
+    ::close(fd);
+  }
+  SECTION("truncated registry") {
+    const int fd = ::shm_open(registry.c_str(), O_RDWR, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, 100) == 0);
+    ::close(fd);
+  }
+  ReaderOptions options;
+  options.start = StartAt::oldest;
+  Reader r(guard.name, options);
+  CHECK_FALSE(r.registered());
+  CHECK_FALSE(r.registration_error().empty());
+  const ReadResult e = r.read(100ms);
+  REQUIRE(e.status == ReadStatus::message);
+  CHECK(text_of(e.message.payload) == "before");
+  CHECK(r.read(50ms).status == ReadStatus::empty);  // blocking without a registry polls gently
+  const RingStatus st = inspect(guard.name);
+  CHECK_FALSE(st.registry_error.empty());
+  CHECK(st.readers.empty());
+  CHECK(reap_dead_readers(guard.name) == 0);
+}
+
+TEST_CASE("hostile shm: a slot whose length exceeds its capacity is reported as a 1-message gap, never read past",
+          "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-len"));
+  const std::string& name = guard.name;
+  Producer p = Producer::create(name, Geometry{8, 128, 0});
+  alignas(8) std::byte buf[104];
+  for (std::uint64_t i = 0; i < 4; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 104, i)));
+  const std::uint32_t poked = GENERATE(105u, 128u, 4096u, 0x8000'0000u, 0xFFFF'FFFEu, 0xFFFF'FFFFu);
+  {
+    const int fd = ::shm_open(("/shmcast." + name).c_str(), O_RDWR, 0);
+    REQUIRE(fd >= 0);
+    void* base = ::mmap(nullptr, d::ring_size(p.geometry()), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    REQUIRE(base != MAP_FAILED);
+    auto* slot = reinterpret_cast<d::SlotHeader*>(static_cast<std::byte*>(base) + d::kRingHeaderSize + 1 * 128);
+    const std::uint64_t type_bits = slot->length_type.load() & ~std::uint64_t{0xFFFF'FFFF};
+    slot->length_type.store(type_bits | poked);
+    slot->timestamp_ns.store(1);  // for 0xFFFFFFFF (a skip record) a target not past the slot: still one message
+    ::munmap(base, d::ring_size(p.geometry()));
+  }
+  INFO("length poked to " << poked);
+  ReaderOptions options;
+  options.start = StartAt::oldest;
+  Reader r(name, options);
+  ReadResult e = r.try_read();
+  REQUIRE(e.status == ReadStatus::message);
+  CHECK(e.message.seq == 0);
+  e = r.try_read();
+  REQUIRE(e.status == ReadStatus::gap);
+  CHECK(e.gap.first == 1);
+  CHECK(e.gap.missed == 1);
+  for (std::uint64_t seq = 2; seq < 4; ++seq) {
+    e = r.try_read();
+    REQUIRE(e.status == ReadStatus::message);
+    CHECK(e.message.seq == seq);
+    CHECK(e.message.payload.size() == 104);
+    CHECK(test::verify_payload(e.message.payload, seq));
+  }
+  CHECK(r.delivered() + r.missed() == 4);
+}
+
+namespace {
+
+struct Mapping {
+  std::uintptr_t start = 0;
+  std::string perms;
+  bool operator==(const Mapping&) const = default;
+};
+
+// Every mapping of `path` in /proc/self/maps.
+std::vector<Mapping> mappings_of(const std::string& path) {
+  std::vector<Mapping> out;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::istringstream fields(line);
+    std::string range, perms, offset, dev, inode, file;
+    fields >> range >> perms >> offset >> dev >> inode >> file;
+    if (file == path) out.push_back({std::stoull(range.substr(0, range.find('-')), nullptr, 16), perms});
+  }
+  return out;
+}
+
+// The mappings of `path` that `after` has and `before` had not.
+std::vector<Mapping> new_mappings(const std::vector<Mapping>& before, const std::vector<Mapping>& after) {
+  std::vector<Mapping> out;
+  for (const Mapping& m : after)
+    if (std::find(before.begin(), before.end(), m) == before.end()) out.push_back(m);
+  return out;
+}
+
+constexpr int kFaulted = 42;
+
+void on_segv(int) { ::_exit(kFaulted); }
+
+}  // namespace
+
+TEST_CASE("hostile shm: a reader maps the ring read-only; writing through its mapping faults", "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-ro"));
+  Producer p = Producer::create(guard.name, Geometry{8, 128, 0});
+  p.publish(bytes_of("x"));
+  const pid_t child = test::spawn([&] {
+    // The child inherited the producer's read-write mappings: look at what the Reader adds.
+    const std::string ring = "/dev/shm/shmcast." + guard.name;
+    const std::string registry = ring + ".readers";
+    const std::vector<Mapping> ring_before = mappings_of(ring), registry_before = mappings_of(registry);
+    Reader r(guard.name);
+    const std::vector<Mapping> ring_new = new_mappings(ring_before, mappings_of(ring));
+    const std::vector<Mapping> registry_new = new_mappings(registry_before, mappings_of(registry));
+    if (ring_new.size() != 1 || ring_new[0].perms != "r--s") return 2;
+    if (registry_new.size() != 1 || registry_new[0].perms != "rw-s") return 3;
+    const std::uintptr_t start = ring_new[0].start;
+    struct sigaction sa {};
+    sa.sa_handler = &on_segv;
+    ::sigaction(SIGSEGV, &sa, nullptr);
+    ::sigaction(SIGBUS, &sa, nullptr);
+    // Overwrite the head in the producer line through the reader's own mapping.
+    auto* head = reinterpret_cast<volatile std::uint64_t*>(start + d::kProducerLineOffset);
+    *head = 12345;
+    return 4;  // the write went through
+  });
+  const int rc = test::wait_exit(child);
+  INFO("child exit " << rc << " (2: ring not r--s, 3: registry not rw-s, 4: write not refused)");
+  CHECK(rc == kFaulted);
+  CHECK(p.head() == 1);
+  CHECK(inspect(guard.name).head == 1);
+}

@@ -1,0 +1,171 @@
+// Producer liveness (an OFD lock test, not a pid guess) and ring replacement with
+// reattach-with-backoff.
+#include "fault_common.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace shmcast;
+using namespace shmcast::fault;
+
+namespace {
+
+struct ProducerBlock {
+  std::atomic<int> ready{0};
+  std::atomic<std::uint64_t> ring_id{0};
+};
+
+// A child that becomes the ring's producer (creating it if asked), publishes `messages`,
+// says so, and then sleeps until it is killed.
+pid_t producer_process(const std::string& name, ProducerBlock* b, bool create, int messages, long delay_ms = 0) {
+  return test::spawn([=]() -> int {
+    ::alarm(60);
+    if (delay_ms > 0) sleep_ms(delay_ms);
+    Producer p = create ? Producer::create(name, Geometry{64, 128, 0}) : Producer::open(name);
+    for (int i = 0; i < messages; ++i) p.publish(bytes_of("hello " + std::to_string(i)));
+    b->ring_id.store(p.ring_id());
+    b->ready.store(1);
+    for (;;) ::pause();
+  });
+}
+
+}  // namespace
+
+TEST_CASE("producer death is visible: producer_alive() follows the producer's lock", "[fault][liveness]") {
+  test::RingGuard guard(test::unique_ring("alive"));
+  const std::string& name = guard.name;
+  create_ring(name, Geometry{64, 128, 0});
+  Reader r(name);
+  CHECK_FALSE(r.producer_alive());  // the creator has let go
+  CHECK_FALSE(inspect(name).producer_alive);
+
+  SharedBlock<ProducerBlock> b;
+  ChildGuard children;
+  const pid_t first = children.add(producer_process(name, b.get(), false, 3));
+  REQUIRE(eventually([&] { return b->ready.load() != 0; }, 10s));
+  CHECK(r.producer_alive());
+  CHECK(r.producer_pid() == first);
+  RingStatus st = inspect(name);
+  CHECK(st.producer_alive);
+  CHECK(st.producer_pid == static_cast<std::uint32_t>(first));
+  // A second producer is refused while the first lives, naming it.
+  try {
+    Producer second = Producer::open(name);
+    FAIL("a second producer was let in");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::producer_active);
+    CHECK_THAT(e.what(), Catch::Contains(std::to_string(first)));
+  }
+
+  ::kill(first, SIGKILL);
+  REQUIRE(test::wait_exit(first) == 128 + SIGKILL);
+  CHECK_FALSE(r.producer_alive());
+  CHECK(r.producer_pid() == first);  // the pid stays as a record; liveness comes from the lock
+  CHECK_FALSE(inspect(name).producer_alive);
+
+  b->ready.store(0);
+  const pid_t next = children.add(producer_process(name, b.get(), false, 2));
+  REQUIRE(eventually([&] { return b->ready.load() != 0; }, 10s));
+  CHECK(r.producer_alive());
+  CHECK(r.producer_pid() == next);
+  st = inspect(name);
+  CHECK(st.producer_alive);
+  CHECK(st.takeovers == 2);
+  // The reader kept reading across the change of producer: 5 messages, in order, no gap.
+  std::uint64_t delivered = 0;
+  while (const ReadResult e = r.try_read()) {
+    REQUIRE(e.status == ReadStatus::message);
+    CHECK(e.message.seq == delivered);
+    ++delivered;
+  }
+  CHECK(delivered == 5);
+  CHECK(r.missed() == 0);
+
+  ::kill(next, SIGKILL);
+  REQUIRE(test::wait_exit(next) == 128 + SIGKILL);
+  CHECK_FALSE(r.producer_alive());
+  CHECK_FALSE(inspect(name).producer_alive);
+}
+
+TEST_CASE("ring replaced: replaced() turns true and reattach() follows the new ring", "[fault][replace]") {
+  test::RingGuard guard(test::unique_ring("replace"));
+  const std::string& name = guard.name;
+  create_ring(name, Geometry{64, 128, 0});
+  ReaderOptions options;
+  options.label = "follower";
+  Reader r(name, options);
+  const std::uint64_t old_id = r.ring_id();
+  CHECK_FALSE(r.replaced());
+
+  // Recreated in place (another geometry, new id): noticed and followed at once.
+  std::uint64_t new_id = 0;
+  {
+    Producer p = Producer::create(name, Geometry{128, 256, 0}, CreateOptions{0600, true});
+    new_id = p.ring_id();
+    p.publish(bytes_of("on the new ring"));
+    CHECK(r.replaced());
+    CHECK(r.reattach(Backoff{1ms, 10ms, 1000ms}));
+    CHECK_FALSE(r.replaced());
+    CHECK(r.ring_id() == new_id);
+    CHECK(new_id != old_id);
+    CHECK(r.geometry() == Geometry{128, 256, 0});
+    const ReadResult e = r.read(1s);
+    REQUIRE(e.status == ReadStatus::message);
+    CHECK(text_of(e.message.payload) == "on the new ring");
+  }
+
+  // Removed, then created again 300 ms later by another process: reattach waits for it.
+  Producer::remove(name);
+  CHECK(r.replaced());
+  SharedBlock<ProducerBlock> b;
+  ChildGuard children;
+  children.add(producer_process(name, b.get(), true, 1, 300));
+  const auto t0 = Clock::now();
+  CHECK(r.reattach(Backoff{5ms, 50ms, 0ms}));
+  const auto waited = Clock::now() - t0;
+  CHECK(waited >= 250ms);
+  CHECK(waited < 300ms + 2000ms * kSlow);
+  REQUIRE(eventually([&] { return b->ready.load() != 0; }, 10s));
+  CHECK(r.ring_id() == b->ring_id.load());
+  const ReadResult e = r.read(2s);
+  REQUIRE(e.status == ReadStatus::message);
+  CHECK(text_of(e.message.payload) == "hello 0");
+}
+
+TEST_CASE("ring replaced: with give_up and no ring, reattach returns false after about give_up", "[fault][replace]") {
+  test::RingGuard guard(test::unique_ring("giveup"));
+  const std::string& name = guard.name;
+  create_ring(name, Geometry{64, 128, 0});
+  Reader r(name);
+  const std::uint64_t id = r.ring_id();
+  Producer::remove(name);
+  CHECK(r.replaced());
+  const auto t0 = Clock::now();
+  CHECK_FALSE(r.reattach(Backoff{5ms, 40ms, 300ms}));
+  const auto waited = Clock::now() - t0;
+  CHECK(waited >= 300ms);
+  CHECK(waited < 300ms + 40ms + 500ms * kSlow);
+  CHECK(r.ring_id() == id);  // unchanged
+  // A should_stop callback ends the wait too.
+  int calls = 0;
+  CHECK_FALSE(r.reattach(Backoff{1ms, 5ms, 0ms}, [&] { return ++calls >= 3; }));
+  CHECK(calls == 3);
+}
+
+// Found by this suite (see the report): reattach() moves a fresh Reader into *this, and
+// the fresh one's destructor then releases the registry entry *this now uses, so the
+// reattached reader vanishes from `shmcast stat` while it goes on writing into a free entry.
+TEST_CASE("ring replaced: a reattached reader stays registered in the new ring's registry",
+          "[fault][replace][!mayfail]") {
+  test::RingGuard guard(test::unique_ring("replace-reg"));
+  create_ring(guard.name, Geometry{64, 128, 0});
+  ReaderOptions options;
+  options.label = "follower";
+  Reader r(guard.name, options);
+  Producer p = Producer::create(guard.name, Geometry{128, 256, 0}, CreateOptions{0600, true});
+  REQUIRE(r.reattach(Backoff{1ms, 10ms, 1000ms}));
+  CHECK(r.registered());
+  const RingStatus st = inspect(guard.name);
+  REQUIRE(st.readers.size() == 1);
+  CHECK(st.readers[0].label == "follower");
+  CHECK(p.reader_count() == 1);
+}
