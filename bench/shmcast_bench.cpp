@@ -82,7 +82,7 @@ struct Options {
   std::vector<int> readers{1, 2, 4};
   std::vector<Transport> transports{Transport::ring, Transport::mutex, Transport::spsc};
   std::vector<Workload> workloads{Workload::throughput, Workload::latency, Workload::rtt};
-  std::optional<Wait> wait;      // default: spin when every process has its own CPU, else yield
+  std::optional<Wait> wait;      // default: spin when every process has its own CPU (see build_points)
   bool pin = true;
   std::vector<int> cpus;
   bool json = false;
@@ -670,7 +670,9 @@ Result run_point(const Spec& spec, const Options& o, double tick_ns, int point_i
     unmap_control(c);
     return r;
   }
-  const Knobs knobs{o.interval_ns, o.samples, o.latency_cap_s};
+  // Large messages are paced at no more than 2 bytes/ns, so that the latency workload
+  // measures latency rather than a queue building up behind a saturated transport.
+  const Knobs knobs{std::max<u64>(o.interval_ns, spec.size / 2), o.samples, o.latency_cap_s};
   if (spec.workload == Workload::rtt) {
     spawn(spec.reader_cpus.at(0), *c, [&] { return dispatch(Role::echo, spec, setup, *c, 0, knobs); });
     spawn(spec.producer_cpu, *c, [&] { return dispatch(Role::ping, spec, setup, *c, 0, knobs); });
@@ -763,7 +765,22 @@ std::string jstr(const std::string& s) {
   return r + "\"";
 }
 
+// The 1/5/15-minute load averages: this harness shares its machine, and says so.
+std::string loadavg() {
+  char buf[128] = "?";
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fgets(buf, sizeof buf, f) == nullptr) buf[0] = 0;
+    std::fclose(f);
+  }
+  std::string s(buf);
+  std::size_t cut = 0;
+  for (int fields = 0; cut < s.size() && fields < 3; ++cut)
+    if (s[cut] == ' ') ++fields;
+  return s.substr(0, cut ? cut - 1 : s.size());
+}
+
 struct Run {
+  std::string load;
   std::vector<Result> results;
   std::vector<std::string> probe_json;
   std::vector<double> memcpy_bps;
@@ -876,7 +893,7 @@ void print_targets(std::FILE* out, const Run& run, const std::vector<int>& ks) {
   const bool have_p = p1 && pk && pk != p1 && p1->producer_cpu_ns > 0;
   verdict(("must: producer CPU/msg K=" + std::to_string(pk ? pk->spec.readers : 4) + " over K=1, 64 B").c_str(), have_p,
           have_p ? pk->producer_cpu_ns / p1->producer_cpu_ns : 0, 1.2, false,
-          have_p ? fmt("(%.1f vs %.1f ns)", pk->producer_cpu_ns) + fmt(" K=1 %.1f", p1->producer_cpu_ns) : "");
+          have_p ? fmt("(%.1f ns", pk->producer_cpu_ns) + fmt(" vs %.1f ns)", p1->producer_cpu_ns) : "");
   // 4. latency over the floor.
   const Result* rtt = find(run, Transport::ring, Workload::rtt, 1, 64);
   const bool have_rtt = rtt && rtt->floor && rtt->floor->p50 > 0;
@@ -937,8 +954,11 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
       if (!nonempty[prefix + tn]) continue;
       if (!first) f << ", ";
       first = false;
-      f << "$" << prefix << tn << " using " << cols << " with linespoints title '" << name_of(t) << (with_p99 ? " p50'" : "'");
-      if (with_p99) f << ", $" << prefix << tn << " using 1:3 with linespoints dashtype 2 title '" << name_of(t) << " p99'";
+      const int color = t == Transport::ring ? 1 : t == Transport::mutex ? 2 : 3;
+      f << "$" << prefix << tn << " using " << cols << " with linespoints lc " << color << " lw 2 title '" << name_of(t)
+        << (with_p99 ? " p50'" : "'");
+      if (with_p99)
+        f << ", $" << prefix << tn << " using 1:3 with linespoints lc " << color << " dashtype 2 title '" << name_of(t) << " p99'";
     }
     if (first) f << "NaN notitle";
     f << "\n";
@@ -985,13 +1005,14 @@ void usage(std::FILE* f) {
                "  --repeat N            throughput points run N times, interleaved; median kept (default 3)\n"
                "  --samples N           messages per latency/rtt point (default 1000000)\n"
                "  --latency-cap SEC     stop a latency/rtt point after this long (default 4)\n"
-               "  --interval NS         pacing of the latency workload (default 1000)\n"
+               "  --interval NS         pacing of the latency workload (default 1000; at least size/2 ns)\n"
                "  --probe-samples N     ping-pong round trips per floor probe (default 200000)\n"
                "  --sizes LIST          message sizes, multiples of 8 in [8, 64K] (default 8,64,256,1K,4K,16K,64K)\n"
                "  --readers LIST        reader counts K (default 1,2,4)\n"
                "  --transports LIST     ring,mutex,spsc-fanout\n"
                "  --workloads LIST      throughput,latency,rtt\n"
-               "  --wait MODE           spin|yield|block (default: spin if every process has a CPU, else yield)\n"
+               "  --wait MODE           spin|yield|block (default: spin if every process has a CPU,\n"
+               "                        else yield for throughput and block for latency)\n"
                "  --pin LIST            CPUs to pin to: producer on the first, readers round-robin on the rest\n"
                "  --no-pin              do not pin (the floor probe is skipped)\n"
                "  --json                print one JSON array (results and probes) on stdout; the table goes to stderr\n"
@@ -1079,7 +1100,12 @@ std::vector<Spec> build_points(const Options& o) {
       s.workload = w;
       s.readers = k;
       s.size = size;
-      s.wait = o.wait ? *o.wait : (o.pin && k + 1 <= ncpu ? Wait::spin : Wait::yield);
+      // Spinning readers that share a CPU starve each other (DESIGN.md). With more
+      // processes than CPUs, throughput readers yield (blocked readers would make the
+      // producer pay a FUTEX_WAKE per publish) and latency readers block (a yielding reader
+      // spins 2048 polls before it lets the next one run). spsc-fanout has no blocking
+      // primitive: its `block` yields after a few polls.
+      s.wait = o.wait ? *o.wait : (k + 1 <= ncpu ? Wait::spin : w == Workload::throughput ? Wait::yield : Wait::block);
       if (o.pin && ncpu > 0) {
         s.producer_cpu = o.cpus[0];
         for (int i = 0; i < k; ++i) s.reader_cpus.push_back(ncpu > 1 ? o.cpus[1 + static_cast<std::size_t>(i % (ncpu - 1))] : o.cpus[0]);
@@ -1136,6 +1162,7 @@ int main_impl(int argc, char** argv) {
     std::fclose(ci);
   }
   const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  const std::string load_start = loadavg();
   std::fprintf(log, "shmcast-bench: %s, %ld CPUs online, %zu usable, pinning %s; TSC %.4f ns/tick\n", cpu_model, online,
                o.cpus.size(), o.pin ? "on" : "off", run.tick_ns);
 
@@ -1192,6 +1219,8 @@ int main_impl(int argc, char** argv) {
   }
 
   std::FILE* table_out = o.json ? stderr : stdout;
+  run.load = "load average at start " + load_start + ", at end " + loadavg();
+  std::fprintf(table_out, "\n%s, %ld CPUs online; %s\n", cpu_model, online, run.load.c_str());
   print_table(table_out, run);
   print_targets(table_out, run, o.readers);
 
@@ -1200,13 +1229,15 @@ int main_impl(int argc, char** argv) {
   bool first = true;
   for (const Result& r : run.results) json << (first ? "" : ",\n") << result_json(r), first = false;
   for (const std::string& p : run.probe_json) json << (first ? "" : ",\n") << p, first = false;
+  json << (first ? "" : ",\n") << "{\"machine\":" << jstr(cpu_model) << ",\"cpus_online\":" << online
+       << ",\"tsc_ns_per_tick\":" << jnum(run.tick_ns) << ",\"load\":" << jstr(run.load) << "}";
   json << "\n]\n";
   if (o.json) std::fputs(json.str().c_str(), stdout);
   if (!o.out_dir.empty()) {
     ::mkdir(o.out_dir.c_str(), 0755);
     std::ofstream(o.out_dir + "/bench.json") << json.str();
     if (std::FILE* t = std::fopen((o.out_dir + "/table.txt").c_str(), "w")) {
-      std::fprintf(t, "%s, %ld CPUs; command:", cpu_model, online);
+      std::fprintf(t, "%s, %ld CPUs; %s\ncommand:", cpu_model, online, run.load.c_str());
       for (int i = 0; i < argc; ++i) std::fprintf(t, " %s", argv[i]);
       std::fprintf(t, "\n");
       print_table(t, run);

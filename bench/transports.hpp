@@ -53,14 +53,17 @@ struct Got {
 };
 
 // Polls the same way Reader::read does for spin and spin_yield: pause between empty
-// polls, and after 2048 of them yield the CPU on every further poll.
+// polls, and after 2048 of them yield the CPU on every further poll. `block` (for a
+// transport without a blocking primitive) yields after only a few polls, which is what
+// readers sharing a CPU need.
 template <class PollFn>
 Poll poll_until(PollFn&& poll_once, Got& g, Wait wait, std::chrono::nanoseconds timeout) {
   const std::uint64_t deadline = mono_ns() + static_cast<std::uint64_t>(timeout.count());
+  const std::uint64_t spin_polls = wait == Wait::block ? 16 : 2048;
   for (std::uint64_t polls = 0;; ++polls) {
     const Poll p = poll_once(g);
     if (p != Poll::empty) return p;
-    if (wait != Wait::spin && polls >= 2048) ::sched_yield();
+    if (wait != Wait::spin && polls >= spin_polls) ::sched_yield();
     else cpu_relax();
     if ((polls & 255) == 255 && mono_ns() >= deadline) return Poll::empty;
   }
@@ -299,9 +302,9 @@ class SpscRx {
     g = Got{msg_->seq, msg_->ts, msg_->data, msg_->len};
     return Poll::message;
   }
-  // No blocking primitive: `block` waits like `yield`.
+  // No blocking primitive: `block` yields after a few empty polls.
   Poll wait(Got& g, std::chrono::nanoseconds timeout) {
-    return poll_until([this](Got& x) { return poll(x); }, g, wait_ == Wait::spin ? Wait::spin : Wait::yield, timeout);
+    return poll_until([this](Got& x) { return poll(x); }, g, wait_, timeout);
   }
   // Valid once the producer has finished.
   [[nodiscard]] std::uint64_t missed() const noexcept { return drops_->load(std::memory_order_acquire); }
