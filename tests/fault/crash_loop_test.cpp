@@ -91,7 +91,7 @@ int producer_child(const std::string& name, LoopBlock* block, int cycle, std::ui
 
 }  // namespace
 
-TEST_CASE("crash loop: producer killed mid-publish and at random, restarted; readers stay exact", "[fault][crash]") {
+TEST_CASE("crash loop: producer killed mid-publish and at random, restarted, readers stay exact", "[fault][crash]") {
   test::RingGuard guard(test::unique_ring("crashloop"));
   const std::string& name = guard.name;
   create_ring(name, Geometry{1024, 256, 0});
@@ -185,7 +185,7 @@ TEST_CASE("crash loop: producer killed mid-publish and at random, restarted; rea
   std::fflush(stdout);
 }
 
-TEST_CASE("restart continuity: a producer killed mid-publish leaves an odd stamp; its successor continues without a gap",
+TEST_CASE("restart continuity: a producer killed mid-publish leaves an odd stamp, its successor continues without a gap",
           "[fault][crash]") {
   test::RingGuard guard(test::unique_ring("restart"));
   const std::string& name = guard.name;

@@ -278,7 +278,7 @@ void on_segv(int) { ::_exit(kFaulted); }
 
 }  // namespace
 
-TEST_CASE("hostile shm: a reader maps the ring read-only; writing through its mapping faults", "[fault][hostile]") {
+TEST_CASE("hostile shm: a reader maps the ring read-only, and writing through its mapping faults", "[fault][hostile]") {
   test::RingGuard guard(test::unique_ring("hostile-ro"));
   Producer p = Producer::create(guard.name, Geometry{8, 128, 0});
   p.publish(bytes_of("x"));

@@ -35,7 +35,7 @@ long torture_seconds() {
 
 }  // namespace
 
-TEST_CASE("torture: full-speed producer, stopped, killed and replaced readers; exact accounting", "[fault][torture]") {
+TEST_CASE("torture: full-speed producer, stopped, killed and replaced readers, exact accounting", "[fault][torture]") {
   test::RingGuard guard(test::unique_ring("torture"));
   const std::string& name = guard.name;
   const Geometry geometry{1024, 512, 0};
