@@ -85,7 +85,7 @@ void run_list(const ListArgs& a) {
              std::to_string(st.head), std::to_string(st.published), human_rate(e.sample->rate, "msg"), producer,
              std::to_string(live_readers(st))});
     }
-    out = t.render();
+    out = entries.empty() ? std::string("no shmcast rings in /dev/shm; create one with `shmcast create NAME`\n") : t.render();
     if (!errors.empty()) {
       out += "unreadable:\n";
       for (const std::string& line : errors) out += line + "\n";
