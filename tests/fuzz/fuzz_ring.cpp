@@ -128,8 +128,10 @@ int run_one(const std::uint8_t* data, std::size_t size) {
   if (registry != nullptr) write_object(registry_object, registry, registry_len, detail::kRegistrySize);
 
   const ReaderOptions options = options_for(flags, start_seq);
+  bool attached = false;
   try {
     Reader r(name, options);
+    attached = true;
     drain(r);
     // Resynchronising after a seek back to where the ring says the oldest message is.
     r.seek(r.oldest());
@@ -137,15 +139,20 @@ int run_one(const std::uint8_t* data, std::size_t size) {
   } catch (const Error&) {
     // Refused with a clear error: what hostile input should get.
   }
-  try {
-    (void)inspect(name);
-  } catch (const Error&) {
+  // inspect(), reap and Producer::open validate through the same open_ring() as the
+  // reader; on an object it refused they would only wait out their own attach timeouts
+  // (up to 2 s for a "not ready" one) and refuse it again.
+  if (attached) {
+    try {
+      (void)inspect(name);
+    } catch (const Error&) {
+    }
+    try {
+      (void)reap_dead_readers(name);
+    } catch (const Error&) {
+    }
   }
-  try {
-    (void)reap_dead_readers(name);
-  } catch (const Error&) {
-  }
-  if (flags & kTakeOver) {
+  if (attached && (flags & kTakeOver)) {
     try {
       Producer p = Producer::open(name);
       alignas(8) std::byte payload[256] = {};
