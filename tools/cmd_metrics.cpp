@@ -309,10 +309,10 @@ void run_metrics(const MetricsArgs& a) {
 
 void add_metrics_command(CLI::App& app) {
   auto args = std::make_shared<MetricsArgs>();
-  CLI::App* sub = app.add_subcommand(
-      "metrics",
-      "Print the rings' metrics in the Prometheus text format (shmcast_* with a `ring` label; per-reader series add "
-      "`reader`, `label` and `pid`), or serve them at http://HOST:PORT/metrics with --listen until interrupted. "
+  CLI::App* sub = app.add_subcommand("metrics", "Print or serve (--listen) rings' metrics in the Prometheus text format");
+  sub->footer(
+      "Metric names are shmcast_* with a `ring` label; per-reader series add `reader` (the registry slot), "
+      "`label` and `pid`. Printed once, or served at http://HOST:PORT/metrics with --listen until interrupted. "
       "A ring that cannot be read has shmcast_up 0 (and, when printing once, exit code 1).");
   sub->add_option("name", args->names, "Ring names")->required();
   sub->add_option("--listen", args->listen,

@@ -124,8 +124,8 @@ void run_publish(const PublishArgs& a) {
 void add_publish_command(CLI::App& app) {
   auto args = std::make_shared<PublishArgs>();
   CLI::App* sub = app.add_subcommand(
-      "publish",
-      "Publish messages: --message TEXT (--count times), or else one message per line of standard input. "
+      "publish", "Publish --message TEXT (--count times), or else one message per line of standard input");
+  sub->footer(
       "Creates the ring with the default geometry if it does not exist. A ring has one producer: this fails "
       "while another one is running.");
   sub->add_option("name", args->name, "Ring name")->required();

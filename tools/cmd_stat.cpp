@@ -89,9 +89,9 @@ void run_stat(const StatArgs& a) {
 
 void add_stat_command(CLI::App& app) {
   auto args = std::make_shared<StatArgs>();
-  CLI::App* sub = app.add_subcommand(
-      "stat",
-      "Show a ring: geometry, head, publish rate (measured over 0.2 s), producer pid and liveness, snapshot age and "
+  CLI::App* sub = app.add_subcommand("stat", "Show a ring's state and its readers' lag and losses");
+  sub->footer(
+      "Shows geometry, head, publish rate (measured over 0.2 s), producer pid and liveness, snapshot age and "
       "size, relay state, and its registered readers with position, lag, delivered, gaps and missed. Entries of "
       "dead readers are reclaimed first (unless --no-reap).");
   sub->add_option("name", args->name, "Ring name")->required();

@@ -390,9 +390,9 @@ void run_tail(const TailArgs& a) {
 
 void add_tail_command(CLI::App& app) {
   auto args = std::make_shared<TailArgs>();
-  CLI::App* sub = app.add_subcommand(
-      "tail",
-      "Print a ring's messages as they arrive, like `tail -f`. Gaps (messages this reader missed because the "
+  CLI::App* sub = app.add_subcommand("tail", "Print a ring's messages as they arrive, like `tail -f`");
+  sub->footer(
+      "Gaps (messages this reader missed because the "
       "producer lapped it) are reported with their first sequence and exact count: on standard error in text and "
       "hex formats, in the stream in json format. Says when the producer goes away or comes back, and reattaches "
       "when the ring is recreated.\n"

@@ -37,8 +37,21 @@ std::string command_path(const CLI::App& app) {
   return path;
 }
 
+// The ring named on the command line (the selected subcommand's "name" argument), if any.
+std::string ring_of(const CLI::App& app) {
+  const CLI::App* at = &app;
+  while (!at->get_subcommands().empty()) at = at->get_subcommands().front();
+  const CLI::Option* name = at == &app ? nullptr : at->get_option_no_throw("name");
+  if (name == nullptr || name->count() == 0) return {};
+  return name->results().front();
+}
+
+// One line on stderr: "shmcast tail: ring 'x': what went wrong; what to do".
 int report(const CLI::App& app, const std::string& what, int code) {
-  std::fprintf(stderr, "%s: %s\n", command_path(app).c_str(), shmcast::cli::one_line(what).c_str());
+  std::string line = shmcast::cli::one_line(what);
+  const std::string ring = ring_of(app);
+  if (!ring.empty() && line.find("'" + ring + "'") == std::string::npos) line = "ring '" + ring + "': " + line;
+  std::fprintf(stderr, "%s: %s\n", command_path(app).c_str(), line.c_str());
   return code;
 }
 
