@@ -76,7 +76,7 @@ struct Options {
   int repeat = 3;                // throughput points run this often, interleaved; the median is kept
   u64 samples = 1'000'000;       // messages per latency / rtt point
   double latency_cap_s = 4.0;    // ... or this long, whichever comes first
-  u64 interval_ns = 1000;        // pacing of the latency workload
+  u64 interval_ns = 2000;        // pacing of the latency workload
   u64 probe_samples = 200'000;   // ping-pong round trips per floor probe
   std::vector<std::size_t> sizes{8, 64, 256, 1024, 4096, 16384, 65536};
   std::vector<int> readers{1, 2, 4};
@@ -87,6 +87,7 @@ struct Options {
   std::vector<int> cpus;
   bool json = false;
   std::string out_dir;
+  bool sizes_given = false;  // --sizes: rtt runs at each of them too (else at 64 B only)
 };
 
 // ---------------------------------------------------------------- the shared control block
@@ -160,6 +161,7 @@ void unlink_names() noexcept {
 }
 extern "C" void on_signal(int sig) {
   for (int i = 0; i < g_child_count; ++i) ::kill(g_children[i], SIGKILL);
+  for (int i = 0; i < g_child_count; ++i) ::waitpid(g_children[i], nullptr, 0);
   unlink_names();
   ::_exit(128 + sig);
 }
@@ -926,15 +928,19 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
   std::map<std::string, bool> nonempty;
   for (Transport t : ts) {
     const std::string tn = t == Transport::spsc ? "spsc" : name_of(t);
-    std::ostringstream a, b, c2, d;
+    // Rows keyed by their x value, so that lines join points in order.
+    std::map<std::size_t, std::string> rows[4];
     for (const Result& r : run.results) {
       if (r.spec.transport != t || !r.error.empty()) continue;
-      if (r.spec.workload == Workload::throughput && r.spec.readers == 1) a << r.spec.size << " " << r.msgs_per_s << " " << r.bytes_per_s << "\n";
-      if (r.spec.workload == Workload::latency && r.spec.readers == 1) b << r.spec.size << " " << r.p50 << " " << r.p99 << "\n";
-      if (r.spec.workload == Workload::throughput && r.spec.size == 64) c2 << r.spec.readers << " " << r.msgs_per_s << "\n";
-      if (r.spec.workload == Workload::latency && r.spec.size == 64) d << r.spec.readers << " " << r.p50 << " " << r.p99 << "\n";
+      const std::size_t k = static_cast<std::size_t>(r.spec.readers);
+      if (r.spec.workload == Workload::throughput && k == 1) rows[0][r.spec.size] = std::to_string(r.msgs_per_s) + " " + std::to_string(r.bytes_per_s);
+      if (r.spec.workload == Workload::latency && k == 1) rows[1][r.spec.size] = std::to_string(r.p50) + " " + std::to_string(r.p99);
+      if (r.spec.workload == Workload::throughput && r.spec.size == 64) rows[2][k] = std::to_string(r.msgs_per_s);
+      if (r.spec.workload == Workload::latency && r.spec.size == 64) rows[3][k] = std::to_string(r.p50) + " " + std::to_string(r.p99);
     }
-    const std::string parts[4] = {a.str(), b.str(), c2.str(), d.str()};
+    std::string parts[4];
+    for (int i = 0; i < 4; ++i)
+      for (const auto& [x, row] : rows[i]) parts[i] += std::to_string(x) + " " + row + "\n";
     const char* names[4] = {"ts_", "ls_", "tk_", "lk_"};
     for (int i = 0; i < 4; ++i) {
       block(names[i] + tn, [&] { return parts[i].empty() ? std::string("0 NaN NaN\n") : parts[i]; });
@@ -1005,7 +1011,7 @@ void usage(std::FILE* f) {
                "  --repeat N            throughput points run N times, interleaved; median kept (default 3)\n"
                "  --samples N           messages per latency/rtt point (default 1000000)\n"
                "  --latency-cap SEC     stop a latency/rtt point after this long (default 4)\n"
-               "  --interval NS         pacing of the latency workload (default 1000; at least size/2 ns)\n"
+               "  --interval NS         pacing of the latency workload (default 2000; at least size/2 ns)\n"
                "  --probe-samples N     ping-pong round trips per floor probe (default 200000)\n"
                "  --sizes LIST          message sizes, multiples of 8 in [8, 64K] (default 8,64,256,1K,4K,16K,64K)\n"
                "  --readers LIST        reader counts K (default 1,2,4)\n"
@@ -1067,6 +1073,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--out") o.out_dir = next();
     else throw std::invalid_argument("unknown option " + a);
   }
+  o.sizes_given = sizes_set;
   if (o.quick) {
     if (!sizes_set) o.sizes = {64, 4096};
     if (!readers_set) o.readers = {1, 2};
@@ -1129,7 +1136,12 @@ std::vector<Spec> build_points(const Options& o) {
     for (std::size_t s : o.sizes)
       if (s != base) add(Workload::latency, 1, s);
   }
-  if (has(Workload::rtt)) add(Workload::rtt, 1, base);
+  if (has(Workload::rtt)) {
+    if (o.sizes_given)
+      for (std::size_t s : o.sizes) add(Workload::rtt, 1, s);
+    else
+      add(Workload::rtt, 1, base);
+  }
   return pts;
 }
 
