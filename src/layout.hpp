@@ -82,7 +82,7 @@ struct ProducerLine {
   au64 start_time;        // producer's process start time (clock ticks since boot)
   au64 source_position;   // free for a relaying producer (the bridge): last source sequence applied
   au32 flags;             // kProducerFullFence when the producer could not register for membarrier
-  au32 takeovers;         // how many producers have taken this ring over after its creator
+  au32 takeovers;         // producers that took over a ring that had already published
 };
 inline constexpr u32 kProducerFullFence = 1;
 
@@ -173,7 +173,9 @@ struct RegistryHeader {
 // on its own line so that it stays shared in the producer's cache while nobody sleeps.
 struct WaitLine {
   au32 waiters;           // readers inside a futex wait (or about to enter one)
-  unsigned char pad[kCacheLine - 4];
+  au32 armed;             // set by a reader about to sleep; the producer clears it and wakes:
+                          // one FUTEX_WAKE per sleep, not one per publish while someone sleeps
+  unsigned char pad[kCacheLine - 8];
 };
 
 // One per registered reader: two cache lines, both written only by their owner.

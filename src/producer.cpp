@@ -95,7 +95,7 @@ Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(stat
   RingPrefix* prefix = state_->prefix;
   slots_ = state_->ring.base() + kRingHeaderSize;
   line_ = &prefix->producer;
-  waiters_ = state_->registry ? &state_->registry->wait_line()->waiters : &state_->no_waiters;
+  armed_ = state_->registry ? &state_->registry->wait_line()->armed : &state_->no_waiters;
   mask_ = state_->geometry.slot_count - 1;
   slot_size_ = state_->geometry.slot_size;
   payload_capacity_ = state_->geometry.payload_capacity();
@@ -111,7 +111,7 @@ Producer::~Producer() = default;
 
 Producer Producer::create(std::string_view name, const Geometry& geometry, const CreateOptions& options) {
   validate_name(name);
-  check_geometry(geometry);
+  check_geometry(geometry, name);
   if (options.replace) remove(name);
   auto s = std::make_unique<ProducerState>();
   s->name = std::string(name);
@@ -121,6 +121,7 @@ Producer Producer::create(std::string_view name, const Geometry& geometry, const
   const std::uint64_t size = ring_size(geometry);
   // 1. create exclusively, sized and committed; 2. lock; 3. every field; 4. magic last.
   s->ring = create_object(object_name, size, options.mode, name);
+  populate(s->ring, /*writable=*/true);
   try {
     if (!try_lock_producer(s->ring.fd())) throw Error(Errc::producer_active, "ring '" + s->name + "': cannot lock a ring just created");
     s->prefix = reinterpret_cast<RingPrefix*>(s->ring.base());
@@ -162,7 +163,8 @@ Producer Producer::open(std::string_view name) {
     throw Error(Errc::producer_active, "ring '" + s->name + "' already has a live producer (pid " + std::to_string(pid) +
                                            "); a ring has one producer: stop that one first");
   }
-  recover_head(*s);
+  populate(s->ring, /*writable=*/true);
+  const std::uint64_t recovered = recover_head(*s);
   std::string why;
   s->registry = open_registry(name, s->ring_id, /*writable=*/true, why);
   if (!s->registry) {
@@ -172,7 +174,9 @@ Producer Producer::open(std::string_view name) {
   }
   bool full_fence = false;
   claim_producer_identity(s->prefix, full_fence);
-  s->prefix->producer.takeovers.fetch_add(1, std::memory_order_relaxed);
+  // A successor, not the creator's own first publisher: the ring had published before.
+  if (s->prefix->producer.published.load(std::memory_order_relaxed) != 0 || recovered != 0)
+    s->prefix->producer.takeovers.fetch_add(1, std::memory_order_relaxed);
   return Producer(std::move(s));
 }
 
@@ -239,16 +243,20 @@ void Producer::end_write(std::uint64_t seq, std::size_t size, std::byte* slot) n
   line_->last_publish_ns.store(h->timestamp_ns.load(std::memory_order_relaxed), std::memory_order_relaxed);
   __builtin_prefetch(slots_ + ((head_ + kPrefetchDistance) & mask_) * slot_size_, 1, 3);
   // The producer's half of the sleep/wake handshake (futex.hpp): the commit above must be
-  // ordered before the load of `waiters` below.
+  // ordered before the load of `armed` below.
   if (full_fence_) [[unlikely]]
     std::atomic_thread_fence(std::memory_order_seq_cst);
   else
     std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (waiters_->load(std::memory_order_relaxed) != 0) [[unlikely]]
+  if (armed_->load(std::memory_order_relaxed) != 0) [[unlikely]]
     wake_readers();
 }
 
 void Producer::wake_readers() noexcept {
+  // A reader that arms after this exchange makes the next publish wake it; one that armed
+  // before it and loads the bumped wake word below also sees this commit (the bump is a
+  // release after it), so it does not sleep on a word nobody will change.
+  if (armed_->exchange(0, std::memory_order_acq_rel) == 0) return;
   line_->wake_word.fetch_add(1, std::memory_order_release);
   futex_wake_all(&line_->wake_word);
   ++wakeups_;

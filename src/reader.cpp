@@ -38,10 +38,17 @@ void (*g_mid_copy_hook)(std::uint64_t) = nullptr;
 #endif
 
 struct ReaderState {
+  // The registry entry is released here, before the registry mapping below goes away,
+  // and only by the state that owns it: a moved-from Reader has no state, so moving a
+  // Reader (as reattach() does) keeps the new owner's entry claimed.
+  ~ReaderState() {
+    if (entry != nullptr) release_entry(entry);
+  }
   std::string name;
   ReaderOptions options;
   Segment ring;
   std::optional<Registry> registry;
+  ReaderEntry* entry = nullptr;  // Reader::entry_ caches it for the hot path
   Geometry geometry;
   RingHeader header{};
   std::string registration_error;
@@ -52,6 +59,10 @@ struct ReaderState {
   dev_t device = 0;
   ino_t inode = 0;
   bool want_snapshot = false;  // StartAt::snapshot, not yet served
+  // A snapshot copied into the buffer whose gap has been reported: delivered next.
+  bool snapshot_pending = false;
+  std::uint64_t pending_as_of = 0;
+  std::uint64_t pending_length = 0;
 };
 
 // A copy of the newest snapshot, valid if its stamp stayed below 2k+3 while copying.
@@ -100,6 +111,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   s.geometry = opened.geometry;
   s.header = opened.header;
   s.ring = std::move(opened.segment);
+  populate(s.ring, /*writable=*/false);
   struct stat st {};
   if (::fstat(s.ring.fd(), &st) == 0) {
     s.device = st.st_dev;
@@ -137,7 +149,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   // The registry serves blocking waits even for a reader that does not register.
   s.registry = open_registry(name, s.header.ring_id, /*writable=*/true, s.registration_error);
   if (s.registry && options.register_reader) {
-    entry_ = claim_entry(*s.registry, options.label, position_);
+    entry_ = s.entry = claim_entry(*s.registry, options.label, position_);
     if (entry_ == nullptr) s.registration_error = "all " + std::to_string(kRegistryEntries) + " reader entries are in use";
   }
   if (!options.register_reader) s.registration_error.clear();
@@ -146,9 +158,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
 Reader::Reader(Reader&&) noexcept = default;
 Reader& Reader::operator=(Reader&&) noexcept = default;
 
-Reader::~Reader() {
-  if (entry_ != nullptr) release_entry(entry_);
-}
+Reader::~Reader() = default;
 
 std::uint64_t Reader::head() const noexcept { return line_->head.load(std::memory_order_acquire); }
 
@@ -207,6 +217,7 @@ bool Reader::seek(std::uint64_t seq) noexcept {
   if (seq > h) return false;
   position_ = seq;
   state_->want_snapshot = false;
+  state_->snapshot_pending = false;
   publish_counters();
   return seq >= oldest() || seq == h;
 }
@@ -227,9 +238,10 @@ void Reader::touch_registry() noexcept {
 }
 
 ReadResult Reader::try_read() noexcept {
-  if (state_->want_snapshot) [[unlikely]] {
+  if (state_->want_snapshot || state_->snapshot_pending) [[unlikely]] {
+    if (state_->snapshot_pending) return deliver_pending_snapshot();
     state_->want_snapshot = false;
-    ReadResult r = take_snapshot(position_);
+    ReadResult r = take_snapshot(position_, /*at_start=*/true);
     if (r) return r;
   }
   const std::uint64_t seq = position_;
@@ -282,7 +294,7 @@ ReadResult Reader::on_vacant(std::uint64_t seq, std::uint64_t) noexcept {
 ReadResult Reader::on_lapped(std::uint64_t seq) noexcept {
   if (on_gap_ == GapPolicy::snapshot && state_->snapshot != nullptr &&
       state_->snapshot->stamp.load(std::memory_order_acquire) != 0) {
-    return take_snapshot(seq);
+    return take_snapshot(seq, /*at_start=*/false);
   }
   std::uint64_t next = on_gap_ == GapPolicy::latest ? head() : oldest();
   if (next <= seq) next = seq + 1;
@@ -300,11 +312,14 @@ ReadResult Reader::report_gap(std::uint64_t first, std::uint64_t next) noexcept 
   return r;
 }
 
-// Delivers the newest snapshot if the messages after it are still held, and continues
-// at its as_of sequence; the sequences it covers count as missed (they were not
-// delivered one by one), so delivered + missed == span still holds. A snapshot already
-// overwritten is not delivered: the reader waits (reads stay empty) for the next one.
-ReadResult Reader::take_snapshot(std::uint64_t from) noexcept {
+// The snapshot gap policy, and StartAt::snapshot. The newest snapshot is used if the
+// messages after it are still held: a lapped reader first gets the gap (the sequences
+// the snapshot covers were not delivered one by one, so they count as missed and
+// delivered + missed == span still holds), then the snapshot, then the messages from
+// its as_of on. A reader starting from a snapshot gets it with no gap: its span starts
+// there. A snapshot already overwritten is not delivered: the reader waits (reads stay
+// empty) for the next one.
+ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
   ReaderState& s = *state_;
   const std::uint64_t stamp = s.snapshot ? s.snapshot->stamp.load(std::memory_order_acquire) : 0;
   if (stamp == 0) {  // no snapshot published yet: behave as `oldest`
@@ -315,20 +330,28 @@ ReadResult Reader::take_snapshot(std::uint64_t from) noexcept {
   if (stamp == s.stale_snapshot_stamp) return {};
   const std::optional<SnapshotCopy> copy = copy_snapshot(s, buffer_);
   if (!copy) return {};  // being rewritten faster than we copy: try again on the next read
-  if (copy->as_of < from || copy->as_of < oldest()) {
+  if ((!at_start && copy->as_of < from) || copy->as_of < oldest()) {
     s.stale_snapshot_stamp = copy->stamp;
     return {};
   }
-  if (copy->as_of > from) {
-    ++gaps_;
-    missed_ += copy->as_of - from;
+  s.pending_as_of = copy->as_of;
+  s.pending_length = copy->length;
+  s.snapshot_pending = true;
+  if (at_start || copy->as_of == from) {
+    position_ = copy->as_of;
+    return deliver_pending_snapshot();
   }
+  return report_gap(from, copy->as_of);
+}
+
+ReadResult Reader::deliver_pending_snapshot() noexcept {
+  ReaderState& s = *state_;
+  s.snapshot_pending = false;
   ++snapshots_;
-  position_ = copy->as_of;
   publish_counters();
   ReadResult r;
   r.status = ReadStatus::snapshot;
-  r.snapshot = Snapshot{copy->as_of, {buffer_, static_cast<std::size_t>(copy->length)}};
+  r.snapshot = Snapshot{s.pending_as_of, {buffer_, static_cast<std::size_t>(s.pending_length)}};
   return r;
 }
 
@@ -346,7 +369,11 @@ ReadResult Reader::read(std::chrono::nanoseconds timeout) noexcept {
 
 ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) noexcept {
   ReaderState& s = *state_;
-  if (!s.registry) {  // no wait line to announce ourselves on: poll gently instead
+  // No wait line to announce ourselves on: poll gently instead. (A reader without a
+  // registry entry may sleep: the producer clears `armed` when it wakes, so a reader that
+  // dies asleep costs one FUTEX_WAKE, not one per publish; only the `waiters` figure
+  // that `stat` shows keeps its count until the registry is recreated.)
+  if (!s.registry) {
     for (;;) {
       if (ReadResult r = try_read()) return r;
       if (std::chrono::steady_clock::now() >= deadline) return {};
@@ -358,6 +385,7 @@ ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) no
   for (;;) {
     // The reader's half of the sleep/wake handshake (futex.hpp).
     waiters.fetch_add(1, std::memory_order_seq_cst);
+    s.registry->wait_line()->armed.store(1, std::memory_order_seq_cst);
     if (entry_ != nullptr) entry_->flags.fetch_or(kReaderWaiting, std::memory_order_relaxed);
     heavy_fence((line_->flags.load(std::memory_order_relaxed) & kProducerFullFence) != 0);
     const std::uint32_t word = line_->wake_word.load(std::memory_order_acquire);

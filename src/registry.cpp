@@ -106,6 +106,10 @@ ReaderEntry* claim_entry(const Registry& registry, std::string_view label, std::
       // start_time 0 marks "being claimed" until reset_entry() publishes it.
       if (e->pid.compare_exchange_strong(owner, me, std::memory_order_acq_rel)) {
         e->start_time.store(0, std::memory_order_relaxed);
+        // The dead owner may have died inside a futex wait: take it out of the wait line
+        // as reap_dead_entries() does, or the producer calls FUTEX_WAKE for it forever.
+        if (pass == 1 && (e->flags.exchange(0, std::memory_order_relaxed) & kReaderWaiting) != 0)
+          registry.wait_line()->waiters.fetch_sub(1, std::memory_order_relaxed);
         reset_entry(e, label, position);
         return e;
       }

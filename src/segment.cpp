@@ -9,6 +9,7 @@
 #include <fstream>
 #include <signal.h>
 #include <sstream>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <thread>
@@ -86,8 +87,10 @@ void throw_system(std::string_view ring, std::string_view doing, int err) {
   }
 }
 
-void check_geometry(const Geometry& g) {
-  auto bad = [](const std::string& why) { throw Error(Errc::invalid_argument, "invalid ring geometry: " + why); };
+void check_geometry(const Geometry& g, std::string_view ring) {
+  auto bad = [&](const std::string& why) {
+    throw Error(Errc::invalid_argument, quoted(ring) + ": invalid geometry: " + why);
+  };
   if (!is_power_of_two(g.slot_count) || g.slot_count < 2 || g.slot_count > kMaxSlotCount)
     bad("slot count " + std::to_string(g.slot_count) + " must be a power of two from 2 to 2^30");
   if (g.slot_size < 64 || g.slot_size % 64 != 0 || g.slot_size > kMaxSlotSize)
@@ -213,6 +216,17 @@ Segment create_object(const std::string& object_name, std::uint64_t size, unsign
     fail(native_errno(e), "cannot map");
   }
   return segment;
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void populate(const Segment& segment, bool writable) noexcept {
+  ::madvise(segment.base(), segment.size(), writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 }
 
 bool try_lock_producer(int fd) noexcept {

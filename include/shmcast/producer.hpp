@@ -131,7 +131,7 @@ class Producer {
   std::unique_ptr<detail::ProducerState> state_;
   std::byte* slots_ = nullptr;
   detail::ProducerLine* line_ = nullptr;
-  const std::atomic<std::uint32_t>* waiters_ = nullptr;  // in the registry's wait line
+  std::atomic<std::uint32_t>* armed_ = nullptr;  // in the registry's wait line: a reader is about to sleep
   std::uint64_t head_ = 0;
   std::uint64_t mask_ = 0;
   std::uint64_t published_ = 0;

@@ -41,7 +41,8 @@ enum class StartAt {
 enum class GapPolicy {
   oldest,    // continue at the oldest message still safely held: replay as much as possible
   latest,    // continue at head: only new messages
-  snapshot,  // deliver the newest snapshot, continue after it (oldest if there is none)
+  snapshot,  // report the gap, then deliver the newest snapshot and continue after it
+             // (as `oldest` while none has been published; waits for the next if it is stale)
 };
 
 enum class WaitStrategy {
@@ -120,7 +121,8 @@ class Reader {
   ReadResult on_lapped(std::uint64_t seq) noexcept;
   ReadResult on_vacant(std::uint64_t seq, std::uint64_t stamp) noexcept;
   ReadResult report_gap(std::uint64_t first, std::uint64_t next) noexcept;
-  ReadResult take_snapshot(std::uint64_t fallback) noexcept;
+  ReadResult take_snapshot(std::uint64_t from, bool at_start) noexcept;
+  ReadResult deliver_pending_snapshot() noexcept;
   ReadResult wait_block(std::chrono::steady_clock::time_point deadline) noexcept;
   void publish_counters() noexcept;
   void touch_registry() noexcept;

@@ -58,7 +58,7 @@ enum class ReadStatus : std::uint8_t {
   empty,     // nothing new yet
   message,   // `message` is valid
   gap,       // `gap` is valid; the reader has already repositioned
-  snapshot,  // `snapshot` is valid (gap policy `snapshot`, or start from snapshot)
+  snapshot,  // `snapshot` is valid (gap policy `snapshot`: right after its gap; or start from snapshot)
 };
 
 struct ReadResult {

@@ -130,10 +130,11 @@ TEST_CASE("dead readers: a reader killed while blocked in the futex wait stops c
   }
   ::kill(victim, SIGKILL);
   REQUIRE(test::wait_exit(victim) == 128 + SIGKILL);
-  // Until reaped, the dead waiter still counts: the producer wakes (harmlessly) on each publish.
+  // Until reaped, the dead waiter still counts in `waiters`; the producer wakes once for
+  // the sleep it armed, and never again.
   CHECK(inspect(name).waiters == 1);
   publish_some(p, 10);
-  CHECK(p.wakeups() == 10);
+  CHECK(p.wakeups() == 1);
   CHECK(reap_dead_readers(name) == 1);
   const RingStatus st = inspect(name);
   CHECK(st.waiters == 0);
@@ -143,11 +144,13 @@ TEST_CASE("dead readers: a reader killed while blocked in the futex wait stops c
   CHECK(p.wakeups() == w);
 }
 
-// Found by this suite: see the report (/tmp/fault-proposals/). A reader that does not
-// register still announces itself in the wait line when it blocks; killed there, nothing
-// can ever take its count back, and the producer calls FUTEX_WAKE on every publish forever.
+// Found by this suite: a reader that does not register still announces itself in the
+// wait line when it blocks; killed there, nothing can take its count back. The producer
+// decides to wake by the wait line's `armed` word, which it clears itself when it wakes,
+// so such a death costs at most one FUTEX_WAKE (only `waiters`, shown by stat, keeps the
+// dead reader's count).
 TEST_CASE("dead readers: an unregistered reader killed while blocked does not leave the producer waking forever",
-          "[fault][dead][!mayfail]") {
+          "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("deadanon"));
   const std::string& name = guard.name;
   Producer p = Producer::create(name, Geometry{256, 128, 0});
@@ -164,15 +167,17 @@ TEST_CASE("dead readers: an unregistered reader killed while blocked does not le
   reap_dead_readers(name);
   const std::uint64_t w = p.wakeups();
   publish_some(p, 1000);
-  CHECK(inspect(name).waiters == 0);
-  CHECK(p.wakeups() == w);
+  CHECK(p.wakeups() <= w + 1);  // the one wake the dead sleeper armed, then never again
+  const std::uint64_t after = p.wakeups();
+  publish_some(p, 1000);
+  CHECK(p.wakeups() == after);
 }
 
 // Found by this suite: with every registry entry taken, a new reader reclaims a dead
 // one's entry (claim_entry's second pass) and resets its flags without taking the dead
 // reader's count out of the wait line, so the producer wakes forever.
 TEST_CASE("dead readers: reclaiming a dead waiter's entry when the registry is full releases its wait count",
-          "[fault][dead][!mayfail]") {
+          "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("deadfull"));
   const std::string& name = guard.name;
   Producer p = Producer::create(name, Geometry{256, 128, 0});
@@ -191,13 +196,16 @@ TEST_CASE("dead readers: reclaiming a dead waiter's entry when the registry is f
   const std::uint64_t w = p.wakeups();
   publish_some(p, 1000);
   CHECK(inspect(name).waiters == 0);
-  CHECK(p.wakeups() == w);
+  CHECK(p.wakeups() <= w + 1);  // at most the one wake the dead sleeper armed
+  const std::uint64_t after = p.wakeups();
+  publish_some(p, 1000);
+  CHECK(p.wakeups() == after);
 }
 
 // Found by this suite: Reader's defaulted move operations copy the raw entry pointer
 // without clearing it in the source, so the moved-from Reader's destructor releases the
 // entry the new owner uses, and move assignment leaks the target's own entry.
-TEST_CASE("dead readers: a moved Reader keeps its registry entry", "[fault][dead][!mayfail]") {
+TEST_CASE("dead readers: a moved Reader keeps its registry entry", "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("movector"));
   Producer p = Producer::create(guard.name, Geometry{64, 128, 0});
   ReaderOptions options;
@@ -212,7 +220,7 @@ TEST_CASE("dead readers: a moved Reader keeps its registry entry", "[fault][dead
 }
 
 TEST_CASE("dead readers: a Reader overwritten by move assignment releases its old entry and keeps the new one",
-          "[fault][dead][!mayfail]") {
+          "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("moveassign"));
   Producer p = Producer::create(guard.name, Geometry{64, 128, 0});
   ReaderOptions first, second;

@@ -69,7 +69,7 @@ TEST_CASE("producer death is visible: producer_alive() follows the producer's lo
   CHECK(r.producer_pid() == next);
   st = inspect(name);
   CHECK(st.producer_alive);
-  CHECK(st.takeovers == 2);
+  CHECK(st.takeovers == 1);  // only a successor to a producer that had published counts
   // The reader kept reading across the change of producer: 5 messages, in order, no gap.
   std::uint64_t delivered = 0;
   while (const ReadResult e = r.try_read()) {
@@ -155,7 +155,7 @@ TEST_CASE("ring replaced: with give_up and no ring, reattach returns false after
 // the fresh one's destructor then releases the registry entry *this now uses, so the
 // reattached reader vanishes from `shmcast stat` while it goes on writing into a free entry.
 TEST_CASE("ring replaced: a reattached reader stays registered in the new ring's registry",
-          "[fault][replace][!mayfail]") {
+          "[fault][replace]") {
   test::RingGuard guard(test::unique_ring("replace-reg"));
   create_ring(guard.name, Geometry{64, 128, 0});
   ReaderOptions options;

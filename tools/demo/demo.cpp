@@ -67,9 +67,10 @@ int run_reader(const std::string& ring, int which, Shared& shared) {
   bool table_valid = true;  // `rebuild` starts from an empty table, as the producer did
   std::uint64_t since_stall = 0;
   for (;;) {
+    // Finished only on an empty read once caught up: a gap is followed by its snapshot.
     const bool done = shared.producer_done.load(std::memory_order_acquire);
-    if (done && reader.position() >= shared.final_head) break;
     shmcast::ReadResult e = reader.read(100ms);
+    if (!e && done && reader.position() >= shared.final_head) break;
     switch (e.status) {
       case shmcast::ReadStatus::message: {
         Change c{};
