@@ -1,0 +1,263 @@
+// End-to-end bridge tests on loopback: ring A -> bridge out -> JetStream (a real
+// nats-server) -> bridge in -> ring B. The bridges run as separate processes (the driver
+// binary, wired like `shmcast bridge`) so they can be SIGKILLed mid-stream.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include "bridge_harness.hpp"
+#include "test_support.hpp"
+
+#include <atomic>
+#include <cstring>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+using namespace shmcast;
+using namespace shmcast::test;
+using namespace shmcast::test::bridge;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::byte> payload_for(std::uint64_t seq) {
+  std::vector<std::byte> buf(24 + seq % 97);
+  fill_payload(buf.data(), buf.size(), seq);
+  return buf;
+}
+
+void publish(Producer& p, std::uint64_t seq) {
+  const auto body = payload_for(seq);
+  p.publish_at(seq, body, static_cast<std::uint32_t>(seq % 7));
+}
+
+// Ring A, ring B, a private server and the two bridges.
+struct Rig {
+  std::string a = unique_ring("bra");
+  std::string b = unique_ring("brb");
+  RingGuard guard_a{a};
+  RingGuard guard_b{b};
+  std::string stream = "shmcast_" + a;
+  NatsServer server;
+  Process out;
+  Process in;
+
+  Rig() { REQUIRE(server.start()); }
+
+  void start_out(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{SHMCAST_BRIDGE_DRIVER, "bridge", "out", a, "--nats", server.url(), "-v"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    out.start(argv);
+    REQUIRE(out.running());
+  }
+  void start_in(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{SHMCAST_BRIDGE_DRIVER, "bridge", "in", b, "--nats", server.url(), "--stream", stream, "-v"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    in.start(argv);
+    REQUIRE(in.running());
+  }
+  // Waits until ring B's head reaches `head`.
+  bool b_reaches(std::uint64_t head, std::chrono::milliseconds timeout = 20s) const {
+    return wait_until([&] { return head_of(b) >= head; }, timeout);
+  }
+  std::uint64_t acked_stream_seq() const {
+    for (const ReaderStatus& r : inspect(a).readers)
+      if (r.alive && r.label == "bridge-out") return r.external_position;
+    return 0;
+  }
+};
+
+// The stream holds exactly ring sequences 0..n-1, in order, at stream sequences 1..n.
+void require_exact_stream(const Rig& rig, std::uint64_t n) {
+  const std::vector<StreamRecord> recs = read_stream(rig.server.url(), rig.stream);
+  REQUIRE(recs.size() == n);
+  std::uint64_t bad = 0;
+  for (std::uint64_t i = 0; i < recs.size(); ++i)
+    if (recs[i].gap || recs[i].seq != i || recs[i].stream_seq != i + 1) ++bad;
+  REQUIRE(bad == 0);
+}
+
+// Publishes 0..n-1 at about `rate` per second from a thread, while `during` runs.
+void produce_while(Producer& p, std::uint64_t n, double rate, const std::function<void()>& during) {
+  std::thread producer([&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      publish(p, i);
+      if (i % 64 == 0) std::this_thread::sleep_until(t0 + std::chrono::duration<double>(static_cast<double>(i) / rate));
+    }
+  });
+  during();
+  producer.join();
+}
+
+void require_no_gaps(const std::vector<Event>& events, std::uint64_t n) {
+  REQUIRE(events.size() == n);
+  std::uint64_t bad = 0;
+  for (std::uint64_t i = 0; i < n; ++i)
+    if (events[i].gap || events[i].seq != i) ++bad;
+  REQUIRE(bad == 0);
+}
+
+}  // namespace
+
+TEST_CASE("messages and gaps arrive identical on both sides", "[bridge]") {
+  Rig rig;
+  Producer p = Producer::create(rig.a, Geometry{.slot_count = 16384, .slot_size = 256});
+  // Before the bridge starts: two source gaps (a relay ring's own skips).
+  for (std::uint64_t s = 0; s < 500; ++s) publish(p, s);
+  for (std::uint64_t s = 600; s < 1000; ++s) publish(p, s);
+  for (std::uint64_t s = 1500; s < 2000; ++s) publish(p, s);
+  rig.start_out();
+  rig.start_in();
+  REQUIRE(rig.b_reaches(2000));
+  // Live: more messages and one more gap.
+  for (std::uint64_t s = 2000; s < 3000; ++s) publish(p, s);
+  for (std::uint64_t s = 3007; s < 4000; ++s) publish(p, s);
+  REQUIRE(rig.b_reaches(4000));
+
+  const std::vector<Event> ea = collect(rig.a);
+  const std::vector<Event> eb = collect(rig.b);
+  REQUIRE(ea.size() == 4000 - 100 - 500 - 7 + 3);
+  REQUIRE(eb == ea);
+
+  const RingStatus sa = inspect(rig.a);
+  const RingStatus sb = inspect(rig.b);
+  CHECK(sb.geometry == sa.geometry);  // taken from the message headers
+  const std::vector<StreamRecord> recs = read_stream(rig.server.url(), rig.stream);
+  REQUIRE(recs.size() == 4000 - 607 + 3);
+  CHECK(sb.source_position == recs.back().stream_seq);
+  CHECK(sb.source_head == recs.back().stream_seq);
+  CHECK(sb.source_gaps == 3);
+  CHECK(sb.source_missed == 607);
+  CHECK(wait_until([&] { return rig.acked_stream_seq() == recs.back().stream_seq; }, 5s));
+  CHECK(rig.out.kill(SIGTERM) == 0);  // a clean stop exits 0
+  CHECK(rig.in.kill(SIGTERM) == 0);
+}
+
+TEST_CASE("bridge out killed and restarted mid-stream: no duplicate, no reorder, no loss", "[bridge]") {
+  Rig rig;
+  Producer p = Producer::create(rig.a, Geometry{.slot_count = 65536, .slot_size = 192});
+  constexpr std::uint64_t kCount = 30000;
+  rig.start_out();
+  rig.start_in();
+  produce_while(p, kCount, 15000, [&] {
+    for (int round = 0; round < 3; ++round) {
+      std::this_thread::sleep_for(400ms);
+      REQUIRE(rig.out.kill(SIGKILL) == 128 + SIGKILL);
+      std::this_thread::sleep_for(round == 1 ? 0ms : 150ms);
+      rig.start_out();
+    }
+  });
+  REQUIRE(rig.b_reaches(kCount));
+  const std::vector<Event> eb = collect(rig.b);
+  require_no_gaps(eb, kCount);
+  REQUIRE(eb == collect(rig.a));
+  require_exact_stream(rig, kCount);
+  CHECK(inspect(rig.b).source_gaps == 0);
+}
+
+TEST_CASE("server restarted mid-stream: both bridges carry on in order", "[bridge]") {
+  Rig rig;
+  Producer p = Producer::create(rig.a, Geometry{.slot_count = 65536, .slot_size = 192});
+  constexpr std::uint64_t kCount = 30000;
+  rig.start_out();
+  rig.start_in();
+  produce_while(p, kCount, 15000, [&] {
+    std::this_thread::sleep_for(600ms);
+    rig.server.stop(SIGKILL);
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(rig.server.start());
+    std::this_thread::sleep_for(500ms);
+    rig.server.stop(SIGTERM);
+    REQUIRE(rig.server.start());
+  });
+  REQUIRE(rig.b_reaches(kCount, 30s));
+  const std::vector<Event> eb = collect(rig.b);
+  require_no_gaps(eb, kCount);
+  REQUIRE(eb == collect(rig.a));
+  require_exact_stream(rig, kCount);
+}
+
+TEST_CASE("bridge in killed and restarted resumes exactly where the ring left off", "[bridge]") {
+  Rig rig;
+  Producer p = Producer::create(rig.a, Geometry{.slot_count = 65536, .slot_size = 192});
+  constexpr std::uint64_t kCount = 30000;
+  rig.start_out();
+  rig.start_in();
+  produce_while(p, kCount, 15000, [&] {
+    for (int round = 0; round < 3; ++round) {
+      std::this_thread::sleep_for(400ms);
+      REQUIRE(rig.in.kill(SIGKILL) == 128 + SIGKILL);
+      std::this_thread::sleep_for(round == 1 ? 0ms : 200ms);
+      rig.start_in();
+    }
+  });
+  REQUIRE(rig.b_reaches(kCount));
+  const std::vector<Event> eb = collect(rig.b);
+  require_no_gaps(eb, kCount);
+  REQUIRE(eb == collect(rig.a));
+  const RingStatus sb = inspect(rig.b);
+  CHECK(sb.source_position == kCount);  // stream sequence of ring sequence kCount - 1
+  CHECK(sb.source_gaps == 0);
+}
+
+TEST_CASE("a stream whose start aged out reaches ring B as one gap of the right count", "[bridge]") {
+  Rig rig;
+  Producer p = Producer::create(rig.a, Geometry{.slot_count = 4096, .slot_size = 192});
+  rig.start_out({"--max-msgs", "100"});
+  for (std::uint64_t s = 0; s < 1000; ++s) publish(p, s);
+  REQUIRE(wait_until([&] { return rig.acked_stream_seq() == 1000; }, 10s));
+  // A reader of ring B waiting from sequence 0 before bridge in writes anything. (A reader
+  // that attaches later at `oldest` starts at the ring's first sequence, 900: no gap.)
+  Producer::create(rig.b, Geometry{.slot_count = 4096, .slot_size = 192});
+  Reader early(rig.b, ReaderOptions{.start = StartAt::sequence, .start_seq = 0, .register_reader = false});
+  rig.start_in();
+  REQUIRE(rig.b_reaches(1000));
+  const std::vector<Event> eb = collect(early);
+  REQUIRE(eb.size() == 101);
+  CHECK(eb[0] == gap_event(0, 900));
+  const std::vector<Event> ea = collect(rig.a);
+  REQUIRE(std::equal(eb.begin() + 1, eb.end(), ea.end() - 100));
+  const RingStatus sb = inspect(rig.b);
+  CHECK(sb.source_gaps == 1);
+  CHECK(sb.source_missed == 900);
+  CHECK(sb.source_position == 1000);
+  CHECK(sb.source_head == 1000);
+}
+
+TEST_CASE("the ring moving on while bridge out is down becomes a gap record", "[bridge]") {
+  Rig rig;
+  Producer p = Producer::create(rig.a, Geometry{.slot_count = 256, .slot_size = 192});
+  rig.start_out();
+  rig.start_in({"--slots", "4096", "--slot-size", "192"});
+  for (std::uint64_t s = 0; s < 100; ++s) publish(p, s);
+  REQUIRE(rig.b_reaches(100));
+  REQUIRE(rig.out.kill(SIGKILL) == 128 + SIGKILL);
+  for (std::uint64_t s = 100; s < 1100; ++s) publish(p, s);
+  const std::uint64_t oldest = Reader(rig.a, ReaderOptions{.register_reader = false}).oldest();
+  REQUIRE(oldest > 100);
+  rig.start_out();
+  REQUIRE(rig.b_reaches(1100));
+
+  const std::vector<Event> eb = collect(rig.b);
+  REQUIRE(eb.size() == 100 + 1 + (1100 - oldest));
+  CHECK(eb[100] == gap_event(100, oldest - 100));
+  const std::vector<Event> ea = collect(rig.a);  // holds [oldest, 1100)
+  REQUIRE(std::equal(eb.begin() + 101, eb.end(), ea.end() - static_cast<std::ptrdiff_t>(1100 - oldest)));
+  const std::vector<StreamRecord> recs = read_stream(rig.server.url(), rig.stream);
+  REQUIRE(recs.size() == 101 + (1100 - oldest));
+  CHECK(recs[100].gap);
+  CHECK(recs[100].seq == 100);
+  CHECK(recs[100].missed == oldest - 100);
+  CHECK(inspect(rig.b).geometry.slot_count == 4096);
+}
+
+int main(int argc, char** argv) {
+  bool listing = false;
+  for (int i = 1; i < argc; ++i) listing |= std::string_view(argv[i]).starts_with("--list");
+  if (!listing && !NatsServer::installed()) {
+    std::printf("SKIPPED: nats-server is not installed (apt-get install nats-server, or scripts/setup.sh)\n");
+    return 77;
+  }
+  return Catch::Session().run(argc, argv);
+}

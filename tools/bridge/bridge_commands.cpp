@@ -1,0 +1,93 @@
+// CLI wiring of `shmcast bridge out|in`.
+#include "bridge/bridge_commands.hpp"
+
+#include "bridge/bridge.hpp"
+#include "common/stop.hpp"
+
+#include <shmcast/error.hpp>
+
+#include <memory>
+#include <string>
+
+namespace shmcast::cli {
+
+namespace {
+
+void check_stream(const std::string& stream) {
+  if (stream.empty()) return;
+  try {
+    bridge::validate_stream_name(stream);
+  } catch (const Error& e) {
+    throw CLI::ValidationError("--stream", e.what());
+  }
+}
+
+}  // namespace
+
+void add_bridge_commands(CLI::App& app) {
+  CLI::App* bridge = app.add_subcommand("bridge", "Relay a ring to other hosts over NATS JetStream");
+  bridge->require_subcommand(1);
+
+  auto out_opts = std::make_shared<bridge::OutOptions>();
+  CLI::App* out = bridge->add_subcommand(
+      "out", "Publish every message of RING (and every gap) to a JetStream stream, subject shmcast.RING");
+  out->add_option("ring", out_opts->ring, "Ring to relay")->required();
+  out->add_option("--nats", out_opts->url, "NATS server URL(s), comma-separated, e.g. nats://127.0.0.1:4222")->required();
+  out->add_option("--stream", out_opts->stream, "JetStream stream (default shmcast_RING, '.' turned into '_')");
+  out->add_option("--label", out_opts->label, "Reader label shown by `shmcast stat`")->capture_default_str();
+  out->add_option("--max-msgs", out_opts->max_msgs, "Stream limit when creating it: messages kept (-1: no limit)")
+      ->capture_default_str();
+  out->add_option("--max-bytes", out_opts->max_bytes, "Stream limit when creating it: bytes kept (-1: no limit)")
+      ->capture_default_str();
+  auto max_age_s = std::make_shared<long long>(0);
+  out->add_option("--max-age", *max_age_s, "Stream limit when creating it: seconds kept (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  out->add_option("--replicas", out_opts->replicas, "Stream replicas when creating it (JetStream cluster)")
+      ->check(CLI::Range(1, 5))->capture_default_str();
+  out->add_option("--max-pending", out_opts->max_pending, "Most unacknowledged publishes in flight")
+      ->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  auto ack_wait_ms = std::make_shared<long long>(5000);
+  out->add_option("--ack-wait", *ack_wait_ms, "Milliseconds to wait for an ack before resending")
+      ->check(CLI::Range(100LL, 600000LL))->capture_default_str();
+  out->add_flag("-v,--verbose", out_opts->verbose, "Log resynchronisations and a summary at exit");
+  out->callback([out_opts, max_age_s, ack_wait_ms] {
+    check_stream(out_opts->stream);
+    out_opts->max_age = std::chrono::seconds(*max_age_s);
+    out_opts->ack_wait = std::chrono::milliseconds(*ack_wait_ms);
+    install_stop_handlers();
+    bridge::run_out(*out_opts);
+  });
+
+  auto in_opts = std::make_shared<bridge::InOptions>();
+  CLI::App* in = bridge->add_subcommand(
+      "in", "Write a JetStream stream made by `bridge out` into local RING under the same sequence numbers");
+  in->add_option("ring", in_opts->ring, "Local ring to write (created if missing)")->required();
+  in->add_option("--nats", in_opts->url, "NATS server URL(s), comma-separated")->required();
+  in->add_option("--stream", in_opts->stream, "JetStream stream (default shmcast_RING, '.' turned into '_')");
+  in->add_option("--slots", in_opts->slot_count, "Slot count of a ring created here (default: the source's)")
+      ->check(CLI::PositiveNumber);
+  in->add_option("--slot-size", in_opts->slot_size, "Slot size of a ring created here (default: the source's)")
+      ->check(CLI::PositiveNumber);
+  auto mode = std::make_shared<std::string>("600");
+  in->add_option("--mode", *mode, "Permission bits (octal) of a ring created here")->capture_default_str();
+  in->add_flag("-v,--verbose", in_opts->verbose, "Log gap records and a summary at exit");
+  in->callback([in_opts, mode] {
+    check_stream(in_opts->stream);
+    const std::uint64_t n = in_opts->slot_count;
+    if (n != 0 && (n < 2 || (n & (n - 1)) != 0)) throw CLI::ValidationError("--slots", "must be a power of two, at least 2");
+    if (in_opts->slot_size % 64 != 0) throw CLI::ValidationError("--slot-size", "must be a multiple of 64");
+    std::size_t used = 0;
+    unsigned long bits = 0;
+    try {
+      bits = std::stoul(*mode, &used, 8);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != mode->size() || bits > 0777) throw CLI::ValidationError("--mode", "expects octal permission bits like 640");
+    in_opts->mode = static_cast<unsigned>(bits);
+    install_stop_handlers();
+    bridge::run_in(*in_opts);
+  });
+}
+
+}  // namespace shmcast::cli

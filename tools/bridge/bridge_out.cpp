@@ -1,0 +1,349 @@
+// `shmcast bridge out`: a registered reader of a ring that publishes every message, and
+// every gap it suffers, to one JetStream stream, pipelined, in ring order.
+#include "bridge/bridge.hpp"
+#include "bridge/nats_util.hpp"
+#include "common/stop.hpp"
+
+#include <shmcast/error.hpp>
+#include <shmcast/reader.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+
+namespace shmcast::bridge {
+namespace {
+
+constexpr const char* kRole = "out";
+
+// Filled by nats.c's publish-ack thread, read by the relay loop.
+struct AckState {
+  std::atomic<bool> failed{false};             // some publish was refused or not acked in time
+  std::atomic<std::uint64_t> stream_seq{0};    // highest stream sequence acknowledged
+  std::atomic<std::uint64_t> acked{0};
+  std::atomic<std::uint64_t> duplicates{0};    // resends JetStream recognised by Nats-Msg-Id
+  std::mutex mutex;
+  std::string error;                           // the first failure since the last resync
+};
+
+void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
+  auto* st = static_cast<AckState*>(closure);
+  if (pa != nullptr) {
+    std::uint64_t seen = st->stream_seq.load(std::memory_order_relaxed);
+    while (pa->Sequence > seen && !st->stream_seq.compare_exchange_weak(seen, pa->Sequence, std::memory_order_relaxed)) {
+    }
+    st->acked.fetch_add(1, std::memory_order_relaxed);
+    if (pa->Duplicate) st->duplicates.fetch_add(1, std::memory_order_relaxed);
+  } else if (pae != nullptr) {
+    std::lock_guard lock(st->mutex);
+    if (!st->failed.load(std::memory_order_relaxed)) {
+      const char* id = nullptr;
+      if (msg != nullptr) natsMsgHeader_Get(msg, kHdrMsgId, &id);
+      st->error = std::string("publish of ") + (id != nullptr ? id : "?") + " failed: " + natsStatus_GetText(pae->Err);
+      if (pae->ErrText != nullptr) st->error += std::string(" (") + pae->ErrText + ")";
+      if (pae->ErrCode != 0) st->error += " [JetStream error " + std::to_string(static_cast<int>(pae->ErrCode)) + "]";
+      st->failed.store(true, std::memory_order_release);
+    }
+  }
+  natsMsg_Destroy(msg);
+}
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+class Relay {
+ public:
+  Relay(const OutOptions& o)
+      : o_(o),
+        stream_(o.stream.empty() ? default_stream_for(o.ring) : o.stream),
+        subject_(subject_for(o.ring)),
+        reader_(o.ring, ReaderOptions{.start = StartAt::latest, .on_gap = GapPolicy::oldest, .label = o.label}),
+        ring_hex_(hex(reader_.ring_id())),
+        slot_count_(std::to_string(reader_.geometry().slot_count)),
+        slot_size_(std::to_string(reader_.geometry().slot_size)) {
+    if (!reader_.registered()) log_line(kRole, "warning: not registered in the ring (" + reader_.registration_error() + ")");
+    nc_ = nats_connect(o.url, "shmcast bridge out " + o.ring, kRole);
+    if (!nc_) return;  // stopped while waiting for the server
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = 3000;
+    jo.PublishAsync.MaxPending = o.max_pending;
+    jo.PublishAsync.AckHandler = on_ack;
+    jo.PublishAsync.AckHandlerClosure = &acks_;
+    jo.PublishAsync.StallWait = 50;
+    jsCtx* js = nullptr;
+    nats_check(natsConnection_JetStream(&js, nc_.get(), &jo), "natsConnection_JetStream");
+    js_.reset(js);
+  }
+
+  void run() {
+    if (!nc_) return;
+    ensure_stream();
+    resync(true);
+    auto last_report = std::chrono::steady_clock::now();
+    while (!cli::stop_requested()) {
+      if (acks_.failed.load(std::memory_order_acquire)) {
+        {
+          std::lock_guard lock(acks_.mutex);
+          log_line(kRole, acks_.error + "; resynchronising with the stream");
+        }
+        resync(false);
+        continue;
+      }
+      const ReadResult r = reader_.read(std::chrono::milliseconds(20));
+      if (r.status == ReadStatus::message) {
+        publish_message(r.message);
+      } else if (r.status == ReadStatus::gap) {
+        log_line(kRole, "ring gap: " + std::to_string(r.gap.missed) + " from " + std::to_string(r.gap.first) +
+                            ", published as a gap record");
+        publish_gap(r.gap.first, r.gap.missed);
+      } else if (r.status == ReadStatus::empty && reader_.replaced()) {
+        throw Error(Errc::replaced, "ring '" + o_.ring + "' was removed or recreated; its stream '" + stream_ +
+                                        "' continues the old ring (restart the bridge with a new --stream)");
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (r.status == ReadStatus::empty || now - last_report > std::chrono::milliseconds(50)) {
+        reader_.set_external_position(acks_.stream_seq.load(std::memory_order_relaxed));
+        last_report = now;
+      }
+    }
+    drain();
+    reader_.set_external_position(acks_.stream_seq.load(std::memory_order_relaxed));
+    if (o_.verbose)
+      log_line(kRole, "stopped: " + std::to_string(acks_.acked.load()) + " acked, " +
+                          std::to_string(acks_.duplicates.load()) + " duplicates dropped by JetStream");
+  }
+
+ private:
+  void ensure_stream() {
+    for (bool logged = false;; logged = true) {
+      jsStreamInfo* raw = nullptr;
+      jsErrCode code = static_cast<jsErrCode>(0);
+      natsStatus s = js_GetStreamInfo(&raw, js_.get(), stream_.c_str(), nullptr, &code);
+      NatsPtr<jsStreamInfo> si(raw);
+      if (s == NATS_OK) {
+        bool takes_subject = false;
+        for (int i = 0; i < si->Config->SubjectsLen; ++i) takes_subject |= subject_ == si->Config->Subjects[i];
+        if (!takes_subject)
+          throw Error(Errc::invalid_argument, "stream '" + stream_ + "' exists but does not take subject '" + subject_ + "'");
+        return;
+      }
+      if (s == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
+        const char* subjects[] = {subject_.c_str()};
+        jsStreamConfig cfg;
+        jsStreamConfig_Init(&cfg);
+        cfg.Name = stream_.c_str();
+        cfg.Subjects = subjects;
+        cfg.SubjectsLen = 1;
+        cfg.Storage = js_FileStorage;
+        cfg.Retention = js_LimitsPolicy;
+        cfg.Discard = js_DiscardOld;
+        cfg.MaxMsgs = o_.max_msgs;
+        cfg.MaxBytes = o_.max_bytes;
+        cfg.MaxAge = std::chrono::nanoseconds(o_.max_age).count();
+        cfg.Replicas = o_.replicas;
+        cfg.Duplicates = std::chrono::nanoseconds(o_.duplicate_window).count();
+        jsStreamInfo* created = nullptr;
+        code = static_cast<jsErrCode>(0);
+        s = js_AddStream(&created, js_.get(), &cfg, nullptr, &code);
+        jsStreamInfo_Destroy(created);
+        if (s == NATS_OK) {
+          log_line(kRole, "created stream '" + stream_ + "' on subject '" + subject_ + "'");
+          return;
+        }
+        if (code == JSStreamNameExistErr) continue;  // another bridge made it first
+        nats_check(s, "cannot create stream '" + stream_ + "'", code);
+      }
+      if (!retryable(s)) nats_check(s, "cannot look up stream '" + stream_ + "'", code);
+      if (!logged) log_line(kRole, nats_error_text("waiting for JetStream", s, code));
+      if (cli::stop_requested()) throw Error(Errc::system, "stopped before the stream could be set up");
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+
+  static bool retryable(natsStatus s) {
+    return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED ||
+           s == NATS_CONNECTION_DISCONNECTED || s == NATS_NO_SERVER || s == NATS_STALE_CONNECTION ||
+           s == NATS_IO_ERROR;
+  }
+
+  // Waits for every outstanding publish to be acknowledged or to fail.
+  void drain() {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = o_.ack_wait.count() + 1000;
+    if (js_PublishAsyncComplete(js_.get(), &po) != NATS_OK) {
+      natsMsgList pending{};
+      if (js_PublishAsyncGetPendingList(&pending, js_.get()) == NATS_OK) natsMsgList_Destroy(&pending);
+    }
+  }
+
+  // Finds where the stream ends and positions the reader after it.
+  void resync(bool first) {
+    drain();
+    // Back off while resynchronising makes no progress (a publish JetStream keeps refusing).
+    const std::uint64_t acked = acks_.acked.load(std::memory_order_relaxed);
+    backoff_ms_ = (first || acked != acked_at_resync_) ? 0 : std::min<int>(backoff_ms_ * 2 + 50, 2000);
+    acked_at_resync_ = acked;
+    if (backoff_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms_));
+    {
+      std::lock_guard lock(acks_.mutex);
+      acks_.failed.store(false, std::memory_order_relaxed);
+      acks_.error.clear();
+    }
+    for (bool logged = false; !cli::stop_requested(); logged = true) {
+      jsStreamInfo* raw = nullptr;
+      jsErrCode code = static_cast<jsErrCode>(0);
+      natsStatus s = js_GetStreamInfo(&raw, js_.get(), stream_.c_str(), nullptr, &code);
+      NatsPtr<jsStreamInfo> si(raw);
+      if (s == NATS_OK) {
+        stream_last_ = si->State.LastSeq;
+        if (si->State.Msgs == 0) {
+          if (stream_last_ != 0)
+            log_line(kRole, "warning: stream '" + stream_ + "' is empty (its messages aged out); starting at the ring's oldest message");
+          position_reader(std::nullopt);
+          return;
+        }
+        natsMsg* last = nullptr;
+        s = js_GetLastMsg(&last, js_.get(), stream_.c_str(), subject_.c_str(), nullptr, &code);
+        NatsPtr<natsMsg> m(last);
+        if (s == NATS_OK) {
+          position_reader(next_after(m.get()));
+          if (first || o_.verbose)
+            log_line(kRole, "stream '" + stream_ + "' ends at stream sequence " + std::to_string(stream_last_) +
+                                "; relaying ring '" + o_.ring + "' from sequence " + std::to_string(next_));
+          return;
+        }
+        if (s == NATS_NOT_FOUND || code == JSNoMessageFoundErr) {
+          position_reader(std::nullopt);
+          return;
+        }
+      }
+      if (!retryable(s) && s != NATS_NOT_FOUND) nats_check(s, "cannot read the end of stream '" + stream_ + "'", code);
+      if (!logged) log_line(kRole, nats_error_text("waiting for stream '" + stream_ + "'", s, code));
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+
+  // The ring sequence that follows the stream's last record.
+  std::uint64_t next_after(natsMsg* last) const {
+    const auto id = header(last, kHdrRingId);
+    if (id && *id != ring_hex_)
+      throw Error(Errc::invalid_argument, "stream '" + stream_ + "' holds ring id " + *id + " but ring '" + o_.ring +
+                                              "' now has id " + ring_hex_ +
+                                              " (recreated): delete the stream or use another --stream");
+    if (const auto seq = header_u64(last, kHdrSeq)) return *seq + 1;
+    const auto first = header_u64(last, kHdrGapFirst);
+    const auto missed = header_u64(last, kHdrGapMissed);
+    if (first && missed) return *first + *missed;
+    throw Error(Errc::corrupt, "the last message of stream '" + stream_ + "' was not written by shmcast bridge out");
+  }
+
+  void position_reader(std::optional<std::uint64_t> next) {
+    if (!next) {
+      reader_.seek(reader_.oldest());
+      next_ = reader_.position();
+    } else {
+      if (*next > reader_.head())
+        throw Error(Errc::invalid_argument, "stream '" + stream_ + "' is ahead of ring '" + o_.ring + "' (next sequence " +
+                                                std::to_string(*next) + ", ring head " + std::to_string(reader_.head()) + ")");
+      reader_.seek(*next);  // false: no longer held; the next read reports the gap
+      next_ = *next;
+    }
+    first_after_sync_ = true;
+  }
+
+  NatsPtr<natsMsg> new_msg(std::span<const std::byte> body) {
+    natsMsg* raw = nullptr;
+    nats_check(natsMsg_Create(&raw, subject_.c_str(), nullptr, reinterpret_cast<const char*>(body.data()),
+                              static_cast<int>(body.size())),
+               "natsMsg_Create");
+    NatsPtr<natsMsg> m(raw);
+    natsMsgHeader_Set(m.get(), kHdrRingId, ring_hex_.c_str());
+    natsMsgHeader_Set(m.get(), kHdrSlotCount, slot_count_.c_str());
+    natsMsgHeader_Set(m.get(), kHdrSlotSize, slot_size_.c_str());
+    return m;
+  }
+
+  void publish_message(const Message& msg) {
+    NatsPtr<natsMsg> m = new_msg(msg.payload);
+    natsMsgHeader_Set(m.get(), kHdrSeq, std::to_string(msg.seq).c_str());
+    natsMsgHeader_Set(m.get(), kHdrType, std::to_string(msg.type).c_str());
+    natsMsgHeader_Set(m.get(), kHdrTs, std::to_string(msg.timestamp_ns).c_str());
+    send(std::move(m), ring_hex_ + "-" + std::to_string(msg.seq));
+    next_ = msg.seq + 1;
+  }
+
+  void publish_gap(std::uint64_t first, std::uint64_t missed) {
+    NatsPtr<natsMsg> m = new_msg({});
+    natsMsgHeader_Set(m.get(), kHdrGapFirst, std::to_string(first).c_str());
+    natsMsgHeader_Set(m.get(), kHdrGapMissed, std::to_string(missed).c_str());
+    send(std::move(m), ring_hex_ + "-g" + std::to_string(first));
+    next_ = first + missed;
+  }
+
+  // Queues one publish whose acceptance requires the stream to end with our previous one.
+  void send(NatsPtr<natsMsg> m, std::string id) {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = id.c_str();
+    po.ExpectStream = stream_.c_str();
+    po.MaxWait = o_.ack_wait.count();
+    if (first_after_sync_)
+      po.ExpectLastSeq = stream_last_;  // 0 (empty stream): no expectation
+    else
+      po.ExpectLastMsgId = last_id_.c_str();
+    natsMsg* raw = m.release();
+    for (;;) {
+      const natsStatus s = js_PublishMsgAsync(js_.get(), &raw, &po);
+      if (s == NATS_OK) break;
+      if (s == NATS_TIMEOUT && !cli::stop_requested() && !acks_.failed.load(std::memory_order_acquire)) continue;  // stalled: pipeline full
+      natsMsg_Destroy(raw);
+      std::lock_guard lock(acks_.mutex);
+      if (!acks_.failed.load(std::memory_order_relaxed)) {
+        acks_.error = nats_error_text("publish of " + id, s);
+        acks_.failed.store(true, std::memory_order_release);
+      }
+      return;
+    }
+    last_id_ = std::move(id);
+    first_after_sync_ = false;
+  }
+
+  const OutOptions& o_;
+  std::string stream_;
+  std::string subject_;
+  Reader reader_;
+  std::string ring_hex_;
+  std::string slot_count_;
+  std::string slot_size_;
+  AckState acks_;
+  NatsPtr<natsConnection> nc_;
+  NatsPtr<jsCtx> js_;
+  std::uint64_t next_ = 0;         // ring sequence the stream expects next
+  std::uint64_t stream_last_ = 0;  // stream's last sequence at the last resync
+  std::string last_id_;            // Nats-Msg-Id of our last queued publish
+  bool first_after_sync_ = true;
+  std::uint64_t acked_at_resync_ = 0;
+  int backoff_ms_ = 0;
+};
+
+}  // namespace
+
+void run_out(const OutOptions& options) {
+  validate_stream_name(options.stream.empty() ? default_stream_for(options.ring) : options.stream);
+  Relay relay(options);
+  relay.run();
+}
+
+}  // namespace shmcast::bridge

@@ -1,0 +1,99 @@
+#include "bridge/nats_util.hpp"
+
+#include "bridge/bridge.hpp"
+#include "common/stop.hpp"
+
+#include <shmcast/error.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+namespace shmcast::bridge {
+
+std::string subject_for(std::string_view ring) { return "shmcast." + std::string(ring); }
+
+std::string default_stream_for(std::string_view ring) {
+  std::string s = "shmcast_";
+  for (char c : ring) s += (c == '.') ? '_' : c;
+  return s;
+}
+
+void validate_stream_name(std::string_view stream) {
+  auto bad = [&](const char* why) {
+    throw Error(Errc::invalid_argument, "invalid stream name '" + std::string(stream) + "': " + why);
+  };
+  if (stream.empty()) bad("it is empty");
+  if (stream.size() > 255) bad("it is longer than 255 characters");
+  for (char c : stream) {
+    if (c == '.' || c == '*' || c == '>' || c == '/' || c == '\\' || static_cast<unsigned char>(c) <= ' ' ||
+        static_cast<unsigned char>(c) >= 0x7f)
+      bad("JetStream stream names may not hold '.', '*', '>', '/', '\\', spaces or control characters");
+  }
+}
+
+std::string nats_error_text(const std::string& what, natsStatus s, jsErrCode code) {
+  std::string text = what + ": " + natsStatus_GetText(s);
+  natsStatus last = NATS_OK;
+  const char* detail = nats_GetLastError(&last);
+  if (detail != nullptr && *detail != '\0' && last == s) text += std::string(" (") + detail + ")";
+  if (code != 0) text += " [JetStream error " + std::to_string(static_cast<int>(code)) + "]";
+  return text;
+}
+
+void nats_check(natsStatus s, const std::string& what, jsErrCode code) {
+  if (s != NATS_OK) throw Error(Errc::system, nats_error_text(what, s, code));
+}
+
+NatsPtr<natsConnection> nats_connect(const std::string& url, const std::string& client_name, const char* role) {
+  natsOptions* raw = nullptr;
+  nats_check(natsOptions_Create(&raw), "natsOptions_Create");
+  NatsPtr<natsOptions> opts(raw);
+  nats_check(natsOptions_SetURL(opts.get(), url.c_str()), "bad --nats URL '" + url + "'");
+  nats_check(natsOptions_SetName(opts.get(), client_name.c_str()), "natsOptions_SetName");
+  nats_check(natsOptions_SetTimeout(opts.get(), 3000), "natsOptions_SetTimeout");
+  // Reconnect for ever, quickly: the bridge resynchronises after any outage.
+  nats_check(natsOptions_SetMaxReconnect(opts.get(), -1), "natsOptions_SetMaxReconnect");
+  nats_check(natsOptions_SetReconnectWait(opts.get(), 250), "natsOptions_SetReconnectWait");
+  nats_check(natsOptions_SetReconnectBufSize(opts.get(), 32 * 1024 * 1024), "natsOptions_SetReconnectBufSize");
+  nats_check(natsOptions_SetPingInterval(opts.get(), 2000), "natsOptions_SetPingInterval");
+  nats_check(natsOptions_SetMaxPingsOut(opts.get(), 3), "natsOptions_SetMaxPingsOut");
+  // The first connection is retried too (the server may start after the bridge), until stopped.
+  for (bool logged = false;; logged = true) {
+    natsConnection* nc = nullptr;
+    const natsStatus s = natsConnection_Connect(&nc, opts.get());
+    if (s == NATS_OK) {
+      if (logged) log_line(role, "connected to " + url);
+      return NatsPtr<natsConnection>(nc);
+    }
+    if (s != NATS_NO_SERVER && s != NATS_TIMEOUT && s != NATS_IO_ERROR)
+      throw Error(Errc::system, nats_error_text("cannot connect to NATS at " + url, s));
+    if (!logged) log_line(role, nats_error_text("waiting for NATS at " + url, s) + "; retrying");
+    if (cli::stop_requested()) return nullptr;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+std::optional<std::string> header(natsMsg* msg, const char* key) {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, key, &value) != NATS_OK || value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+std::optional<std::uint64_t> header_u64(natsMsg* msg, const char* key, int base) {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, key, &value) != NATS_OK || value == nullptr || *value == '\0') return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(value, &end, base);
+  if (errno != 0 || end == value || *end != '\0' || *value == '-') return std::nullopt;
+  return static_cast<std::uint64_t>(v);
+}
+
+void log_line(const char* role, const std::string& text) {
+  std::fprintf(stderr, "shmcast bridge %s: %s\n", role, text.c_str());
+}
+
+}  // namespace shmcast::bridge
