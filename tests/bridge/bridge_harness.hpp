@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <netinet/in.h>
 #include <spawn.h>
 #include <string>
@@ -130,8 +131,9 @@ class NatsServer {
 
   // $SHMCAST_NATS_SERVER, the one CMake found, or Debian's.
   static std::string executable() {
-    for (const char* c : {std::getenv("SHMCAST_NATS_SERVER"), SHMCAST_NATS_SERVER, "/usr/sbin/nats-server",
-                          "/usr/bin/nats-server", "/usr/local/bin/nats-server"})
+    const std::initializer_list<const char*> candidates{std::getenv("SHMCAST_NATS_SERVER"), SHMCAST_NATS_SERVER,
+                                                        "/usr/sbin/nats-server", "/usr/bin/nats-server"};
+    for (const char* c : candidates)
       if (c != nullptr && ::access(c, X_OK) == 0) return c;
     return {};
   }
