@@ -168,11 +168,20 @@ class ReaderThread {
         return;
     }
     int idle_reads = 0;
-    std::optional<std::uint32_t> idx;
+    // With --on-gap snapshot a gap is followed by its snapshot, which the reader has
+    // already positioned past: read that one more event before --no-follow stops.
+    bool snapshot_follows = false;
+    // The free event buffer this reader fills next; kNoSlot while it holds none.
+    constexpr std::uint32_t kNoSlot = ~0u;
+    std::uint32_t idx = kNoSlot;
     for (;;) {
       if (stopping()) return;
-      if (!follow && reader_.position() >= end) return;
-      if (!idx && !(idx = acquire())) return;
+      if (!follow && reader_.position() >= end && !snapshot_follows) return;
+      if (idx == kNoSlot) {
+        const std::optional<std::uint32_t> got = acquire();
+        if (!got) return;
+        idx = *got;
+      }
       if (follow && !check(std::chrono::steady_clock::now())) return;
       const ReadResult r = reader_.read(follow ? std::chrono::nanoseconds(kReadTimeout) : std::chrono::nanoseconds(50ms));
       if (!r) {
@@ -181,7 +190,8 @@ class ReaderThread {
         continue;
       }
       idle_reads = 0;
-      Event& e = ch_.events[*idx];
+      snapshot_follows = r.status == ReadStatus::gap && args_.on_gap == "snapshot";
+      Event& e = ch_.events[idx];
       switch (r.status) {
         case ReadStatus::message:
           if (args_.type && r.message.type != *args_.type) continue;
@@ -203,8 +213,8 @@ class ReaderThread {
           break;
         case ReadStatus::empty: continue;
       }
-      push(*idx);
-      idx.reset();
+      push(idx);
+      idx = kNoSlot;
     }
   }
 

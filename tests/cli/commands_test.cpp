@@ -128,12 +128,13 @@ TEST_CASE("snapshots from create --snapshot-size and publish --snapshot-file to 
   CHECK(json_u64(stat.out, "len", snap) == 11u);
   CHECK(run({"stat", ring.name}).out.find("snapshot   as of 3") != std::string::npos);
 
-  // A reader lapped with --on-gap snapshot gets the newest snapshot instead of a replay.
+  // A reader lapped with --on-gap snapshot gets the gap, then the newest snapshot instead of a replay.
   REQUIRE(run({"publish", ring.name, "--message", "later", "--count", "40"}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--snapshot-file", file}).rc == 0);  // as of 44
   Result lapped = run({"tail", ring.name, "--from", "0", "--on-gap", "snapshot", "--no-follow", "--format", "json"});
   CHECK(lapped.rc == 0);
-  CHECK(lines(lapped.out) == std::vector<std::string>{R"({"snapshot":{"as_of":44,"len":11,"data":"k1=v1;k2=v2"}})"});
+  CHECK(lines(lapped.out) == std::vector<std::string>{R"({"gap":{"first":0,"missed":44}})",
+                                                      R"({"snapshot":{"as_of":44,"len":11,"data":"k1=v1;k2=v2"}})"});
   std::remove(file.c_str());
 }
 
