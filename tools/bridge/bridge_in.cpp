@@ -43,7 +43,14 @@ class Applier {
         throw Error(Errc::geometry_mismatch, "ring '" + o.ring + "' exists with " + std::to_string(g.slot_count) +
                                                  " slots of " + std::to_string(g.slot_size) + " bytes, not as asked");
     } catch (const Error& e) {
-      if (e.code() != Errc::not_found) throw;
+      if (e.code() == Errc::not_ready) {
+        // Still uninitialised after open()'s own wait: its creator (most likely an earlier
+        // bridge in) died while creating it. It never held a message: create it afresh.
+        log_line(kRole, std::string(e.what()) + "; recreating it");
+        replace_ = true;
+      } else if (e.code() != Errc::not_found) {
+        throw;
+      }
       if (o.slot_count != 0 && o.slot_size != 0) create(o.slot_count, o.slot_size);
     }
     if (producer_) {
@@ -94,6 +101,10 @@ class Applier {
   void create(std::uint64_t slot_count, std::uint32_t slot_size) {
     CreateOptions co;
     co.mode = o_.mode;
+    // CreateOptions::replace still opens the old object first, and fails with not_ready on
+    // a half-created one: remove it by name instead.
+    if (replace_) Producer::remove(o_.ring);
+    replace_ = false;
     producer_.emplace(Producer::open_or_create(o_.ring, Geometry{.slot_count = slot_count, .slot_size = slot_size}, co));
     log_line(kRole, "ring '" + o_.ring + "': " + std::to_string(slot_count) + " slots of " + std::to_string(slot_size) + " bytes");
   }
@@ -205,6 +216,7 @@ class Applier {
   std::uint64_t missed_ = 0;       // sequences those jumps skipped
   std::uint64_t stale_ = 0;        // records below the ring's head (already applied)
   bool sub_failed_logged_ = false;
+  bool replace_ = false;           // the ring was left half-created: replace it
 };
 
 }  // namespace
