@@ -1,4 +1,4 @@
-// now_ns(): CLOCK_REALTIME through the TSC. One calibration per process (about 2 ms,
+// now_ns(): CLOCK_REALTIME through the TSC. One calibration per process (about 5 ms,
 // the first time a clock is needed), then each thread re-anchors itself to
 // clock_gettime about once a second, which also refines the rate over a long baseline.
 #include <shmcast/clock.hpp>
@@ -37,18 +37,37 @@ struct Calibration {
   std::uint64_t ticks_per_second = 0;
 };
 
+// One (tsc, ns) pair read as tightly as the scheduler allows: clock_gettime bracketed by
+// two TSC reads, the tightest of a few tries kept, so a preemption inside one try cannot
+// skew the pair (a 10 ms preemption in a 2 ms window would otherwise skew the rate 5x).
+struct Pair {
+  std::uint64_t tsc = 0;
+  std::uint64_t ns = 0;
+};
+Pair read_pair() noexcept {
+  Pair best;
+  std::uint64_t best_width = ~0ull;
+  for (int i = 0; i < 8; ++i) {
+    const std::uint64_t before = __rdtsc();
+    const std::uint64_t ns = clock_realtime_ns();
+    const std::uint64_t after = __rdtsc();
+    if (after - before < best_width) {
+      best_width = after - before;
+      best = {before + (after - before) / 2, ns};
+    }
+  }
+  return best;
+}
+
 const Calibration& calibration() noexcept {
   static const Calibration c = [] {
     Calibration cal;
     if (!invariant_tsc()) return cal;
-    const std::uint64_t t0 = __rdtsc(), n0 = clock_realtime_ns();
-    std::uint64_t t1 = t0, n1 = n0;
-    while (n1 - n0 < 2'000'000) {
-      t1 = __rdtsc();
-      n1 = clock_realtime_ns();
-    }
-    if (t1 <= t0) return cal;
-    cal.ns_per_tick = static_cast<double>(n1 - n0) / static_cast<double>(t1 - t0);
+    const Pair start = read_pair();
+    Pair end = start;
+    while (end.ns - start.ns < 5'000'000) end = read_pair();
+    if (end.tsc <= start.tsc) return cal;
+    cal.ns_per_tick = static_cast<double>(end.ns - start.ns) / static_cast<double>(end.tsc - start.tsc);
     cal.ticks_per_second = static_cast<std::uint64_t>(1e9 / cal.ns_per_tick);
     cal.use_tsc = cal.ns_per_tick > 0.01 && cal.ns_per_tick < 100;
     return cal;
@@ -81,12 +100,14 @@ std::uint64_t now_ns() noexcept {
   const std::uint64_t tsc = __rdtsc();
   const std::uint64_t elapsed = tsc - anchor.tsc;
   if (anchor.ns == 0 || elapsed > cal.ticks_per_second) [[unlikely]] {
-    const std::uint64_t ns = clock_realtime_ns();
-    if (anchor.ns != 0 && ns > anchor.ns) anchor.ns_per_tick = static_cast<double>(ns - anchor.ns) / static_cast<double>(elapsed);
-    else anchor.ns_per_tick = cal.ns_per_tick;
-    anchor.tsc = tsc;
-    anchor.ns = ns;
-    return ns;
+    const Pair now = read_pair();
+    if (anchor.ns != 0 && now.ns > anchor.ns && now.tsc > anchor.tsc)
+      anchor.ns_per_tick = static_cast<double>(now.ns - anchor.ns) / static_cast<double>(now.tsc - anchor.tsc);
+    else
+      anchor.ns_per_tick = cal.ns_per_tick;
+    anchor.tsc = now.tsc;
+    anchor.ns = now.ns;
+    return now.ns + static_cast<std::uint64_t>(static_cast<double>(tsc > now.tsc ? tsc - now.tsc : 0) * anchor.ns_per_tick);
   }
   return anchor.ns + static_cast<std::uint64_t>(static_cast<double>(elapsed) * anchor.ns_per_tick);
 #else

@@ -51,24 +51,10 @@ RingStatus inspect(std::string_view name) {
   if (registry) {
     st.waiters = registry->wait_line()->waiters.load(std::memory_order_relaxed);
     for (std::uint32_t i = 0; i < kRegistryEntries; ++i) {
-      std::optional<EntryCopy> e = copy_entry(*registry, i);
-      if (!e) continue;
-      ReaderStatus r;
-      r.id = e->index;
-      r.pid = e->pid;
-      r.alive = e->alive;
-      r.waiting = e->waiting;
-      r.label = e->label;
-      r.position = e->position;
-      r.lag = st.head > e->position ? st.head - e->position : 0;
-      r.delivered = e->delivered;
-      r.gaps = e->gaps;
-      r.missed = e->missed;
-      r.snapshots = e->snapshots;
-      r.last_active_ns = e->last_active_ns;
-      r.attached_ns = e->attached_ns;
-      r.external_position = e->external_position;
-      st.readers.push_back(std::move(r));
+      std::optional<ReaderStatus> r = copy_entry(*registry, i);
+      if (!r) continue;
+      r->lag = st.head > r->position ? st.head - r->position : 0;
+      st.readers.push_back(std::move(*r));
     }
   }
   return st;

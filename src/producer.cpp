@@ -63,6 +63,17 @@ void claim_producer_identity(RingPrefix* prefix, bool& full_fence) {
 // head (it died before advancing head, or inside a jump's skip records) are kept and
 // head moves past them; a slot left "being written" is made vacant, so that readers
 // waiting for it see "not yet" and readers of its previous lap see "overwritten".
+// A ring stuck "not ready" whose producer lock nobody holds: its creator (which takes the
+// lock right after creating the object) died before storing the magic.
+bool creation_abandoned(std::string_view name) {
+  try {
+    bip::shared_memory_object object(bip::open_only, ring_object_name(name).c_str(), bip::read_only);
+    return !producer_lock_held(object.get_mapping_handle().handle);
+  } catch (const bip::interprocess_exception&) {
+    return false;
+  }
+}
+
 std::uint64_t recover_head(ProducerState& s) {
   ProducerLine& line = s.prefix->producer;
   std::uint64_t seq = std::max(line.head.load(std::memory_order_acquire),
@@ -192,7 +203,11 @@ Producer Producer::open_or_create(std::string_view name, const Geometry& geometr
                         "replace it with `shmcast create --force`");
       return p;
     } catch (const Error& e) {
-      if (e.code() != Errc::not_found) throw;
+      if (e.code() == Errc::not_ready && creation_abandoned(name)) {
+        remove(name);
+      } else if (e.code() != Errc::not_found) {
+        throw;
+      }
     }
     try {
       return create(name, geometry, options);
@@ -289,6 +304,18 @@ void Producer::jump_to(std::uint64_t seq) noexcept {
   // Release: a reader that sees jump_seq > n and then a vacant slot n knows n was skipped.
   line.jump_seq.store(seq, std::memory_order_release);
   head_ = seq;
+}
+
+void Producer::skip_to(std::uint64_t seq) {
+  if (seq < head_)
+    throw Error(Errc::invalid_argument, "ring '" + state_->name + "': skip_to(" + std::to_string(seq) +
+                                            ") is below head " + std::to_string(head_) + "; sequences only increase");
+  if (seq == head_) return;
+  jump_to(seq);
+  line_->head.store(head_, std::memory_order_release);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (full_fence_) std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (armed_->load(std::memory_order_relaxed) != 0) wake_readers();
 }
 
 std::uint64_t Producer::publish_at(std::uint64_t seq, std::span<const std::byte> payload, std::uint32_t type,

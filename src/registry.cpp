@@ -124,13 +124,13 @@ void release_entry(ReaderEntry* entry) noexcept {
   entry->pid.store(0, std::memory_order_release);
 }
 
-std::optional<EntryCopy> copy_entry(const Registry& registry, std::uint32_t index) {
+std::optional<ReaderStatus> copy_entry(const Registry& registry, std::uint32_t index) {
   const ReaderEntry* e = registry.entry(index);
-  EntryCopy c;
+  ReaderStatus c;
   c.pid = e->pid.load(std::memory_order_acquire);
   if (c.pid == 0) return std::nullopt;
-  c.index = index;
-  c.start_time = e->start_time.load(std::memory_order_acquire);
+  c.id = index;
+  const std::uint64_t start_time = e->start_time.load(std::memory_order_acquire);
   c.waiting = (e->flags.load(std::memory_order_relaxed) & kReaderWaiting) != 0;
   c.position = e->position.load(std::memory_order_relaxed);
   c.delivered = e->delivered.load(std::memory_order_relaxed);
@@ -146,7 +146,7 @@ std::optional<EntryCopy> copy_entry(const Registry& registry, std::uint32_t inde
     std::memcpy(buf + 8 * i, &w, 8);
   }
   c.label = std::string(buf, ::strnlen(buf, kRegistryLabelSize));
-  c.alive = c.start_time == 0 || process_alive(static_cast<pid_t>(c.pid), c.start_time);
+  c.alive = start_time == 0 || process_alive(static_cast<pid_t>(c.pid), start_time);
   return c;
 }
 

@@ -7,6 +7,8 @@
 #include "layout.hpp"
 #include "segment.hpp"
 
+#include <shmcast/inspect.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,24 +38,9 @@ std::optional<Registry> open_registry(std::string_view ring, std::uint64_t ring_
 ReaderEntry* claim_entry(const Registry& registry, std::string_view label, std::uint64_t position) noexcept;
 void release_entry(ReaderEntry* entry) noexcept;
 
-// A consistent-enough copy of one entry for observers (each field is read relaxed).
-struct EntryCopy {
-  std::uint32_t index = 0;
-  std::uint32_t pid = 0;
-  bool alive = false;
-  bool waiting = false;
-  std::uint64_t start_time = 0;
-  std::uint64_t position = 0;
-  std::uint64_t delivered = 0;
-  std::uint64_t gaps = 0;
-  std::uint64_t missed = 0;
-  std::uint64_t snapshots = 0;
-  std::uint64_t last_active_ns = 0;
-  std::uint64_t attached_ns = 0;
-  std::uint64_t external_position = 0;
-  std::string label;
-};
-std::optional<EntryCopy> copy_entry(const Registry& registry, std::uint32_t index);
+// A copy of one claimed entry for observers, each field read relaxed (lag is left 0:
+// it needs the ring's head). nullopt if the entry is free.
+std::optional<ReaderStatus> copy_entry(const Registry& registry, std::uint32_t index);
 
 // Frees the entries of dead readers; returns how many. Live-entry count in *live.
 std::uint32_t reap_dead_entries(const Registry& registry, std::uint32_t* live = nullptr) noexcept;

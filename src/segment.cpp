@@ -229,21 +229,25 @@ void populate(const Segment& segment, bool writable) noexcept {
   ::madvise(segment.base(), segment.size(), writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 }
 
-bool try_lock_producer(int fd) noexcept {
+namespace {
+// The producer lock: a write lock on byte 0 of the ring object.
+struct flock producer_lock_range() noexcept {
   struct flock lock {};
   lock.l_type = F_WRLCK;
   lock.l_whence = SEEK_SET;
   lock.l_start = 0;
   lock.l_len = 1;
+  return lock;
+}
+}  // namespace
+
+bool try_lock_producer(int fd) noexcept {
+  struct flock lock = producer_lock_range();
   return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
 }
 
 bool producer_lock_held(int fd) noexcept {
-  struct flock lock {};
-  lock.l_type = F_WRLCK;
-  lock.l_whence = SEEK_SET;
-  lock.l_start = 0;
-  lock.l_len = 1;
+  struct flock lock = producer_lock_range();
   if (::fcntl(fd, F_OFD_GETLK, &lock) != 0) return false;
   return lock.l_type != F_UNLCK;
 }

@@ -42,7 +42,9 @@ class Producer {
   static Producer create(std::string_view name, const Geometry& geometry, const CreateOptions& options = {});
   // Takes over an existing ring at its head, repairing a slot a dead predecessor left half-written.
   static Producer open(std::string_view name);
-  // Opens the ring if it exists (its geometry must equal `geometry`), else creates it.
+  // Opens the ring if it exists (its geometry must equal `geometry`), else creates it. A
+  // ring whose creator died before finishing it (not ready, and nobody holds its
+  // producer lock) is replaced.
   static Producer open_or_create(std::string_view name, const Geometry& geometry,
                                  const CreateOptions& options = {});
   // Removes a ring and its registry. Attached processes keep their mappings. False if absent.
@@ -64,6 +66,11 @@ class Producer {
   // Throws Errc::invalid_argument if seq < head().
   std::uint64_t publish_at(std::uint64_t seq, std::span<const std::byte> payload, std::uint32_t type = 0,
                            std::uint64_t timestamp_ns = kNow);
+
+  // Advances head to `seq` without publishing (a relay whose source lost [head(), seq)):
+  // readers see the skipped run as one gap now, not with the next message. No-op if seq == head().
+  // Throws Errc::invalid_argument if seq < head().
+  void skip_to(std::uint64_t seq);
 
   // Zero-copy publishing: claim a slot, fill it in place, commit. Until commit (or the
   // Claim's destruction, which abandons it and leaves no trace for readers) the producer

@@ -101,8 +101,7 @@ class Applier {
   void create(std::uint64_t slot_count, std::uint32_t slot_size) {
     CreateOptions co;
     co.mode = o_.mode;
-    // CreateOptions::replace still opens the old object first, and fails with not_ready on
-    // a half-created one: remove it by name instead.
+    // Replacing means a new ring: remove the old one by name (open_or_create would keep it).
     if (replace_) Producer::remove(o_.ring);
     replace_ = false;
     producer_.emplace(Producer::open_or_create(o_.ring, Geometry{.slot_count = slot_count, .slot_size = slot_size}, co));
@@ -171,9 +170,14 @@ class Applier {
       if (!first || !missed)
         throw Error(Errc::corrupt, "stream '" + stream_ + "' sequence " + std::to_string(stream_seq) +
                                        " is not a shmcast record (no " + kHdrSeq + " header)");
-      // A gap record: the next message's sequence makes local readers see the gap.
       if (o_.verbose)
         log_line(kRole, "gap record: " + std::to_string(*missed) + " from " + std::to_string(*first));
+      // Local readers see the gap now, not only with the next message.
+      if (producer_ && *first + *missed > producer_->head()) {
+        ++gaps_;
+        missed_ += *first + *missed - producer_->head();
+        producer_->skip_to(*first + *missed);
+      }
     } else {
       if (!producer_) {
         const std::uint64_t count = o_.slot_count != 0 ? o_.slot_count : header_u64(m, kHdrSlotCount).value_or(4096);
