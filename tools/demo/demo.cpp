@@ -150,11 +150,11 @@ void print_live(const std::string& ring) {
 int main(int argc, char** argv) {
   const auto duration = std::chrono::milliseconds(argc > 1 ? std::atoi(argv[1]) * 1000 : 4000);
   const std::string ring = "demo-" + std::to_string(::getpid());
-  std::printf("shmcast demo: ring '%s', 1024 slots of 64 bytes, 128-byte snapshot area\n", ring.c_str());
+  std::printf("shmcast demo: ring '%s', 4096 slots of 64 bytes, 128-byte snapshot area\n", ring.c_str());
   std::printf("producer: a 16-sensor table, every change a message (~200k/s), a snapshot every 256 changes\n");
   std::printf("readers:  fast (keeps up), slow (stalls; gap policy oldest), rebuild (stalls; gap policy snapshot)\n\n");
   try {
-    shmcast::Producer::create(ring, {.slot_count = 1024, .slot_size = 64, .snapshot_capacity = sizeof(Table)});
+    shmcast::Producer::create(ring, {.slot_count = 4096, .slot_size = 64, .snapshot_capacity = sizeof(Table)});
   } catch (const shmcast::Error& e) {
     std::fprintf(stderr, "shmcast-demo: %s\n", e.what());
     return 1;
@@ -209,8 +209,17 @@ int main(int argc, char** argv) {
   const ReaderResult& rebuild = shared->readers[2];
   std::printf("rebuild was lapped %" PRIu64 " times and recovered from %" PRIu64 " snapshots; its table %s the producer's\n",
               rebuild.gaps, rebuild.snapshots, rebuild.table_matches ? "equals" : "DIFFERS FROM");
-  std::printf("fast's table %s the producer's\n", shared->readers[0].table_matches ? "equals" : "DIFFERS FROM");
-  if (!rebuild.table_matches || !shared->readers[0].table_matches) ++failures;
+  const ReaderResult& fast = shared->readers[0];
+  if (fast.gaps == 0) {
+    std::printf("fast kept up: every change, no gap; its table %s the producer's\n", fast.table_matches ? "equals" : "DIFFERS FROM");
+    if (!fast.table_matches) ++failures;
+  } else {
+    // On a busy machine even `fast` can be descheduled for longer than the ring holds
+    // (4096 slots: about 20 ms here): then it was lapped, and said so, like `slow`.
+    std::printf("fast was lapped %" PRIu64 " times (the machine was busy), each gap reported with its exact count\n",
+                fast.gaps);
+  }
+  if (!rebuild.table_matches) ++failures;
   shmcast::Producer::remove(ring);
   ::munmap(mem, sizeof(Shared));
   return failures == 0 ? 0 : 1;
