@@ -16,6 +16,7 @@
 
 #include <boost/interprocess/shared_memory_object.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +31,9 @@ namespace detail {
 // Prefetching the slot a few ahead for write hides the cost of re-acquiring lines that
 // keeping-up readers just read (DESIGN.md: about 4 is best; 16 hurt).
 inline constexpr std::uint64_t kPrefetchDistance = 4;
+// Lines of that slot prefetched: small slots whole; larger payloads stream, and the
+// hardware prefetcher follows the stores.
+inline constexpr std::uint32_t kPrefetchLines = 4;
 
 #ifdef SHMCAST_TEST_HOOKS
 void (*g_mid_publish_hook)(std::uint64_t) = nullptr;
@@ -256,7 +260,13 @@ void Producer::end_write(std::uint64_t seq, std::size_t size, std::byte* slot) n
   line_->published.store(published_, std::memory_order_relaxed);
   line_->published_bytes.store(published_bytes_, std::memory_order_relaxed);
   line_->last_publish_ns.store(h->timestamp_ns.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  __builtin_prefetch(slots_ + ((head_ + kPrefetchDistance) & mask_) * slot_size_, 1, 3);
+  // Every line of the slot, not just its first: a 64-byte message takes a 128-byte slot,
+  // and its second line is re-acquired from the readers just as the first is.
+  {
+    const std::byte* ahead = slots_ + ((head_ + kPrefetchDistance) & mask_) * slot_size_;
+    const std::uint32_t lines = std::min<std::uint32_t>(slot_size_ / kCacheLine, kPrefetchLines);
+    for (std::uint32_t i = 0; i < lines; ++i) __builtin_prefetch(ahead + i * kCacheLine, 1, 3);
+  }
   // The producer's half of the sleep/wake handshake (futex.hpp): the commit above must be
   // ordered before the load of `armed` below.
   if (full_fence_) [[unlikely]]
