@@ -134,6 +134,9 @@ void add_ring(Exposition& m, const RingStatus& st) {
     m.add("shmcast_reader_gaps_total", "counter", "Gaps the reader met (times it was lapped or skipped).", l, r.gaps);
     m.add("shmcast_reader_missed_total", "counter", "Messages the reader missed in those gaps.", l, r.missed);
     m.add("shmcast_reader_snapshots_total", "counter", "Snapshots delivered to the reader.", l, r.snapshots);
+    m.add("shmcast_reader_far_position", "gauge",
+          "A relay reader's position on its far side (bridge out: last stream sequence acknowledged); 0 if none.", l,
+          r.external_position);
     m.add("shmcast_reader_last_active_timestamp_seconds", "gauge", "Unix time the reader last updated its entry.", l,
           seconds(r.last_active_ns));
   }

@@ -2,6 +2,8 @@
 // rate, rendered as JSON (the machine contract) or as text for people.
 #pragma once
 
+#include <algorithm>
+
 #include "format.hpp"
 #include "json.hpp"
 
@@ -168,12 +170,20 @@ inline std::string stat_text(const RingSample& s) {
   if (st.waiters != 0) out += ", " + std::to_string(st.waiters) + " blocked waiting";
   out += '\n';
   if (st.readers.empty()) return out;
-  Table t({"ID", "PID", "ALIVE", "LABEL", "POSITION", "LAG", "DELIVERED", "GAPS", "MISSED", "ACTIVE"});
-  for (const ReaderStatus& r : st.readers)
-    t.add({std::to_string(r.id), std::to_string(r.pid), r.alive ? (r.waiting ? "waiting" : "yes") : "DEAD",
-           r.label.empty() ? "-" : r.label, std::to_string(r.position), std::to_string(r.lag),
-           std::to_string(r.delivered), std::to_string(r.gaps), std::to_string(r.missed),
-           human_age(r.last_active_ns, now)});
+  // A relay reader (bridge out) also shows its far-side position: the last stream sequence acknowledged.
+  const bool relays = std::any_of(st.readers.begin(), st.readers.end(),
+                                  [](const ReaderStatus& r) { return r.external_position != 0; });
+  std::vector<std::string> columns{"ID", "PID", "ALIVE", "LABEL", "POSITION", "LAG", "DELIVERED", "GAPS", "MISSED", "ACTIVE"};
+  if (relays) columns.push_back("FAR POSITION");
+  Table t(columns);
+  for (const ReaderStatus& r : st.readers) {
+    std::vector<std::string> row{std::to_string(r.id), std::to_string(r.pid), r.alive ? (r.waiting ? "waiting" : "yes") : "DEAD",
+                                 r.label.empty() ? "-" : r.label, std::to_string(r.position), std::to_string(r.lag),
+                                 std::to_string(r.delivered), std::to_string(r.gaps), std::to_string(r.missed),
+                                 human_age(r.last_active_ns, now)};
+    if (relays) row.push_back(r.external_position != 0 ? std::to_string(r.external_position) : "-");
+    t.add(row);
+  }
   out += t.render("  ");
   return out;
 }
