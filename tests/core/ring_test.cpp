@@ -18,7 +18,7 @@ namespace {
 std::string text(const ReadResult& r) { return std::string(text_of(r.message.payload)); }
 
 void publish_n(Producer& p, int n, int from = 0) {
-  for (int i = 0; i < n; ++i) p.publish(bytes_of("m" + std::to_string(from + i)));
+  for (int i = 0; i < n; ++i) p.publish(bytes_of(shmcast::test::numbered("m", from + i)));
 }
 
 }  // namespace
@@ -91,7 +91,7 @@ TEST_CASE("a lapped reader gets one gap with the exact count, then messages", "[
     while (ReadResult m = r.try_read()) {
       REQUIRE(m.status == ReadStatus::message);
       CHECK(m.message.seq == expect);
-      CHECK(text(m) == "m" + std::to_string(expect));
+      CHECK(text(m) == shmcast::test::numbered("m", expect));
       ++expect;
     }
     CHECK(expect == 40);
@@ -259,7 +259,7 @@ TEST_CASE("a producer that reopens a ring continues its sequence", "[ring][produ
   CHECK(r.producer_alive());
   CHECK(p.head() == 5);
   CHECK(p.publish(bytes_of("m5")) == 5);
-  for (int i = 0; i <= 5; ++i) CHECK(text(r.try_read()) == "m" + std::to_string(i));
+  for (int i = 0; i <= 5; ++i) CHECK(text(r.try_read()) == shmcast::test::numbered("m", i));
   CHECK(r.missed() == 0);
   CHECK(inspect(g.name).takeovers == 1);
 }

@@ -49,7 +49,7 @@ struct RawRing {
 TEST_CASE("stamp table: each stamp a reader can meet, and what it does", "[stamp]") {
   RingGuard g(unique_ring("stamps"));
   Producer p = Producer::create(g.name, {.slot_count = 4, .slot_size = 64});
-  for (int i = 0; i < 6; ++i) p.publish(bytes_of("m" + std::to_string(i)));
+  for (int i = 0; i < 6; ++i) p.publish(bytes_of(shmcast::test::numbered("m", i)));
   RawRing raw(g.name);
   Reader r(g.name, {.start = StartAt::latest});
   REQUIRE(r.position() == 6);
@@ -83,7 +83,7 @@ TEST_CASE("stamp table: each stamp a reader can meet, and what it does", "[stamp
     CHECK(text_of(e.message.payload) == "m6");
   }
   SECTION("stamp > 2n+2: overwritten by a later lap, a gap") {
-    for (int i = 6; i < 11; ++i) p.publish(bytes_of("m" + std::to_string(i)));  // head 11: slot 2 holds 10
+    for (int i = 6; i < 11; ++i) p.publish(bytes_of(shmcast::test::numbered("m", i)));  // head 11: slot 2 holds 10
     CHECK(raw.slot(n).stamp.load() == stamp_committed(10));
     ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::gap);
@@ -92,7 +92,7 @@ TEST_CASE("stamp table: each stamp a reader can meet, and what it does", "[stamp
     CHECK(r.try_read().status == ReadStatus::message);
   }
   SECTION("stamp > 2n+2 while a later lap is being written is a gap too") {
-    for (int i = 6; i < 10; ++i) p.publish(bytes_of("m" + std::to_string(i)));  // head 10
+    for (int i = 6; i < 10; ++i) p.publish(bytes_of(shmcast::test::numbered("m", i)));  // head 10
     raw.slot(n).stamp.store(stamp_writing(10));                                // message 10 half-written
     ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::gap);
@@ -118,7 +118,7 @@ TEST_CASE("a producer taking over repairs a half-written slot and continues with
   std::uint64_t head = 0;
   {
     Producer p = Producer::create(g.name, {.slot_count = 8, .slot_size = 64});
-    for (int i = 0; i < 10; ++i) p.publish(bytes_of("m" + std::to_string(i)));
+    for (int i = 0; i < 10; ++i) p.publish(bytes_of(shmcast::test::numbered("m", i)));
     head = p.head();
   }
   Reader r(g.name, {.start = StartAt::latest});

@@ -25,6 +25,13 @@ inline std::string unique_ring(const std::string& tag) {
   return "test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
 }
 
+// "m7" for ("m", 7). (Not "m" + std::to_string(7): GCC 12 warns -Wrestrict on that, wrongly.)
+inline std::string numbered(const char* prefix, std::uint64_t n) {
+  std::string s(prefix);
+  s += std::to_string(n);
+  return s;
+}
+
 struct RingGuard {
   std::string name;
   explicit RingGuard(std::string n) : name(std::move(n)) { Producer::remove(name); }
