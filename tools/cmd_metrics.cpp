@@ -55,24 +55,10 @@ std::string format_value(double v) {
 class Exposition {
  public:
   void add(const char* name, const char* type, const char* help, const std::string& labels, double value) {
-    Family* f = nullptr;
-    for (Family& x : families_)
-      if (x.name == name) f = &x;
-    if (f == nullptr) {
-      families_.push_back(Family{name, type, help, {}});
-      f = &families_.back();
-    }
-    f->samples += std::string(name) + "{" + labels + "} " + format_value(value) + "\n";
+    sample(name, type, help, labels, format_value(value));
   }
   void add(const char* name, const char* type, const char* help, const std::string& labels, std::uint64_t value) {
-    Family* f = nullptr;
-    for (Family& x : families_)
-      if (x.name == name) f = &x;
-    if (f == nullptr) {
-      families_.push_back(Family{name, type, help, {}});
-      f = &families_.back();
-    }
-    f->samples += std::string(name) + "{" + labels + "} " + std::to_string(value) + "\n";
+    sample(name, type, help, labels, std::to_string(value));
   }
   [[nodiscard]] std::string str() const {
     std::string out;
@@ -85,6 +71,16 @@ class Exposition {
   struct Family {
     std::string name, type, help, samples;
   };
+  void sample(const char* name, const char* type, const char* help, const std::string& labels, const std::string& value) {
+    Family* f = nullptr;
+    for (Family& x : families_)
+      if (x.name == name) f = &x;
+    if (f == nullptr) {
+      families_.push_back(Family{name, type, help, {}});
+      f = &families_.back();
+    }
+    f->samples += std::string(name) + "{" + labels + "} " + value + "\n";
+  }
   std::vector<Family> families_;
 };
 
