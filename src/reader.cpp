@@ -284,8 +284,9 @@ ReadResult Reader::on_vacant(std::uint64_t seq, std::uint64_t) noexcept {
   if (++idle_polls_ % kIdlePollsPerActivityStamp == 0) touch_registry();
   // The common idle path: the producer has not jumped past seq, so it is simply not yet published.
   if (sequence_->jump_seq.load(std::memory_order_acquire) <= seq) return {};
-  // The producer jumped past seq. Everything it skipped within the last lap carries a
-  // skip record; a slot still vacant after the acquire above was skipped long ago.
+  // The producer jumped past seq. The first sequence of a jump carries a skip record; a
+  // slot still vacant after the acquire above lies inside a skipped run (a reader that
+  // sought there) or was skipped a lap ago: a gap, repositioned by the policy.
   const auto* h = reinterpret_cast<const SlotHeader*>(slots_ + (seq & mask_) * slot_size_);
   if (h->stamp.load(std::memory_order_acquire) >= stamp_writing(seq)) return {};  // it arrived meanwhile
   return on_lapped(seq);
