@@ -101,7 +101,9 @@ ReaderEntry* claim_entry(const Registry& registry, std::string_view label, std::
       if (pass == 0 ? owner != 0 : owner == 0) continue;
       if (pass == 1) {
         const std::uint64_t started = e->start_time.load(std::memory_order_acquire);
-        if (started == 0 || process_alive(static_cast<pid_t>(owner), started)) continue;
+        // started == 0: claimed but not yet stamped; process_alive then asks only whether
+        // the pid exists, so an owner killed inside its claim is reclaimed too.
+        if (process_alive(static_cast<pid_t>(owner), started)) continue;
       }
       // start_time 0 marks "being claimed" until reset_entry() publishes it.
       if (e->pid.compare_exchange_strong(owner, me, std::memory_order_acq_rel)) {
@@ -146,7 +148,7 @@ std::optional<ReaderStatus> copy_entry(const Registry& registry, std::uint32_t i
     std::memcpy(buf + 8 * i, &w, 8);
   }
   c.label = std::string(buf, ::strnlen(buf, kRegistryLabelSize));
-  c.alive = start_time == 0 || process_alive(static_cast<pid_t>(c.pid), start_time);
+  c.alive = process_alive(static_cast<pid_t>(c.pid), start_time);
   return c;
 }
 
@@ -157,7 +159,7 @@ std::uint32_t reap_dead_entries(const Registry& registry, std::uint32_t* live) n
     std::uint32_t owner = e->pid.load(std::memory_order_acquire);
     if (owner == 0) continue;
     const std::uint64_t started = e->start_time.load(std::memory_order_acquire);
-    if (started == 0 || process_alive(static_cast<pid_t>(owner), started)) {
+    if (process_alive(static_cast<pid_t>(owner), started)) {
       ++alive;
       continue;
     }

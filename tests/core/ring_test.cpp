@@ -2,6 +2,7 @@
 // zero-copy claims, limits, the registry and permissions.
 #include <catch2/catch.hpp>
 
+#include "layout.hpp"
 #include "test_support.hpp"
 
 #include <fcntl.h>
@@ -396,4 +397,29 @@ TEST_CASE("open_or_create replaces a ring whose creator died before finishing it
   CHECK(p.publish(bytes_of("fresh")) == 0);
   Reader r(g.name, {.start = StartAt::oldest});
   CHECK(text(r.try_read()) == "fresh");
+}
+
+TEST_CASE("an entry whose owner died inside its claim (no start time yet) is reclaimed", "[ring][registry]") {
+  RingGuard g(unique_ring("halfclaim"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  const pid_t gone = shmcast::test::spawn([] { return 0; });
+  REQUIRE(shmcast::test::wait_exit(gone) == 0);
+  {
+    // What a reader killed between its CAS on the pid and storing its start time leaves.
+    const int fd = ::shm_open(("/shmcast." + g.name + ".readers").c_str(), O_RDWR, 0);
+    REQUIRE(fd >= 0);
+    void* map = ::mmap(nullptr, detail::kRegistrySize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    REQUIRE(map != MAP_FAILED);
+    auto* entry = reinterpret_cast<detail::ReaderEntry*>(static_cast<std::byte*>(map) + detail::kRegistryEntriesOffset +
+                                                         5 * detail::kRegistryEntrySize);
+    entry->pid.store(static_cast<std::uint32_t>(gone));
+    entry->start_time.store(0);
+    ::munmap(map, detail::kRegistrySize);
+  }
+  RingStatus st = inspect(g.name);
+  REQUIRE(st.readers.size() == 1);
+  CHECK_FALSE(st.readers[0].alive);
+  CHECK(reap_dead_readers(g.name) == 1);
+  CHECK(inspect(g.name).readers.empty());
 }
