@@ -275,8 +275,15 @@ ReadResult Reader::try_read() noexcept {
     r.message = Message{seq, static_cast<std::uint32_t>(length_type >> 32), timestamp, {buffer_, copy}};
     return r;
   }
-  if (s1 < stamp_writing(seq)) return on_vacant(seq, s1);
-  if (s1 == stamp_writing(seq)) return {};
+  if (s1 <= stamp_writing(seq)) {
+    // Waiting for message seq. A two-line slot (41-104 byte payloads) has its second line
+    // written before its stamp commits: asking for that line while polling lets its
+    // transfer overlap the stamp line's instead of following it (same-run rtt/2 p50 at
+    // 64 B: 283-287 -> 221-225 ns). With more lines per slot it made the tail worse
+    // (p99 at 256 B: 0.6 -> 4.2 us). A prefetch only starts a fetch; it never waits or faults.
+    if (slot_size_ == 128) __builtin_prefetch(slot + 64, 0, 3);
+    return s1 == stamp_writing(seq) ? ReadResult{} : on_vacant(seq, s1);
+  }
   return on_lapped(seq);
 }
 
