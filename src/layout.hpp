@@ -82,7 +82,7 @@ struct ProducerLine {
   au64 start_time;        // producer's process start time (clock ticks since boot)
   au64 source_position;   // free for a relaying producer (the bridge): last source sequence applied
   au32 flags;             // kProducerFullFence when the producer could not register for membarrier
-  au32 takeovers;         // producers that took over a ring that had already published
+  au32 takeovers;         // producers that opened this ring after the one that created it
 };
 inline constexpr u32 kProducerFullFence = 1;
 

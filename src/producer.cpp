@@ -179,7 +179,7 @@ Producer Producer::open(std::string_view name) {
                                            "); a ring has one producer: stop that one first");
   }
   populate(s->ring, /*writable=*/true);
-  const std::uint64_t recovered = recover_head(*s);
+  recover_head(*s);
   std::string why;
   s->registry = open_registry(name, s->ring_id, /*writable=*/true, why);
   if (!s->registry) {
@@ -189,9 +189,7 @@ Producer Producer::open(std::string_view name) {
   }
   bool full_fence = false;
   claim_producer_identity(s->prefix, full_fence);
-  // A successor, not the creator's own first publisher: the ring had published before.
-  if (s->prefix->producer.published.load(std::memory_order_relaxed) != 0 || recovered != 0)
-    s->prefix->producer.takeovers.fetch_add(1, std::memory_order_relaxed);
+  s->prefix->producer.takeovers.fetch_add(1, std::memory_order_relaxed);
   return Producer(std::move(s));
 }
 
