@@ -265,8 +265,12 @@ void Producer::end_write(std::uint64_t seq, std::size_t size, std::byte* slot) n
     const std::uint32_t lines = std::min<std::uint32_t>(slot_size_ / kCacheLine, kPrefetchLines);
     for (std::uint32_t i = 0; i < lines; ++i) __builtin_prefetch(ahead + i * kCacheLine, 1, 3);
   }
-  // The producer's half of the sleep/wake handshake (futex.hpp): the commit above must be
-  // ordered before the load of `armed` below.
+  wake_if_armed();
+}
+
+// The producer's half of the sleep/wake handshake (futex.hpp): the commit (or head move)
+// just stored must be ordered before the load of `armed` below.
+void Producer::wake_if_armed() noexcept {
   if (full_fence_) [[unlikely]]
     std::atomic_thread_fence(std::memory_order_seq_cst);
   else
@@ -321,9 +325,7 @@ void Producer::skip_to(std::uint64_t seq) {
   if (seq == head_) return;
   jump_to(seq);
   line_->head.store(head_, std::memory_order_release);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (full_fence_) std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (armed_->load(std::memory_order_relaxed) != 0) wake_readers();
+  wake_if_armed();
 }
 
 std::uint64_t Producer::publish_at(std::uint64_t seq, std::span<const std::byte> payload, std::uint32_t type,

@@ -282,12 +282,12 @@ ReadResult Reader::try_read() noexcept {
     // 64 B: 283-287 -> 221-225 ns). With more lines per slot it made the tail worse
     // (p99 at 256 B: 0.6 -> 4.2 us). A prefetch only starts a fetch; it never waits or faults.
     if (slot_size_ == 128) __builtin_prefetch(slot + 64, 0, 3);
-    return s1 == stamp_writing(seq) ? ReadResult{} : on_vacant(seq, s1);
+    return s1 == stamp_writing(seq) ? ReadResult{} : on_vacant(seq);
   }
   return on_lapped(seq);
 }
 
-ReadResult Reader::on_vacant(std::uint64_t seq, std::uint64_t) noexcept {
+ReadResult Reader::on_vacant(std::uint64_t seq) noexcept {
   if (++idle_polls_ % kIdlePollsPerActivityStamp == 0) touch_registry();
   // The common idle path: the producer has not jumped past seq, so it is simply not yet published.
   if (sequence_->jump_seq.load(std::memory_order_acquire) <= seq) return {};

@@ -132,6 +132,7 @@ class Producer {
   void end_write(std::uint64_t seq, std::size_t size, std::byte* slot) noexcept;
   void abandon(std::uint64_t seq, std::byte* slot) noexcept;
   void jump_to(std::uint64_t seq) noexcept;
+  void wake_if_armed() noexcept;
   void wake_readers() noexcept;
   [[noreturn]] void throw_too_large(std::size_t size) const;
 

@@ -119,7 +119,7 @@ class Reader {
 
  private:
   ReadResult on_lapped(std::uint64_t seq) noexcept;
-  ReadResult on_vacant(std::uint64_t seq, std::uint64_t stamp) noexcept;
+  ReadResult on_vacant(std::uint64_t seq) noexcept;
   ReadResult report_gap(std::uint64_t first, std::uint64_t next) noexcept;
   ReadResult take_snapshot(std::uint64_t from, bool at_start) noexcept;
   ReadResult deliver_pending_snapshot() noexcept;
