@@ -3,6 +3,9 @@
 // clock_gettime about once a second, which also refines the rate over a long baseline.
 #include <shmcast/clock.hpp>
 
+#include "clock_internal.hpp"
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <time.h>
@@ -16,6 +19,8 @@
 namespace shmcast {
 
 namespace {
+
+std::atomic<bool> g_calibrated{false};
 
 std::uint64_t clock_realtime_ns() noexcept {
   timespec ts{};
@@ -59,17 +64,24 @@ Pair read_pair() noexcept {
   return best;
 }
 
+Calibration measure() noexcept {
+  Calibration cal;
+  if (!invariant_tsc()) return cal;
+  const Pair start = read_pair();
+  Pair end = start;
+  while (end.ns - start.ns < 5'000'000) end = read_pair();
+  if (end.tsc <= start.tsc) return cal;
+  cal.ns_per_tick = static_cast<double>(end.ns - start.ns) / static_cast<double>(end.tsc - start.tsc);
+  cal.ticks_per_second = static_cast<std::uint64_t>(1e9 / cal.ns_per_tick);
+  cal.use_tsc = cal.ns_per_tick > 0.01 && cal.ns_per_tick < 100;
+  return cal;
+}
+
+// The flag is set inside the static's initialisation, so the hot path never writes it.
 const Calibration& calibration() noexcept {
   static const Calibration c = [] {
-    Calibration cal;
-    if (!invariant_tsc()) return cal;
-    const Pair start = read_pair();
-    Pair end = start;
-    while (end.ns - start.ns < 5'000'000) end = read_pair();
-    if (end.tsc <= start.tsc) return cal;
-    cal.ns_per_tick = static_cast<double>(end.ns - start.ns) / static_cast<double>(end.tsc - start.tsc);
-    cal.ticks_per_second = static_cast<std::uint64_t>(1e9 / cal.ns_per_tick);
-    cal.use_tsc = cal.ns_per_tick > 0.01 && cal.ns_per_tick < 100;
+    const Calibration cal = measure();
+    g_calibrated.store(true, std::memory_order_relaxed);
     return cal;
   }();
   return c;
@@ -83,6 +95,19 @@ struct Anchor {
 #endif
 
 }  // namespace
+
+namespace detail {
+
+void calibrate_clock() noexcept {
+  static_cast<void>(now_ns());
+#ifndef SHMCAST_HAVE_TSC
+  g_calibrated.store(true, std::memory_order_relaxed);
+#endif
+}
+
+bool clock_calibrated() noexcept { return g_calibrated.load(std::memory_order_relaxed); }
+
+}  // namespace detail
 
 bool clock_uses_tsc() noexcept {
 #ifdef SHMCAST_HAVE_TSC

@@ -7,6 +7,7 @@
 #include <shmcast/clock.hpp>
 #include <shmcast/producer.hpp>
 
+#include "clock_internal.hpp"
 #include "futex.hpp"
 #include "layout.hpp"
 #include "registry.hpp"
@@ -118,6 +119,7 @@ Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(stat
   published_ = line_->published.load(std::memory_order_relaxed);
   published_bytes_ = line_->published_bytes.load(std::memory_order_relaxed);
   full_fence_ = (line_->flags.load(std::memory_order_relaxed) & kProducerFullFence) != 0;
+  calibrate_clock();  // here, not in the first publish(kNow)
 }
 
 Producer::Producer(Producer&&) noexcept = default;

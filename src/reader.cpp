@@ -10,6 +10,7 @@
 #include <shmcast/clock.hpp>
 #include <shmcast/reader.hpp>
 
+#include "clock_internal.hpp"
 #include "futex.hpp"
 #include "layout.hpp"
 #include "registry.hpp"
@@ -153,6 +154,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
     if (entry_ == nullptr) s.registration_error = "all " + std::to_string(kRegistryEntries) + " reader entries are in use";
   }
   if (!options.register_reader) s.registration_error.clear();
+  calibrate_clock();  // here, not in the first idle activity stamp (touch_registry)
 }
 
 Reader::Reader(Reader&&) noexcept = default;

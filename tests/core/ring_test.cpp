@@ -2,6 +2,7 @@
 // zero-copy claims, limits, the registry and permissions.
 #include <catch2/catch.hpp>
 
+#include "clock_internal.hpp"
 #include "layout.hpp"
 #include "test_support.hpp"
 
@@ -360,6 +361,42 @@ TEST_CASE("now_ns tracks CLOCK_REALTIME across re-anchorings, in every thread", 
   // Calibration error over a second of re-anchoring stays in microseconds; preemption
   // inside a read is allowed for (a whole scheduling quantum).
   CHECK(worst.load() < 2'000'000);
+}
+
+// Exec'd by the case below in a fresh process: the calibration is once per process, and a
+// forked child would inherit its parent's.
+TEST_CASE("clock child: attaching calibrates the clock", "[.clock-child]") {
+  const char* name = std::getenv("SHMCAST_TEST_RING");
+  const char* role = std::getenv("SHMCAST_TEST_ROLE");
+  REQUIRE(name != nullptr);
+  REQUIRE(role != nullptr);
+  REQUIRE_FALSE(detail::clock_calibrated());
+  if (std::string_view(role) == "producer") {
+    Producer p = Producer::open(name);
+    CHECK(detail::clock_calibrated());
+  } else {
+    Reader r(name);
+    CHECK(detail::clock_calibrated());
+  }
+}
+
+// The calibration takes about 5 ms. Left to the first now_ns(), it stalled a reader's first
+// idle activity stamp mid-stream (a 5 ms spike behind every paced message it held up) and
+// a producer's first publish(kNow).
+TEST_CASE("a producer and a reader calibrate the clock when they attach, not on the hot path", "[clock]") {
+  RingGuard g(unique_ring("calibrate"));
+  { Producer::create(g.name, {.slot_count = 16, .slot_size = 64}); }
+  for (const char* role : {"producer", "reader"}) {
+    INFO(role);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setenv("SHMCAST_TEST_RING", g.name.c_str(), 1);
+      ::setenv("SHMCAST_TEST_ROLE", role, 1);
+      ::execl("/proc/self/exe", "shmcast-core-test", "clock child: attaching calibrates the clock", static_cast<char*>(nullptr));
+      std::_Exit(127);
+    }
+    CHECK(shmcast::test::wait_exit(pid) == 0);
+  }
 }
 
 TEST_CASE("skip_to advances head without a message: readers see the gap at once", "[ring][skip]") {

@@ -1,0 +1,16 @@
+// The clock's set-up, done where a ring is attached rather than on the hot path.
+#pragma once
+
+namespace shmcast::detail {
+
+// Runs the once-per-process TSC calibration (about 5 ms) and anchors the calling thread,
+// so that neither lands on a hot path: the first publish(kNow) or a reader's first
+// activity stamp would otherwise stall for the calibration, which on a paced stream shows
+// as a 5 ms latency spike behind every later message. Producer and Reader constructors
+// call it; it is cheap once done.
+void calibrate_clock() noexcept;
+
+// True once this process's calibration has run (tests check the constructors did it).
+[[nodiscard]] bool clock_calibrated() noexcept;
+
+}  // namespace shmcast::detail
