@@ -297,7 +297,7 @@ std::uint64_t Producer::publish(std::span<const std::byte> payload, std::uint32_
   if (timestamp_ns == kNow) timestamp_ns = now_ns();
   const std::uint64_t seq = head_;
   std::byte* slot = begin_write(seq, payload.size(), type, timestamp_ns);
-  store_words(slot + kSlotHeaderSize, payload.data(), payload.size());
+  store_payload(slot + kSlotHeaderSize, payload.data(), payload.size());
   SHMCAST_MID_PUBLISH_HOOK(seq);
   end_write(seq, payload.size(), slot);
   return seq;

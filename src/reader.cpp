@@ -256,7 +256,7 @@ ReadResult Reader::try_read() noexcept {
     const auto length = static_cast<std::uint32_t>(length_type);
     // Bounded by the slot's capacity whatever the slot says: never read past it.
     const std::size_t copy = length <= payload_capacity_ ? length : 0;
-    load_words(buffer_, slot + kSlotHeaderSize, copy);
+    load_payload(buffer_, slot + kSlotHeaderSize, copy);
     SHMCAST_MID_COPY_HOOK(seq);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (h->stamp.load(std::memory_order_relaxed) != s1) return on_lapped(seq);  // overwritten while copying

@@ -13,18 +13,25 @@ using shmcast::test::unique_ring;
 namespace {
 Producer* g_producer = nullptr;
 int g_overwrites = 0;
+std::size_t g_size = 0;
 }  // namespace
 
 TEST_CASE("stamp table: a slot overwritten while the reader copies it is a gap, never a message", "[stamp][hooked]") {
+  // A 5-byte payload takes the word copy, a 1500-byte one the wide copy (slot_io.hpp).
+  const std::size_t size = GENERATE(std::size_t{5}, std::size_t{1500});
+  INFO("payload " << size << " bytes");
   RingGuard g(unique_ring("midcopy"));
-  Producer p = Producer::create(g.name, {.slot_count = 4, .slot_size = 64});
+  Producer p = Producer::create(g.name, {.slot_count = 4, .slot_size = size < 40 ? 64u : 2048u});
   Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::latest});
-  p.publish(bytes_of("first"));
+  const std::vector<std::byte> first(size, std::byte{1});
+  p.publish(first);
   g_producer = &p;
   g_overwrites = 0;
+  g_size = size;
   detail::g_mid_copy_hook = [](std::uint64_t) {
     if (g_overwrites++ != 0) return;
-    for (int i = 0; i < 4; ++i) g_producer->publish(bytes_of("lap"));  // message 4 takes slot 0
+    const std::vector<std::byte> lap(g_size, std::byte{2});
+    for (int i = 0; i < 4; ++i) g_producer->publish(lap);  // message 4 takes slot 0
   };
   ReadResult e = r.try_read();
   detail::g_mid_copy_hook = nullptr;
