@@ -46,7 +46,7 @@ enum class GapPolicy {
 };
 
 enum class WaitStrategy {
-  block,       // spin briefly, then sleep on a shared futex the producer wakes
+  block,       // spin briefly (yielding the CPU every 32 polls), then sleep on a shared futex the producer wakes
   spin,        // busy-poll with a pause instruction: lowest latency, burns a core
   spin_yield,  // busy-poll briefly, then sched_yield between polls
 };
