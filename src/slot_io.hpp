@@ -66,12 +66,13 @@ inline void load_words(std::byte* dst, const std::byte* src, std::size_t len) no
 }
 
 // Payloads of at least kWideCopyBytes move in wider pieces on x86-64: the producer writes
-// with one `rep movsb`, the reader copies 16 bytes a load. On the 16-core Xeon this took
-// 1-64 KiB throughput up 1.4-2x (to the spsc fan-out's, which copies the same way) and
-// stopped 4-64 KiB readers being lapped; on the 2-vCPU EPYC, same-run A/B, 4 KiB
-// throughput 2x and rtt/2 p50 503 -> 307 ns. At 256 B the string store cost the EPYC
-// producer more than the words (16.8 -> 28.2 ns), so the cut is at 1 KiB, where it was
-// even or better on both. Why the seqlock still holds:
+// with one `rep movsb`, the reader copies 16 bytes a load. On the 16-core Xeon, K=1, full
+// runs before and after: 1 KiB 7.6-8.4 -> 9.6 M msg/s, 4 KiB 1.9-2.1 -> 2.8 M (level with
+// the spsc fan-out), 16 and 64 KiB 1.0-1.2x; a same-run A/B with glibc's memcpy as the reader's
+// copy reached 2x at 16-64 KiB, so the reader's loop is what is left there. On the 2-vCPU
+// EPYC, same-run A/B: 4 KiB throughput 2x, rtt/2 p50 503 -> 307 ns. At 256 B the string
+// store cost the EPYC producer more than the words (16.8 -> 28.2 ns), so the cut is at
+// 1 KiB, where it was even or better on both. Why the seqlock still holds:
 //  - x86 orders the string store after the odd stamp and before the committing stamp
 //    (string operations are not reordered with other stores; only the stores inside one
 //    may be, and nothing reads them before the commit); Linux's seqcount writers rely on
