@@ -69,7 +69,9 @@ inline void load_words(std::byte* dst, const std::byte* src, std::size_t len) no
 // with one `rep movsb`, the reader copies 16 bytes a load. On the 16-core Xeon, K=1, full
 // runs before and after: 1 KiB 7.6-8.4 -> 9.6 M msg/s, 4 KiB 1.9-2.1 -> 2.8 M (level with
 // the spsc fan-out), 16 and 64 KiB 1.0-1.2x; a same-run A/B with glibc's memcpy as the reader's
-// copy reached 2x at 16-64 KiB, so the reader's loop is what is left there. On the 2-vCPU
+// copy reached 2x at 16-64 KiB, so the reader's loop is what is left there. A memcpy call
+// from 4 KiB up (VM: 16-64 KiB +15-20 %) was dropped: the call in try_read cost every
+// message, 64 B rtt/2 p50 231-291 -> 311 ns, 1 KiB 623-639 -> 783 ns. On the 2-vCPU
 // EPYC, same-run A/B: 4 KiB throughput 2x, rtt/2 p50 503 -> 307 ns. At 256 B the string
 // store cost the EPYC producer more than the words (16.8 -> 28.2 ns), so the cut is at
 // 1 KiB, where it was even or better on both. Why the seqlock still holds:

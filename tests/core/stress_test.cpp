@@ -132,12 +132,12 @@ TEST_CASE("processes: full-speed producer, three reader processes, one stalled: 
 
 // Payloads of 1 KiB and more take the wide copies (a string store in the producer,
 // vector loads in the reader; slot_io.hpp) outside ThreadSanitizer builds: the same
-// checks over random sizes from 24 to 2024 bytes, so that both paths and the switch
+// checks over random sizes from 24 to 8168 bytes, so that both paths and the switch
 // between them meet a producer that laps its readers.
 TEST_CASE("processes: large payloads through the wide copies: no torn message, exact accounting", "[stress][process]") {
   RingGuard g(unique_ring("wide"));
-  { Producer create = Producer::create(g.name, {.slot_count = 64, .slot_size = 2048}); }
-  const std::uint64_t messages = kMessages / 4;
+  { Producer create = Producer::create(g.name, {.slot_count = 64, .slot_size = 8192}); }
+  const std::uint64_t messages = kMessages / 20;
   void* shared = ::mmap(nullptr, sizeof(ReaderTally) * 3, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   REQUIRE(shared != MAP_FAILED);
   auto* tallies = new (shared) ReaderTally[3];
