@@ -104,30 +104,40 @@ TEST_CASE("threads: full-speed producer, three readers, one stalled: no torn mes
   CHECK(tallies[2].missed > 0);  // the stalled reader was lapped, and said so
 }
 
-TEST_CASE("processes: full-speed producer, three reader processes, one stalled: no torn message, exact accounting",
-          "[stress][process]") {
-  RingGuard g(unique_ring("procs"));
-  { Producer create = Producer::create(g.name, {.slot_count = 256, .slot_size = 128}); }
+namespace {
+
+// A producer process and three reader processes (the third stalled every 1000 messages)
+// over `messages` sequences of a ring created with `geometry`; checks every tally.
+void run_processes(const std::string& ring, const Geometry& geometry, std::uint64_t messages) {
+  { Producer create = Producer::create(ring, geometry); }
   void* shared = ::mmap(nullptr, sizeof(ReaderTally) * 3, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   REQUIRE(shared != MAP_FAILED);
   auto* tallies = new (shared) ReaderTally[3];
   std::vector<pid_t> children;
   for (int i = 0; i < 3; ++i) {
     children.push_back(shmcast::test::spawn([&, i] {
-      run_reader(g.name, tallies[i], i == 2 ? 1000 : 0);
+      run_reader(ring, tallies[i], i == 2 ? 1000 : 0, messages);
       return 0;
     }));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const pid_t producer = shmcast::test::spawn([&] {
-    run_producer(g.name);
+    run_producer(ring, messages);
     return 0;
   });
   CHECK(shmcast::test::wait_exit(producer) == 0);
   for (pid_t c : children) CHECK(shmcast::test::wait_exit(c) == 0);
-  check_tallies(tallies, 3);
+  check_tallies(tallies, 3, messages);
   CHECK(tallies[2].missed > 0);
   ::munmap(shared, sizeof(ReaderTally) * 3);
+}
+
+}  // namespace
+
+TEST_CASE("processes: full-speed producer, three reader processes, one stalled: no torn message, exact accounting",
+          "[stress][process]") {
+  RingGuard g(unique_ring("procs"));
+  run_processes(g.name, {.slot_count = 256, .slot_size = 128}, kMessages);
 }
 
 // Payloads of 1 KiB and more take the wide copies (a string store in the producer,
@@ -136,26 +146,5 @@ TEST_CASE("processes: full-speed producer, three reader processes, one stalled: 
 // between them meet a producer that laps its readers.
 TEST_CASE("processes: large payloads through the wide copies: no torn message, exact accounting", "[stress][process]") {
   RingGuard g(unique_ring("wide"));
-  { Producer create = Producer::create(g.name, {.slot_count = 64, .slot_size = 8192}); }
-  const std::uint64_t messages = kMessages / 20;
-  void* shared = ::mmap(nullptr, sizeof(ReaderTally) * 3, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  REQUIRE(shared != MAP_FAILED);
-  auto* tallies = new (shared) ReaderTally[3];
-  std::vector<pid_t> children;
-  for (int i = 0; i < 3; ++i) {
-    children.push_back(shmcast::test::spawn([&, i] {
-      run_reader(g.name, tallies[i], i == 2 ? 1000 : 0, messages);
-      return 0;
-    }));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const pid_t producer = shmcast::test::spawn([&] {
-    run_producer(g.name, messages);
-    return 0;
-  });
-  CHECK(shmcast::test::wait_exit(producer) == 0);
-  for (pid_t c : children) CHECK(shmcast::test::wait_exit(c) == 0);
-  check_tallies(tallies, 3, messages);
-  CHECK(tallies[2].missed > 0);
-  ::munmap(shared, sizeof(ReaderTally) * 3);
+  run_processes(g.name, {.slot_count = 64, .slot_size = 8192}, kMessages / 20);
 }
