@@ -98,6 +98,22 @@ void require_no_gaps(const std::vector<Event>& events, std::uint64_t n) {
   REQUIRE(bad == 0);
 }
 
+// Both bridges running and kDisruptedCount messages published on ring A at 15000 a second
+// while `disrupt` runs; then ring B must hold exactly ring A's messages, without a gap.
+// Returns ring A's producer, kept alive for the caller's further checks.
+constexpr std::uint64_t kDisruptedCount = 30000;
+Producer relay_through(Rig& rig, const std::function<void()>& disrupt, std::chrono::milliseconds limit = 20s) {
+  Producer p = Producer::create(rig.a, Geometry{.slot_count = 65536, .slot_size = 192});
+  rig.start_out();
+  rig.start_in();
+  produce_while(p, kDisruptedCount, 15000, disrupt);
+  REQUIRE(rig.b_reaches(kDisruptedCount, limit));
+  const std::vector<Event> eb = collect(rig.b);
+  require_no_gaps(eb, kDisruptedCount);
+  REQUIRE(eb == collect(rig.a));
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("messages and gaps arrive identical on both sides", "[bridge]") {
@@ -136,11 +152,7 @@ TEST_CASE("messages and gaps arrive identical on both sides", "[bridge]") {
 
 TEST_CASE("bridge out killed and restarted mid-stream: no duplicate, no reorder, no loss", "[bridge]") {
   Rig rig;
-  Producer p = Producer::create(rig.a, Geometry{.slot_count = 65536, .slot_size = 192});
-  constexpr std::uint64_t kCount = 30000;
-  rig.start_out();
-  rig.start_in();
-  produce_while(p, kCount, 15000, [&] {
+  Producer p = relay_through(rig, [&] {
     for (int round = 0; round < 3; ++round) {
       std::this_thread::sleep_for(400ms);
       REQUIRE(rig.out.kill(SIGKILL) == 128 + SIGKILL);
@@ -148,43 +160,30 @@ TEST_CASE("bridge out killed and restarted mid-stream: no duplicate, no reorder,
       rig.start_out();
     }
   });
-  REQUIRE(rig.b_reaches(kCount));
-  const std::vector<Event> eb = collect(rig.b);
-  require_no_gaps(eb, kCount);
-  REQUIRE(eb == collect(rig.a));
-  require_exact_stream(rig, kCount);
+  require_exact_stream(rig, kDisruptedCount);
   CHECK(inspect(rig.b).source_gaps == 0);
 }
 
 TEST_CASE("server restarted mid-stream: both bridges carry on in order", "[bridge]") {
   Rig rig;
-  Producer p = Producer::create(rig.a, Geometry{.slot_count = 65536, .slot_size = 192});
-  constexpr std::uint64_t kCount = 30000;
-  rig.start_out();
-  rig.start_in();
-  produce_while(p, kCount, 15000, [&] {
-    std::this_thread::sleep_for(600ms);
-    rig.server.stop(SIGKILL);
-    std::this_thread::sleep_for(300ms);
-    REQUIRE(rig.server.start());
-    std::this_thread::sleep_for(500ms);
-    rig.server.stop(SIGTERM);
-    REQUIRE(rig.server.start());
-  });
-  REQUIRE(rig.b_reaches(kCount, 30s));
-  const std::vector<Event> eb = collect(rig.b);
-  require_no_gaps(eb, kCount);
-  REQUIRE(eb == collect(rig.a));
-  require_exact_stream(rig, kCount);
+  Producer p = relay_through(
+      rig,
+      [&] {
+        std::this_thread::sleep_for(600ms);
+        rig.server.stop(SIGKILL);
+        std::this_thread::sleep_for(300ms);
+        REQUIRE(rig.server.start());
+        std::this_thread::sleep_for(500ms);
+        rig.server.stop(SIGTERM);
+        REQUIRE(rig.server.start());
+      },
+      30s);
+  require_exact_stream(rig, kDisruptedCount);
 }
 
 TEST_CASE("bridge in killed and restarted resumes exactly where the ring left off", "[bridge]") {
   Rig rig;
-  Producer p = Producer::create(rig.a, Geometry{.slot_count = 65536, .slot_size = 192});
-  constexpr std::uint64_t kCount = 30000;
-  rig.start_out();
-  rig.start_in();
-  produce_while(p, kCount, 15000, [&] {
+  Producer p = relay_through(rig, [&] {
     for (int round = 0; round < 3; ++round) {
       std::this_thread::sleep_for(400ms);
       REQUIRE(rig.in.kill(SIGKILL) == 128 + SIGKILL);
@@ -192,12 +191,8 @@ TEST_CASE("bridge in killed and restarted resumes exactly where the ring left of
       rig.start_in();
     }
   });
-  REQUIRE(rig.b_reaches(kCount));
-  const std::vector<Event> eb = collect(rig.b);
-  require_no_gaps(eb, kCount);
-  REQUIRE(eb == collect(rig.a));
   const RingStatus sb = inspect(rig.b);
-  CHECK(sb.source_position == kCount);  // stream sequence of ring sequence kCount - 1
+  CHECK(sb.source_position == kDisruptedCount);  // stream sequence of ring sequence kDisruptedCount - 1
   CHECK(sb.source_gaps == 0);
 }
 
