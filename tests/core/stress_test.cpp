@@ -134,6 +134,7 @@ void run_processes(const std::string& ring, const Geometry& geometry, std::uint6
 
 }  // namespace
 
+// Payload sizes 24-104: the word stores and, from 48 bytes, the 16-byte stores (slot_io.hpp).
 TEST_CASE("processes: full-speed producer, three reader processes, one stalled: no torn message, exact accounting",
           "[stress][process]") {
   RingGuard g(unique_ring("procs"));
@@ -142,8 +143,8 @@ TEST_CASE("processes: full-speed producer, three reader processes, one stalled: 
 
 // Payloads of 1 KiB and more take the wide copies (a string store in the producer,
 // vector loads in the reader; slot_io.hpp) outside ThreadSanitizer builds: the same
-// checks over random sizes from 24 to 8168 bytes, so that both paths and the switch
-// between them meet a producer that laps its readers.
+// checks over random sizes from 24 to 8168 bytes, so that every copy path and the
+// switches between them meet a producer that laps its readers.
 TEST_CASE("processes: large payloads through the wide copies: no torn message, exact accounting", "[stress][process]") {
   RingGuard g(unique_ring("wide"));
   run_processes(g.name, {.slot_count = 64, .slot_size = 8192}, kMessages / 20);
