@@ -3,7 +3,8 @@
 //
 // The handshake (a Dekker pattern between producer P and a reader R about to sleep):
 //   P: store slot stamp (commit) ; light_fence() ; load armed -> if set: exchange it to 0, FUTEX_WAKE
-//   R: waiters += 1 ; armed = 1 ; heavy_fence() ; load wake word ; load slot stamp -> FUTEX_WAIT if nothing new
+//   R: armed = 1 ; heavy_fence() ; load wake word ; load slot stamp -> FUTEX_WAIT if nothing new
+// (A registered reader also counts itself in `waiters` first; only `stat` reads that.)
 // Either P sees armed != 0, or R sees the commit. light_fence() is a compiler barrier
 // when P registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED): R's membarrier then
 // forces a full barrier on every CPU running P. Without membarrier, both are seq_cst

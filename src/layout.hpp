@@ -172,7 +172,7 @@ struct RegistryHeader {
 // Written by blocking readers, read by the producer on every publish (relaxed): it lives
 // on its own line so that it stays shared in the producer's cache while nobody sleeps.
 struct WaitLine {
-  au32 waiters;           // readers inside a futex wait (or about to enter one)
+  au32 waiters;           // registered readers inside a futex wait (or about to enter one)
   au32 armed;             // set by a reader about to sleep; the producer clears it and wakes:
                           // one FUTEX_WAKE per sleep, not one per publish while someone sleeps
   unsigned char pad[kCacheLine - 8];

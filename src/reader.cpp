@@ -390,10 +390,12 @@ ReadResult Reader::read(std::chrono::nanoseconds timeout) noexcept {
 
 ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) noexcept {
   ReaderState& s = *state_;
-  // No wait line to announce ourselves on: poll gently instead. (A reader without a
-  // registry entry may sleep: the producer clears `armed` when it wakes, so a reader that
-  // dies asleep costs one FUTEX_WAKE, not one per publish; only the `waiters` figure
-  // that `stat` shows keeps its count until the registry is recreated.)
+  // No wait line to announce ourselves on: poll gently instead. A reader without a
+  // registry entry still sleeps on the futex: the producer clears `armed` when it wakes,
+  // so one that dies asleep costs one FUTEX_WAKE, not one per publish. It is not counted
+  // in `waiters`, though: nothing could take a dead one's count back (a registered
+  // reader's is taken back when its entry is reaped or reclaimed), and `stat` does not
+  // list unregistered readers either.
   if (!s.registry) {
     for (;;) {
       if (ReadResult r = try_read()) return r;
@@ -405,9 +407,11 @@ ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) no
   auto& waiters = s.registry->wait_line()->waiters;
   for (;;) {
     // The reader's half of the sleep/wake handshake (futex.hpp).
-    waiters.fetch_add(1, std::memory_order_seq_cst);
+    if (entry_ != nullptr) {
+      waiters.fetch_add(1, std::memory_order_relaxed);
+      entry_->flags.fetch_or(kReaderWaiting, std::memory_order_relaxed);
+    }
     s.registry->wait_line()->armed.store(1, std::memory_order_seq_cst);
-    if (entry_ != nullptr) entry_->flags.fetch_or(kReaderWaiting, std::memory_order_relaxed);
     heavy_fence((line_->flags.load(std::memory_order_relaxed) & kProducerFullFence) != 0);
     const std::uint32_t word = line_->wake_word.load(std::memory_order_acquire);
     ReadResult r = try_read();
@@ -420,8 +424,10 @@ ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) no
         futex_wait(&line_->wake_word, word, &ts);
       }
     }
-    if (entry_ != nullptr) entry_->flags.fetch_and(~kReaderWaiting, std::memory_order_relaxed);
-    waiters.fetch_sub(1, std::memory_order_relaxed);
+    if (entry_ != nullptr) {
+      entry_->flags.fetch_and(~kReaderWaiting, std::memory_order_relaxed);
+      waiters.fetch_sub(1, std::memory_order_relaxed);
+    }
     if (r) return r;
     if (ReadResult again = try_read()) return again;
     if (std::chrono::steady_clock::now() >= deadline) {

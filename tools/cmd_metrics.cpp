@@ -104,7 +104,7 @@ void add_ring(Exposition& m, const RingStatus& st) {
   std::uint64_t live = 0;
   for (const ReaderStatus& r : st.readers) live += r.alive ? 1 : 0;
   m.add("shmcast_readers", "gauge", "Live registered readers.", ring, live);
-  m.add("shmcast_blocked_readers", "gauge", "Readers blocked waiting for a message.", ring, std::uint64_t{st.waiters});
+  m.add("shmcast_blocked_readers", "gauge", "Registered readers blocked waiting for a message.", ring, std::uint64_t{st.waiters});
   if (g.snapshot_capacity != 0) {
     const std::uint64_t now = now_ns();
     m.add("shmcast_snapshot_capacity_bytes", "gauge", "Bytes per snapshot buffer.", ring, g.snapshot_capacity);

@@ -144,12 +144,12 @@ TEST_CASE("dead readers: a reader killed while blocked in the futex wait stops c
   CHECK(p.wakeups() == w);
 }
 
-// Found by this suite: a reader that does not register still announces itself in the
-// wait line when it blocks; killed there, nothing can take its count back. The producer
-// decides to wake by the wait line's `armed` word, which it clears itself when it wakes,
-// so such a death costs at most one FUTEX_WAKE (only `waiters`, shown by stat, keeps the
-// dead reader's count).
-TEST_CASE("dead readers: an unregistered reader killed while blocked does not leave the producer waking forever",
+// Found by this suite: a reader that does not register used to count itself in the wait
+// line's `waiters` when it blocked; killed there, nothing could take its count back, and
+// `stat` showed a blocked reader forever. Now only registered readers are counted. The
+// producer decides to wake by the wait line's `armed` word, which it clears itself when it
+// wakes, so such a death costs at most one FUTEX_WAKE.
+TEST_CASE("dead readers: an unregistered reader killed while blocked leaves no count and no endless waking",
           "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("deadanon"));
   const std::string& name = guard.name;
@@ -158,13 +158,12 @@ TEST_CASE("dead readers: an unregistered reader killed while blocked does not le
   ChildGuard children;
   const pid_t victim = children.add(reader_process(name, b.get(), true, false, "anonymous"));
   REQUIRE(eventually([&] { return b->ready.load() != 0; }, 10s));
-  // Inside its wait by now: today a futex wait counted in the wait line (up to 100 ms
-  // slices), or, where unregistered readers do not use the futex, a polling loop.
-  eventually([&] { return inspect(name).waiters == 1; }, 500ms);
-  sleep_ms(20);
+  REQUIRE(eventually([&] { return in_futex_call(victim); }, 10s));  // asleep on the wake word
+  CHECK(inspect(name).waiters == 0);
   ::kill(victim, SIGKILL);
   REQUIRE(test::wait_exit(victim) == 128 + SIGKILL);
   reap_dead_readers(name);
+  CHECK(inspect(name).waiters == 0);
   const std::uint64_t w = p.wakeups();
   publish_some(p, 1000);
   CHECK(p.wakeups() <= w + 1);  // the one wake the dead sleeper armed, then never again

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -135,6 +136,17 @@ bool eventually(Pred pred, std::chrono::milliseconds limit) {
     if (Clock::now() >= deadline) return false;
     sleep_ms(1);
   }
+}
+
+// Whether process `pid` is blocked in the futex system call now (/proc/PID/syscall
+// names the call a sleeping task is in). For readers that leave no other trace of it.
+inline bool in_futex_call(pid_t pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/syscall").c_str(), "r");
+  if (f == nullptr) return false;
+  long nr = -1;
+  const bool read = std::fscanf(f, "%ld", &nr) == 1;
+  std::fclose(f);
+  return read && nr == SYS_futex;
 }
 
 // xorshift64*: cheap, deterministic per seed, fine in any process.
