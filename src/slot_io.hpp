@@ -85,14 +85,14 @@ inline void load_words(std::byte* dst, const std::byte* src, std::size_t len) no
 // protocol with them; the stress tests cover both paths.
 inline constexpr std::size_t kWideCopyBytes = 1024;
 
-// Payloads from kVectorStoreBytes up to kWideCopyBytes are written 16 bytes a store (same
-// ordering argument as above). Same-run A/B, four rounds on the 2-vCPU EPYC in its slower
+// Payloads from kVectorStoreBytes up to kWideCopyBytes are written 16 bytes a store (x86
+// keeps plain stores in program order: they stay between the two stamps). Same-run A/B, four rounds on the 2-vCPU EPYC in its slower
 // placement: 64 B, K=1, 9.7-12.3 -> 26.2-27.0 M msg/s (producer 79-101 -> 37 ns a
 // message), K=2 and K=4 twice as fast too; 256 B 9.8-13.3 -> 14.1-14.5 M. Xeon, 64 B, K=8,
 // six rounds: producer median about 170 -> 103 ns. Our reading: half as many stores a
 // message leaves room in the store buffer for more messages while the oldest store waits
 // for a line the readers hold. A one-line payload (24 B) was about 10 % slower, so the cut
-// is the first size that reaches a slot's second line. rep movsb stays better from 1 KiB
+// is past the 40 bytes a slot's first line holds. rep movsb stays better from 1 KiB
 // (1 KiB and 4 KiB with 16-byte stores: 3.3 and 1.3 M against 3.5-3.8 and 2.1-2.2 M).
 // The reader keeps word loads here: 16-byte loads made 64 B rtt/2 worse (291-295 ->
 // 303-323 ns) and gave no throughput.
