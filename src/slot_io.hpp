@@ -82,21 +82,32 @@ inline void load_words(std::byte* dst, const std::byte* src, std::size_t len) no
 //  - the reader's vector loads are ordinary loads, which x86 keeps before the stamp
 //    re-check; a torn copy is discarded as before.
 // They are not C++ atomics, so ThreadSanitizer builds keep the word copies and check the
-// protocol with them; the stress tests cover both paths.
+// protocol with them; the stress tests cover every path.
 inline constexpr std::size_t kWideCopyBytes = 1024;
 
 // Payloads from kVectorStoreBytes up to kWideCopyBytes are written 16 bytes a store (x86
-// keeps plain stores in program order: they stay between the two stamps). Same-run A/B, four rounds on the 2-vCPU EPYC in its slower
-// placement: 64 B, K=1, 9.7-12.3 -> 26.2-27.0 M msg/s (producer 79-101 -> 37 ns a
-// message), K=2 and K=4 twice as fast too; 256 B 9.8-13.3 -> 14.1-14.5 M. Xeon, 64 B, K=8,
-// six rounds: producer median about 170 -> 103 ns. Our reading: half as many stores a
-// message leaves room in the store buffer for more messages while the oldest store waits
-// for a line the readers hold. A one-line payload (24 B) was about 10 % slower, so the cut
+// keeps plain stores in program order: they stay between the two stamps). Same-run A/B,
+// four rounds on the 2-vCPU EPYC in its slower placement: 64 B, K=1, 9.7-12.3 -> 26.2-27.0
+// M msg/s (producer 79-101 -> 37 ns a message), K=2 and K=4 twice as fast too; 256 B
+// 9.8-13.3 -> 14.1-14.5 M. Xeon, 64 B, K=8, six rounds: producer median about 170 ->
+// 103 ns. Our reading: half as many stores a message leaves room in the store buffer for
+// more messages while the oldest store waits for a line the readers hold. A one-line payload (24 B) was about 10 % slower, so the cut
 // is past the 40 bytes a slot's first line holds. rep movsb stays better from 1 KiB
 // (1 KiB and 4 KiB with 16-byte stores: 3.3 and 1.3 M against 3.5-3.8 and 2.1-2.2 M).
 // The reader keeps word loads here: 16-byte loads made 64 B rtt/2 worse (291-295 ->
 // 303-323 ns) and gave no throughput.
 inline constexpr std::size_t kVectorStoreBytes = 48;
+
+#ifdef SHMCAST_WIDE_PAYLOAD_COPY
+// Copies the whole 16-byte pieces of `len` bytes; returns how many bytes that was. The
+// caller moves the rest with the word copy its direction needs.
+inline std::size_t copy_vectors(std::byte* dst, const std::byte* src, std::size_t len) noexcept {
+  const std::size_t vectors = len / 16;
+  for (std::size_t i = 0; i < vectors; ++i)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * i)));
+  return 16 * vectors;
+}
+#endif
 
 inline void store_payload(std::byte* dst, const std::byte* src, std::size_t len) noexcept {
 #ifdef SHMCAST_WIDE_PAYLOAD_COPY
@@ -105,10 +116,8 @@ inline void store_payload(std::byte* dst, const std::byte* src, std::size_t len)
     return;
   }
   if (len >= kVectorStoreBytes) {
-    const std::size_t vectors = len / 16;
-    for (std::size_t i = 0; i < vectors; ++i)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * i)));
-    store_words(dst + 16 * vectors, src + 16 * vectors, len % 16);
+    const std::size_t done = copy_vectors(dst, src, len);
+    store_words(dst + done, src + done, len % 16);
     return;
   }
 #endif
@@ -120,12 +129,8 @@ inline void store_payload(std::byte* dst, const std::byte* src, std::size_t len)
 inline void load_payload(std::byte* dst, const std::byte* src, std::size_t len) noexcept {
 #ifdef SHMCAST_WIDE_PAYLOAD_COPY
   if (len >= kWideCopyBytes) {
-    const std::size_t vectors = len / 16;
-    for (std::size_t i = 0; i < vectors; ++i) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * i));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * i), v);
-    }
-    load_words(dst + 16 * vectors, src + 16 * vectors, len % 16);
+    const std::size_t done = copy_vectors(dst, src, len);
+    load_words(dst + done, src + done, len % 16);
     return;
   }
 #endif
