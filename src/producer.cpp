@@ -56,7 +56,8 @@ struct ProducerState {
   std::atomic<std::uint32_t> no_waiters{0};  // stands in for the wait line if there is no registry
 
   [[nodiscard]] SlotHeader* slot(std::uint64_t seq) const noexcept {
-    return reinterpret_cast<SlotHeader*>(ring.base() + kRingHeaderSize + (seq & (geometry.slot_count - 1)) * geometry.slot_size);
+    const SlotOrder order = SlotOrder::of(geometry.slot_count, geometry.slot_size);
+    return reinterpret_cast<SlotHeader*>(ring.base() + kRingHeaderSize + order.index(seq) * geometry.slot_size);
   }
 };
 
@@ -118,7 +119,10 @@ Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(stat
   slots_ = state_->ring.base() + kRingHeaderSize;
   line_ = &prefix->producer;
   armed_ = state_->registry ? &state_->registry->wait_line()->armed : &state_->no_waiters;
-  mask_ = state_->geometry.slot_count - 1;
+  const SlotOrder order = SlotOrder::of(state_->geometry.slot_count, state_->geometry.slot_size);
+  mask_ = order.mask;
+  lane_bits_ = order.lane_bits;
+  lane_shift_ = order.lane_shift;
   slot_size_ = state_->geometry.slot_size;
   payload_capacity_ = state_->geometry.payload_capacity();
   head_ = line_->head.load(std::memory_order_relaxed);
@@ -245,8 +249,13 @@ void Producer::throw_too_large(std::size_t size) const {
                                            " bytes; nothing was written (recreate the ring with a larger --slot-size)");
 }
 
+// Inline: publish computes two slot addresses, one for the message and one to prefetch.
+[[gnu::always_inline]] inline std::byte* Producer::slot_at(std::uint64_t seq) const noexcept {
+  return slots_ + SlotOrder{mask_, lane_bits_, lane_shift_}.index(seq) * slot_size_;
+}
+
 std::byte* Producer::begin_write(std::uint64_t seq, std::size_t size, std::uint32_t type, std::uint64_t timestamp_ns) noexcept {
-  std::byte* slot = slots_ + (seq & mask_) * slot_size_;
+  std::byte* slot = slot_at(seq);
   auto* h = reinterpret_cast<SlotHeader*>(slot);
   h->stamp.store(stamp_writing(seq), std::memory_order_relaxed);
   // No store below may become visible before the odd stamp (Boehm's writer fence).
@@ -269,7 +278,7 @@ void Producer::end_write(std::uint64_t seq, std::size_t size, std::byte* slot) n
   // Every line of the slot, not just its first: a 64-byte message takes a 128-byte slot,
   // and its second line is re-acquired from the readers just as the first is.
   {
-    const std::byte* ahead = slots_ + ((head_ + kPrefetchDistance) & mask_) * slot_size_;
+    const std::byte* ahead = slot_at(head_ + kPrefetchDistance);
     const std::uint32_t slot_lines = slot_size_ / kCacheLine;
     const std::uint32_t lines = slot_lines <= kWholeSlotPrefetchLines ? slot_lines : kStreamPrefetchLines;
     for (std::uint32_t i = 0; i < lines; ++i) __builtin_prefetch(ahead + i * kCacheLine, 1, 3);

@@ -131,7 +131,10 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
     s.snapshot_area = s.ring.base() + s.header.snapshot_offset;
   }
   slot_count_ = s.geometry.slot_count;
-  mask_ = slot_count_ - 1;
+  const SlotOrder order = SlotOrder::of(slot_count_, s.geometry.slot_size);
+  mask_ = order.mask;
+  lane_bits_ = order.lane_bits;
+  lane_shift_ = order.lane_shift;
   slot_size_ = s.geometry.slot_size;
   payload_capacity_ = s.geometry.payload_capacity();
   on_gap_ = options.on_gap;
@@ -239,6 +242,10 @@ void Reader::touch_registry() noexcept {
   entry_->last_active_ns.store(now_ns(), std::memory_order_relaxed);
 }
 
+[[gnu::always_inline]] inline const std::byte* Reader::slot_at(std::uint64_t seq) const noexcept {
+  return slots_ + SlotOrder{mask_, lane_bits_, lane_shift_}.index(seq) * slot_size_;
+}
+
 ReadResult Reader::try_read() noexcept {
   if (state_->want_snapshot || state_->snapshot_pending) [[unlikely]] {
     if (state_->snapshot_pending) return deliver_pending_snapshot();
@@ -247,7 +254,7 @@ ReadResult Reader::try_read() noexcept {
     if (r) return r;
   }
   const std::uint64_t seq = position_;
-  const std::byte* slot = slots_ + (seq & mask_) * slot_size_;
+  const std::byte* slot = slot_at(seq);
   const auto* h = reinterpret_cast<const SlotHeader*>(slot);
   const std::uint64_t s1 = h->stamp.load(std::memory_order_acquire);
   if (s1 == stamp_committed(seq)) [[likely]] {
@@ -296,7 +303,7 @@ ReadResult Reader::on_vacant(std::uint64_t seq) noexcept {
   // The producer jumped past seq. The first sequence of a jump carries a skip record; a
   // slot still vacant after the acquire above lies inside a skipped run (a reader that
   // sought there) or was skipped a lap ago: a gap, repositioned by the policy.
-  const auto* h = reinterpret_cast<const SlotHeader*>(slots_ + (seq & mask_) * slot_size_);
+  const auto* h = reinterpret_cast<const SlotHeader*>(slot_at(seq));
   if (h->stamp.load(std::memory_order_acquire) >= stamp_writing(seq)) return {};  // it arrived meanwhile
   return on_lapped(seq);
 }

@@ -128,6 +128,7 @@ class Producer {
 
  private:
   explicit Producer(std::unique_ptr<detail::ProducerState> state);
+  [[nodiscard]] std::byte* slot_at(std::uint64_t seq) const noexcept;
   std::byte* begin_write(std::uint64_t seq, std::size_t size, std::uint32_t type, std::uint64_t timestamp_ns) noexcept;
   void end_write(std::uint64_t seq, std::size_t size, std::byte* slot) noexcept;
   void abandon(std::uint64_t seq, std::byte* slot) noexcept;
@@ -141,7 +142,9 @@ class Producer {
   detail::ProducerLine* line_ = nullptr;
   std::atomic<std::uint32_t>* armed_ = nullptr;  // in the registry's wait line: a reader is about to sleep
   std::uint64_t head_ = 0;
-  std::uint64_t mask_ = 0;
+  std::uint64_t mask_ = 0;  // with the two below: the ring's slot order (detail::SlotOrder)
+  std::uint32_t lane_bits_ = 0;
+  std::uint32_t lane_shift_ = 0;
   std::uint64_t published_ = 0;
   std::uint64_t published_bytes_ = 0;
   std::uint64_t wakeups_ = 0;

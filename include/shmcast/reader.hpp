@@ -118,6 +118,7 @@ class Reader {
   [[nodiscard]] std::uint64_t source_position() const noexcept;  // the producer's relay position
 
  private:
+  [[nodiscard]] const std::byte* slot_at(std::uint64_t seq) const noexcept;
   ReadResult on_lapped(std::uint64_t seq) noexcept;
   ReadResult on_vacant(std::uint64_t seq) noexcept;
   ReadResult report_gap(std::uint64_t first, std::uint64_t next) noexcept;
@@ -133,7 +134,9 @@ class Reader {
   const detail::SequenceLine* sequence_ = nullptr;
   detail::ReaderEntry* entry_ = nullptr;
   std::byte* buffer_ = nullptr;  // payload_capacity + 8, word-aligned
-  std::uint64_t mask_ = 0;
+  std::uint64_t mask_ = 0;  // with the two below: the ring's slot order (detail::SlotOrder)
+  std::uint32_t lane_bits_ = 0;
+  std::uint32_t lane_shift_ = 0;
   std::uint64_t slot_count_ = 0;
   std::uint64_t position_ = 0;
   std::uint64_t delivered_ = 0;

@@ -141,6 +141,14 @@ TEST_CASE("processes: full-speed producer, three reader processes, one stalled: 
   run_processes(g.name, {.slot_count = 256, .slot_size = 128}, kMessages);
 }
 
+// Payload sizes 24-296 in 320-byte slots: the interleaved slot order (layout.hpp,
+// SlotOrder) of three-line-and-larger slots, with its lane boundaries, under a producer
+// that laps a reader.
+TEST_CASE("processes: interleaved slot order: no torn message, exact accounting", "[stress][process]") {
+  RingGuard g(unique_ring("lanes"));
+  run_processes(g.name, {.slot_count = 256, .slot_size = 320}, kMessages / 4);
+}
+
 // Payloads of 1 KiB and more take the wide copies (a string store in the producer,
 // vector loads in the reader; slot_io.hpp) outside ThreadSanitizer builds: the same
 // checks over random sizes from 24 to 8168 bytes, so that every copy path and the

@@ -106,7 +106,8 @@ TEST_CASE("hostile shm: each corrupt header gets its own Errc", "[fault][hostile
   const Geometry gs{8, 128, 100};
   const std::vector<HeaderCase> cases = {
       {"wrong magic", Errc::foreign, [](d::RingHeader& h) { h.magic = 0x4c4c4548'4f4c4c45ull; }},
-      {"wrong version", Errc::version_mismatch, [](d::RingHeader& h) { h.version = 2; }},
+      {"version 1 (plain slot order)", Errc::version_mismatch, [](d::RingHeader& h) { h.version = 1; }},
+      {"a newer version", Errc::version_mismatch, [](d::RingHeader& h) { h.version = d::kLayoutVersion + 1; }},
       {"version 0", Errc::version_mismatch, [](d::RingHeader& h) { h.version = 0; }},
       {"header size", Errc::corrupt, [](d::RingHeader& h) { h.header_size = 128; }},
       {"slots offset", Errc::corrupt, [](d::RingHeader& h) { h.slots_offset = 448; }},

@@ -83,7 +83,7 @@ void publish_n(Producer& p, int n) {
 std::size_t slot_offset(const Bytes& ring, std::uint64_t seq) {
   d::RingHeader h;
   std::memcpy(&h, ring.data(), sizeof h);
-  return d::kRingHeaderSize + (seq & (h.slot_count - 1)) * h.slot_size;
+  return d::kRingHeaderSize + d::SlotOrder::of(h.slot_count, h.slot_size).index(seq) * h.slot_size;
 }
 
 }  // namespace
@@ -130,6 +130,11 @@ int main(int argc, char** argv) {
   });
   emit("valid-8x64-jumps", input(sequence, 0, jumped.ring));
   emit("valid-8x64-jumps-takeover", input(sequence | fuzz::kTakeOver, 25, jumped.ring));
+  // Three-line slots: the interleaved slot order (layout.hpp, SlotOrder), lapped.
+  const Made lanes = make({16, 192, 0}, [](Producer& p) { publish_n(p, 21); });
+  emit("valid-16x192-interleaved-oldest", input(oldest, 0, lanes.ring));
+  emit("valid-16x192-interleaved-seq3", input(sequence, 3, lanes.ring));
+  emit("valid-16x192-interleaved-takeover", input(oldest | fuzz::kTakeOver, 0, lanes.ring));
   // Only the header and producer lines: padded to total_size by the harness.
   const Made big = make({64, 256, 0}, [](Producer& p) { publish_n(p, 3); });
   emit("valid-64x256-header-only-padded",
@@ -144,7 +149,7 @@ int main(int argc, char** argv) {
   };
   variant("bad-magic", wrapped, oldest, [](Bytes& r) { poke<std::uint64_t>(r, 0, 0x4f4c4c4548ull); });
   variant("bad-magic-zero", wrapped, oldest, [](Bytes& r) { poke<std::uint64_t>(r, 0, 0); });
-  variant("bad-version", wrapped, oldest, [](Bytes& r) { poke<std::uint32_t>(r, 8, 2); });
+  variant("bad-version", wrapped, oldest, [](Bytes& r) { poke<std::uint32_t>(r, 8, 1); });  // plain-order layout
   variant("bad-slot-count", wrapped, oldest, [](Bytes& r) { poke<std::uint64_t>(r, 16, 3); });
   variant("bad-slot-size", wrapped, oldest, [](Bytes& r) { poke<std::uint32_t>(r, 24, 100); });
   variant("bad-payload-capacity", wrapped, oldest, [](Bytes& r) { poke<std::uint32_t>(r, 28, 64); });
