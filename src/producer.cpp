@@ -40,9 +40,11 @@ inline constexpr std::uint64_t kPrefetchDistance = 4;
 // line a keeping-up reader holds is asked back ahead of the stores, not only the first few.
 // Same-run A/B on the 2-vCPU EPYC, slower placement, K=1, three rounds, against the first 4
 // lines: 1 KiB 3.2-3.9 -> 4.0-4.1 M msg/s, 2 KiB 2.17-2.18 -> 2.81-2.86 M, 64-512 B and
-// round trips within the spread. Larger slots keep kStreamPrefetchLines: the whole 65-line
-// slot of a 4 KiB message, 4, 2 or 1 slot ahead, gave 1.7-1.8 M against 2.1-2.2 M (too
-// many fetches in flight); their `rep movsb` stores and the hardware prefetcher stream.
+// round trips within the spread; with the interleaved slot order (layout.hpp) too: 1 KiB
+// 5.1-5.2 -> 5.7 M, 2 KiB 2.6-2.8 -> 3.1 M. Larger slots keep kStreamPrefetchLines: the
+// whole 65-line slot of a 4 KiB message, 4, 2 or 1 slot ahead, gave 1.7-1.8 M against
+// 2.1-2.2 M (too many fetches in flight); their `rep movsb` stores and the hardware
+// prefetcher stream.
 inline constexpr std::uint32_t kWholeSlotPrefetchLines = 33;
 inline constexpr std::uint32_t kStreamPrefetchLines = 4;
 
@@ -125,7 +127,6 @@ Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(stat
   armed_ = state_->registry ? &state_->registry->wait_line()->armed : &state_->no_waiters;
   const SlotOrder order = SlotOrder::of(state_->geometry.slot_count, state_->geometry.slot_size);
   mask_ = order.mask;
-  lane_bits_ = order.lane_bits;
   lane_shift_ = order.lane_shift;
   slot_size_ = state_->geometry.slot_size;
   payload_capacity_ = state_->geometry.payload_capacity();
@@ -255,7 +256,7 @@ void Producer::throw_too_large(std::size_t size) const {
 
 // Inline: publish computes two slot addresses, one for the message and one to prefetch.
 [[gnu::always_inline]] inline std::byte* Producer::slot_at(std::uint64_t seq) const noexcept {
-  return slots_ + SlotOrder{mask_, lane_bits_, lane_shift_}.index(seq) * slot_size_;
+  return slots_ + SlotOrder{mask_, lane_shift_}.index(seq) * slot_size_;
 }
 
 std::byte* Producer::begin_write(std::uint64_t seq, std::size_t size, std::uint32_t type, std::uint64_t timestamp_ns) noexcept {

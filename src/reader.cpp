@@ -133,7 +133,6 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   slot_count_ = s.geometry.slot_count;
   const SlotOrder order = SlotOrder::of(slot_count_, s.geometry.slot_size);
   mask_ = order.mask;
-  lane_bits_ = order.lane_bits;
   lane_shift_ = order.lane_shift;
   slot_size_ = s.geometry.slot_size;
   payload_capacity_ = s.geometry.payload_capacity();
@@ -243,7 +242,7 @@ void Reader::touch_registry() noexcept {
 }
 
 [[gnu::always_inline]] inline const std::byte* Reader::slot_at(std::uint64_t seq) const noexcept {
-  return slots_ + SlotOrder{mask_, lane_bits_, lane_shift_}.index(seq) * slot_size_;
+  return slots_ + SlotOrder{mask_, lane_shift_}.index(seq) * slot_size_;
 }
 
 ReadResult Reader::try_read() noexcept {

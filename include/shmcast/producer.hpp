@@ -142,8 +142,7 @@ class Producer {
   detail::ProducerLine* line_ = nullptr;
   std::atomic<std::uint32_t>* armed_ = nullptr;  // in the registry's wait line: a reader is about to sleep
   std::uint64_t head_ = 0;
-  std::uint64_t mask_ = 0;  // with the two below: the ring's slot order (detail::SlotOrder)
-  std::uint32_t lane_bits_ = 0;
+  std::uint64_t mask_ = 0;  // with lane_shift_: the ring's slot order (detail::SlotOrder)
   std::uint32_t lane_shift_ = 0;
   std::uint64_t published_ = 0;
   std::uint64_t published_bytes_ = 0;

@@ -134,8 +134,7 @@ class Reader {
   const detail::SequenceLine* sequence_ = nullptr;
   detail::ReaderEntry* entry_ = nullptr;
   std::byte* buffer_ = nullptr;  // payload_capacity + 8, word-aligned
-  std::uint64_t mask_ = 0;  // with the two below: the ring's slot order (detail::SlotOrder)
-  std::uint32_t lane_bits_ = 0;
+  std::uint64_t mask_ = 0;  // with lane_shift_: the ring's slot order (detail::SlotOrder)
   std::uint32_t lane_shift_ = 0;
   std::uint64_t slot_count_ = 0;
   std::uint64_t position_ = 0;
