@@ -15,8 +15,8 @@
 //   +--------+--------+--------+----------------+---------------------+
 //   | stamp  | length | type   | timestamp_ns   | payload ...         |
 //   +--------+--------+--------+----------------+---------------------+
-//   Message n lives in slot SlotOrder::index(n) (below): n mod slot_count, with the
-//   consecutive messages of rings with slots of three or more lines spread over 8 lanes.
+//   Message n lives in slot SlotOrder::index(n) (below): n mod slot_count, except that
+//   rings with slots of three lines or more spread consecutive messages over 8 lanes.
 //   stamp 2n+1: message n being written; 2n+2: message n committed.
 //   length == kSkipRecordLength marks a skip record: message n was skipped by a
 //   producer that jumped ahead, and timestamp_ns holds the sequence it jumped to.
@@ -47,19 +47,22 @@ inline constexpr std::uint32_t kSlotHeaderSize = 24;
 // Which slot holds message n. Every slot holds exactly the messages n with one value of
 // n mod slot_count, as in the plain order, so the stamp protocol is unchanged; only where
 // in memory a residue's slot sits differs. Rings whose slots span three lines or more
-// (payloads of 169 bytes and up) interleave: residue i goes to lane i mod 8, position
-// i / 8 within it, so consecutive messages are slot_count / 8 slots apart and the slot
-// next to a message in memory holds the message 8 later. Why, as far as we can tell
-// without hardware counters: a reader's hardware prefetchers fetch the lines that follow
-// the ones it reads. In plain order those are the next message's, which the producer is
-// about to write: the reader took them in shared state, and the producer, which had
-// already prefetched them, had to take them back a second time. Same-run A/B on the 2-vCPU EPYC, slower placement, K=1, three
-// rounds: 168 B 6.6-8.7 -> 22-23 M msg/s, 256 B 13.2-14.4 -> 17.8-19.3 M, 1 KiB 4.2-4.4 ->
-// 5.8-5.9 M, 4 KiB 2.2 -> 2.6-2.7 M, 8 KiB 1.9 -> 2.1 M, 16 KiB 1.41-1.49 -> 1.35-1.40 M;
-// K=2 and 4 at 1 KiB 15-30 % faster in two full runs; latencies unchanged. One- and
-// two-line slots stay in plain order: there a slot is its own aligned pair of lines, and
-// interleaving cost 8 B and 64 B messages 5-15 %. 4 lanes did as well as 8 up to 1 KiB,
-// 16 better at 4 KiB and worse at 16 KiB; 2 lanes were worse than plain order at 256 B.
+// (slot_size_for gives them to payloads of 105 bytes and up) interleave: residue i goes to
+// lane i mod 8, position i / 8 within it, so consecutive messages are slot_count / 8 slots
+// apart and the slot next to a message in memory holds the message 8 later.
+//
+// Why, as far as we can tell without hardware counters: a reader's hardware prefetchers
+// fetch the lines that follow the ones it reads. In plain order those are the next
+// message's, which the producer is about to write: the reader took them in shared state,
+// and the producer, which had already prefetched them, had to take them back a second time.
+// Same-run A/B on the 2-vCPU EPYC, slower placement, K=1, three rounds: 168 B 6.6-8.7 ->
+// 22-23 M msg/s, 256 B 13.2-14.4 -> 17.8-19.3 M, 1 KiB 4.2-4.4 -> 5.8-5.9 M, 4 KiB 2.2 ->
+// 2.6-2.7 M, 8 KiB 1.9 -> 2.1 M, 16 KiB 1.41-1.49 -> 1.35-1.40 M; K=2 and 4 at 1 KiB
+// 15-30 % faster in two full runs; latencies unchanged. One- and two-line slots stay in
+// plain order: there a slot is its own aligned pair of lines, and interleaving them cost
+// 8 B and 64 B messages 5-15 % (measured before the library's loops were aligned). 4 lanes
+// did as well as 8 up to 1 KiB, 16 better at 4 KiB and worse at 16 KiB; 2 lanes were worse
+// than plain order at 256 B.
 inline constexpr std::uint32_t kSlotLaneBits = 3;  // 8 lanes
 inline constexpr std::uint64_t kSlotLaneMask = (std::uint64_t{1} << kSlotLaneBits) - 1;
 inline constexpr std::uint32_t kMinInterleavedSlotSize = static_cast<std::uint32_t>(3 * kCacheLine);
@@ -83,6 +86,7 @@ struct SlotOrder {
     return ((i & kSlotLaneMask) << lane_shift) | (i >> kSlotLaneBits);
   }
 };
+
 inline constexpr std::uint32_t kSkipRecordLength = 0xFFFF'FFFFu;
 inline constexpr std::uint64_t kMaxSlotCount = std::uint64_t{1} << 30;
 inline constexpr std::uint32_t kMaxSlotSize = 1u << 24;  // 16 MiB
