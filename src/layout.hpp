@@ -178,6 +178,13 @@ inline constexpr u64 kSnapshotControlOffset = 256;
 inline constexpr u64 kRelayLineOffset = 320;
 inline constexpr u64 kRingHeaderSize = 384;
 
+// Where message seq's slot starts, in bytes from the start of the ring object. For the
+// paths that hold only the geometry; Producer and Reader keep the SlotOrder and the slot
+// base in members for publish and read.
+[[nodiscard]] constexpr u64 slot_offset(u64 slot_count, u32 slot_size, u64 seq) noexcept {
+  return kRingHeaderSize + SlotOrder::of(slot_count, slot_size).index(seq) * slot_size;
+}
+
 struct RingPrefix {
   RingHeader header;
   alignas(kCacheLine) ProducerLine producer;

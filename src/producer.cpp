@@ -62,8 +62,7 @@ struct ProducerState {
   std::atomic<std::uint32_t> no_waiters{0};  // stands in for the wait line if there is no registry
 
   [[nodiscard]] SlotHeader* slot(std::uint64_t seq) const noexcept {
-    const SlotOrder order = SlotOrder::of(geometry.slot_count, geometry.slot_size);
-    return reinterpret_cast<SlotHeader*>(ring.base() + kRingHeaderSize + order.index(seq) * geometry.slot_size);
+    return reinterpret_cast<SlotHeader*>(ring.base() + slot_offset(geometry.slot_count, geometry.slot_size, seq));
   }
 };
 

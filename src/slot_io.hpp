@@ -91,9 +91,10 @@ inline constexpr std::size_t kWideCopyBytes = 1024;
 // M msg/s (producer 79-101 -> 37 ns a message), K=2 and K=4 twice as fast too; 256 B
 // 9.8-13.3 -> 14.1-14.5 M. Xeon, 64 B, K=8, six rounds: producer median about 170 ->
 // 103 ns. Our reading: half as many stores a message leaves room in the store buffer for
-// more messages while the oldest store waits for a line the readers hold. A one-line payload (24 B) was about 10 % slower, so the cut
-// is past the 40 bytes a slot's first line holds. rep movsb stays better from 1 KiB
-// (1 KiB and 4 KiB with 16-byte stores: 3.3 and 1.3 M against 3.5-3.8 and 2.1-2.2 M).
+// more messages while the oldest store waits for a line the readers hold. A one-line
+// payload (24 B) was about 10 % slower, so the cut is past the 40 bytes a slot's first
+// line holds. rep movsb stays better from 1 KiB (1 KiB and 4 KiB with 16-byte stores:
+// 3.3 and 1.3 M against 3.5-3.8 and 2.1-2.2 M).
 // The reader keeps word loads here: 16-byte loads made 64 B rtt/2 worse (291-295 ->
 // 303-323 ns) and gave no throughput.
 inline constexpr std::size_t kVectorStoreBytes = 48;

@@ -38,7 +38,7 @@ struct RawRing {
   ~RawRing() { ::munmap(base, size); }
 
   SlotHeader& slot(std::uint64_t seq) {
-    return *reinterpret_cast<SlotHeader*>(base + kRingHeaderSize + SlotOrder::of(slot_count, slot_size).index(seq) * slot_size);
+    return *reinterpret_cast<SlotHeader*>(base + slot_offset(slot_count, slot_size, seq));
   }
   std::byte* payload(std::uint64_t seq) { return reinterpret_cast<std::byte*>(&slot(seq)) + kSlotHeaderSize; }
   ProducerLine& producer() { return reinterpret_cast<RingPrefix*>(base)->producer; }

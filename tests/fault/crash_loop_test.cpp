@@ -48,8 +48,7 @@ class RawRing {
   [[nodiscard]] std::uint64_t head() const { return prefix().producer.head.load(std::memory_order_acquire); }
   [[nodiscard]] std::uint64_t stamp(std::uint64_t seq) const {
     const auto& h = prefix().header;
-    const auto* slot = reinterpret_cast<const detail::SlotHeader*>(
-        base_ + detail::kRingHeaderSize + detail::SlotOrder::of(h.slot_count, h.slot_size).index(seq) * h.slot_size);
+    const auto* slot = reinterpret_cast<const detail::SlotHeader*>(base_ + detail::slot_offset(h.slot_count, h.slot_size, seq));
     return slot->stamp.load(std::memory_order_acquire);
   }
 
@@ -269,8 +268,7 @@ class RawRingRW {
   [[nodiscard]] detail::RingPrefix& prefix() const { return *reinterpret_cast<detail::RingPrefix*>(base_); }
   [[nodiscard]] detail::SlotHeader& slot(std::uint64_t seq) const {
     const auto& h = prefix().header;
-    return *reinterpret_cast<detail::SlotHeader*>(base_ + detail::kRingHeaderSize +
-                                                  detail::SlotOrder::of(h.slot_count, h.slot_size).index(seq) * h.slot_size);
+    return *reinterpret_cast<detail::SlotHeader*>(base_ + detail::slot_offset(h.slot_count, h.slot_size, seq));
   }
   [[nodiscard]] std::byte* payload(std::uint64_t seq) const { return reinterpret_cast<std::byte*>(&slot(seq)) + 24; }
 

@@ -83,7 +83,7 @@ void publish_n(Producer& p, int n) {
 std::size_t slot_offset(const Bytes& ring, std::uint64_t seq) {
   d::RingHeader h;
   std::memcpy(&h, ring.data(), sizeof h);
-  return d::kRingHeaderSize + d::SlotOrder::of(h.slot_count, h.slot_size).index(seq) * h.slot_size;
+  return d::slot_offset(h.slot_count, h.slot_size, seq);
 }
 
 }  // namespace
