@@ -73,7 +73,7 @@ struct Spec {
 struct Options {
   bool quick = false;
   double duration_s = 0.5;       // per throughput point
-  int repeat = 3;                // throughput points run this often, interleaved; the median is kept
+  int repeat = 3;                // throughput and rtt points run this often, interleaved; the median is kept
   u64 samples = 1'000'000;       // messages per latency / rtt point
   double latency_cap_s = 4.0;    // ... or this long, whichever comes first
   u64 interval_ns = 2000;        // pacing of the latency workload
@@ -658,6 +658,14 @@ struct Result {
   int runs = 1;
 };
 
+// What the median of a repeated point is taken over: throughput by rate; rtt by p50 over
+// its own floor probe where there is one (else by p50).
+double median_key(const Result& r) {
+  if (!r.has_latency) return r.msgs_per_s;
+  if (r.floor && r.floor->p50 > 0) return static_cast<double>(r.p50) / static_cast<double>(r.floor->p50);
+  return static_cast<double>(r.p50);
+}
+
 Result run_point(const Spec& spec, const Options& o, double tick_ns, int point_id) {
   Result r;
   r.spec = spec;
@@ -1008,7 +1016,7 @@ void usage(std::FILE* f) {
                "usage: shmcast-bench [options]\n"
                "  --quick               a seconds-long smoke run (what CI runs)\n"
                "  --duration SEC        per throughput point (default 0.5)\n"
-               "  --repeat N            throughput points run N times, interleaved; median kept (default 3)\n"
+               "  --repeat N            throughput and rtt points run N times, interleaved; median kept (default 3)\n"
                "  --samples N           messages per latency/rtt point (default 1000000)\n"
                "  --latency-cap SEC     stop a latency/rtt point after this long (default 4)\n"
                "  --interval NS         pacing of the latency workload (default 2000; at least size/2 ns)\n"
@@ -1191,14 +1199,18 @@ int main_impl(int argc, char** argv) {
   const std::vector<Spec> points = build_points(o);
   int point_id = 0;
   const bool can_probe = o.pin && o.cpus.size() >= 2;
-  // Throughput points run `repeat` times each, the three transports interleaved per
-  // configuration so that their ratios come from the same minutes; the median is kept.
+  // Throughput and rtt points run `repeat` times each, the three transports interleaved
+  // per configuration so that their ratios come from the same minutes; the median is kept.
+  // An rtt point's median is taken over its ratio to the floor probe run right before it:
+  // the floor moves with the host's placement from one probe to the next (DESIGN.md), and
+  // a run is only comparable with its own probe. Paced latency points (a million messages
+  // at --interval each, seconds apiece) run once: repeating them would triple the run.
   for (std::size_t i = 0; i < points.size();) {
     std::size_t j = i;
     while (j < points.size() && points[j].workload == points[i].workload && points[j].readers == points[i].readers &&
            points[j].size == points[i].size)
       ++j;
-    const int reps = points[i].workload == Workload::throughput ? o.repeat : 1;
+    const int reps = points[i].workload == Workload::latency ? 1 : o.repeat;
     std::vector<std::vector<Result>> runs(j - i);
     for (int rep = 0; rep < reps; ++rep) {
       for (std::size_t p = i; p < j; ++p) {
@@ -1220,7 +1232,7 @@ int main_impl(int argc, char** argv) {
       }
     }
     for (auto& rs : runs) {
-      std::sort(rs.begin(), rs.end(), [](const Result& a, const Result& b) { return a.msgs_per_s < b.msgs_per_s; });
+      std::sort(rs.begin(), rs.end(), [](const Result& a, const Result& b) { return median_key(a) < median_key(b); });
       Result median = rs[rs.size() / 2];
       median.runs = static_cast<int>(rs.size());
       for (const Result& r : rs)
