@@ -885,7 +885,9 @@ void print_targets(std::FILE* out, const Run& run, const std::vector<int>& ks) {
       return;
     }
     const bool met = higher_better ? value >= limit : value <= limit;
-    std::fprintf(out, "  %-62s  %-6s %.2f (limit %.2f) %s\n", what, met ? "MET" : "MISSED", value, limit, detail.c_str());
+    // A third decimal where two would print the limit itself ("MISSED 1.50 (limit 1.50)").
+    const int digits = std::fabs(value - limit) < 0.005 ? 3 : 2;
+    std::fprintf(out, "  %-62s  %-6s %.*f (limit %.2f) %s\n", what, met ? "MET" : "MISSED", digits, value, limit, detail.c_str());
   };
   // 1. per-reader rate vs mutex, 64 B .. 1 KiB, every K measured.
   double worst = INFINITY;
