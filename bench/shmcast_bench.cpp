@@ -569,6 +569,7 @@ int reap_children(Control& c, double timeout_s) {
       }
       continue;
     }
+    if (pid < 0 && errno == ECHILD) break;  // none left to wait for, whatever the count says
     if (mono_ns() > deadline) {
       set_error(c, "timed out; killed");
       for (int i = 0; i < g_child_count; ++i) ::kill(g_children[i], SIGKILL);
