@@ -97,6 +97,11 @@ inline constexpr std::size_t kWideCopyBytes = 1024;
 // 3.3 and 1.3 M against 3.5-3.8 and 2.1-2.2 M).
 // The reader keeps word loads here: 16-byte loads made 64 B rtt/2 worse (291-295 ->
 // 303-323 ns) and gave no throughput.
+// Known cost: the payload starts at slot byte 24, so the third store (bytes 56-72) crosses
+// into the slot's second line. At 48-56 B it is nearly all that goes there, and those
+// sizes run at 10-12 M msg/s against 25-27 M at 64 B. Storing on 16-byte boundaries
+// instead fixed them but raised 48 B rtt/2 from 231 to 330 ns and cost 104 B-1 KiB 1-8 %
+// (bench/README, "Known weak spot").
 inline constexpr std::size_t kVectorStoreBytes = 48;
 
 #ifdef SHMCAST_WIDE_PAYLOAD_COPY
