@@ -7,6 +7,8 @@ packages=(
   build-essential cmake git pkg-config ca-certificates procps
   libboost-dev            # Boost.Interprocess and Boost.Lockfree (header-only)
   libcli11-dev            # the CLI
+  nlohmann-json3-dev      # JSON output of the CLI and the benchmark
+  python3                 # test scripts and bench/targets.py
   catch2                  # tests (v2 on Debian 12)
   libbenchmark-dev        # micro-benchmarks
   clang libclang-rt-14-dev  # libFuzzer target and sanitizer runtimes
