@@ -2,6 +2,17 @@
 
 namespace shmcast {
 
+namespace {
+std::string describe(std::string_view ring, const std::string& reason) {
+  return "ring '" + std::string(ring) + "': " + reason;
+}
+}  // namespace
+
+Error::Error(Errc code, std::string_view ring, std::string reason)
+    : std::runtime_error(describe(ring, reason)), code_(code), ring_(ring), reason_(std::move(reason)) {}
+
+Error::Error(Errc code, const std::string& reason) : std::runtime_error(reason), code_(code), reason_(reason) {}
+
 const char* to_string(Errc code) noexcept {
   switch (code) {
     case Errc::invalid_argument: return "invalid_argument";
@@ -19,6 +30,7 @@ const char* to_string(Errc code) noexcept {
     case Errc::message_too_large: return "message_too_large";
     case Errc::replaced: return "replaced";
     case Errc::system: return "system";
+    case Errc::no_snapshot_area: return "no_snapshot_area";
   }
   return "unknown";
 }

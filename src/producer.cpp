@@ -209,11 +209,12 @@ Producer Producer::open(std::string_view name) {
   return Producer(std::move(s));
 }
 
-Producer Producer::open_or_create(std::string_view name, const Geometry& geometry, const CreateOptions& options) {
+Producer Producer::open_or_create(std::string_view name, const Geometry& geometry, const CreateOptions& options,
+                                  ExistingRing existing) {
   for (int attempt = 0;; ++attempt) {
     try {
       Producer p = open(name);
-      if (p.geometry() != geometry)
+      if (existing == ExistingRing::must_match && p.geometry() != geometry)
         throw Error(Errc::geometry_mismatch,
                     "ring '" + std::string(name) + "' exists with " + std::to_string(p.geometry().slot_count) + " slots of " +
                         std::to_string(p.geometry().slot_size) + " bytes (snapshot " +
@@ -433,11 +434,17 @@ void Producer::set_source_position(std::uint64_t position) noexcept {
   line_->source_position.store(position, std::memory_order_release);
 }
 
-void Producer::set_source_status(std::uint64_t source_head, std::uint64_t source_gaps, std::uint64_t source_missed) noexcept {
+void Producer::set_source_status(const SourceStatus& status) noexcept {
   RelayLine& relay = state_->prefix->relay;
-  relay.source_head.store(source_head, std::memory_order_relaxed);
-  relay.source_gaps.store(source_gaps, std::memory_order_relaxed);
-  relay.source_missed.store(source_missed, std::memory_order_relaxed);
+  relay.source_head.store(status.head, std::memory_order_relaxed);
+  relay.source_gaps.store(status.gaps, std::memory_order_relaxed);
+  relay.source_missed.store(status.missed, std::memory_order_relaxed);
+}
+
+SourceStatus Producer::source_status() const noexcept {
+  const RelayLine& relay = state_->prefix->relay;
+  return {relay.source_head.load(std::memory_order_relaxed), relay.source_gaps.load(std::memory_order_relaxed),
+          relay.source_missed.load(std::memory_order_relaxed)};
 }
 
 std::uint64_t Producer::source_position() const noexcept { return line_->source_position.load(std::memory_order_relaxed); }

@@ -1,10 +1,15 @@
 // shmcast::Error: what construction, attach and the CLI throw. Hot paths (publish,
 // try_read) never throw except for a caller's mistake they refuse before writing
 // anything (a message larger than the slot).
+//
+// An Error carries its facts as data: the code, the ring it concerns (empty when it
+// concerns none) and the reason in words. It gives no advice on what to run next: that
+// depends on the program (the `shmcast` CLI maps each code to its advice in one place).
 #pragma once
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace shmcast {
 
@@ -24,17 +29,26 @@ enum class Errc {
   message_too_large,  // a message or snapshot larger than its capacity; nothing written
   replaced,           // the ring was removed or recreated under the same name
   system,             // any other system error
+  no_snapshot_area,   // a snapshot was asked of a ring created without a snapshot area
 };
 
 const char* to_string(Errc code) noexcept;
 
 class Error : public std::runtime_error {
  public:
-  Error(Errc code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  // An error about ring `ring`: what() is "ring 'RING': REASON".
+  Error(Errc code, std::string_view ring, std::string reason);
+  // An error that concerns no ring in particular: what() is the reason.
+  Error(Errc code, const std::string& reason);
+
   [[nodiscard]] Errc code() const noexcept { return code_; }
+  [[nodiscard]] const std::string& ring() const noexcept { return ring_; }  // empty: none
+  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
 
  private:
   Errc code_;
+  std::string ring_;
+  std::string reason_;
 };
 
 }  // namespace shmcast

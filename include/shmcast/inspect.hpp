@@ -1,12 +1,16 @@
-// Read-only inspection of rings for operators and tools: everything `shmcast stat`,
-// `list` and `metrics` show comes from shared memory, without asking the producer.
-// Figures are read relaxed while the ring runs: each is exact, together they are a
-// moment's approximation.
+// Inspection of rings for operators and tools: everything `shmcast stat`, `list` and
+// `metrics` show comes from shared memory, without asking the producer.
+//
+// A RingObserver maps a ring (read-only) and its reader registry once, then samples them
+// as often as asked; the figures derived from two samples (rates) and from the ring and
+// registry together (lag, live readers) are computed here, in one place. Figures are read
+// relaxed while the ring runs: each is exact, together they are a moment's approximation.
 #pragma once
 
 #include <shmcast/types.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,22 +54,57 @@ struct RingStatus {
   std::uint64_t source_head = 0;       // ... the source's newest known sequence
   std::uint64_t source_gaps = 0;       // ... gaps it met in the source
   std::uint64_t source_missed = 0;     // ... sequences those covered
-  std::uint32_t waiters = 0;
+  std::uint32_t waiters = 0;  // registered readers inside a futex wait
   std::uint64_t snapshots_published = 0;
   std::uint64_t snapshot_as_of = 0;
   std::uint64_t snapshot_length = 0;
   std::uint64_t snapshot_published_ns = 0;
   std::vector<ReaderStatus> readers;
   std::string registry_error;  // why readers could not be listed, if so
+
+  // Derived figures, computed by the observer.
+  std::uint32_t live_readers = 0;   // entries whose process is alive
+  bool rate_known = false;          // false on an observer's first sample
+  double rate = 0;                  // messages/s since the observer's previous sample
+  double byte_rate = 0;             // payload bytes/s since then
 };
 
-// Throws shmcast::Error as Reader's constructor does.
+namespace detail {
+struct ObserverState;
+}
+
+class RingObserver {
+ public:
+  // Maps ring `name` read-only. Throws shmcast::Error as Reader's constructor does
+  // (not_found, not_ready, foreign, version_mismatch, truncated, corrupt, permission_denied).
+  explicit RingObserver(std::string_view name);
+  RingObserver(RingObserver&&) noexcept;
+  RingObserver& operator=(RingObserver&&) noexcept;
+  RingObserver(const RingObserver&) = delete;
+  RingObserver& operator=(const RingObserver&) = delete;
+  ~RingObserver();
+
+  // Every figure, now. The rates compare with this observer's previous sample.
+  [[nodiscard]] RingStatus sample();
+  // Frees the registry entries of readers whose process is gone; returns how many. The
+  // one write an observer makes (to the registry, never the ring); 0 if the registry
+  // cannot be opened for writing.
+  std::size_t reap_dead();
+  // The name no longer refers to the object this observer mapped (removed or recreated).
+  [[nodiscard]] bool replaced() const noexcept;
+  [[nodiscard]] const std::string& name() const noexcept;
+
+ private:
+  std::unique_ptr<detail::ObserverState> state_;
+};
+
+// One sample of a ring: RingObserver(name).sample().
 [[nodiscard]] RingStatus inspect(std::string_view name);
 
 // Names of every ring on this machine (objects /dev/shm/shmcast.*), sorted.
 [[nodiscard]] std::vector<std::string> list_rings();
 
-// Frees the registry entries of dead readers of ring `name`; returns how many.
+// RingObserver(name).reap_dead().
 std::size_t reap_dead_readers(std::string_view name);
 
 }  // namespace shmcast

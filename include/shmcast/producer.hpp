@@ -36,17 +36,24 @@ struct CreateOptions {
   bool replace = false;  // remove an existing ring of that name first (`create --force`)
 };
 
+// What open_or_create() does with a ring that already exists under the name.
+enum class ExistingRing {
+  must_match,  // take it over only if its geometry equals the one given (else Errc::geometry_mismatch)
+  use_as_is,   // take it over whatever its geometry: the geometry given is only for creating
+};
+
 class Producer {
  public:
   // Creates a new ring; Errc::already_exists if the name is taken (unless replace).
   static Producer create(std::string_view name, const Geometry& geometry, const CreateOptions& options = {});
   // Takes over an existing ring at its head, repairing a slot a dead predecessor left half-written.
   static Producer open(std::string_view name);
-  // Opens the ring if it exists (its geometry must equal `geometry`), else creates it. A
-  // ring whose creator died before finishing it (not ready, and nobody holds its
-  // producer lock) is replaced.
+  // Takes the ring over if it exists (subject to `existing`), else creates it with
+  // `geometry` and `options`; safe against concurrent creators. A ring whose creator died
+  // before finishing it (not ready, and nobody holds its producer lock) is replaced.
   static Producer open_or_create(std::string_view name, const Geometry& geometry,
-                                 const CreateOptions& options = {});
+                                 const CreateOptions& options = {},
+                                 ExistingRing existing = ExistingRing::must_match);
   // Removes a ring and its registry. Attached processes keep their mappings. False if absent.
   static bool remove(std::string_view name);
 
@@ -122,9 +129,10 @@ class Producer {
   // A relay's own position in its source, kept in the ring so it survives restarts.
   void set_source_position(std::uint64_t position) noexcept;
   [[nodiscard]] std::uint64_t source_position() const noexcept;
-  // A relay's view of its source, shown by `shmcast stat` and `metrics`: the source's
-  // newest sequence, and the gaps (and sequences missed) the relay met there.
-  void set_source_status(std::uint64_t source_head, std::uint64_t source_gaps, std::uint64_t source_missed) noexcept;
+  // A relay's view of its source, shown by `shmcast stat` and `metrics`, kept in the ring
+  // so that a restarted relay carries its loss counters on.
+  void set_source_status(const SourceStatus& status) noexcept;
+  [[nodiscard]] SourceStatus source_status() const noexcept;
 
  private:
   explicit Producer(std::unique_ptr<detail::ProducerState> state);

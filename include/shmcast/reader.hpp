@@ -57,7 +57,7 @@ struct ReaderOptions {
   GapPolicy on_gap = GapPolicy::oldest;
   WaitStrategy wait = WaitStrategy::block;
   bool register_reader = true;  // appear in `shmcast stat` with lag and losses
-  std::string label{};          // shown by `shmcast stat`; at most 47 bytes kept
+  std::string label{};          // shown by `shmcast stat`; at most kMaxLabelBytes kept
   // While the ring is being created (or does not exist yet, if wait_for_ring) attach retries this long.
   std::chrono::milliseconds attach_timeout{2000};
   bool wait_for_ring = false;

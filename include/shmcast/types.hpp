@@ -8,20 +8,38 @@
 
 namespace shmcast {
 
-// The shape of a ring, fixed at creation.
+// Bytes of every slot taken by the message header (stamp, length, type, timestamp): a
+// slot's payload holds this many fewer bytes than the slot. Part of the layout.
+inline constexpr std::uint32_t kSlotHeaderBytes = 24;
+// Slot sizes are multiples of this (one cache line).
+inline constexpr std::uint32_t kSlotSizeUnit = 64;
+// The longest reader label kept in the registry (ReaderOptions::label), in bytes.
+inline constexpr std::size_t kMaxLabelBytes = 47;
+
+// The shape of a ring, fixed at creation. The rules it must follow (checked by
+// Producer::create) are in the library's one geometry file: a power-of-two slot count
+// from 2 to 2^30, a slot size that is a multiple of 64 from 64 bytes to 16 MiB, and a
+// snapshot capacity up to 4 GiB.
 struct Geometry {
   std::uint64_t slot_count = 4096;      // a power of two, at least 2
-  std::uint32_t slot_size = 256;        // bytes per slot, a multiple of 64; payload = slot_size - 24
+  std::uint32_t slot_size = 256;        // bytes per slot, a multiple of 64; payload = slot_size - kSlotHeaderBytes
   std::uint64_t snapshot_capacity = 0;  // bytes per snapshot buffer; 0 = no snapshots
 
-  [[nodiscard]] std::uint32_t payload_capacity() const noexcept { return slot_size - 24; }
+  [[nodiscard]] constexpr std::uint32_t payload_capacity() const noexcept { return slot_size - kSlotHeaderBytes; }
   friend bool operator==(const Geometry&, const Geometry&) = default;
 };
 
 // The smallest slot size (a multiple of 64) whose payload holds `payload_bytes`.
 [[nodiscard]] constexpr std::uint32_t slot_size_for(std::uint32_t payload_bytes) noexcept {
-  return (payload_bytes + 24 + 63) / 64 * 64;
+  return (payload_bytes + kSlotHeaderBytes + kSlotSizeUnit - 1) / kSlotSizeUnit * kSlotSizeUnit;
 }
+
+// A relaying producer's view of its source stream (the bridge): shown by `shmcast stat`.
+struct SourceStatus {
+  std::uint64_t head = 0;    // the source's newest known sequence
+  std::uint64_t gaps = 0;    // gaps the relay met in its source
+  std::uint64_t missed = 0;  // sequences those gaps covered
+};
 
 // The bytes of a string, for publishing text: p.publish(shmcast::bytes_of("hello")).
 [[nodiscard]] inline std::span<const std::byte> bytes_of(std::string_view text) noexcept {
