@@ -1,5 +1,5 @@
 // The three transports the harness compares, all in POSIX shared memory, behind one small
-// interface that the producer/reader loops in shmcast_bench.cpp are written against:
+// interface that the producer/reader loops in roles.cpp are written against:
 //
 //   Tx: std::byte* buffer()                  where the producer builds the next payload
 //       void send(size_t len, u64 ts)        publish it to every reader

@@ -1,0 +1,194 @@
+// shmcast-bench's command line on CLI11: every flag, its default and its check, with --quick
+// filling in whatever the user left unset; and the list of points a run measures.
+#include "options.hpp"
+
+#include "control.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <sched.h>
+
+namespace shmcast::bench {
+
+const char* name_of(Transport t) { return t == Transport::ring ? "ring" : t == Transport::mutex ? "mutex" : "spsc-fanout"; }
+const char* name_of(Workload w) { return w == Workload::throughput ? "throughput" : w == Workload::latency ? "latency" : "rtt"; }
+const char* name_of(Wait w) { return w == Wait::spin ? "spin" : w == Wait::yield ? "yield" : "block"; }
+
+namespace {
+
+// A message size: bytes, or KiB with a K suffix ("1K" = 1024), a multiple of 8 in
+// [8, 64K]. Rewrites `s` as the number of bytes; returns what is wrong, or "".
+std::string parse_size(std::string& s) {
+  std::size_t end = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(s, &end);
+  } catch (const std::exception&) {
+    end = 0;
+  }
+  const bool kib = end != 0 && end + 1 == s.size() && (s[end] == 'K' || s[end] == 'k');
+  if (end == 0 || s[0] == '-' || (end != s.size() && !kib)) return "'" + s + "' is not a size (bytes, or KiB with a K suffix)";
+  if (kib) n *= 1024;
+  if (n < 8 || n > 65536 || n % 8 != 0) return "sizes must be multiples of 8 in [8, 65536], not " + s;
+  s = std::to_string(n);
+  return {};
+}
+
+Transport transport_of(const std::string& s) {
+  return s == "ring" ? Transport::ring : s == "mutex" ? Transport::mutex : Transport::spsc;
+}
+Workload workload_of(const std::string& s) {
+  return s == "throughput" ? Workload::throughput : s == "latency" ? Workload::latency : Workload::rtt;
+}
+
+std::vector<int> usable_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+}  // namespace
+
+std::optional<int> parse_args(int argc, char** argv, Options& o) {
+  CLI::App app{"shmcast-bench: the shmcast ring against a mutex-guarded ring and a per-reader spsc_queue fan-out,\n"
+               "all in POSIX shared memory: one producer and K reader processes per point.",
+               "shmcast-bench"};
+  app.get_formatter()->column_width(30);
+  std::vector<std::string> transports, workloads;
+  std::string wait = "auto";
+  bool no_pin = false;
+
+  app.add_flag("--quick", o.quick, "a seconds-long smoke run (what CI runs)");
+  auto* duration = app.add_option("--duration", o.duration_s, "seconds per throughput point (default 0.5)")->type_name("SEC");
+  auto* repeat = app.add_option("--repeat", o.repeat, "throughput and rtt points run N times, interleaved; median kept (default 3)")->type_name("N");
+  auto* samples = app.add_option("--samples", o.samples, "messages per latency/rtt point (default 1000000)")->type_name("N");
+  auto* cap = app.add_option("--latency-cap", o.latency_cap_s, "stop a latency/rtt point after this long (default 4)")->type_name("SEC");
+  app.add_option("--interval", o.interval_ns, "pacing of the latency workload (default 2000; at least size/2 ns)")->type_name("NS");
+  auto* probe = app.add_option("--probe-samples", o.probe_samples, "ping-pong round trips per floor probe (default 200000)")->type_name("N");
+  auto* sizes = app.add_option("--sizes", o.sizes, "message sizes, multiples of 8 in [8, 64K] (default 8,64,256,1K,4K,16K,64K)")
+                    ->delimiter(',')
+                    ->transform(CLI::Validator(parse_size, "", "size"))
+                    ->type_name("LIST");
+  auto* readers = app.add_option("--readers", o.readers, "reader counts K (default 1,2,4)")
+                      ->delimiter(',')
+                      ->check(CLI::Range(1, kMaxReaders).description(""))
+                      ->type_name("LIST");
+  app.add_option("--transports", transports, "ring,mutex,spsc-fanout (default all three)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"ring", "mutex", "spsc-fanout", "spsc"}).description(""))
+      ->type_name("LIST");
+  app.add_option("--workloads", workloads, "throughput,latency,rtt (default all three)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"throughput", "latency", "rtt"}).description(""))
+      ->type_name("LIST");
+  app.add_option("--wait", wait,
+                 "spin|yield|block|auto (default auto: spin if every process has a CPU,\n"
+                 "else yield for throughput and block for latency)")
+      ->check(CLI::IsMember({"spin", "yield", "block", "auto"}).description(""))
+      ->type_name("MODE");
+  auto* pin = app.add_option("--pin", o.cpus, "CPUs to pin to: producer on the first, readers round-robin on the rest\n"
+                                               "(default: every CPU this process may use)")
+                  ->delimiter(',')
+                  ->check(CLI::Range(0, CPU_SETSIZE - 1).description(""))
+                  ->type_name("LIST");
+  app.add_flag("--no-pin", no_pin, "do not pin (the floor probe is skipped)")->excludes(pin);
+  app.add_flag("--json", o.json, "print one JSON array (results and probes) on stdout; the table goes to stderr");
+  app.add_option("--out", o.out_dir, "write DIR/bench.json, DIR/table.txt, DIR/bench.gp and DIR/bench.png")->option_text("DIR");
+  app.footer("Verdicts against the benchmark's targets: python3 bench/targets.py DIR/bench.json");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "shmcast-bench: %s\nRun with --help for the options.\n", e.what());
+    return 2;
+  }
+
+  o.repeat = std::max(1, o.repeat);
+  o.pin = !no_pin;
+  if (!transports.empty()) {
+    o.transports.clear();
+    for (const std::string& t : transports) o.transports.push_back(transport_of(t));
+  }
+  if (!workloads.empty()) {
+    o.workloads.clear();
+    for (const std::string& w : workloads) o.workloads.push_back(workload_of(w));
+  }
+  if (wait != "auto") o.wait = wait == "spin" ? Wait::spin : wait == "yield" ? Wait::yield : Wait::block;
+  o.sizes_given = sizes->count() != 0;
+  if (o.quick) {
+    if (sizes->count() == 0) o.sizes = {64, 4096};
+    if (readers->count() == 0) o.readers = {1, 2};
+    if (samples->count() == 0) o.samples = 20'000;
+    if (duration->count() == 0) o.duration_s = 0.1;
+    if (repeat->count() == 0) o.repeat = 1;
+    if (cap->count() == 0) o.latency_cap_s = 1.0;
+    if (probe->count() == 0) o.probe_samples = 20'000;
+  }
+  if (o.cpus.empty()) o.cpus = usable_cpus();
+  return std::nullopt;
+}
+
+std::vector<Spec> build_points(const Options& o) {
+  std::vector<Spec> pts;
+  const int ncpu = static_cast<int>(o.cpus.size());
+  auto add = [&](Workload w, int k, std::size_t size) {
+    for (Transport t : o.transports) {
+      Spec s;
+      s.transport = t;
+      s.workload = w;
+      s.readers = k;
+      s.size = size;
+      // Spinning readers that share a CPU starve each other. With more
+      // processes than CPUs, throughput readers yield (blocked readers would make the
+      // producer pay a FUTEX_WAKE per publish) and latency readers block (a yielding reader
+      // spins 2048 polls before it lets the next one run). spsc-fanout has no blocking
+      // primitive: its `block` yields after a few polls.
+      s.wait = o.wait ? *o.wait : (k + 1 <= ncpu ? Wait::spin : w == Workload::throughput ? Wait::yield : Wait::block);
+      if (o.pin && ncpu > 0) {
+        s.producer_cpu = o.cpus[0];
+        for (int i = 0; i < k; ++i) s.reader_cpus.push_back(ncpu > 1 ? o.cpus[1 + static_cast<std::size_t>(i % (ncpu - 1))] : o.cpus[0]);
+      } else {
+        s.reader_cpus.assign(static_cast<std::size_t>(k), -1);
+      }
+      s.duration_s = o.duration_s;
+      // Large messages are paced at no more than 2 bytes/ns, so that the latency workload
+      // measures latency rather than a queue building up behind a saturated transport.
+      s.interval_ns = std::max<u64>(o.interval_ns, size / 2);
+      s.samples = o.samples;
+      s.cap_s = o.latency_cap_s;
+      pts.push_back(s);
+    }
+  };
+  auto has = [&](Workload w) { return std::find(o.workloads.begin(), o.workloads.end(), w) != o.workloads.end(); };
+  const std::size_t base = 64;
+  const std::vector<std::size_t> k_sizes = o.quick ? std::vector<std::size_t>{64} : std::vector<std::size_t>{64, 1024};
+  if (has(Workload::throughput)) {
+    for (std::size_t s : o.sizes) add(Workload::throughput, 1, s);
+    for (std::size_t s : k_sizes)
+      for (int k : o.readers)
+        if (k != 1) add(Workload::throughput, k, s);
+  }
+  if (has(Workload::latency)) {
+    for (int k : o.readers) add(Workload::latency, k, base);
+    for (std::size_t s : o.sizes)
+      if (s != base) add(Workload::latency, 1, s);
+  }
+  if (has(Workload::rtt)) {
+    if (o.sizes_given)
+      for (std::size_t s : o.sizes) add(Workload::rtt, 1, s);
+    else
+      add(Workload::rtt, 1, base);
+  }
+  return pts;
+}
+
+}  // namespace shmcast::bench

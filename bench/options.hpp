@@ -1,0 +1,65 @@
+// The command line (parsed with CLI11) and what it turns into: the points of a run. Each
+// Spec names one transport, workload, reader count and message size, with the CPUs, wait
+// strategy and pacing its processes use; build_points lays them out in the order they run.
+#pragma once
+
+#include "transports.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace shmcast::bench {
+
+using u64 = std::uint64_t;
+
+enum class Transport { ring, mutex, spsc };
+enum class Workload { throughput, latency, rtt };
+
+const char* name_of(Transport t);
+const char* name_of(Workload w);
+const char* name_of(Wait w);
+
+struct Spec {
+  Transport transport = Transport::ring;
+  Workload workload = Workload::throughput;
+  int readers = 1;
+  std::size_t size = 64;
+  Wait wait = Wait::spin;
+  int producer_cpu = -1;
+  std::vector<int> reader_cpus;
+  double duration_s = 0.5;     // a throughput point runs this long
+  u64 interval_ns = 2000;      // a latency point's pacing
+  u64 samples = 1'000'000;     // latency and rtt points stop after this many messages...
+  double cap_s = 4.0;          // ... or this long, whichever comes first
+};
+
+struct Options {
+  bool quick = false;
+  double duration_s = 0.5;       // per throughput point
+  int repeat = 3;                // throughput and rtt points run this often, interleaved; the median is kept
+  u64 samples = 1'000'000;       // messages per latency / rtt point
+  double latency_cap_s = 4.0;    // ... or this long, whichever comes first
+  u64 interval_ns = 2000;        // pacing of the latency workload
+  u64 probe_samples = 200'000;   // ping-pong round trips per floor probe
+  std::vector<std::size_t> sizes{8, 64, 256, 1024, 4096, 16384, 65536};
+  std::vector<int> readers{1, 2, 4};
+  std::vector<Transport> transports{Transport::ring, Transport::mutex, Transport::spsc};
+  std::vector<Workload> workloads{Workload::throughput, Workload::latency, Workload::rtt};
+  std::optional<Wait> wait;      // default: spin when every process has its own CPU (see build_points)
+  bool pin = true;
+  std::vector<int> cpus;
+  bool json = false;
+  std::string out_dir;
+  bool sizes_given = false;  // --sizes: rtt runs at each of them too (else at 64 B only)
+};
+
+// Fills `o` from the command line. Returns an exit status when the program should stop
+// here: 0 after --help, 2 after a usage error (already reported on stderr).
+std::optional<int> parse_args(int argc, char** argv, Options& o);
+
+std::vector<Spec> build_points(const Options& o);
+
+}  // namespace shmcast::bench

@@ -1,0 +1,59 @@
+// What a run found and how it is shown: the per-point Result, the table (stdout and
+// table.txt), bench.json (one array of result, probe and machine objects, written with
+// nlohmann::json) and the gnuplot script and PNG.
+#pragma once
+
+#include "options.hpp"
+#include "probes.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace shmcast::bench {
+
+struct Result {
+  Spec spec;
+  double msgs_per_s = 0;       // mean over readers of delivered / producer's elapsed time
+  double min_msgs_per_s = 0;   // the slowest reader's
+  double bytes_per_s = 0;
+  double producer_cpu_ns = NAN;
+  u64 published = 0, delivered = 0, missed = 0, samples = 0;
+  u64 p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
+  bool has_latency = false;
+  std::optional<FloorProbe> floor;
+  std::string error;  // empty if the point ran and its accounting added up
+  int runs = 1;
+};
+
+struct Run {
+  std::string machine;   // the CPU model
+  long cpus_online = 0;
+  std::string load;      // load averages at start and end
+  double tick_ns = 1;
+  std::vector<Result> results;
+  std::vector<std::pair<FloorProbe, Spec>> floors;  // each floor probe and the point it was taken for
+  int memcpy_cpu = -1;
+  std::vector<double> memcpy_bps;  // one per kMemcpySizes
+};
+
+std::string fmt(const char* f, double v);  // printf of one double
+std::string human(double v);               // 1.23G, 4.56M, 7.8k; "-" for NaN
+std::string size_str(std::size_t s);       // 64, 4K
+std::string loadavg();                     // "0.52 0.40 0.33"
+std::string cpu_model();                   // /proc/cpuinfo's model name
+
+const Result* find(const Run& run, Transport t, Workload w, int k, std::size_t size);
+
+void print_table(std::FILE* out, const Run& run);
+
+// bench.json: one JSON array, one object a line (results, then probes, then the machine).
+std::string bench_json(const Run& run);
+
+// DIR/bench.gp and, through gnuplot, DIR/bench.png; says on `log` how it went.
+void write_plot(const std::string& dir, const Run& run, std::FILE* log);
+
+}  // namespace shmcast::bench
