@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh release -DSHMCAST_BUILD_TESTS=OFF -DSHMCAST_BUILD_BENCH=OFF
-exec build/release/tools/demo/shmcast-demo "${1:-4}"
+# Its own folder (the `demo` preset: release, tools only), so it never reconfigures the
+# test build in build/release.
+bash scripts/build.sh demo
+exec build/demo/tools/demo/shmcast-demo "${1:-4}"

@@ -25,9 +25,9 @@ run_ctest() {  # flavour
     runner=(setarch "$(uname -m)" -R)
   fi
   local rc=0
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-  ASAN_OPTIONS="detect_leaks=1 abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1" \
-    "${runner[@]}" ctest --test-dir "build/$flavour" --output-on-failure -j"$jobs" --timeout 600 2>&1 | tee "$log" || rc=$?
+  # The test preset (CMakePresets.json) runs build/$flavour with --output-on-failure, a
+  # 600 s timeout and the sanitizers' options (halt on the first report).
+  "${runner[@]}" ctest --preset "$flavour" -j"$jobs" 2>&1 | tee "$log" || rc=$?
   local line p f
   line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1 || true)
   if [ -n "$line" ]; then
