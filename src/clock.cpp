@@ -22,11 +22,6 @@ namespace {
 
 std::atomic<bool> g_calibrated{false};
 
-std::uint64_t clock_realtime_ns() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 #ifdef SHMCAST_HAVE_TSC
 bool invariant_tsc() noexcept {
@@ -54,7 +49,7 @@ Pair read_pair() noexcept {
   std::uint64_t best_width = ~0ull;
   for (int i = 0; i < 8; ++i) {
     const std::uint64_t before = __rdtsc();
-    const std::uint64_t ns = clock_realtime_ns();
+    const std::uint64_t ns = detail::realtime_ns();
     const std::uint64_t after = __rdtsc();
     if (after - before < best_width) {
       best_width = after - before;
@@ -121,7 +116,7 @@ std::uint64_t now_ns() noexcept {
 #ifdef SHMCAST_HAVE_TSC
   thread_local Anchor anchor;
   const Calibration& cal = calibration();
-  if (!cal.use_tsc) return clock_realtime_ns();
+  if (!cal.use_tsc) return detail::realtime_ns();
   const std::uint64_t tsc = __rdtsc();
   const std::uint64_t elapsed = tsc - anchor.tsc;
   if (anchor.ns == 0 || elapsed > cal.ticks_per_second) [[unlikely]] {
@@ -136,8 +131,18 @@ std::uint64_t now_ns() noexcept {
   }
   return anchor.ns + static_cast<std::uint64_t>(static_cast<double>(elapsed) * anchor.ns_per_tick);
 #else
-  return clock_realtime_ns();
+  return detail::realtime_ns();
 #endif
 }
+
+namespace detail {
+
+std::uint64_t realtime_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace detail
 
 }  // namespace shmcast

@@ -1,7 +1,13 @@
 // The clock's set-up, done where a ring is attached rather than on the hot path.
 #pragma once
 
+#include <cstdint>
+
 namespace shmcast::detail {
+
+// CLOCK_REALTIME in nanoseconds through clock_gettime: for the rare stamps (creation,
+// attach) that must not depend on the TSC calibration.
+[[nodiscard]] std::uint64_t realtime_ns() noexcept;
 
 // Runs the once-per-process TSC calibration (about 5 ms) and anchors the calling thread,
 // so that neither lands on a hot path: the first publish(kNow) or a reader's first

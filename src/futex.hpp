@@ -2,13 +2,14 @@
 // the producer.
 //
 // The handshake (a Dekker pattern between producer P and a reader R about to sleep):
-//   P: store slot stamp (commit) ; light_fence() ; load armed -> if set: exchange it to 0, FUTEX_WAKE
-//   R: armed = 1 ; heavy_fence() ; load wake word ; load slot stamp -> FUTEX_WAIT if nothing new
-// (A registered reader also counts itself in `waiters` first; only `stat` reads that.)
-// Either P sees armed != 0, or R sees the commit. light_fence() is a compiler barrier
-// when P registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED): R's membarrier then
-// forces a full barrier on every CPU running P. Without membarrier, both are seq_cst
-// fences, and the producer pays an mfence per publish (it records that in its flags).
+//   P: commit the slot ; fence ; WaitLine::armed() -> if set: disarm(), bump the wake word, FUTEX_WAKE
+//   R: WaitLine::arm() ; heavy_fence() ; load the wake word ; try_read() -> FUTEX_WAIT if nothing new
+// (A registered reader also counts itself in WaitLine::waiters first; only `stat` reads that.)
+// Either P sees the arming, or R sees the commit. P's fence (Producer::wake_if_armed) is a
+// compiler barrier when P registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED): R's
+// membarrier then forces a full barrier on every CPU running P. Without membarrier, both
+// are seq_cst fences, and the producer pays an mfence per publish (ProducerLine::full_fence
+// tells readers so).
 #pragma once
 
 #include <atomic>

@@ -1,11 +1,17 @@
 // The operators' observer: one mapping of a ring and its registry, sampled on demand.
+// It reads every region through its accessors (layout.hpp, registry_layout.hpp) and
+// computes the derived figures (lag, live readers, rates) in one place.
 #include <shmcast/inspect.hpp>
 
+#include "liveness.hpp"
+#include "mapping.hpp"
+#include "names.hpp"
 #include "registry.hpp"
-#include "segment.hpp"
+#include "ring_view.hpp"
+#include "snapshot_area.hpp"
 
-#include <algorithm>
-#include <dirent.h>
+#include <chrono>
+#include <cstring>
 #include <sys/stat.h>
 
 namespace shmcast {
@@ -15,8 +21,9 @@ namespace detail {
 struct ObserverState {
   std::string name;
   OpenedRing ring;
-  std::optional<Registry> registry;          // read-only, for sampling
-  std::optional<Registry> writable_registry; // opened on the first reap_dead()
+  RingView view;
+  std::optional<Registry> registry;           // read-only, for sampling
+  std::optional<Registry> writable_registry;  // opened by the first reap_dead()
   std::string registry_error;
   dev_t device = 0;
   ino_t inode = 0;
@@ -26,6 +33,29 @@ struct ObserverState {
   std::chrono::steady_clock::time_point previous_at{};
 };
 
+namespace {
+
+ReaderStatus reader_status(std::uint32_t index, const EntryReport& report, std::uint64_t head) {
+  const EntryCopy& e = report.fields;
+  ReaderStatus r;
+  r.id = index;
+  r.pid = e.pid;
+  r.alive = report.alive;
+  r.waiting = e.waiting;
+  r.label = std::string(e.label, ::strnlen(e.label, sizeof e.label));
+  r.position = e.position;
+  r.lag = head > e.position ? head - e.position : 0;
+  r.delivered = e.delivered;
+  r.gaps = e.gaps;
+  r.missed = e.missed;
+  r.snapshots = e.snapshots;
+  r.last_active_ns = e.last_active_ns;
+  r.attached_ns = e.attached_ns;
+  r.external_position = e.external_position;
+  return r;
+}
+
+}  // namespace
 }  // namespace detail
 
 using namespace detail;
@@ -34,6 +64,7 @@ RingObserver::RingObserver(std::string_view name) : state_(std::make_unique<Obse
   ObserverState& s = *state_;
   s.name = std::string(name);
   s.ring = open_ring(name, /*writable=*/false, std::chrono::milliseconds(200));
+  s.view = RingView(s.ring.segment.base(), s.ring.geometry);
   struct stat st {};
   if (::fstat(s.ring.segment.fd(), &st) == 0) {
     s.device = st.st_dev;
@@ -57,7 +88,7 @@ bool RingObserver::replaced() const noexcept {
 RingStatus RingObserver::sample() {
   ObserverState& s = *state_;
   const auto taken = std::chrono::steady_clock::now();
-  const auto* prefix = reinterpret_cast<const RingPrefix*>(s.ring.segment.base());
+  const RingView& view = s.view;
   RingStatus st;
   st.name = s.name;
   st.geometry = s.ring.geometry;
@@ -66,45 +97,41 @@ RingStatus RingObserver::sample() {
   struct stat fs {};
   if (::fstat(s.ring.segment.fd(), &fs) == 0) st.mode = fs.st_mode & 0777;
   st.creation_time_ns = s.ring.header.creation_time_ns;
-  const ProducerLine& p = prefix->producer;
-  st.head = p.head.load(std::memory_order_acquire);
-  st.published = p.published.load(std::memory_order_relaxed);
-  st.published_bytes = p.published_bytes.load(std::memory_order_relaxed);
-  st.last_publish_ns = p.last_publish_ns.load(std::memory_order_relaxed);
-  st.producer_pid = p.pid.load(std::memory_order_relaxed);
+  const ProducerLine& p = view.producer();
+  st.head = p.head();
+  st.published = p.published();
+  st.published_bytes = p.published_bytes();
+  st.last_publish_ns = p.last_publish_ns();
+  st.producer_pid = p.pid();
   st.producer_alive = producer_lock_held(s.ring.segment.fd());
-  st.takeovers = p.takeovers.load(std::memory_order_relaxed);
-  st.source_position = p.source_position.load(std::memory_order_relaxed);
-  st.source_head = prefix->relay.source_head.load(std::memory_order_relaxed);
-  st.source_gaps = prefix->relay.source_gaps.load(std::memory_order_relaxed);
-  st.source_missed = prefix->relay.source_missed.load(std::memory_order_relaxed);
-  st.first_seq = prefix->sequence.first_seq.load(std::memory_order_relaxed);
-  st.skipped = prefix->sequence.skipped.load(std::memory_order_relaxed);
-  if (s.ring.geometry.snapshot_capacity != 0) {
-    const SnapshotControl& ctl = prefix->snapshot;
-    const std::uint64_t k = ctl.stamp.load(std::memory_order_acquire) / 2;
-    st.snapshots_published = k;
-    if (k != 0) {
-      const std::uint64_t b = (k - 1) & 1;
-      st.snapshot_as_of = ctl.as_of[b].load(std::memory_order_relaxed);
-      st.snapshot_length = ctl.length[b].load(std::memory_order_relaxed);
-      st.snapshot_published_ns = ctl.published_ns[b].load(std::memory_order_relaxed);
-    }
+  st.takeovers = p.takeovers();
+  st.source_position = p.source_position();
+  const SourceStatus source = view.relay().get();
+  st.source_head = source.head;
+  st.source_gaps = source.gaps;
+  st.source_missed = source.missed;
+  st.first_seq = view.sequence().first_seq();
+  st.skipped = view.sequence().skipped();
+  if (view.has_snapshot_area()) {
+    const SnapshotInfo snap = peek_snapshot(view);
+    st.snapshots_published = snap.published;
+    st.snapshot_as_of = snap.as_of;
+    st.snapshot_length = snap.length;
+    st.snapshot_published_ns = snap.published_ns;
   }
   st.registry_error = s.registry_error;
   if (s.registry) {
-    st.waiters = s.registry->wait_line()->waiters.load(std::memory_order_relaxed);
+    st.waiters = s.registry->wait_line()->waiters();
     for (std::uint32_t i = 0; i < kRegistryEntries; ++i) {
-      std::optional<ReaderStatus> r = copy_entry(*s.registry, i);
-      if (!r) continue;
-      r->lag = st.head > r->position ? st.head - r->position : 0;
-      st.live_readers += r->alive ? 1 : 0;
-      st.readers.push_back(std::move(*r));
+      const std::optional<EntryReport> report = report_entry(*s.registry, i);
+      if (!report) continue;
+      st.readers.push_back(reader_status(i, *report, st.head));
+      st.live_readers += report->alive ? 1u : 0u;
     }
   }
   if (s.have_previous) {
     const double seconds = std::chrono::duration<double>(taken - s.previous_at).count();
-    if (seconds > 0) {
+    if (seconds > 0 && st.published >= s.previous_published) {
       st.rate = static_cast<double>(st.published - s.previous_published) / seconds;
       st.byte_rate = static_cast<double>(st.published_bytes - s.previous_bytes) / seconds;
       st.rate_known = true;
@@ -130,21 +157,5 @@ std::size_t RingObserver::reap_dead() {
 RingStatus inspect(std::string_view name) { return RingObserver(name).sample(); }
 
 std::size_t reap_dead_readers(std::string_view name) { return RingObserver(name).reap_dead(); }
-
-std::vector<std::string> list_rings() {
-  std::vector<std::string> names;
-  DIR* dir = ::opendir("/dev/shm");
-  if (dir == nullptr) return names;
-  while (const dirent* d = ::readdir(dir)) {
-    std::string_view file = d->d_name;
-    if (file.substr(0, 8) != "shmcast.") continue;
-    std::string_view name = file.substr(8);
-    if (name.size() >= 8 && name.substr(name.size() - 8) == ".readers") continue;
-    if (!name.empty()) names.emplace_back(name);
-  }
-  ::closedir(dir);
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 }  // namespace shmcast

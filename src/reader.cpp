@@ -1,34 +1,29 @@
-// The read side of the stamp protocol (DESIGN.md). Expecting message n in its slot:
-//   s1 = stamp (acquire)
+// The read side of the stamp protocol (docs/DESIGN.md, "The stamp protocol"). Expecting
+// message n in its slot:
+//   s1 = stamp()
 //   s1 <  2n+1  not yet published, unless the producer jumped past n (then: a gap)
 //   s1 == 2n+1  being written: nothing new yet
-//   s1 == 2n+2  copy header and payload (relaxed atomic words) ; acquire fence ;
-//               s2 = stamp (relaxed) ; s2 == s1: deliver ; else overwritten while copying: a gap
+//   s1 == 2n+2  copy header and payload ; s2 = stamp_after_copy() ;
+//               s2 == s1: deliver ; else overwritten while copying: a gap
 //   s1 >  2n+2  overwritten by a later lap: a gap
-// The acquire fence keeps every copy load before the re-check, so an unchanged stamp
-// proves no store of a later lap reached the words we copied.
+// On a gap the reader repositions by its policy (oldest, latest, snapshot); for every
+// reader, delivered + missed == the sequences it moved over.
 #include <shmcast/clock.hpp>
+#include <shmcast/error.hpp>
 #include <shmcast/reader.hpp>
 
 #include "clock_internal.hpp"
-#include "futex.hpp"
 #include "layout.hpp"
-#include "registry.hpp"
-#include "segment.hpp"
+#include "liveness.hpp"
+#include "names.hpp"
+#include "reader_state.hpp"
 #include "slot_io.hpp"
+#include "snapshot_area.hpp"
 #include "test_hooks.hpp"
 
-#include <sched.h>
+#include <algorithm>
 #include <sys/stat.h>
 #include <thread>
-#include <vector>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define SHMCAST_PAUSE() _mm_pause()
-#else
-#define SHMCAST_PAUSE() std::atomic_signal_fence(std::memory_order_seq_cst)
-#endif
 
 namespace shmcast {
 
@@ -38,66 +33,13 @@ namespace detail {
 void (*g_mid_copy_hook)(std::uint64_t) = nullptr;
 #endif
 
-struct ReaderState {
-  // The registry entry is released here, before the registry mapping below goes away,
-  // and only by the state that owns it: a moved-from Reader has no state, so moving a
-  // Reader (as reattach() does) keeps the new owner's entry claimed.
-  ~ReaderState() {
-    if (entry != nullptr) release_entry(entry);
-  }
-  std::string name;
-  ReaderOptions options;
-  Segment ring;
-  std::optional<Registry> registry;
-  ReaderEntry* entry = nullptr;  // Reader::entry_ caches it for the hot path
-  Geometry geometry;
-  RingHeader header{};
-  std::string registration_error;
-  std::vector<std::uint64_t> buffer;  // word-aligned copy target for payloads and snapshots
-  const SnapshotControl* snapshot = nullptr;
-  const std::byte* snapshot_area = nullptr;
-  std::uint64_t stale_snapshot_stamp = 0;  // the stamp of a snapshot already found too old
-  dev_t device = 0;
-  ino_t inode = 0;
-  bool want_snapshot = false;  // StartAt::snapshot, not yet served
-  // A snapshot copied into the buffer whose gap has been reported: delivered next.
-  bool snapshot_pending = false;
-  std::uint64_t pending_as_of = 0;
-  std::uint64_t pending_length = 0;
-};
-
-// A copy of the newest snapshot, valid if its stamp stayed below 2k+3 while copying.
-struct SnapshotCopy {
-  std::uint64_t stamp = 0;
-  std::uint64_t as_of = 0;
-  std::uint64_t length = 0;
-};
-
 namespace {
 
 inline constexpr std::uint64_t kEventsPerActivityStamp = 4096;
-inline constexpr std::uint64_t kIdlePollsPerActivityStamp = 1024;
 
 // Re-positioning "oldest" keeps this many slots between the reader and the producer
 // so that a reader that just fell behind does not land on the slot being overwritten.
 std::uint64_t safety_margin(std::uint64_t slot_count) noexcept { return std::max<std::uint64_t>(1, slot_count / 16); }
-
-std::optional<SnapshotCopy> copy_snapshot(const ReaderState& s, std::byte* buffer) noexcept {
-  if (s.snapshot == nullptr) return std::nullopt;
-  for (int attempt = 0; attempt < 64; ++attempt) {
-    const std::uint64_t s1 = s.snapshot->stamp.load(std::memory_order_acquire);
-    const std::uint64_t k = s1 / 2;
-    if (k == 0) return std::nullopt;
-    const std::uint64_t b = (k - 1) & 1;
-    SnapshotCopy c{s1, s.snapshot->as_of[b].load(std::memory_order_relaxed),
-                   s.snapshot->length[b].load(std::memory_order_relaxed)};
-    if (c.length > s.geometry.snapshot_capacity) return std::nullopt;  // corrupt: never read past the area
-    load_words(buffer, s.snapshot_area + b * s.header.snapshot_stride, c.length);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (s.snapshot->stamp.load(std::memory_order_relaxed) < 2 * k + 3) return c;
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 }  // namespace detail
@@ -112,6 +54,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   s.geometry = opened.geometry;
   s.header = opened.header;
   s.ring = std::move(opened.segment);
+  s.view = RingView(s.ring.base(), s.geometry);
   populate(s.ring, /*writable=*/false);
   struct stat st {};
   if (::fstat(s.ring.fd(), &st) == 0) {
@@ -122,20 +65,9 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   s.buffer.assign(words, 0);
   buffer_ = reinterpret_cast<std::byte*>(s.buffer.data());
 
-  const auto* prefix = reinterpret_cast<const RingPrefix*>(s.ring.base());
-  slots_ = s.ring.base() + kRingHeaderSize;
-  line_ = &prefix->producer;
-  sequence_ = &prefix->sequence;
-  if (s.geometry.snapshot_capacity != 0) {
-    s.snapshot = &prefix->snapshot;
-    s.snapshot_area = s.ring.base() + s.header.snapshot_offset;
-  }
-  slot_count_ = s.geometry.slot_count;
-  const SlotOrder order = SlotOrder::of(slot_count_, s.geometry.slot_size);
-  mask_ = order.mask;
-  lane_shift_ = order.lane_shift;
-  slot_size_ = s.geometry.slot_size;
-  payload_capacity_ = s.geometry.payload_capacity();
+  view_ = &s.view;
+  line_ = &s.view.producer();
+  sequence_ = &s.view.sequence();
   on_gap_ = options.on_gap;
   wait_ = options.wait;
 
@@ -164,22 +96,23 @@ Reader& Reader::operator=(Reader&&) noexcept = default;
 
 Reader::~Reader() = default;
 
-std::uint64_t Reader::head() const noexcept { return line_->head.load(std::memory_order_acquire); }
+std::uint64_t Reader::head() const noexcept { return line_->head(); }
 
 std::uint64_t Reader::oldest() const noexcept {
   const std::uint64_t h = head();
-  const std::uint64_t margin = safety_margin(slot_count_);
-  const std::uint64_t by_window = h + margin > slot_count_ ? h + margin - slot_count_ : 0;
-  return std::max(by_window, sequence_->first_seq.load(std::memory_order_relaxed));
+  const std::uint64_t slot_count = view_->slot_count();
+  const std::uint64_t margin = safety_margin(slot_count);
+  const std::uint64_t by_window = h + margin > slot_count ? h + margin - slot_count : 0;
+  return std::max(by_window, sequence_->first_seq());
 }
 
 bool Reader::producer_alive() const noexcept { return producer_lock_held(state_->ring.fd()); }
-pid_t Reader::producer_pid() const noexcept { return static_cast<pid_t>(line_->pid.load(std::memory_order_relaxed)); }
+pid_t Reader::producer_pid() const noexcept { return static_cast<pid_t>(line_->pid()); }
 const std::string& Reader::registration_error() const noexcept { return state_->registration_error; }
 const Geometry& Reader::geometry() const noexcept { return state_->geometry; }
 const std::string& Reader::name() const noexcept { return state_->name; }
 std::uint64_t Reader::ring_id() const noexcept { return state_->header.ring_id; }
-std::uint64_t Reader::source_position() const noexcept { return line_->source_position.load(std::memory_order_acquire); }
+std::uint64_t Reader::source_position() const noexcept { return line_->source_position(); }
 
 bool Reader::replaced() const noexcept {
   struct stat st {};
@@ -188,7 +121,7 @@ bool Reader::replaced() const noexcept {
 }
 
 void Reader::set_external_position(std::uint64_t position) noexcept {
-  if (entry_ != nullptr) entry_->external_position.store(position, std::memory_order_relaxed);
+  if (entry_ != nullptr) entry_->set_external_position(position);
 }
 
 bool Reader::reattach(const Backoff& backoff, const std::function<bool()>& should_stop) {
@@ -205,7 +138,7 @@ bool Reader::reattach(const Backoff& backoff, const std::function<bool()>& shoul
       fresh.state_->options = state_->options;
       *this = std::move(fresh);
       return true;
-    } catch (const Error& e) {
+    } catch (const Error&) {
       // Missing or still being created: wait. Anything else (foreign, corrupt...) too:
       // an operator may be about to fix it, and the caller decides when to stop.
     }
@@ -227,22 +160,13 @@ bool Reader::seek(std::uint64_t seq) noexcept {
 }
 
 void Reader::publish_counters() noexcept {
-  if (entry_ == nullptr) return;
-  entry_->position.store(position_, std::memory_order_relaxed);
-  entry_->delivered.store(delivered_, std::memory_order_relaxed);
-  entry_->gaps.store(gaps_, std::memory_order_relaxed);
-  entry_->missed.store(missed_, std::memory_order_relaxed);
-  entry_->snapshots.store(snapshots_, std::memory_order_relaxed);
+  if (entry_ != nullptr) entry_->publish_counters(position_, delivered_, gaps_, missed_, snapshots_);
 }
 
 void Reader::touch_registry() noexcept {
   if (entry_ == nullptr) return;
   publish_counters();
-  entry_->last_active_ns.store(now_ns(), std::memory_order_relaxed);
-}
-
-[[gnu::always_inline]] inline const std::byte* Reader::slot_at(std::uint64_t seq) const noexcept {
-  return slots_ + SlotOrder{mask_, lane_shift_}.index(seq) * slot_size_;
+  entry_->stamp_activity(now_ns());
 }
 
 ReadResult Reader::try_read() noexcept {
@@ -253,65 +177,58 @@ ReadResult Reader::try_read() noexcept {
     if (r) return r;
   }
   const std::uint64_t seq = position_;
-  const std::byte* slot = slot_at(seq);
-  const auto* h = reinterpret_cast<const SlotHeader*>(slot);
-  const std::uint64_t s1 = h->stamp.load(std::memory_order_acquire);
+  const SlotHeader& slot = view_->slot(seq);
+  const std::uint64_t s1 = slot.stamp();
   if (s1 == stamp_committed(seq)) [[likely]] {
-    const std::uint64_t length_type = h->length_type.load(std::memory_order_relaxed);
-    const std::uint64_t timestamp = h->timestamp_ns.load(std::memory_order_relaxed);
-    const auto length = static_cast<std::uint32_t>(length_type);
+    const SlotMeta meta = slot.meta();
+    const std::uint32_t capacity = view_->payload_capacity();
     // Bounded by the slot's capacity whatever the slot says: never read past it.
-    const std::size_t copy = length <= payload_capacity_ ? length : 0;
-    load_payload(buffer_, slot + kSlotHeaderSize, copy);
+    const std::size_t copy = meta.length <= capacity ? meta.length : 0;
+    load_payload(buffer_, RingView::payload(slot), copy);
     SHMCAST_MID_COPY_HOOK(seq);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (h->stamp.load(std::memory_order_relaxed) != s1) return on_lapped(seq);  // overwritten while copying
-    if (length > payload_capacity_) [[unlikely]] {
+    if (slot.stamp_after_copy() != s1) return on_lapped(seq);  // overwritten while copying
+    if (meta.length > capacity) [[unlikely]] {
       // A skip record: [seq, target) were skipped by a producer that jumped ahead.
-      if (length == kSkipRecordLength && timestamp > seq) return report_gap(seq, timestamp);
+      if (meta.is_skip() && meta.timestamp_ns > seq) return report_gap(seq, meta.timestamp_ns);
       return report_gap(seq, seq + 1);  // a slot claiming more than it holds is corrupt: drop it, counted
     }
     position_ = seq + 1;
     ++delivered_;
     if (entry_ != nullptr) {
-      entry_->position.store(position_, std::memory_order_relaxed);
-      entry_->delivered.store(delivered_, std::memory_order_relaxed);
-      if (delivered_ % kEventsPerActivityStamp == 0) entry_->last_active_ns.store(timestamp, std::memory_order_relaxed);
+      entry_->publish_progress(position_, delivered_);
+      if (delivered_ % kEventsPerActivityStamp == 0) entry_->stamp_activity(meta.timestamp_ns);
     }
     ReadResult r;
     r.status = ReadStatus::message;
-    r.message = Message{seq, static_cast<std::uint32_t>(length_type >> 32), timestamp, {buffer_, copy}};
+    r.message = Message{seq, meta.type, meta.timestamp_ns, {buffer_, copy}};
     return r;
   }
   if (s1 <= stamp_writing(seq)) {
     // Waiting for message seq. A two-line slot (41-104 byte payloads) has its second line
     // written before its stamp commits: asking for that line while polling lets its
-    // transfer overlap the stamp line's instead of following it (same-run rtt/2 p50 at
-    // 64 B: 283-287 -> 221-225 ns). With more lines per slot it made the tail worse
-    // (p99 at 256 B: 0.6 -> 4.2 us). A prefetch only starts a fetch; it never waits or faults.
-    if (slot_size_ == 128) __builtin_prefetch(slot + 64, 0, 3);
+    // transfer overlap the stamp line's instead of following it (bench/README.md,
+    // "Reader prefetch"). A prefetch only starts a fetch; it never waits or faults.
+    if (view_->slot_size() == 2 * kCacheLine) __builtin_prefetch(reinterpret_cast<const std::byte*>(&slot) + kCacheLine, 0, 3);
     return s1 == stamp_writing(seq) ? ReadResult{} : on_vacant(seq);
   }
   return on_lapped(seq);
 }
 
 ReadResult Reader::on_vacant(std::uint64_t seq) noexcept {
+  constexpr std::uint64_t kIdlePollsPerActivityStamp = 1024;
   if (++idle_polls_ % kIdlePollsPerActivityStamp == 0) touch_registry();
   // The common idle path: the producer has not jumped past seq, so it is simply not yet published.
-  if (sequence_->jump_seq.load(std::memory_order_acquire) <= seq) return {};
+  if (sequence_->jump_seq() <= seq) return {};
   // The producer jumped past seq. The first sequence of a jump carries a skip record; a
   // slot still vacant after the acquire above lies inside a skipped run (a reader that
   // sought there) or was skipped a lap ago: a gap, repositioned by the policy.
-  const auto* h = reinterpret_cast<const SlotHeader*>(slot_at(seq));
-  if (h->stamp.load(std::memory_order_acquire) >= stamp_writing(seq)) return {};  // it arrived meanwhile
+  if (view_->slot(seq).stamp() >= stamp_writing(seq)) return {};  // it arrived meanwhile
   return on_lapped(seq);
 }
 
 ReadResult Reader::on_lapped(std::uint64_t seq) noexcept {
-  if (on_gap_ == GapPolicy::snapshot && state_->snapshot != nullptr &&
-      state_->snapshot->stamp.load(std::memory_order_acquire) != 0) {
+  if (on_gap_ == GapPolicy::snapshot && view_->has_snapshot_area() && view_->snapshot_control().stamp() != 0)
     return take_snapshot(seq, /*at_start=*/false);
-  }
   std::uint64_t next = on_gap_ == GapPolicy::latest ? head() : oldest();
   if (next <= seq) next = seq + 1;
   return report_gap(seq, next);
@@ -337,14 +254,14 @@ ReadResult Reader::report_gap(std::uint64_t first, std::uint64_t next) noexcept 
 // empty) for the next one.
 ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
   ReaderState& s = *state_;
-  const std::uint64_t stamp = s.snapshot ? s.snapshot->stamp.load(std::memory_order_acquire) : 0;
+  const std::uint64_t stamp = view_->has_snapshot_area() ? view_->snapshot_control().stamp() : 0;
   if (stamp == 0) {  // no snapshot published yet: behave as `oldest`
     const std::uint64_t next = std::max(oldest(), from);
     if (next == from) return {};
     return report_gap(from, next);
   }
   if (stamp == s.stale_snapshot_stamp) return {};
-  const std::optional<SnapshotCopy> copy = copy_snapshot(s, buffer_);
+  const std::optional<SnapshotCopy> copy = copy_newest_snapshot(*view_, buffer_);
   if (!copy) return {};  // being rewritten faster than we copy: try again on the next read
   if ((!at_start && copy->as_of < from) || copy->as_of < oldest()) {
     s.stale_snapshot_stamp = copy->stamp;
@@ -369,78 +286,6 @@ ReadResult Reader::deliver_pending_snapshot() noexcept {
   r.status = ReadStatus::snapshot;
   r.snapshot = Snapshot{s.pending_as_of, {buffer_, static_cast<std::size_t>(s.pending_length)}};
   return r;
-}
-
-ReadResult Reader::read(std::chrono::nanoseconds timeout) noexcept {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  constexpr int kSpinPolls = 256;
-  // A blocking reader spins briefly before it sleeps, and yields the CPU every 32 polls of
-  // that spin. Readers sharing its CPU cannot run while it spins, and with messages coming
-  // faster than the spin lasts it would never sleep: they would wait out the scheduler's
-  // time slice (2 and 4 blocking readers on one CPU, a message every 2 us: p50 55 and
-  // 290 us; with the yields 6 and 19 us). Alone on its CPU the yield returns at once but
-  // is a syscall inside the spin: paced p50 there went from 0.3 to 1 us, which a reader
-  // that chose to sleep can afford. Detecting a shared CPU instead (preemption gaps, a
-  // count of waiters) was tried: it either missed the starvation or fired on housekeeping.
-  constexpr int kPollsPerYield = 32;
-  for (std::uint64_t polls = 0;; ++polls) {
-    if (ReadResult r = try_read()) return r;
-    if (wait_ == WaitStrategy::block && polls >= kSpinPolls) return wait_block(deadline);
-    const bool yield = wait_ == WaitStrategy::spin_yield ? polls >= kSpinPolls * 8
-                                                         : wait_ == WaitStrategy::block && polls % kPollsPerYield == kPollsPerYield - 1;
-    if (yield) ::sched_yield();
-    else SHMCAST_PAUSE();
-    if (polls % 256 == 255 && std::chrono::steady_clock::now() >= deadline) return {};
-  }
-}
-
-ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) noexcept {
-  ReaderState& s = *state_;
-  // No wait line to announce ourselves on: poll gently instead. A reader without a
-  // registry entry still sleeps on the futex: the producer clears `armed` when it wakes,
-  // so one that dies asleep costs one FUTEX_WAKE, not one per publish. It is not counted
-  // in `waiters`, though: nothing could take a dead one's count back (a registered
-  // reader's is taken back when its entry is reaped or reclaimed), and `stat` does not
-  // list unregistered readers either.
-  if (!s.registry) {
-    for (;;) {
-      if (ReadResult r = try_read()) return r;
-      if (std::chrono::steady_clock::now() >= deadline) return {};
-      timespec pause{0, 50'000};
-      ::nanosleep(&pause, nullptr);
-    }
-  }
-  auto& waiters = s.registry->wait_line()->waiters;
-  for (;;) {
-    // The reader's half of the sleep/wake handshake (futex.hpp).
-    if (entry_ != nullptr) {
-      waiters.fetch_add(1, std::memory_order_relaxed);
-      entry_->flags.fetch_or(kReaderWaiting, std::memory_order_relaxed);
-    }
-    s.registry->wait_line()->armed.store(1, std::memory_order_seq_cst);
-    heavy_fence((line_->flags.load(std::memory_order_relaxed) & kProducerFullFence) != 0);
-    const std::uint32_t word = line_->wake_word.load(std::memory_order_acquire);
-    ReadResult r = try_read();
-    if (!r) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now < deadline) {
-        // Capped so that a wake lost to a failing membarrier costs at most this much.
-        const auto slice = std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::milliseconds(100));
-        timespec ts{static_cast<time_t>(slice.count() / 1'000'000'000), static_cast<long>(slice.count() % 1'000'000'000)};
-        futex_wait(&line_->wake_word, word, &ts);
-      }
-    }
-    if (entry_ != nullptr) {
-      entry_->flags.fetch_and(~kReaderWaiting, std::memory_order_relaxed);
-      waiters.fetch_sub(1, std::memory_order_relaxed);
-    }
-    if (r) return r;
-    if (ReadResult again = try_read()) return again;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      touch_registry();
-      return {};
-    }
-  }
 }
 
 }  // namespace shmcast

@@ -1,13 +1,12 @@
 // The reader registry `/shmcast.NAME.readers`: a fixed table of reader entries that
 // readers claim with a compare-and-swap and keep up to date, plus the wait line the
 // producer polls to learn whether anyone sleeps. Readers map it read-write, which is
-// why it is apart from the ring they map read-only.
+// why it is apart from the ring they map read-only. The bytes and their memory orders
+// are in registry_layout.hpp; this file holds the operations over the whole table.
 #pragma once
 
-#include "layout.hpp"
-#include "segment.hpp"
-
-#include <shmcast/inspect.hpp>
+#include "mapping.hpp"
+#include "registry_layout.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -36,11 +35,13 @@ std::optional<Registry> open_registry(std::string_view ring, std::uint64_t ring_
 
 // Claims a free entry, or one whose owner died. nullptr if all are held by live readers.
 ReaderEntry* claim_entry(const Registry& registry, std::string_view label, std::uint64_t position) noexcept;
-void release_entry(ReaderEntry* entry) noexcept;
 
-// A copy of one claimed entry for observers, each field read relaxed (lag is left 0:
-// it needs the ring's head). nullopt if the entry is free.
-std::optional<ReaderStatus> copy_entry(const Registry& registry, std::uint32_t index);
+// A copy of claimed entry `index` with its owner's liveness; nullopt if the entry is free.
+struct EntryReport {
+  EntryCopy fields;
+  bool alive = false;
+};
+std::optional<EntryReport> report_entry(const Registry& registry, std::uint32_t index) noexcept;
 
 // Frees the entries of dead readers; returns how many. Live-entry count in *live.
 std::uint32_t reap_dead_entries(const Registry& registry, std::uint32_t* live = nullptr) noexcept;

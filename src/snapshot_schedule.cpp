@@ -7,7 +7,7 @@ namespace shmcast {
 SnapshotSchedule::SnapshotSchedule(Producer& producer, SnapshotCadence cadence, StateFn state)
     : producer_(producer), cadence_(cadence), state_(std::move(state)) {
   if (producer_.geometry().snapshot_capacity == 0)
-    throw Error(Errc::invalid_argument, "ring '" + producer_.name() + "' has no snapshot area; recreate it with --snapshot-size");
+    throw Error(Errc::no_snapshot_area, producer_.name(), "has no snapshot area");
   if (cadence_.messages == 0 && cadence_.interval.count() <= 0)
     throw Error(Errc::invalid_argument, "a snapshot schedule needs a message count or an interval");
   if (!state_) throw Error(Errc::invalid_argument, "a snapshot schedule needs a state callback");

@@ -26,6 +26,8 @@ namespace shmcast {
 namespace detail {
 struct ProducerState;
 struct ProducerLine;
+struct WaitLine;
+class RingView;
 }  // namespace detail
 
 // Pass as timestamp_ns to stamp a message with shmcast::now_ns().
@@ -118,7 +120,7 @@ class Producer {
   void publish_snapshot(std::span<const std::byte> state);
 
   [[nodiscard]] std::uint64_t head() const noexcept { return head_; }
-  [[nodiscard]] std::uint32_t payload_capacity() const noexcept { return payload_capacity_; }
+  [[nodiscard]] std::uint32_t payload_capacity() const noexcept;
   [[nodiscard]] const Geometry& geometry() const noexcept;
   [[nodiscard]] const std::string& name() const noexcept;
   [[nodiscard]] std::uint64_t ring_id() const noexcept;
@@ -136,7 +138,6 @@ class Producer {
 
  private:
   explicit Producer(std::unique_ptr<detail::ProducerState> state);
-  [[nodiscard]] std::byte* slot_at(std::uint64_t seq) const noexcept;
   std::byte* begin_write(std::uint64_t seq, std::size_t size, std::uint32_t type, std::uint64_t timestamp_ns) noexcept;
   void end_write(std::uint64_t seq, std::size_t size, std::byte* slot) noexcept;
   void abandon(std::uint64_t seq, std::byte* slot) noexcept;
@@ -146,17 +147,14 @@ class Producer {
   [[noreturn]] void throw_too_large(std::size_t size) const;
 
   std::unique_ptr<detail::ProducerState> state_;
-  std::byte* slots_ = nullptr;
+  // Hot-path pointers into state_ and the mapping (process-local: src/ring_view.hpp).
+  const detail::RingView* view_ = nullptr;
   detail::ProducerLine* line_ = nullptr;
-  std::atomic<std::uint32_t>* armed_ = nullptr;  // in the registry's wait line: a reader is about to sleep
+  detail::WaitLine* wait_ = nullptr;  // the registry's wait line: is a reader about to sleep?
   std::uint64_t head_ = 0;
-  std::uint64_t mask_ = 0;  // with lane_shift_: the ring's slot order (detail::SlotOrder)
-  std::uint32_t lane_shift_ = 0;
   std::uint64_t published_ = 0;
   std::uint64_t published_bytes_ = 0;
   std::uint64_t wakeups_ = 0;
-  std::uint32_t slot_size_ = 0;
-  std::uint32_t payload_capacity_ = 0;
   bool full_fence_ = false;
 };
 

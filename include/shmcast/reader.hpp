@@ -29,6 +29,7 @@ struct ReaderState;
 struct ProducerLine;
 struct SequenceLine;
 struct ReaderEntry;
+class RingView;
 }  // namespace detail
 
 enum class StartAt {
@@ -118,7 +119,6 @@ class Reader {
   [[nodiscard]] std::uint64_t source_position() const noexcept;  // the producer's relay position
 
  private:
-  [[nodiscard]] const std::byte* slot_at(std::uint64_t seq) const noexcept;
   ReadResult on_lapped(std::uint64_t seq) noexcept;
   ReadResult on_vacant(std::uint64_t seq) noexcept;
   ReadResult report_gap(std::uint64_t first, std::uint64_t next) noexcept;
@@ -129,22 +129,18 @@ class Reader {
   void touch_registry() noexcept;
 
   std::unique_ptr<detail::ReaderState> state_;
-  const std::byte* slots_ = nullptr;
+  // Hot-path pointers into state_ and the mapping (process-local: src/ring_view.hpp).
+  const detail::RingView* view_ = nullptr;
   const detail::ProducerLine* line_ = nullptr;
   const detail::SequenceLine* sequence_ = nullptr;
   detail::ReaderEntry* entry_ = nullptr;
   std::byte* buffer_ = nullptr;  // payload_capacity + 8, word-aligned
-  std::uint64_t mask_ = 0;  // with lane_shift_: the ring's slot order (detail::SlotOrder)
-  std::uint32_t lane_shift_ = 0;
-  std::uint64_t slot_count_ = 0;
   std::uint64_t position_ = 0;
   std::uint64_t delivered_ = 0;
   std::uint64_t gaps_ = 0;
   std::uint64_t missed_ = 0;
   std::uint64_t snapshots_ = 0;
   std::uint64_t idle_polls_ = 0;
-  std::uint32_t slot_size_ = 0;
-  std::uint32_t payload_capacity_ = 0;
   GapPolicy on_gap_ = GapPolicy::oldest;
   WaitStrategy wait_ = WaitStrategy::block;
 };

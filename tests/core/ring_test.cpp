@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "clock_internal.hpp"
-#include "layout.hpp"
+#include "names.hpp"
+#include "raw_ring.hpp"
+#include "registry_layout.hpp"
 #include "test_support.hpp"
 
 #include <fcntl.h>
@@ -443,15 +445,15 @@ TEST_CASE("an entry whose owner died inside its claim (no start time yet) is rec
   REQUIRE(shmcast::test::wait_exit(gone) == 0);
   {
     // What a reader killed between its CAS on the pid and storing its start time leaves.
-    const int fd = ::shm_open(("/shmcast." + g.name + ".readers").c_str(), O_RDWR, 0);
+    const int fd = ::shm_open(test::shm_name(detail::registry_object_name(g.name)).c_str(), O_RDWR, 0);
     REQUIRE(fd >= 0);
     void* map = ::mmap(nullptr, detail::kRegistrySize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     ::close(fd);
     REQUIRE(map != MAP_FAILED);
     auto* entry = reinterpret_cast<detail::ReaderEntry*>(static_cast<std::byte*>(map) + detail::kRegistryEntriesOffset +
                                                          5 * detail::kRegistryEntrySize);
-    entry->pid.store(static_cast<std::uint32_t>(gone));
-    entry->start_time.store(0);
+    REQUIRE(entry->try_take(0, static_cast<std::uint32_t>(gone)));
+    entry->mark_claiming();
     ::munmap(map, detail::kRegistrySize);
   }
   RingStatus st = inspect(g.name);

@@ -3,48 +3,16 @@
 #include <catch2/catch.hpp>
 
 #include "layout.hpp"
+#include "raw_ring.hpp"
 #include "test_support.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#include <cstring>
 
 using namespace shmcast;
 using namespace shmcast::detail;
+using shmcast::test::RawRing;
 using shmcast::test::RingGuard;
 using shmcast::test::unique_ring;
-
-namespace {
-
-// A read-write view of a ring for playing the writer's part by hand.
-struct RawRing {
-  std::byte* base = nullptr;
-  std::size_t size = 0;
-  std::uint64_t slot_count = 0;
-  std::uint32_t slot_size = 0;
-
-  explicit RawRing(const std::string& name) {
-    const int fd = ::shm_open(("/shmcast." + name).c_str(), O_RDWR, 0);
-    REQUIRE(fd >= 0);
-    size = static_cast<std::size_t>(::lseek(fd, 0, SEEK_END));
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    ::close(fd);
-    REQUIRE(p != MAP_FAILED);
-    base = static_cast<std::byte*>(p);
-    const auto* h = reinterpret_cast<const RingHeader*>(base);
-    slot_count = h->slot_count;
-    slot_size = h->slot_size;
-  }
-  ~RawRing() { ::munmap(base, size); }
-
-  SlotHeader& slot(std::uint64_t seq) {
-    return *reinterpret_cast<SlotHeader*>(base + slot_offset(slot_count, slot_size, seq));
-  }
-  std::byte* payload(std::uint64_t seq) { return reinterpret_cast<std::byte*>(&slot(seq)) + kSlotHeaderSize; }
-  ProducerLine& producer() { return reinterpret_cast<RingPrefix*>(base)->producer; }
-};
-
-}  // namespace
 
 TEST_CASE("stamp table: each stamp a reader can meet, and what it does", "[stamp]") {
   RingGuard g(unique_ring("stamps"));
@@ -56,18 +24,17 @@ TEST_CASE("stamp table: each stamp a reader can meet, and what it does", "[stamp
   const std::uint64_t n = 6;  // lives in slot 2, which still holds message 2 (stamp 6)
 
   SECTION("stamp < 2n+1: not yet published (an older lap's message is there)") {
-    CHECK(raw.slot(n).stamp.load() == stamp_committed(2));
+    CHECK(raw.slot(n).stamp() == stamp_committed(2));
     CHECK(r.try_read().status == ReadStatus::empty);
     CHECK(r.position() == n);
   }
   SECTION("stamp == 2n+1: being written, nothing new yet") {
-    raw.slot(n).stamp.store(stamp_writing(n));
+    raw.slot(n).begin(n, 3, 9, 0);
     CHECK(r.try_read().status == ReadStatus::empty);
     CHECK(r.position() == n);
     SECTION("then 2n+2: message n") {
-      raw.slot(n).length_type.store(3 | (std::uint64_t{9} << 32));
       std::memcpy(raw.payload(n), "abc", 3);
-      raw.slot(n).stamp.store(stamp_committed(n));
+      raw.slot(n).commit(n);
       ReadResult e = r.try_read();
       REQUIRE(e.status == ReadStatus::message);
       CHECK(e.message.seq == n);
@@ -84,7 +51,7 @@ TEST_CASE("stamp table: each stamp a reader can meet, and what it does", "[stamp
   }
   SECTION("stamp > 2n+2: overwritten by a later lap, a gap") {
     for (int i = 6; i < 11; ++i) p.publish(bytes_of(shmcast::test::numbered("m", i)));  // head 11: slot 2 holds 10
-    CHECK(raw.slot(n).stamp.load() == stamp_committed(10));
+    CHECK(raw.slot(n).stamp() == stamp_committed(10));
     ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::gap);
     CHECK(e.gap.first == n);
@@ -93,14 +60,14 @@ TEST_CASE("stamp table: each stamp a reader can meet, and what it does", "[stamp
   }
   SECTION("stamp > 2n+2 while a later lap is being written is a gap too") {
     for (int i = 6; i < 10; ++i) p.publish(bytes_of(shmcast::test::numbered("m", i)));  // head 10
-    raw.slot(n).stamp.store(stamp_writing(10));                                // message 10 half-written
+    raw.slot(n).begin(10, 0, 0, 0);  // message 10 half-written
     ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::gap);
     CHECK(e.gap.first == n);
   }
   SECTION("a length beyond the slot's capacity is never read: the slot counts as one missed message") {
     p.publish(bytes_of("m6"));
-    raw.slot(n).length_type.store(0xFFFF'0000u);
+    raw.slot(n).set_length(0xFFFF'0000u);
     ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::gap);
     CHECK(e.gap.first == n);
@@ -108,7 +75,7 @@ TEST_CASE("stamp table: each stamp a reader can meet, and what it does", "[stamp
     CHECK(r.position() == n + 1);
   }
   SECTION("a slot left vacant by a repair reads as not yet published") {
-    raw.slot(n).stamp.store(stamp_vacant(n));
+    raw.slot(n).vacate(n);
     CHECK(r.try_read().status == ReadStatus::empty);
   }
 }
@@ -124,10 +91,10 @@ TEST_CASE("a producer taking over repairs a half-written slot and continues with
   Reader r(g.name, {.start = StartAt::latest});
   RawRing raw(g.name);
   SECTION("died after the odd stamp: the slot is made vacant, the sequence reused") {
-    raw.slot(head).stamp.store(stamp_writing(head));
+    raw.slot(head).begin(head, 0, 0, 0);
     Producer p = Producer::open(g.name);
     CHECK(p.head() == head);
-    CHECK(raw.slot(head).stamp.load() == stamp_vacant(head));
+    CHECK(raw.slot(head).stamp() == stamp_vacant(head));
     CHECK(r.try_read().status == ReadStatus::empty);
     CHECK(p.publish(bytes_of("new")) == head);
     ReadResult e = r.try_read();
@@ -136,9 +103,9 @@ TEST_CASE("a producer taking over repairs a half-written slot and continues with
     CHECK(r.missed() == 0);
   }
   SECTION("died after committing but before advancing head: the message stands, no duplicate") {
-    raw.slot(head).length_type.store(2);
+    raw.slot(head).begin(head, 2, 0, 0);
     std::memcpy(raw.payload(head), "ok", 2);
-    raw.slot(head).stamp.store(stamp_committed(head));
+    raw.slot(head).commit(head);
     Producer p = Producer::open(g.name);
     CHECK(p.head() == head + 1);
     CHECK(text_of(r.try_read().message.payload) == "ok");

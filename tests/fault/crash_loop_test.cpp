@@ -5,6 +5,7 @@
 // accounting must be exact.
 #include "fault_common.hpp"
 #include "layout.hpp"
+#include "raw_ring.hpp"
 #include "test_hooks.hpp"
 
 #include <catch2/catch.hpp>
@@ -26,36 +27,6 @@ std::uint64_t g_kill_at = UINT64_MAX;
 void kill_self_at(std::uint64_t seq) {
   if (seq == g_kill_at) ::raise(SIGKILL);
 }
-
-// A read-only view of a ring's raw bytes, to check what a dead producer left behind.
-class RawRing {
- public:
-  explicit RawRing(const std::string& name) {
-    const std::string object = "/shmcast." + name;
-    const int fd = ::shm_open(object.c_str(), O_RDONLY, 0);
-    if (fd < 0) throw std::runtime_error("shm_open " + object);
-    struct stat st {};
-    ::fstat(fd, &st);
-    size_ = static_cast<std::size_t>(st.st_size);
-    base_ = static_cast<const std::byte*>(::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0));
-    ::close(fd);
-    if (base_ == MAP_FAILED) throw std::runtime_error("mmap " + object);
-  }
-  ~RawRing() { ::munmap(const_cast<std::byte*>(base_), size_); }
-  RawRing(const RawRing&) = delete;
-  RawRing& operator=(const RawRing&) = delete;
-  [[nodiscard]] const detail::RingPrefix& prefix() const { return *reinterpret_cast<const detail::RingPrefix*>(base_); }
-  [[nodiscard]] std::uint64_t head() const { return prefix().producer.head.load(std::memory_order_acquire); }
-  [[nodiscard]] std::uint64_t stamp(std::uint64_t seq) const {
-    const auto& h = prefix().header;
-    const auto* slot = reinterpret_cast<const detail::SlotHeader*>(base_ + detail::slot_offset(h.slot_count, h.slot_size, seq));
-    return slot->stamp.load(std::memory_order_acquire);
-  }
-
- private:
-  const std::byte* base_ = nullptr;
-  std::size_t size_ = 0;
-};
 
 struct LoopBlock {
   std::atomic<int> stop_readers{0};
@@ -135,10 +106,10 @@ TEST_CASE("crash loop: producer killed mid-publish and at random, restarted, rea
       REQUIRE(wait_exit_for(pid, 120s) == 128 + SIGKILL);
       ++hook_kills;
       // The dead producer left message head half-written: odd stamp, head not advanced.
-      RawRing raw(name);
-      const std::uint64_t h = raw.head();
+      const test::RawRing raw(name, /*writable=*/false);
+      const std::uint64_t h = raw.producer().head();
       CHECK(h == block->opened_head[cycle].load() + kill_after);
-      if (raw.stamp(h) == detail::stamp_writing(h)) ++odd_stamps;
+      if (raw.slot(h).stamp() == detail::stamp_writing(h)) ++odd_stamps;
       check_takeover(cycle);
       expect_next = h;
     } else {
@@ -207,9 +178,9 @@ TEST_CASE("restart continuity: a producer killed mid-publish leaves an odd stamp
   const pid_t first = children.add(test::spawn([&] { return producer_child(name, block.get(), 0, kFirst, UINT64_MAX, 7); }));
   REQUIRE(wait_exit_for(first, 60s) == 128 + SIGKILL);
   {
-    RawRing raw(name);
-    CHECK(raw.head() == kFirst);
-    CHECK(raw.stamp(kFirst) == detail::stamp_writing(kFirst));  // the half-written slot
+    const test::RawRing raw(name, /*writable=*/false);
+    CHECK(raw.producer().head() == kFirst);
+    CHECK(raw.slot(kFirst).stamp() == detail::stamp_writing(kFirst));  // the half-written slot
   }
   // Everything before the crash is there; the half-written message is not delivered.
   for (std::uint64_t i = 0; i < kFirst; ++i) {
@@ -246,39 +217,6 @@ TEST_CASE("restart continuity: a producer killed mid-publish leaves an odd stamp
   CHECK(inspect(name).takeovers == 2);
 }
 
-namespace {
-
-// Maps the ring read-write to fake a predecessor's in-between states (Aeron-style pokes).
-class RawRingRW {
- public:
-  explicit RawRingRW(const std::string& name) {
-    const std::string object = "/shmcast." + name;
-    const int fd = ::shm_open(object.c_str(), O_RDWR, 0);
-    if (fd < 0) throw std::runtime_error("shm_open " + object);
-    struct stat st {};
-    ::fstat(fd, &st);
-    size_ = static_cast<std::size_t>(st.st_size);
-    base_ = static_cast<std::byte*>(::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-    ::close(fd);
-    if (base_ == MAP_FAILED) throw std::runtime_error("mmap " + object);
-  }
-  ~RawRingRW() { ::munmap(base_, size_); }
-  RawRingRW(const RawRingRW&) = delete;
-  RawRingRW& operator=(const RawRingRW&) = delete;
-  [[nodiscard]] detail::RingPrefix& prefix() const { return *reinterpret_cast<detail::RingPrefix*>(base_); }
-  [[nodiscard]] detail::SlotHeader& slot(std::uint64_t seq) const {
-    const auto& h = prefix().header;
-    return *reinterpret_cast<detail::SlotHeader*>(base_ + detail::slot_offset(h.slot_count, h.slot_size, seq));
-  }
-  [[nodiscard]] std::byte* payload(std::uint64_t seq) const { return reinterpret_cast<std::byte*>(&slot(seq)) + 24; }
-
- private:
-  std::byte* base_ = nullptr;
-  std::size_t size_ = 0;
-};
-
-}  // namespace
-
 TEST_CASE("restart continuity: a predecessor that committed but died before advancing head", "[fault][crash]") {
   test::RingGuard guard(test::unique_ring("restart-commit"));
   const std::string& name = guard.name;
@@ -293,12 +231,12 @@ TEST_CASE("restart continuity: a predecessor that committed but died before adva
   Reader r(name, options);
   {
     // Message 20 committed in its slot, head still 20: the predecessor died between the two stores.
-    RawRingRW raw(name);
+    test::RawRing raw(name);
     const std::size_t n = test::fill_payload(buf, 40, 20);
+    raw.slot(20).begin(20, n, 0, 0);
     std::memcpy(raw.payload(20), buf, n);
-    raw.slot(20).length_type.store(n, std::memory_order_relaxed);
-    raw.slot(20).stamp.store(detail::stamp_committed(20), std::memory_order_release);
-    REQUIRE(raw.prefix().producer.head.load() == 20);
+    raw.slot(20).commit(20);
+    REQUIRE(raw.producer().head() == 20);
   }
   Producer p = Producer::open(name);
   CHECK(p.head() == 21);  // kept, not overwritten nor republished
@@ -327,8 +265,8 @@ TEST_CASE("restart continuity: a half-written slot is repaired for readers of bo
   at.start_seq = 4;
   Reader lapped(name, at);  // still expects message 4, which slot 4 held before 20 was begun
   {
-    RawRingRW raw(name);
-    raw.slot(20).stamp.store(detail::stamp_writing(20), std::memory_order_release);
+    test::RawRing raw(name);
+    raw.slot(20).begin(20, 40, 0, 0);
     std::memset(raw.payload(20), 0xAB, 40);  // a torn payload the successor must never expose
   }
   CHECK(waiting.try_read().status == ReadStatus::empty);

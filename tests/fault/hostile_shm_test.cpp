@@ -2,8 +2,10 @@
 // for each corrupt-header case, each refused with its own Errc and a clear message, never
 // a crash; a slot claiming more bytes than it holds; a reader's mapping is read-only.
 #include "fault_common.hpp"
+#include "geometry.hpp"
 #include "layout.hpp"
-#include "segment.hpp"
+#include "raw_ring.hpp"
+#include "registry_layout.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -23,27 +25,17 @@ namespace d = shmcast::detail;
 
 namespace {
 
+// A header as the library writes it (geometry.hpp), magic included; cases then break it.
 d::RingHeader valid_header(const Geometry& g) {
   d::RingHeader h{};
+  d::init_header(h, g, 0x1234567u, 1);
   h.magic = d::kRingMagic;
-  h.version = d::kLayoutVersion;
-  h.header_size = static_cast<std::uint32_t>(d::kRingHeaderSize);
-  h.slot_count = g.slot_count;
-  h.slot_size = g.slot_size;
-  h.payload_capacity = g.slot_size - d::kSlotHeaderSize;
-  h.snapshot_capacity = g.snapshot_capacity;
-  h.total_size = d::ring_size(g);
-  h.creation_time_ns = 1;
-  h.ring_id = 0x1234567u;
-  h.slots_offset = d::kRingHeaderSize;
-  h.snapshot_offset = g.snapshot_capacity ? d::kRingHeaderSize + g.slot_count * g.slot_size : 0;
-  h.snapshot_stride = d::snapshot_stride(g.snapshot_capacity);
   return h;
 }
 
 // Creates /dev/shm/shmcast.NAME of `size` bytes holding `bytes` at offset 0.
 void write_object(const std::string& name, const void* bytes, std::size_t n, std::size_t size) {
-  const std::string object = "/shmcast." + name;
+  const std::string object = test::shm_name(d::ring_object_name(name));
   ::shm_unlink(object.c_str());
   const int fd = ::shm_open(object.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
   REQUIRE(fd >= 0);
@@ -172,7 +164,7 @@ TEST_CASE("hostile shm: a foreign or truncated registry never breaks attaching o
   test::RingGuard guard(test::unique_ring("hostile-reg"));
   Producer p = Producer::create(guard.name, Geometry{8, 128, 0});
   p.publish(bytes_of("before"));
-  const std::string registry = "/shmcast." + guard.name + ".readers";
+  const std::string registry = test::shm_name(d::registry_object_name(guard.name));
   SECTION("foreign registry") {
     ::shm_unlink(registry.c_str());
     const int fd = ::shm_open(registry.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
@@ -211,16 +203,12 @@ TEST_CASE("hostile shm: a slot whose length exceeds its capacity is reported as 
   for (std::uint64_t i = 0; i < 4; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 104, i)));
   const std::uint32_t poked = GENERATE(105u, 128u, 4096u, 0x8000'0000u, 0xFFFF'FFFEu, 0xFFFF'FFFFu);
   {
-    const int fd = ::shm_open(("/shmcast." + name).c_str(), O_RDWR, 0);
-    REQUIRE(fd >= 0);
-    void* base = ::mmap(nullptr, d::ring_size(p.geometry()), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    ::close(fd);
-    REQUIRE(base != MAP_FAILED);
-    auto* slot = reinterpret_cast<d::SlotHeader*>(static_cast<std::byte*>(base) + d::kRingHeaderSize + 1 * 128);
-    const std::uint64_t type_bits = slot->length_type.load() & ~std::uint64_t{0xFFFF'FFFF};
-    slot->length_type.store(type_bits | poked);
-    slot->timestamp_ns.store(1);  // for 0xFFFFFFFF (a skip record) a target not past the slot: still one message
-    ::munmap(base, d::ring_size(p.geometry()));
+    // Message 1 rewritten whole with the poked length; for 0xFFFFFFFF (a skip record) the
+    // timestamp 1 is a target not past the slot: still one message.
+    test::RawRing raw(name);
+    d::SlotHeader& slot = raw.slot(1);
+    slot.begin(1, poked, slot.meta().type, 1);
+    slot.commit(1);
   }
   INFO("length poked to " << poked);
   ReaderOptions options;
@@ -285,7 +273,7 @@ TEST_CASE("hostile shm: a reader maps the ring read-only, and writing through it
   p.publish(bytes_of("x"));
   const pid_t child = test::spawn([&] {
     // The child inherited the producer's read-write mappings: look at what the Reader adds.
-    const std::string ring = "/dev/shm/shmcast." + guard.name;
+    const std::string ring = d::object_path(d::ring_object_name(guard.name));
     const std::string registry = ring + ".readers";
     const std::vector<Mapping> ring_before = mappings_of(ring), registry_before = mappings_of(registry);
     Reader r(guard.name);

@@ -3,6 +3,8 @@
 #include <shmcast/shmcast.hpp>
 
 #include "layout.hpp"
+#include "names.hpp"
+#include "registry_layout.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -128,8 +130,8 @@ int run_one(const std::uint8_t* data, std::size_t size) {
   }
 
   static const std::string name = "fuzz-" + std::to_string(::getpid());
-  const std::string ring_object = "/shmcast." + name;
-  const std::string registry_object = ring_object + ".readers";
+  const std::string ring_object = std::string("/").append(detail::ring_object_name(name));
+  const std::string registry_object = std::string("/").append(detail::registry_object_name(name));
   ::shm_unlink(registry_object.c_str());
   if (!write_object(ring_object, ring, ring_len, object_size)) return 0;
   if (registry != nullptr) write_object(registry_object, registry, registry_len, detail::kRegistrySize);

@@ -6,6 +6,8 @@
 #include <shmcast/shmcast.hpp>
 
 #include "layout.hpp"
+#include "registry_layout.hpp"
+#include "ring_view.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -80,10 +82,13 @@ void publish_n(Producer& p, int n) {
   }
 }
 
+// Where message seq's slot starts in a ring's bytes, as the library's view addresses it.
 std::size_t slot_offset(const Bytes& ring, std::uint64_t seq) {
   d::RingHeader h;
   std::memcpy(&h, ring.data(), sizeof h);
-  return d::slot_offset(h.slot_count, h.slot_size, seq);
+  auto* base = reinterpret_cast<std::byte*>(const_cast<Bytes::value_type*>(ring.data()));
+  const d::RingView view(base, Geometry{h.slot_count, h.slot_size, h.snapshot_capacity});
+  return static_cast<std::size_t>(reinterpret_cast<std::byte*>(&view.slot(seq)) - base);
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ TEST_CASE("a snapshot larger than the area is refused and nothing is written", "
   RingGuard g2(unique_ring("nosnap"));
   Producer q = Producer::create(g2.name, {.slot_count = 16, .slot_size = 64});
   CHECK_THROWS_MATCHES(q.publish_snapshot(state), Error,
-                       Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::invalid_argument; }));
+                       Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::no_snapshot_area; }));
 }
 
 TEST_CASE("a late joiner starts from the newest snapshot, then the messages after it", "[snapshot]") {

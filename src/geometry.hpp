@@ -1,0 +1,40 @@
+// The rules for a ring's shape, written once: checked when a ring is created, and again,
+// against the header a reader finds in shared memory, when it attaches. Also the header
+// derived from a geometry, and the sizes and offsets that follow from it.
+#pragma once
+
+#include "layout.hpp"
+
+#include <shmcast/types.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace shmcast::detail {
+
+inline constexpr u64 kMaxSlotCount = u64{1} << 30;
+inline constexpr u32 kMaxSlotSize = 1u << 24;  // 16 MiB
+inline constexpr u64 kMaxSnapshotCapacity = u64{1} << 32;
+
+// What is wrong with a geometry, or nullopt if nothing is.
+[[nodiscard]] std::optional<std::string> geometry_problem(const Geometry& geometry);
+// Throws Errc::invalid_argument about `ring` if the geometry breaks a rule.
+void check_geometry(const Geometry& geometry, std::string_view ring);
+
+[[nodiscard]] u64 snapshot_stride(u64 capacity) noexcept;
+[[nodiscard]] u64 ring_size(const Geometry& geometry) noexcept;
+// Where the first snapshot buffer starts; 0 for a ring without a snapshot area.
+[[nodiscard]] u64 snapshot_offset(const Geometry& geometry) noexcept;
+
+// Writes every header field but the magic (the creator stores that last, with
+// publish_magic()). `header` lies in a fresh, zeroed object.
+void init_header(RingHeader& header, const Geometry& geometry, u64 ring_id, u64 creation_time_ns) noexcept;
+
+// Checks a header copied from shared memory against the rules and against the size of
+// the object it came from; returns its geometry. Throws foreign, version_mismatch,
+// corrupt or truncated about `ring`.
+Geometry validate_header(const RingHeader& header, u64 object_size, std::string_view ring);
+
+}  // namespace shmcast::detail

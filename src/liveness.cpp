@@ -1,0 +1,60 @@
+#include "liveness.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <signal.h>
+
+namespace shmcast::detail {
+
+namespace {
+struct flock producer_lock_range() noexcept {
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = 0;
+  lock.l_len = 1;
+  return lock;
+}
+}  // namespace
+
+bool try_lock_producer(int fd) noexcept {
+  struct flock lock = producer_lock_range();
+  return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
+}
+
+bool producer_lock_held(int fd) noexcept {
+  struct flock lock = producer_lock_range();
+  if (::fcntl(fd, F_OFD_GETLK, &lock) != 0) return false;
+  return lock.l_type != F_UNLCK;
+}
+
+std::uint64_t process_start_time(pid_t pid) noexcept {
+  if (pid <= 0) return 0;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  std::FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return 0;
+  char buf[1024];
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // comm may hold spaces and parentheses: fields are counted after the last ')'.
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return 0;
+  int field = 2;
+  for (; *p != '\0' && field < 22; ++p)
+    if (*p == ' ') ++field;
+  return std::strtoull(p, nullptr, 10);
+}
+
+bool process_alive(pid_t pid, std::uint64_t start_time) noexcept {
+  if (pid <= 0) return false;
+  const std::uint64_t now = process_start_time(pid);
+  if (now == 0) return ::kill(pid, 0) == 0 || errno == EPERM;  // no /proc: best effort
+  return start_time == 0 || now == start_time;
+}
+
+}  // namespace shmcast::detail

@@ -1,0 +1,172 @@
+#include "mapping.hpp"
+
+#include "geometry.hpp"
+#include "names.hpp"
+
+#include <shmcast/error.hpp>
+
+#include <boost/interprocess/exceptions.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <thread>
+#include <unistd.h>
+
+namespace bip = boost::interprocess;
+
+namespace shmcast::detail {
+
+namespace {
+
+// Boost reports the errno it saw as the native error.
+int native_errno(const bip::interprocess_exception& e) noexcept {
+  const int native = e.get_native_error();
+  if (native != 0) return native;
+  switch (e.get_error_code()) {
+    case bip::not_found_error: return ENOENT;
+    case bip::already_exists_error: return EEXIST;
+    case bip::security_error: return EACCES;
+    case bip::out_of_space_error: return ENOSPC;
+    default: return EIO;
+  }
+}
+
+std::uint64_t object_size(const bip::shared_memory_object& object) {
+  bip::offset_t size = 0;
+  if (!object.get_size(size) || size < 0) return 0;
+  return static_cast<std::uint64_t>(size);
+}
+
+}  // namespace
+
+void throw_system(std::string_view ring, std::string_view doing, int err) {
+  const std::string what = std::string(doing) + ": " + std::strerror(err);
+  switch (err) {
+    case ENOENT: throw Error(Errc::not_found, ring, "does not exist");
+    case EEXIST: throw Error(Errc::already_exists, ring, "already exists");
+    case EACCES:
+    case EPERM: throw Error(Errc::permission_denied, ring, what);
+    case ENOSPC:
+    case ENOMEM: throw Error(Errc::no_space, ring, what);
+    default: throw Error(Errc::system, ring, what);
+  }
+}
+
+OpenedRing open_ring(std::string_view name, bool writable, std::chrono::milliseconds timeout, bool wait_for_ring) {
+  validate_name(name);
+  const std::string object_name = ring_object_name(name);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const bip::mode_t mode = writable ? bip::read_write : bip::read_only;
+  for (;;) {
+    const bool may_retry = std::chrono::steady_clock::now() < deadline;
+    bip::shared_memory_object object;
+    try {
+      object = bip::shared_memory_object(bip::open_only, object_name.c_str(), mode);
+    } catch (const bip::interprocess_exception& e) {
+      const int err = native_errno(e);
+      if (err == ENOENT && wait_for_ring && may_retry) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+      throw_system(name, writable ? "cannot open for writing" : "cannot open", err);
+    }
+    const std::uint64_t size = object_size(object);
+    // Created but not yet sized: a creator is mid-way. Magic is checked once mapped.
+    bool ready = size >= sizeof(RingHeader);
+    OpenedRing ring;
+    if (ready) {
+      try {
+        ring.segment.region = bip::mapped_region(object, mode, 0, static_cast<std::size_t>(size));
+      } catch (const bip::interprocess_exception& e) {
+        throw_system(name, "cannot map", native_errno(e));
+      }
+      const auto* header = reinterpret_cast<const RingHeader*>(ring.segment.base());
+      // Acquire pairs with the creator's publish_magic(): every other header field
+      // (written before it) is visible once the magic is.
+      const std::uint64_t magic = header->load_magic();
+      ready = magic != 0;
+      if (ready) {
+        std::memcpy(&ring.header, header, sizeof(RingHeader));
+        ring.header.magic = magic;
+        if (magic == kRingMagic && size < kRingHeaderSize)
+          throw Error(Errc::truncated, name, "is truncated (" + std::to_string(size) + " bytes)");
+        ring.geometry = validate_header(ring.header, size, name);
+        ring.segment.object.swap(object);
+        return ring;
+      }
+    }
+    if (!may_retry)
+      throw Error(Errc::not_ready, name, "is not initialised: its creator has not finished, or died while creating it");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+Segment create_object(const std::string& object_name, std::uint64_t size, unsigned mode, std::string_view ring) {
+  Segment segment;
+  bip::permissions perm(static_cast<int>(mode & 0777));
+  try {
+    segment.object = bip::shared_memory_object(bip::create_only, object_name.c_str(), bip::read_write, perm);
+  } catch (const bip::interprocess_exception& e) {
+    throw_system(ring, "cannot create " + object_path(object_name), native_errno(e));
+  }
+  auto fail = [&](int err, std::string_view doing) {
+    remove_object(object_name);
+    throw_system(ring, doing, err);
+  };
+  // ftruncate alone leaves a sparse object that raises SIGBUS on first touch when
+  // /dev/shm is full; committing the pages now turns that into an error here.
+  if (::ftruncate(segment.fd(), static_cast<off_t>(size)) != 0) fail(errno, "cannot size the object");
+  if (const int err = ::posix_fallocate(segment.fd(), 0, static_cast<off_t>(size)); err != 0)
+    fail(err, "cannot reserve " + std::to_string(size) + " bytes in /dev/shm");
+  try {
+    segment.region = bip::mapped_region(segment.object, bip::read_write, 0, static_cast<std::size_t>(size));
+  } catch (const bip::interprocess_exception& e) {
+    fail(native_errno(e), "cannot map");
+  }
+  return segment;
+}
+
+bool open_object(Segment& segment, const std::string& object_name, bool writable) noexcept {
+  try {
+    segment.object = bip::shared_memory_object(bip::open_only, object_name.c_str(), writable ? bip::read_write : bip::read_only);
+    return true;
+  } catch (const bip::interprocess_exception&) {
+    return false;
+  }
+}
+
+bool map_object(Segment& segment, const std::string& object_name, std::uint64_t size, bool writable, std::string& why) {
+  const bip::mode_t mode = writable ? bip::read_write : bip::read_only;
+  try {
+    segment.object = bip::shared_memory_object(bip::open_only, object_name.c_str(), mode);
+    if (object_size(segment.object) < size) {
+      why = object_path(object_name) + " is truncated";
+      return false;
+    }
+    segment.region = bip::mapped_region(segment.object, mode, 0, static_cast<std::size_t>(size));
+  } catch (const bip::interprocess_exception& e) {
+    const int err = native_errno(e);
+    why = "cannot open " + object_path(object_name) + ": " + std::strerror(err);
+    return false;
+  }
+  return true;
+}
+
+bool remove_object(const std::string& object_name) noexcept {
+  return bip::shared_memory_object::remove(object_name.c_str());
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void populate(const Segment& segment, bool writable) noexcept {
+  ::madvise(segment.base(), segment.size(), writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+}
+
+}  // namespace shmcast::detail

@@ -1,0 +1,62 @@
+// Opening, creating and mapping the shared-memory objects of a ring, and turning system
+// failures into shmcast::Error. Opening a ring validates its header (geometry.hpp)
+// before anything trusts a byte of it.
+#pragma once
+
+#include "layout.hpp"
+
+#include <shmcast/types.hpp>
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace shmcast::detail {
+
+// A mapped shared-memory object. Movable; unmaps and closes on destruction.
+struct Segment {
+  boost::interprocess::shared_memory_object object;
+  boost::interprocess::mapped_region region;
+
+  [[nodiscard]] std::byte* base() const noexcept { return static_cast<std::byte*>(region.get_address()); }
+  [[nodiscard]] std::size_t size() const noexcept { return region.get_size(); }
+  [[nodiscard]] int fd() const noexcept { return object.get_mapping_handle().handle; }
+};
+
+struct OpenedRing {
+  Segment segment;
+  RingHeader header{};  // the validated copy
+  Geometry geometry;
+};
+
+// Opens and validates an existing ring. A ring still being created (magic not yet
+// stored) is retried for `timeout`; so is a missing one when wait_for_ring.
+OpenedRing open_ring(std::string_view name, bool writable, std::chrono::milliseconds timeout,
+                     bool wait_for_ring = false);
+
+// Creates the object exclusively with `mode`, sized and with its pages committed, and
+// maps it read-write. Throws already_exists, permission_denied, no_space about `ring`.
+Segment create_object(const std::string& object_name, std::uint64_t size, unsigned mode, std::string_view ring);
+// Opens an existing object without mapping it (for its lock); false if it cannot.
+bool open_object(Segment& segment, const std::string& object_name, bool writable) noexcept;
+// Maps an existing object of at least `size` bytes; false with the reason if it cannot.
+bool map_object(Segment& segment, const std::string& object_name, std::uint64_t size, bool writable,
+                std::string& why);
+// Unlinks an object by name; false if there was none.
+bool remove_object(const std::string& object_name) noexcept;
+
+// Fills the page tables of a mapping now, instead of taking one fault per 4 KiB page on
+// the first lap. For producers and readers, after validation; not for inspection. Best
+// effort: kernels before 5.14 refuse the advice.
+void populate(const Segment& segment, bool writable) noexcept;
+
+// Translates an errno into a shmcast::Error about `ring` (not_found, already_exists,
+// permission_denied, no_space, or system), saying what was being done.
+[[noreturn]] void throw_system(std::string_view ring, std::string_view doing, int native_errno);
+
+}  // namespace shmcast::detail

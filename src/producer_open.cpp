@@ -1,0 +1,126 @@
+// How a Producer comes to hold a ring: creating one, taking one over, either of the two
+// ("open or create", the only copy of that policy), and removing a ring by name.
+//
+// Creation happens in a fixed order: create the object exclusively, size it and commit
+// its pages, take the producer lock, write every header field, create the registry, and
+// store the magic last with release. A reader that attaches before the magic sees "not
+// ready" and retries. A live ring is never re-initialised in place.
+#include <shmcast/error.hpp>
+#include <shmcast/producer.hpp>
+
+#include "clock_internal.hpp"
+#include "geometry.hpp"
+#include "liveness.hpp"
+#include "mapping.hpp"
+#include "names.hpp"
+#include "producer_state.hpp"
+#include "registry.hpp"
+#include "takeover.hpp"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace shmcast {
+
+using namespace detail;
+
+namespace {
+
+// A random ring id; never 0, which means "no ring".
+std::uint64_t new_ring_id() noexcept {
+  std::uint64_t v = 0;
+  if (::getrandom(&v, sizeof v, 0) != sizeof v) v = realtime_ns() ^ (static_cast<std::uint64_t>(::getpid()) << 40);
+  return v | 1;
+}
+
+std::string describe(const Geometry& g) {
+  return std::to_string(g.slot_count) + " slots of " + std::to_string(g.slot_size) + " bytes (snapshot " +
+         std::to_string(g.snapshot_capacity) + ")";
+}
+
+}  // namespace
+
+Producer Producer::create(std::string_view name, const Geometry& geometry, const CreateOptions& options) {
+  validate_name(name);
+  check_geometry(geometry, name);
+  if (options.replace) remove(name);
+  auto s = std::make_unique<ProducerState>();
+  s->name = std::string(name);
+  s->geometry = geometry;
+  s->ring_id = new_ring_id();
+  const std::string object_name = ring_object_name(name);
+  s->ring = create_object(object_name, ring_size(geometry), options.mode, name);
+  populate(s->ring, /*writable=*/true);
+  try {
+    if (!try_lock_producer(s->ring.fd())) throw Error(Errc::producer_active, name, "cannot lock a ring just created");
+    s->view = RingView(s->ring.base(), geometry);
+    RingHeader& header = s->view.prefix().header;
+    init_header(header, geometry, s->ring_id, realtime_ns());
+    s->full_fence = claim_producer_identity(s->view.producer());
+    s->registry = create_registry(name, s->ring_id, options.mode);
+    header.publish_magic();  // a reader that sees it sees every field above, and the registry
+  } catch (...) {
+    remove_object(object_name);
+    throw;
+  }
+  return Producer(std::move(s));
+}
+
+Producer Producer::open(std::string_view name) {
+  OpenedRing opened = open_ring(name, /*writable=*/true, std::chrono::milliseconds(2000));
+  auto s = std::make_unique<ProducerState>();
+  s->name = std::string(name);
+  s->geometry = opened.geometry;
+  s->ring_id = opened.header.ring_id;
+  s->ring = std::move(opened.segment);
+  s->view = RingView(s->ring.base(), s->geometry);
+  if (!try_lock_producer(s->ring.fd()))
+    throw Error(Errc::producer_active, name,
+                "already has a live producer (pid " + std::to_string(s->view.producer().pid()) + ")");
+  populate(s->ring, /*writable=*/true);
+  recover_head(s->view);
+  std::string why;
+  s->registry = open_registry(name, s->ring_id, /*writable=*/true, why);
+  if (!s->registry) {
+    struct stat st {};
+    const unsigned mode = ::fstat(s->ring.fd(), &st) == 0 ? (st.st_mode & 0777) : 0600;
+    s->registry = create_registry(name, s->ring_id, mode);
+  }
+  s->full_fence = claim_producer_identity(s->view.producer());
+  s->view.producer().count_takeover();
+  return Producer(std::move(s));
+}
+
+Producer Producer::open_or_create(std::string_view name, const Geometry& geometry, const CreateOptions& options,
+                                  ExistingRing existing) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      Producer p = open(name);
+      if (existing == ExistingRing::must_match && p.geometry() != geometry)
+        throw Error(Errc::geometry_mismatch, name,
+                    "exists with " + describe(p.geometry()) + ", not the " + describe(geometry) + " asked for");
+      return p;
+    } catch (const Error& e) {
+      if (e.code() == Errc::not_ready && creation_abandoned(name)) {
+        remove(name);
+      } else if (e.code() != Errc::not_found) {
+        throw;
+      }
+    }
+    try {
+      return create(name, geometry, options);
+    } catch (const Error& e) {
+      if (e.code() != Errc::already_exists || attempt > 3) throw;  // lost a race to another creator
+    }
+  }
+}
+
+bool Producer::remove(std::string_view name) {
+  validate_name(name);
+  const bool ring = remove_object(ring_object_name(name));
+  const bool registry = remove_object(registry_object_name(name));
+  return ring || registry;
+}
+
+}  // namespace shmcast

@@ -1,0 +1,91 @@
+// How a Reader waits for the next event: spin, spin then yield, or block on the shared
+// futex the producer wakes (the reader's half of the handshake in futex.hpp).
+#include <shmcast/reader.hpp>
+
+#include "futex.hpp"
+#include "reader_state.hpp"
+
+#include <algorithm>
+#include <sched.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define SHMCAST_PAUSE() _mm_pause()
+#else
+#define SHMCAST_PAUSE() std::atomic_signal_fence(std::memory_order_seq_cst)
+#endif
+
+namespace shmcast {
+
+using namespace detail;
+
+ReadResult Reader::read(std::chrono::nanoseconds timeout) noexcept {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  constexpr int kSpinPolls = 256;
+  // A blocking reader spins briefly before it sleeps, and yields the CPU every 32 polls of
+  // that spin: readers sharing its CPU cannot run while it spins, and with messages coming
+  // faster than the spin lasts it would never sleep (bench/README.md, "Blocking readers
+  // sharing a CPU"). Alone on its CPU the yield returns at once.
+  constexpr int kPollsPerYield = 32;
+  for (std::uint64_t polls = 0;; ++polls) {
+    if (ReadResult r = try_read()) return r;
+    if (wait_ == WaitStrategy::block && polls >= kSpinPolls) return wait_block(deadline);
+    const bool yield = wait_ == WaitStrategy::spin_yield ? polls >= kSpinPolls * 8
+                                                         : wait_ == WaitStrategy::block && polls % kPollsPerYield == kPollsPerYield - 1;
+    if (yield) ::sched_yield();
+    else SHMCAST_PAUSE();
+    if (polls % 256 == 255 && std::chrono::steady_clock::now() >= deadline) return {};
+  }
+}
+
+ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) noexcept {
+  ReaderState& s = *state_;
+  // No wait line to announce ourselves on: poll gently instead. A reader without a
+  // registry entry still sleeps on the futex: the producer clears `armed` when it wakes,
+  // so one that dies asleep costs one FUTEX_WAKE, not one per publish. It is not counted
+  // in `waiters`, though: nothing could take a dead one's count back (a registered
+  // reader's is taken back when its entry is reaped or reclaimed), and `stat` does not
+  // list unregistered readers either.
+  if (!s.registry) {
+    for (;;) {
+      if (ReadResult r = try_read()) return r;
+      if (std::chrono::steady_clock::now() >= deadline) return {};
+      timespec pause{0, 50'000};
+      ::nanosleep(&pause, nullptr);
+    }
+  }
+  WaitLine& wait_line = *s.registry->wait_line();
+  for (;;) {
+    // The reader's half of the sleep/wake handshake (futex.hpp).
+    if (entry_ != nullptr) {
+      wait_line.add_waiter();
+      entry_->set_waiting();
+    }
+    wait_line.arm();
+    heavy_fence(line_->full_fence());
+    const std::uint32_t word = line_->wake_word();
+    ReadResult r = try_read();
+    if (!r) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now < deadline) {
+        // Capped so that a wake lost to a failing membarrier costs at most this much.
+        const auto slice = std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::milliseconds(100));
+        timespec ts{static_cast<time_t>(slice.count() / 1'000'000'000), static_cast<long>(slice.count() % 1'000'000'000)};
+        futex_wait(line_->wake_word_address(), word, &ts);
+      }
+    }
+    if (entry_ != nullptr) {
+      entry_->clear_waiting();
+      wait_line.remove_waiter();
+    }
+    if (r) return r;
+    if (ReadResult again = try_read()) return again;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      touch_registry();
+      return {};
+    }
+  }
+}
+
+}  // namespace shmcast

@@ -1,0 +1,196 @@
+// The shared-memory layout of a ring's reader registry, `/shmcast.NAME.readers`: a wire
+// format like layout.hpp's, in its own object so that readers, which must write their
+// entries, can still map the ring itself read-only.
+//
+//   offset 0    RegistryHeader    immutable after creation; `magic` is stored last
+//   offset 64   WaitLine          blocking readers announce themselves here
+//   offset 128  ReaderEntry[kRegistryEntries], two cache lines each
+//
+// Each struct carries the accessors through which every process touches it; each
+// accessor chooses its memory order once. Operations over the whole table (claim, reap,
+// copy for observers) are in registry.cpp.
+#pragma once
+
+#include "layout.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace shmcast::detail {
+
+inline constexpr u64 kRegistryMagic = 0x31474552'4D434853ull;  // "SHMCREG1" LE
+inline constexpr u32 kRegistryEntries = 128;
+inline constexpr u64 kRegistryEntrySize = 128;
+inline constexpr u64 kRegistryLabelSize = kMaxLabelBytes + 1;  // NUL-padded
+
+struct RegistryHeader {
+  u64 magic;              // kRegistryMagic, stored last with release
+  u32 version;            // kLayoutVersion
+  u32 entry_count;
+  u64 entry_size;
+  u64 ring_id;            // the ring this registry belongs to
+  unsigned char pad[kCacheLine - 32];
+
+  // Release: a process that sees the magic (acquire) sees the fields written before it.
+  void publish_magic() noexcept { std::atomic_ref<u64>(magic).store(kRegistryMagic, std::memory_order_release); }
+  [[nodiscard]] u64 load_magic() const noexcept {
+    return std::atomic_ref<u64>(const_cast<u64&>(magic)).load(std::memory_order_acquire);
+  }
+};
+
+// The reader's half of the sleep/wake handshake lives here (futex.hpp has the whole of
+// it). It has its own line so that it stays shared in the producer's cache while nobody
+// sleeps: the producer loads `armed` on every publish.
+struct WaitLine {
+  au32 waiters_;          // registered readers inside a futex wait (or about to enter one)
+  au32 armed_;            // set by a reader about to sleep; the producer clears it and wakes:
+                          // one FUTEX_WAKE per sleep, not one per publish while someone sleeps
+  unsigned char pad[kCacheLine - 8];
+
+  // Reader about to sleep. seq_cst: this store is the reader's side of a Dekker pattern
+  // with the producer's commit (the heavy fence after it completes the pair).
+  void arm() noexcept { armed_.store(1, std::memory_order_seq_cst); }
+  // Producer, on every publish, after its light fence: relaxed, the fence orders it.
+  [[nodiscard]] bool armed() const noexcept { return armed_.load(std::memory_order_relaxed) != 0; }
+  // Producer: takes the arming. acq_rel: a reader that arms after this makes the next
+  // publish wake it; the wake that follows is ordered after the exchange.
+  [[nodiscard]] bool disarm() noexcept { return armed_.exchange(0, std::memory_order_acq_rel) != 0; }
+
+  // A count for observers only (`stat`): relaxed.
+  void add_waiter() noexcept { waiters_.fetch_add(1, std::memory_order_relaxed); }
+  void remove_waiter() noexcept { waiters_.fetch_sub(1, std::memory_order_relaxed); }
+  [[nodiscard]] u32 waiters() const noexcept { return waiters_.load(std::memory_order_relaxed); }
+};
+
+// A copy of one entry's fields, for observers.
+struct EntryCopy {
+  u32 pid = 0;
+  u64 start_time = 0;
+  bool waiting = false;
+  u64 position = 0;
+  u64 delivered = 0;
+  u64 gaps = 0;
+  u64 missed = 0;
+  u64 snapshots = 0;
+  u64 last_active_ns = 0;
+  u64 attached_ns = 0;
+  u64 external_position = 0;
+  char label[kRegistryLabelSize] = {};
+};
+
+// One per registered reader: two cache lines. `pid` is claimed by compare-and-swap; the
+// counters are written only by the owner. Another process writes an entry only to take
+// it from a dead owner (claim or reap), which it first wins by compare-and-swap on pid.
+struct ReaderEntry {
+  au32 pid_;               // 0: free. Claimed by CAS 0 -> pid, or dead pid -> pid.
+  au32 flags_;             // kWaiting while blocked in a futex wait
+  au64 start_time_;        // owner's process start time; 0 while being claimed
+  au64 position_;          // next sequence the reader will read
+  au64 delivered_;
+  au64 gaps_;
+  au64 missed_;
+  au64 snapshots_;         // snapshots delivered
+  au64 last_active_ns_;
+  // second line
+  au64 attached_ns_;
+  au64 label_words_[kRegistryLabelSize / 8];  // NUL-padded label, stored as relaxed words
+  au64 external_position_; // a relay's position on its far side (bridge out: last stream sequence acknowledged)
+
+  static constexpr u32 kWaiting = 1;
+
+  // Ownership. acq_rel on the claim and acquire on the load: the winner of an entry sees
+  // what its previous owner (or reaper) stored before releasing it.
+  [[nodiscard]] u32 owner() const noexcept { return pid_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool try_take(u32 expected, u32 new_owner) noexcept {
+    return pid_.compare_exchange_strong(expected, new_owner, std::memory_order_acq_rel);
+  }
+  // Start time 0 marks "being claimed" until reset() publishes the new owner's.
+  [[nodiscard]] u64 start_time() const noexcept { return start_time_.load(std::memory_order_acquire); }
+  void mark_claiming() noexcept { start_time_.store(0, std::memory_order_relaxed); }
+  // The new owner's fresh entry. The start time is stored last with release: an
+  // observer that reads it (acquire) reads the reset fields.
+  void reset(std::string_view label, u64 position, u64 now_ns, u64 owner_start_time) noexcept {
+    flags_.store(0, std::memory_order_relaxed);
+    publish_counters(position, 0, 0, 0, 0);
+    external_position_.store(0, std::memory_order_relaxed);
+    last_active_ns_.store(now_ns, std::memory_order_relaxed);
+    attached_ns_.store(now_ns, std::memory_order_relaxed);
+    char buf[kRegistryLabelSize] = {};
+    std::memcpy(buf, label.data(), label.size() < kMaxLabelBytes ? label.size() : kMaxLabelBytes);
+    for (std::size_t i = 0; i < kRegistryLabelSize / 8; ++i) {
+      u64 w;
+      std::memcpy(&w, buf + 8 * i, 8);
+      label_words_[i].store(w, std::memory_order_relaxed);
+    }
+    start_time_.store(owner_start_time, std::memory_order_release);
+  }
+  // The owner gives the entry up; release, so the next owner sees it cleared.
+  void release() noexcept {
+    flags_.store(0, std::memory_order_relaxed);
+    start_time_.store(0, std::memory_order_relaxed);
+    pid_.store(0, std::memory_order_release);
+  }
+
+  // The owner's counters, for observers: relaxed, each exact, together approximate.
+  void publish_counters(u64 position, u64 delivered, u64 gaps, u64 missed, u64 snapshots) noexcept {
+    position_.store(position, std::memory_order_relaxed);
+    delivered_.store(delivered, std::memory_order_relaxed);
+    gaps_.store(gaps, std::memory_order_relaxed);
+    missed_.store(missed, std::memory_order_relaxed);
+    snapshots_.store(snapshots, std::memory_order_relaxed);
+  }
+  // The per-message subset of publish_counters, for the read hot path.
+  void publish_progress(u64 position, u64 delivered) noexcept {
+    position_.store(position, std::memory_order_relaxed);
+    delivered_.store(delivered, std::memory_order_relaxed);
+  }
+  void stamp_activity(u64 now_ns) noexcept { last_active_ns_.store(now_ns, std::memory_order_relaxed); }
+  void set_external_position(u64 position) noexcept { external_position_.store(position, std::memory_order_relaxed); }
+
+  // Blocked in a futex wait: set and cleared by the owner, taken by whoever frees the
+  // entry of a dead owner (who then also takes it out of WaitLine::waiters). Relaxed:
+  // the pid compare-and-swap orders the hand-over.
+  void set_waiting() noexcept { flags_.fetch_or(kWaiting, std::memory_order_relaxed); }
+  void clear_waiting() noexcept { flags_.fetch_and(~kWaiting, std::memory_order_relaxed); }
+  [[nodiscard]] bool take_waiting() noexcept { return (flags_.exchange(0, std::memory_order_relaxed) & kWaiting) != 0; }
+
+  // Every field for an observer; pid 0 in the copy means the entry is free.
+  [[nodiscard]] EntryCopy copy() const noexcept {
+    EntryCopy c;
+    c.pid = owner();
+    if (c.pid == 0) return c;
+    c.start_time = start_time();
+    c.waiting = (flags_.load(std::memory_order_relaxed) & kWaiting) != 0;
+    c.position = position_.load(std::memory_order_relaxed);
+    c.delivered = delivered_.load(std::memory_order_relaxed);
+    c.gaps = gaps_.load(std::memory_order_relaxed);
+    c.missed = missed_.load(std::memory_order_relaxed);
+    c.snapshots = snapshots_.load(std::memory_order_relaxed);
+    c.last_active_ns = last_active_ns_.load(std::memory_order_relaxed);
+    c.attached_ns = attached_ns_.load(std::memory_order_relaxed);
+    c.external_position = external_position_.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < kRegistryLabelSize / 8; ++i) {
+      const u64 w = label_words_[i].load(std::memory_order_relaxed);
+      std::memcpy(c.label + 8 * i, &w, 8);
+    }
+    c.label[kRegistryLabelSize - 1] = '\0';
+    return c;
+  }
+};
+
+inline constexpr u64 kWaitLineOffset = 64;
+inline constexpr u64 kRegistryEntriesOffset = 128;
+inline constexpr u64 kRegistrySize = kRegistryEntriesOffset + kRegistryEntries * kRegistryEntrySize;
+
+static_assert(kRegistryLabelSize % 8 == 0, "the label is stored as whole words");
+static_assert(sizeof(RegistryHeader) == kCacheLine);
+static_assert(sizeof(WaitLine) == kCacheLine);
+static_assert(sizeof(ReaderEntry) == kRegistryEntrySize, "a registry entry is two cache lines");
+static_assert(offsetof(ReaderEntry, attached_ns_) == kCacheLine);
+static_assert(std::is_standard_layout_v<ReaderEntry> && std::is_standard_layout_v<WaitLine>,
+              "views of a mapping need standard layout");
+
+}  // namespace shmcast::detail

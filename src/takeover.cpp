@@ -1,0 +1,48 @@
+#include "takeover.hpp"
+
+#include "futex.hpp"
+#include "liveness.hpp"
+#include "mapping.hpp"
+#include "names.hpp"
+
+#include <algorithm>
+#include <unistd.h>
+
+namespace shmcast::detail {
+
+std::uint64_t recover_head(const RingView& view) noexcept {
+  ProducerLine& line = view.producer();
+  SequenceLine& sequence = view.sequence();
+  std::uint64_t seq = std::max(line.head(), sequence.jump_seq());
+  for (std::uint64_t i = 0; i < view.slot_count(); ++i, ++seq) {
+    SlotHeader& slot = view.slot(seq);
+    const std::uint64_t stamp = slot.stamp();
+    if (stamp == stamp_committed(seq)) {
+      // A skip record: the predecessor died inside a jump; finish it.
+      const SlotMeta meta = slot.meta();
+      if (meta.is_skip() && meta.timestamp_ns > seq + 1) {
+        sequence.publish_jump(meta.timestamp_ns);
+        seq = meta.timestamp_ns - 1;  // the loop's ++seq lands on the jump's target
+      }
+      continue;
+    }
+    if (stamp == stamp_writing(seq)) slot.vacate(seq);
+    break;
+  }
+  line.publish_head(seq);
+  return seq;
+}
+
+bool claim_producer_identity(ProducerLine& line) noexcept {
+  const bool full_fence = !register_for_heavy_fence();
+  line.claim_identity(static_cast<std::uint32_t>(::getpid()), process_start_time(::getpid()), full_fence);
+  return full_fence;
+}
+
+bool creation_abandoned(std::string_view name) noexcept {
+  Segment object;
+  if (!open_object(object, ring_object_name(name), /*writable=*/false)) return false;
+  return !producer_lock_held(object.fd());
+}
+
+}  // namespace shmcast::detail
