@@ -1,21 +1,64 @@
-// The bridge subcommands alone, exactly as `shmcast` wires them (for the bridge tests and
-// the benchmark): shmcast_bridge_driver bridge out|in ...
-#include "bridge/bridge_commands.hpp"
+// The bridge library driven directly, as a separate process the tests (and the bridge
+// benchmark) can start and SIGKILL: `shmcast_bridge_driver bridge out|in RING --nats URL
+// [--stream NAME] [--max-msgs N] [--slots N] [--slot-size B] [-v]`, the flags meaning
+// what they mean to `shmcast bridge`. SIGINT/SIGTERM stop it cleanly (exit 0), as they
+// stop `shmcast bridge`; a shmcast::Error exits 1, bad arguments 2.
+#include "bridge/bridge.hpp"
+#include "common/stop.hpp"
 
 #include <shmcast/error.hpp>
 
+#include <cstdint>
 #include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace {
+
+int usage(const char* why) {
+  std::fprintf(stderr,
+               "shmcast_bridge_driver: %s\nusage: shmcast_bridge_driver bridge out|in RING --nats URL [--stream NAME] "
+               "[--max-msgs N] [--slots N] [--slot-size B] [-v]\n",
+               why);
+  return 2;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"shmcast bridge test driver"};
-  app.require_subcommand(1);
-  shmcast::cli::add_bridge_commands(app);
+  if (argc < 4 || std::string_view(argv[1]) != "bridge") return usage("expects `bridge out|in RING`");
+  const std::string_view direction = argv[2];
+  if (direction != "out" && direction != "in") return usage("the direction is `out` or `in`");
+  shmcast::bridge::OutOptions out;
+  shmcast::bridge::InOptions in;
+  out.ring = in.ring = argv[3];
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    for (int i = 4; i < argc; ++i) {
+      const std::string_view flag = argv[i];
+      if (flag == "-v") {
+        out.verbose = in.verbose = true;
+        continue;
+      }
+      if (i + 1 == argc) return usage("a flag without its value");
+      const std::string value = argv[++i];
+      if (flag == "--nats") out.url = in.url = value;
+      else if (flag == "--stream") out.stream = in.stream = value;
+      else if (flag == "--max-msgs") out.max_msgs = std::stoll(value);
+      else if (flag == "--slots") in.slot_count = std::stoull(value);
+      else if (flag == "--slot-size") in.slot_size = static_cast<std::uint32_t>(std::stoul(value));
+      else return usage("unknown flag");
+    }
+  } catch (const std::logic_error&) {  // std::stoll and friends
+    return usage("a number is expected");
+  }
+  shmcast::cli::install_stop_handlers();
+  out.should_stop = in.should_stop = shmcast::cli::stop_requested;
+  try {
+    if (direction == "out") shmcast::bridge::run_out(out);
+    else shmcast::bridge::run_in(in);
   } catch (const shmcast::Error& e) {
-    std::fprintf(stderr, "shmcast: %s\n", e.what());
+    std::fprintf(stderr, "shmcast_bridge_driver: %s\n", e.what());
     return 1;
   }
   return 0;

@@ -28,6 +28,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -47,8 +48,12 @@ inline constexpr const char* kHdrMsgId = "Nats-Msg-Id";
 [[nodiscard]] std::string subject_for(std::string_view ring);
 // `shmcast_<ring>` with '.' turned into '_' (JetStream stream names may not hold '.').
 [[nodiscard]] std::string default_stream_for(std::string_view ring);
-// Throws CLI-independent shmcast::Error(invalid_argument) for a name JetStream refuses.
+// Throws shmcast::Error(invalid_argument) for a name JetStream refuses.
 void validate_stream_name(std::string_view stream);
+
+// Polled by a running bridge (every few hundred milliseconds at most): true asks it to
+// finish cleanly. Empty: run until an error.
+using StopPredicate = std::function<bool()>;
 
 struct OutOptions {
   std::string ring;
@@ -66,6 +71,7 @@ struct OutOptions {
   int max_pending = 4096;
   std::chrono::milliseconds ack_wait{5000};
   bool verbose = false;
+  StopPredicate should_stop;
 };
 
 struct InOptions {
@@ -77,9 +83,10 @@ struct InOptions {
   std::uint32_t slot_size = 0;
   unsigned mode = 0600;
   bool verbose = false;
+  StopPredicate should_stop;
 };
 
-// Both run until cli::stop_requested(); throw shmcast::Error on failure.
+// Both run until options.should_stop() says so; throw shmcast::Error on failure.
 void run_out(const OutOptions& options);
 void run_in(const InOptions& options);
 

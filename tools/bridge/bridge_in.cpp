@@ -8,10 +8,8 @@
 // the ring and the position can never disagree, and nothing needs acking.
 #include "bridge/bridge.hpp"
 #include "bridge/nats_util.hpp"
-#include "common/stop.hpp"
 
 #include <shmcast/error.hpp>
-#include <shmcast/inspect.hpp>
 #include <shmcast/producer.hpp>
 
 #include <algorithm>
@@ -26,42 +24,25 @@ namespace {
 
 constexpr const char* kRole = "in";
 
-bool retryable(natsStatus s) {
-  return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED ||
-         s == NATS_CONNECTION_DISCONNECTED || s == NATS_NO_SERVER || s == NATS_STALE_CONNECTION ||
-         s == NATS_IO_ERROR || s == NATS_NOT_FOUND;
-}
-
 class Applier {
  public:
   explicit Applier(const InOptions& o)
       : o_(o), stream_(o.stream.empty() ? default_stream_for(o.ring) : o.stream) {
-    try {
-      producer_.emplace(Producer::open(o.ring));
-      const Geometry& g = producer_->geometry();
-      if ((o.slot_count != 0 && o.slot_count != g.slot_count) || (o.slot_size != 0 && o.slot_size != g.slot_size))
-        throw Error(Errc::geometry_mismatch, "ring '" + o.ring + "' exists with " + std::to_string(g.slot_count) +
-                                                 " slots of " + std::to_string(g.slot_size) + " bytes, not as asked");
-    } catch (const Error& e) {
-      if (e.code() == Errc::not_ready) {
-        // Still uninitialised after open()'s own wait: its creator (most likely an earlier
-        // bridge in) died while creating it. It never held a message: create it afresh.
-        log_line(kRole, std::string(e.what()) + "; recreating it");
-        replace_ = true;
-      } else if (e.code() != Errc::not_found) {
-        throw;
+    if (o.slot_count != 0 && o.slot_size != 0) {
+      // The geometry is the user's: the ring, if it exists, must have it.
+      create(o.slot_count, o.slot_size);
+    } else {
+      // The geometry is the source's, known from the first record: resume an existing
+      // ring now, create a missing one (or replace a half-created one) at the first record.
+      try {
+        adopt(Producer::open(o.ring));
+      } catch (const Error& e) {
+        if (e.code() != Errc::not_found && e.code() != Errc::not_ready) throw;
+        if (e.code() == Errc::not_ready)
+          log_line(kRole, std::string(e.what()) + "; it is replaced when the first record gives its geometry");
       }
-      if (o.slot_count != 0 && o.slot_size != 0) create(o.slot_count, o.slot_size);
     }
-    if (producer_) {
-      applied_ = producer_->source_position();
-      const RingStatus st = inspect(o.ring);  // carry the loss counters across restarts
-      gaps_ = st.source_gaps;
-      missed_ = st.source_missed;
-      if (applied_ != 0)
-        log_line(kRole, "ring '" + o.ring + "' has applied stream sequence " + std::to_string(applied_) + "; resuming after it");
-    }
-    nc_ = nats_connect(o.url, "shmcast bridge in " + o.ring, kRole);
+    nc_ = nats_connect(o.url, "shmcast bridge in " + o.ring, kRole, o.should_stop);
     if (!nc_) return;  // stopped while waiting for the server
     jsOptions jo;
     jsOptions_Init(&jo);
@@ -74,11 +55,8 @@ class Applier {
   void run() {
     if (!nc_) return;
     find_subject();
-    while (!cli::stop_requested()) {
-      if (!sub_) {
-        subscribe();
-        continue;
-      }
+    while (!stopping(o_.should_stop)) {
+      if (!sub_ && !subscribe()) break;
       natsMsg* raw = nullptr;
       const natsStatus s = natsSubscription_NextMsg(&raw, sub_.get(), 100);
       NatsPtr<natsMsg> m(raw);
@@ -87,52 +65,69 @@ class Applier {
         log_line(kRole, nats_error_text("subscription failed", s) + "; resubscribing after stream sequence " +
                             std::to_string(applied_));
         sub_.reset();
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        std::this_thread::sleep_for(kRetryInterval);
         continue;
       }
       apply(m.get());
     }
     if (o_.verbose)
-      log_line(kRole, "stopped at stream sequence " + std::to_string(applied_) + "; " + std::to_string(gaps_) + " gaps (" +
-                          std::to_string(missed_) + " missed), " + std::to_string(stale_) + " stale records skipped");
+      log_line(kRole, "stopped at stream sequence " + std::to_string(applied_) + "; " + std::to_string(source_.gaps) +
+                          " gaps (" + std::to_string(source_.missed) + " missed), " + std::to_string(stale_) +
+                          " stale records skipped");
   }
 
  private:
+  // Opens the ring if it exists (with this geometry, else Errc::geometry_mismatch) or
+  // creates it; a ring left half-created by a dead creator is replaced (the library checks
+  // that nobody holds its producer lock).
   void create(std::uint64_t slot_count, std::uint32_t slot_size) {
     CreateOptions co;
     co.mode = o_.mode;
-    // Replacing means a new ring: remove the old one by name (open_or_create would keep it).
-    if (replace_) Producer::remove(o_.ring);
-    replace_ = false;
-    producer_.emplace(Producer::open_or_create(o_.ring, Geometry{.slot_count = slot_count, .slot_size = slot_size}, co));
+    adopt(Producer::open_or_create(o_.ring, Geometry{.slot_count = slot_count, .slot_size = slot_size}, co,
+                                   ExistingRing::must_match));
     log_line(kRole, "ring '" + o_.ring + "': " + std::to_string(slot_count) + " slots of " + std::to_string(slot_size) + " bytes");
+  }
+
+  // Writes into `p` from now on, resuming after the stream sequence it has applied and
+  // carrying its loss counters on.
+  void adopt(Producer p) {
+    const Geometry& g = p.geometry();
+    if ((o_.slot_count != 0 && o_.slot_count != g.slot_count) || (o_.slot_size != 0 && o_.slot_size != g.slot_size))
+      throw Error(Errc::geometry_mismatch, o_.ring, "exists with " + std::to_string(g.slot_count) + " slots of " +
+                                                        std::to_string(g.slot_size) + " bytes, not as asked");
+    producer_.emplace(std::move(p));
+    applied_ = producer_->source_position();
+    const SourceStatus kept = producer_->source_status();
+    source_.gaps = kept.gaps;
+    source_.missed = kept.missed;
+    if (applied_ != 0)
+      log_line(kRole, "ring '" + o_.ring + "' has applied stream sequence " + std::to_string(applied_) + "; resuming after it");
   }
 
   // The stream's subject (whatever the source ring was called); waits for the stream to exist.
   void find_subject() {
-    for (bool logged = false;; logged = true) {
-      jsStreamInfo* raw = nullptr;
-      jsErrCode code = static_cast<jsErrCode>(0);
-      const natsStatus s = js_GetStreamInfo(&raw, js_.get(), stream_.c_str(), nullptr, &code);
-      NatsPtr<jsStreamInfo> si(raw);
-      if (s == NATS_OK) {
-        if (si->Config->SubjectsLen < 1) throw Error(Errc::invalid_argument, "stream '" + stream_ + "' has no subject");
-        subject_ = si->Config->Subjects[0];
-        source_head_ = si->State.LastSeq;
-        if (source_head_ < applied_)
-          log_line(kRole, "warning: stream '" + stream_ + "' ends at " + std::to_string(source_head_) +
-                              ", before the sequence this ring applied (" + std::to_string(applied_) +
-                              "): was the stream recreated? Waiting for sequences after " + std::to_string(applied_));
-        return;
-      }
-      if (!retryable(s) && code != JSStreamNotFoundErr) nats_check(s, "cannot look up stream '" + stream_ + "'", code);
-      if (!logged) log_line(kRole, nats_error_text("waiting for stream '" + stream_ + "'", s, code));
-      if (cli::stop_requested()) throw Error(Errc::system, "stopped while waiting for stream '" + stream_ + "'");
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
+    const bool found = retry_until(
+        {kRole, "waiting for stream '" + stream_ + "'", "cannot look up stream '" + stream_ + "'", o_.should_stop},
+        [&](jsErrCode& code) {
+          jsStreamInfo* raw = nullptr;
+          const natsStatus s = js_GetStreamInfo(&raw, js_.get(), stream_.c_str(), nullptr, &code);
+          NatsPtr<jsStreamInfo> si(raw);
+          if (s != NATS_OK) return s;
+          if (si->Config->SubjectsLen < 1) throw Error(Errc::invalid_argument, "stream '" + stream_ + "' has no subject");
+          subject_ = si->Config->Subjects[0];
+          source_.head = si->State.LastSeq;
+          if (source_.head < applied_)
+            log_line(kRole, "warning: stream '" + stream_ + "' ends at " + std::to_string(source_.head) +
+                                ", before the sequence this ring applied (" + std::to_string(applied_) +
+                                "): was the stream recreated? Waiting for sequences after " + std::to_string(applied_));
+          return NATS_OK;
+        });
+    if (!found) throw Error(Errc::system, "stopped while waiting for stream '" + stream_ + "'");
   }
 
-  void subscribe() {
+  // Consumes the stream from the record after the one last applied; false if asked to
+  // stop before the subscription was made.
+  bool subscribe() {
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = stream_.c_str();
@@ -141,18 +136,13 @@ class Applier {
     so.Config.OptStartSeq = applied_ + 1;
     so.Config.Heartbeat = std::chrono::nanoseconds(std::chrono::seconds(1)).count();
     natsSubscription* raw = nullptr;
-    jsErrCode code = static_cast<jsErrCode>(0);
-    const natsStatus s = js_SubscribeSync(&raw, js_.get(), subject_.c_str(), nullptr, &so, &code);
-    if (s != NATS_OK) {
-      if (!retryable(s)) nats_check(s, "cannot consume stream '" + stream_ + "'", code);
-      if (!sub_failed_logged_) log_line(kRole, nats_error_text("cannot consume stream '" + stream_ + "' yet", s, code));
-      sub_failed_logged_ = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      return;
-    }
-    sub_failed_logged_ = false;
+    const bool subscribed = retry_until(
+        {kRole, "cannot consume stream '" + stream_ + "' yet", "cannot consume stream '" + stream_ + "'", o_.should_stop},
+        [&](jsErrCode& code) { return js_SubscribeSync(&raw, js_.get(), subject_.c_str(), nullptr, &so, &code); });
+    if (!subscribed) return false;
     sub_.reset(raw);
     natsSubscription_SetPendingLimits(raw, -1, -1);
+    return true;
   }
 
   void apply(natsMsg* m) {
@@ -161,7 +151,7 @@ class Applier {
     NatsPtr<jsMsgMetaData> meta(raw_meta);
     const std::uint64_t stream_seq = meta->Sequence.Stream;
     if (stream_seq <= applied_) return;  // delivered again after a consumer reset
-    source_head_ = std::max(source_head_, stream_seq + meta->NumPending);
+    source_.head = std::max(source_.head, stream_seq + meta->NumPending);
 
     std::optional<std::uint64_t> seq = header_u64(m, kHdrSeq);
     if (!seq) {
@@ -174,8 +164,8 @@ class Applier {
         log_line(kRole, "gap record: " + std::to_string(*missed) + " from " + std::to_string(*first));
       // Local readers see the gap now, not only with the next message.
       if (producer_ && *first + *missed > producer_->head()) {
-        ++gaps_;
-        missed_ += *first + *missed - producer_->head();
+        ++source_.gaps;
+        source_.missed += *first + *missed - producer_->head();
         producer_->skip_to(*first + *missed);
       }
     } else {
@@ -191,8 +181,8 @@ class Applier {
                               std::to_string(*seq) + ", below the ring's head " + std::to_string(head) + "; skipped");
       } else {
         if (*seq > head) {
-          ++gaps_;
-          missed_ += *seq - head;
+          ++source_.gaps;
+          source_.missed += *seq - head;
         }
         const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(m));
         const std::span<const std::byte> body(data, static_cast<std::size_t>(natsMsg_GetDataLength(m)));
@@ -203,7 +193,7 @@ class Applier {
     applied_ = stream_seq;
     if (producer_) {
       producer_->set_source_position(applied_);
-      producer_->set_source_status(source_head_, gaps_, missed_);
+      producer_->set_source_status(source_);
     }
   }
 
@@ -214,13 +204,11 @@ class Applier {
   NatsPtr<natsConnection> nc_;
   NatsPtr<jsCtx> js_;
   NatsPtr<natsSubscription> sub_;
-  std::uint64_t applied_ = 0;      // last stream sequence applied (the ring's source_position)
-  std::uint64_t source_head_ = 0;  // stream's last sequence, as last known
-  std::uint64_t gaps_ = 0;         // jumps in the ring sequence written here
-  std::uint64_t missed_ = 0;       // sequences those jumps skipped
-  std::uint64_t stale_ = 0;        // records below the ring's head (already applied)
-  bool sub_failed_logged_ = false;
-  bool replace_ = false;           // the ring was left half-created: replace it
+  std::uint64_t applied_ = 0;  // last stream sequence applied (the ring's source_position)
+  // The stream's last sequence as last known; jumps in the ring sequence written here, and
+  // the sequences they skipped. Kept in the ring (set_source_status) across restarts.
+  SourceStatus source_;
+  std::uint64_t stale_ = 0;  // records below the ring's head (already applied)
 };
 
 }  // namespace

@@ -2,7 +2,6 @@
 // every gap it suffers, to one JetStream stream, pipelined, in ring order.
 #include "bridge/bridge.hpp"
 #include "bridge/nats_util.hpp"
-#include "common/stop.hpp"
 
 #include <shmcast/error.hpp>
 #include <shmcast/reader.hpp>
@@ -72,7 +71,7 @@ class Relay {
         slot_count_(std::to_string(reader_.geometry().slot_count)),
         slot_size_(std::to_string(reader_.geometry().slot_size)) {
     if (!reader_.registered()) log_line(kRole, "warning: not registered in the ring (" + reader_.registration_error() + ")");
-    nc_ = nats_connect(o.url, "shmcast bridge out " + o.ring, kRole);
+    nc_ = nats_connect(o.url, "shmcast bridge out " + o.ring, kRole, o.should_stop);
     if (!nc_) return;  // stopped while waiting for the server
     jsOptions jo;
     jsOptions_Init(&jo);
@@ -91,7 +90,7 @@ class Relay {
     ensure_stream();
     resync(true);
     auto last_report = std::chrono::steady_clock::now();
-    while (!cli::stop_requested()) {
+    while (!stopping(o_.should_stop)) {
       if (acks_.failed.load(std::memory_order_acquire)) {
         {
           std::lock_guard lock(acks_.mutex);
@@ -108,8 +107,8 @@ class Relay {
                             ", published as a gap record");
         publish_gap(r.gap.first, r.gap.missed);
       } else if (r.status == ReadStatus::empty && reader_.replaced()) {
-        throw Error(Errc::replaced, "ring '" + o_.ring + "' was removed or recreated; its stream '" + stream_ +
-                                        "' continues the old ring (restart the bridge with a new --stream)");
+        throw Error(Errc::replaced, o_.ring,
+                    "was removed or recreated; its stream '" + stream_ + "' continues the old ring");
       }
       const auto now = std::chrono::steady_clock::now();
       if (r.status == ReadStatus::empty || now - last_report > std::chrono::milliseconds(50)) {
@@ -125,56 +124,56 @@ class Relay {
   }
 
  private:
+  // Looks the stream up, creating it if it is missing; waits while JetStream does not answer.
   void ensure_stream() {
-    for (bool logged = false;; logged = true) {
-      jsStreamInfo* raw = nullptr;
-      jsErrCode code = static_cast<jsErrCode>(0);
-      natsStatus s = js_GetStreamInfo(&raw, js_.get(), stream_.c_str(), nullptr, &code);
-      NatsPtr<jsStreamInfo> si(raw);
-      if (s == NATS_OK) {
-        bool takes_subject = false;
-        for (int i = 0; i < si->Config->SubjectsLen; ++i) takes_subject |= subject_ == si->Config->Subjects[i];
-        if (!takes_subject)
-          throw Error(Errc::invalid_argument, "stream '" + stream_ + "' exists but does not take subject '" + subject_ + "'");
-        return;
-      }
-      if (s == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
-        const char* subjects[] = {subject_.c_str()};
-        jsStreamConfig cfg;
-        jsStreamConfig_Init(&cfg);
-        cfg.Name = stream_.c_str();
-        cfg.Subjects = subjects;
-        cfg.SubjectsLen = 1;
-        cfg.Storage = js_FileStorage;
-        cfg.Retention = js_LimitsPolicy;
-        cfg.Discard = js_DiscardOld;
-        cfg.MaxMsgs = o_.max_msgs;
-        cfg.MaxBytes = o_.max_bytes;
-        cfg.MaxAge = std::chrono::nanoseconds(o_.max_age).count();
-        cfg.Replicas = o_.replicas;
-        cfg.Duplicates = std::chrono::nanoseconds(o_.duplicate_window).count();
-        jsStreamInfo* created = nullptr;
-        code = static_cast<jsErrCode>(0);
-        s = js_AddStream(&created, js_.get(), &cfg, nullptr, &code);
-        jsStreamInfo_Destroy(created);
-        if (s == NATS_OK) {
-          log_line(kRole, "created stream '" + stream_ + "' on subject '" + subject_ + "'");
-          return;
-        }
-        if (code == JSStreamNameExistErr) continue;  // another bridge made it first
-        nats_check(s, "cannot create stream '" + stream_ + "'", code);
-      }
-      if (!retryable(s)) nats_check(s, "cannot look up stream '" + stream_ + "'", code);
-      if (!logged) log_line(kRole, nats_error_text("waiting for JetStream", s, code));
-      if (cli::stop_requested()) throw Error(Errc::system, "stopped before the stream could be set up");
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
+    const bool ready = retry_until(
+        {kRole, "waiting for JetStream", "cannot look up stream '" + stream_ + "'", o_.should_stop},
+        [&](jsErrCode& code) {
+          for (;;) {
+            jsStreamInfo* raw = nullptr;
+            natsStatus s = js_GetStreamInfo(&raw, js_.get(), stream_.c_str(), nullptr, &code);
+            NatsPtr<jsStreamInfo> si(raw);
+            if (s == NATS_OK) {
+              bool takes_subject = false;
+              for (int i = 0; i < si->Config->SubjectsLen; ++i) takes_subject |= subject_ == si->Config->Subjects[i];
+              if (!takes_subject)
+                throw Error(Errc::invalid_argument,
+                            "stream '" + stream_ + "' exists but does not take subject '" + subject_ + "'");
+              return NATS_OK;
+            }
+            if (s != NATS_NOT_FOUND && code != JSStreamNotFoundErr) return s;
+            code = static_cast<jsErrCode>(0);
+            s = add_stream(code);
+            if (s == NATS_OK) {
+              log_line(kRole, "created stream '" + stream_ + "' on subject '" + subject_ + "'");
+              return NATS_OK;
+            }
+            if (code != JSStreamNameExistErr) nats_check(s, "cannot create stream '" + stream_ + "'", code);
+            // Another bridge made it first: look it up again.
+          }
+        });
+    if (!ready) throw Error(Errc::system, "stopped before the stream could be set up");
   }
 
-  static bool retryable(natsStatus s) {
-    return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED ||
-           s == NATS_CONNECTION_DISCONNECTED || s == NATS_NO_SERVER || s == NATS_STALE_CONNECTION ||
-           s == NATS_IO_ERROR;
+  natsStatus add_stream(jsErrCode& code) {
+    const char* subjects[] = {subject_.c_str()};
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = stream_.c_str();
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Retention = js_LimitsPolicy;
+    cfg.Discard = js_DiscardOld;
+    cfg.MaxMsgs = o_.max_msgs;
+    cfg.MaxBytes = o_.max_bytes;
+    cfg.MaxAge = std::chrono::nanoseconds(o_.max_age).count();
+    cfg.Replicas = o_.replicas;
+    cfg.Duplicates = std::chrono::nanoseconds(o_.duplicate_window).count();
+    jsStreamInfo* created = nullptr;
+    const natsStatus s = js_AddStream(&created, js_.get(), &cfg, nullptr, &code);
+    jsStreamInfo_Destroy(created);
+    return s;
   }
 
   // Waits for every outstanding publish to be acknowledged or to fail.
@@ -201,38 +200,35 @@ class Relay {
       acks_.failed.store(false, std::memory_order_relaxed);
       acks_.error.clear();
     }
-    for (bool logged = false; !cli::stop_requested(); logged = true) {
-      jsStreamInfo* raw = nullptr;
-      jsErrCode code = static_cast<jsErrCode>(0);
-      natsStatus s = js_GetStreamInfo(&raw, js_.get(), stream_.c_str(), nullptr, &code);
-      NatsPtr<jsStreamInfo> si(raw);
-      if (s == NATS_OK) {
-        stream_last_ = si->State.LastSeq;
-        if (si->State.Msgs == 0) {
-          if (stream_last_ != 0)
-            log_line(kRole, "warning: stream '" + stream_ + "' is empty (its messages aged out); starting at the ring's oldest message");
-          position_reader(std::nullopt);
-          return;
-        }
-        natsMsg* last = nullptr;
-        s = js_GetLastMsg(&last, js_.get(), stream_.c_str(), subject_.c_str(), nullptr, &code);
-        NatsPtr<natsMsg> m(last);
-        if (s == NATS_OK) {
-          position_reader(next_after(m.get()));
-          if (first || o_.verbose)
-            log_line(kRole, "stream '" + stream_ + "' ends at stream sequence " + std::to_string(stream_last_) +
-                                "; relaying ring '" + o_.ring + "' from sequence " + std::to_string(next_));
-          return;
-        }
-        if (s == NATS_NOT_FOUND || code == JSNoMessageFoundErr) {
-          position_reader(std::nullopt);
-          return;
-        }
-      }
-      if (!retryable(s) && s != NATS_NOT_FOUND) nats_check(s, "cannot read the end of stream '" + stream_ + "'", code);
-      if (!logged) log_line(kRole, nats_error_text("waiting for stream '" + stream_ + "'", s, code));
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
+    retry_until({kRole, "waiting for stream '" + stream_ + "'", "cannot read the end of stream '" + stream_ + "'",
+                 o_.should_stop},
+                [&](jsErrCode& code) {
+                  jsStreamInfo* raw = nullptr;
+                  natsStatus s = js_GetStreamInfo(&raw, js_.get(), stream_.c_str(), nullptr, &code);
+                  NatsPtr<jsStreamInfo> si(raw);
+                  if (s != NATS_OK) return s;
+                  stream_last_ = si->State.LastSeq;
+                  if (si->State.Msgs == 0) {
+                    if (stream_last_ != 0)
+                      log_line(kRole, "warning: stream '" + stream_ +
+                                          "' is empty (its messages aged out); starting at the ring's oldest message");
+                    position_reader(std::nullopt);
+                    return NATS_OK;
+                  }
+                  natsMsg* last = nullptr;
+                  s = js_GetLastMsg(&last, js_.get(), stream_.c_str(), subject_.c_str(), nullptr, &code);
+                  NatsPtr<natsMsg> m(last);
+                  if (s == NATS_NOT_FOUND || code == JSNoMessageFoundErr) {
+                    position_reader(std::nullopt);
+                    return NATS_OK;
+                  }
+                  if (s != NATS_OK) return s;
+                  position_reader(next_after(m.get()));
+                  if (first || o_.verbose)
+                    log_line(kRole, "stream '" + stream_ + "' ends at stream sequence " + std::to_string(stream_last_) +
+                                        "; relaying ring '" + o_.ring + "' from sequence " + std::to_string(next_));
+                  return NATS_OK;
+                });
   }
 
   // The ring sequence that follows the stream's last record.
@@ -307,7 +303,8 @@ class Relay {
     for (;;) {
       const natsStatus s = js_PublishMsgAsync(js_.get(), &raw, &po);
       if (s == NATS_OK) break;
-      if (s == NATS_TIMEOUT && !cli::stop_requested() && !acks_.failed.load(std::memory_order_acquire)) continue;  // stalled: pipeline full
+      // NATS_TIMEOUT: stalled, the pipeline is full; wait on unless stopping or resynchronising.
+      if (s == NATS_TIMEOUT && !stopping(o_.should_stop) && !acks_.failed.load(std::memory_order_acquire)) continue;
       natsMsg_Destroy(raw);
       std::lock_guard lock(acks_.mutex);
       if (!acks_.failed.load(std::memory_order_relaxed)) {

@@ -1,8 +1,5 @@
 #include "bridge/nats_util.hpp"
 
-#include "bridge/bridge.hpp"
-#include "common/stop.hpp"
-
 #include <shmcast/error.hpp>
 
 #include <cerrno>
@@ -47,11 +44,30 @@ void nats_check(natsStatus s, const std::string& what, jsErrCode code) {
   if (s != NATS_OK) throw Error(Errc::system, nats_error_text(what, s, code));
 }
 
-NatsPtr<natsConnection> nats_connect(const std::string& url, const std::string& client_name, const char* role) {
+bool retryable(natsStatus s, jsErrCode code) {
+  return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED ||
+         s == NATS_CONNECTION_DISCONNECTED || s == NATS_NO_SERVER || s == NATS_STALE_CONNECTION ||
+         s == NATS_IO_ERROR || s == NATS_NOT_FOUND || code == JSStreamNotFoundErr;
+}
+
+bool retry_until(const RetryPolicy& policy, const std::function<natsStatus(jsErrCode& code)>& attempt) {
+  for (bool logged = false;; logged = true) {
+    jsErrCode code = static_cast<jsErrCode>(0);
+    const natsStatus s = attempt(code);
+    if (s == NATS_OK) return true;
+    if (!retryable(s, code)) nats_check(s, policy.failure, code);
+    if (!logged) log_line(policy.role, nats_error_text(policy.waiting, s, code));
+    if (stopping(policy.should_stop)) return false;
+    std::this_thread::sleep_for(kRetryInterval);
+  }
+}
+
+NatsPtr<natsConnection> nats_connect(const std::string& url, const std::string& client_name, const char* role,
+                                     const StopPredicate& should_stop) {
   natsOptions* raw = nullptr;
   nats_check(natsOptions_Create(&raw), "natsOptions_Create");
   NatsPtr<natsOptions> opts(raw);
-  nats_check(natsOptions_SetURL(opts.get(), url.c_str()), "bad --nats URL '" + url + "'");
+  nats_check(natsOptions_SetURL(opts.get(), url.c_str()), "bad NATS URL '" + url + "'");
   nats_check(natsOptions_SetName(opts.get(), client_name.c_str()), "natsOptions_SetName");
   nats_check(natsOptions_SetTimeout(opts.get(), 3000), "natsOptions_SetTimeout");
   // Reconnect for ever, quickly: the bridge resynchronises after any outage.
@@ -61,19 +77,16 @@ NatsPtr<natsConnection> nats_connect(const std::string& url, const std::string& 
   nats_check(natsOptions_SetPingInterval(opts.get(), 2000), "natsOptions_SetPingInterval");
   nats_check(natsOptions_SetMaxPingsOut(opts.get(), 3), "natsOptions_SetMaxPingsOut");
   // The first connection is retried too (the server may start after the bridge), until stopped.
-  for (bool logged = false;; logged = true) {
-    natsConnection* nc = nullptr;
-    const natsStatus s = natsConnection_Connect(&nc, opts.get());
-    if (s == NATS_OK) {
-      if (logged) log_line(role, "connected to " + url);
-      return NatsPtr<natsConnection>(nc);
-    }
-    if (s != NATS_NO_SERVER && s != NATS_TIMEOUT && s != NATS_IO_ERROR)
-      throw Error(Errc::system, nats_error_text("cannot connect to NATS at " + url, s));
-    if (!logged) log_line(role, nats_error_text("waiting for NATS at " + url, s) + "; retrying");
-    if (cli::stop_requested()) return nullptr;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  natsConnection* nc = nullptr;
+  int tries = 0;
+  const bool connected = retry_until({role, "waiting for NATS at " + url, "cannot connect to NATS at " + url, should_stop},
+                                     [&](jsErrCode&) {
+                                       ++tries;
+                                       return natsConnection_Connect(&nc, opts.get());
+                                     });
+  if (!connected) return nullptr;
+  if (tries > 1) log_line(role, "connected to " + url);
+  return NatsPtr<natsConnection>(nc);
 }
 
 std::optional<std::string> header(natsMsg* msg, const char* key) {

@@ -1,10 +1,14 @@
-// CLI wiring of `shmcast bridge out|in`.
-#include "bridge/bridge_commands.hpp"
-
-#include "bridge/bridge.hpp"
+// shmcast bridge out|in RING: the CLI's entry into the NATS JetStream bridge library
+// (tools/bridge/). Compiled into `shmcast` only where that library is built. The options
+// become OutOptions/InOptions; the CLI's stop flag (SIGINT/SIGTERM) is the bridge's
+// stop predicate.
+#include "commands.hpp"
 #include "common/stop.hpp"
 
+#include "bridge/bridge.hpp"
+
 #include <shmcast/error.hpp>
+#include <shmcast/types.hpp>
 
 #include <memory>
 #include <string>
@@ -55,6 +59,7 @@ void add_bridge_commands(CLI::App& app) {
     out_opts->max_age = std::chrono::seconds(*max_age_s);
     out_opts->ack_wait = std::chrono::milliseconds(*ack_wait_ms);
     install_stop_handlers();
+    out_opts->should_stop = stop_requested;
     bridge::run_out(*out_opts);
   });
 
@@ -75,17 +80,11 @@ void add_bridge_commands(CLI::App& app) {
     check_stream(in_opts->stream);
     const std::uint64_t n = in_opts->slot_count;
     if (n != 0 && (n < 2 || (n & (n - 1)) != 0)) throw CLI::ValidationError("--slots", "must be a power of two, at least 2");
-    if (in_opts->slot_size % 64 != 0) throw CLI::ValidationError("--slot-size", "must be a multiple of 64");
-    std::size_t used = 0;
-    unsigned long bits = 0;
-    try {
-      bits = std::stoul(*mode, &used, 8);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != mode->size() || bits > 0777) throw CLI::ValidationError("--mode", "expects octal permission bits like 640");
-    in_opts->mode = static_cast<unsigned>(bits);
+    if (in_opts->slot_size % kSlotSizeUnit != 0)
+      throw CLI::ValidationError("--slot-size", "must be a multiple of " + std::to_string(kSlotSizeUnit));
+    in_opts->mode = parse_mode(*mode);
     install_stop_handlers();
+    in_opts->should_stop = stop_requested;
     bridge::run_in(*in_opts);
   });
 }
