@@ -2,11 +2,11 @@
 #include "commands.hpp"
 #include "common/format.hpp"
 
-#include <shmcast/error.hpp>
 #include <shmcast/producer.hpp>
 
 #include <cstdio>
 #include <memory>
+#include <string>
 
 namespace shmcast::cli {
 
@@ -29,14 +29,7 @@ void run_create(const CreateArgs& a) {
   CreateOptions options;
   options.mode = parse_mode(a.mode);
   options.replace = a.force;
-  try {
-    Producer p = Producer::create(a.name, g, options);
-  } catch (const Error& e) {
-    // Geometry errors do not name the ring: say which one.
-    if (e.code() == Errc::invalid_argument && std::string_view(e.what()).find(a.name) == std::string_view::npos)
-      throw Error(e.code(), "ring '" + a.name + "': " + e.what());
-    throw;
-  }
+  Producer::create(a.name, g, options);
   std::printf("created ring '%s': %llu slots of %u bytes (%u-byte payload)%s%s, mode %04o\n", a.name.c_str(),
               static_cast<unsigned long long>(g.slot_count), g.slot_size, g.payload_capacity(),
               g.snapshot_capacity != 0 ? ", snapshot area " : "",
@@ -50,7 +43,9 @@ void add_create_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("create", "Create a ring: NAME becomes /dev/shm/shmcast.NAME (and shmcast.NAME.readers)");
   sub->add_option("name", args->name, "Ring name: letters, digits, '.', '_', '-'")->required();
   sub->add_option("--slots", args->slots, "Number of slots, a power of two (messages held)")->capture_default_str();
-  sub->add_option("--slot-size", args->slot_size, "Bytes per slot, a multiple of 64; the payload holds 24 fewer")
+  sub->add_option("--slot-size", args->slot_size,
+                  "Bytes per slot, a multiple of " + std::to_string(kSlotSizeUnit) + "; the payload holds " +
+                      std::to_string(kSlotHeaderBytes) + " fewer")
       ->capture_default_str();
   sub->add_option("--mode", args->mode, "Permission bits in octal for both objects")->capture_default_str();
   sub->add_option("--snapshot-size", args->snapshot_size,

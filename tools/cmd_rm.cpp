@@ -17,7 +17,7 @@ void add_rm_command(CLI::App& app) {
   sub->callback([names] {
     for (const std::string& name : *names) {
       if (!Producer::remove(name))
-        throw Error(Errc::not_found, "ring '" + name + "' does not exist, nothing to remove; see `shmcast list`");
+        throw Error(Errc::not_found, name, "does not exist, nothing to remove");
       std::printf("removed ring '%s'\n", name.c_str());
     }
   });

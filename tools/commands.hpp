@@ -2,7 +2,8 @@
 // with a callback that does the work. Callbacks report failures by throwing:
 // shmcast::Error for runtime failures (exit code 1; Errc::invalid_argument is a bad
 // value given by the user, exit code 2) and CLI::ValidationError for usage errors
-// (exit code 2). main() turns either into one line on standard error.
+// (exit code 2). main() turns either into one line on standard error; an Error about a
+// ring is thrown as Error(code, ring, reason), and main() adds the advice for its code.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,8 @@ void add_stat_command(CLI::App& app);
 void add_list_command(CLI::App& app);
 void add_rm_command(CLI::App& app);
 void add_metrics_command(CLI::App& app);
+// `bridge out|in` (cmd_bridge.cpp): compiled in only where the bridge library is built.
+void add_bridge_commands(CLI::App& app);
 
 // "4096", "64K", "64KiB", "1M", "2MiB", "1G" (binary multiples). Throws CLI::ValidationError.
 inline std::uint64_t parse_size(std::string_view option, std::string_view text) {

@@ -2,8 +2,10 @@
 // removes rings and exports their metrics; one file per subcommand.
 //
 // Exit codes: 0 success, 1 runtime error, 2 usage error. Every error is one line on
-// standard error naming the ring and saying what to do.
+// standard error: the subcommand, the ring when the error concerns one, what went wrong
+// and what to do (common/advice.hpp).
 #include "commands.hpp"
+#include "common/advice.hpp"
 #include "common/format.hpp"
 
 #include <shmcast/error.hpp>
@@ -14,44 +16,29 @@
 #include <exception>
 #include <string>
 
-#ifdef SHMCAST_HAVE_BRIDGE
-#include "bridge/bridge_commands.hpp"
-#endif
-
 #ifndef PROJECT_VERSION
 #define PROJECT_VERSION "unknown"
 #endif
 
 namespace {
 
-// "shmcast tail" for the deepest subcommand that was selected, "shmcast" otherwise.
-std::string command_path(const CLI::App& app) {
-  std::string path = "shmcast";
+// The selected subcommands below `shmcast`, deepest last: "tail", "bridge out"; empty if none.
+std::string subcommand_path(const CLI::App& app) {
+  std::string path;
   const CLI::App* at = &app;
   for (;;) {
     const auto subs = at->get_subcommands();
     if (subs.empty()) break;
     at = subs.front();
-    path += " " + at->get_name();
+    path += (path.empty() ? "" : " ") + at->get_name();
   }
   return path;
 }
 
-// The ring named on the command line (the selected subcommand's "name" argument), if any.
-std::string ring_of(const CLI::App& app) {
-  const CLI::App* at = &app;
-  while (!at->get_subcommands().empty()) at = at->get_subcommands().front();
-  const CLI::Option* name = at == &app ? nullptr : at->get_option_no_throw("name");
-  if (name == nullptr || name->count() == 0) return {};
-  return name->results().front();
-}
-
 // One line on stderr: "shmcast tail: ring 'x': what went wrong; what to do".
-int report(const CLI::App& app, const std::string& what, int code) {
-  std::string line = shmcast::cli::one_line(what);
-  const std::string ring = ring_of(app);
-  if (!ring.empty() && line.find("'" + ring + "'") == std::string::npos) line = "ring '" + ring + "': " + line;
-  std::fprintf(stderr, "%s: %s\n", command_path(app).c_str(), line.c_str());
+int report(const CLI::App& app, const std::string& line, int code) {
+  const std::string path = subcommand_path(app);
+  std::fprintf(stderr, "shmcast%s%s: %s\n", path.empty() ? "" : " ", path.c_str(), shmcast::cli::one_line(line).c_str());
   return code;
 }
 
@@ -91,10 +78,11 @@ int main(int argc, char** argv) {
     return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
     // Parse errors and CLI::ValidationError thrown by a subcommand's callback.
-    const std::string path = command_path(app);
-    return report(app, std::string(e.what()) + " (see `" + path + " --help`)", 2);
+    const std::string path = subcommand_path(app);
+    return report(app, std::string(e.what()) + " (see `shmcast" + (path.empty() ? "" : " ") + path + " --help`)", 2);
   } catch (const shmcast::Error& e) {
-    return report(app, e.what(), e.code() == shmcast::Errc::invalid_argument ? 2 : 1);
+    return report(app, shmcast::cli::error_line(e, subcommand_path(app)),
+                  e.code() == shmcast::Errc::invalid_argument ? 2 : 1);
   } catch (const std::exception& e) {
     return report(app, e.what(), 1);
   }

@@ -170,8 +170,11 @@ TEST_CASE("usage errors exit 2 with one line on stderr", "[cli][errors]") {
     CHECK(one_error_line(r.err));
     CHECK(r.out.empty());
   }
-  // Names in usage errors: the ring is named where there is one.
+  // Names in usage errors: the ring is named where there is one, and only there.
   CHECK(one_error_line(run({"create", ring.name + "x", "--slots", "1000"}).err, ring.name + "x"));
+  const Result watch = run({"stat", ring.name, "--watch", "0"});
+  CHECK(watch.err.rfind("shmcast stat: --watch", 0) == 0);
+  CHECK(watch.err.find(ring.name) == std::string::npos);
   CHECK(run({"stat", ring.name + "x"}).rc == 1);  // nothing was created by the failed attempts
 }
 
@@ -184,7 +187,10 @@ TEST_CASE("runtime errors exit 1 with one line naming the ring", "[cli][errors]"
       INFO(args[0] << ": " << r.err);
       CHECK(r.rc == 1);
       CHECK(one_error_line(r.err, missing));
-      CHECK(r.err.find("`shmcast ") != std::string::npos);  // says what to do
+      CHECK(r.err.rfind("shmcast " + args[0] + ": ring '" + missing + "': ", 0) == 0);  // the command, the ring
+      const bool says_what_to_do = r.err.find("; see `shmcast list`") != std::string::npos ||
+                                   r.err.find("; create it with `shmcast create " + missing + "`") != std::string::npos;
+      CHECK(says_what_to_do);
     }
   }
 

@@ -1,0 +1,38 @@
+// The one line every CLI error becomes: the ring when the error concerns one, the reason,
+// and the advice for its code (tools/common/advice.hpp).
+#include "common/advice.hpp"
+
+#include <catch2/catch.hpp>
+
+using shmcast::Errc;
+using shmcast::Error;
+using shmcast::cli::advice;
+using shmcast::cli::error_line;
+
+TEST_CASE("an error line names the ring, says what is wrong and what to do", "[advice]") {
+  CHECK(error_line(Error(Errc::not_found, "ticks", "does not exist")) ==
+        "ring 'ticks': does not exist; create it with `shmcast create ticks` or start its producer");
+  CHECK(error_line(Error(Errc::corrupt, "t", "is corrupt (bad head)")) ==
+        "ring 't': is corrupt (bad head); remove it with `shmcast rm t` and recreate it");
+  // An error that concerns no ring has no ring part; one with nothing to advise no advice.
+  CHECK(error_line(Error(Errc::system, "cannot read snapshot file 'f': No such file")) ==
+        "cannot read snapshot file 'f': No such file");
+  CHECK(error_line(Error(Errc::invalid_argument, "t", "invalid geometry: slot count 3")) ==
+        "ring 't': invalid geometry: slot count 3");
+  // One line, always.
+  CHECK(error_line(Error(Errc::system, "two\nlines")) == "two lines");
+}
+
+TEST_CASE("every code a user can meet has its advice", "[advice]") {
+  for (Errc code : {Errc::not_found, Errc::already_exists, Errc::not_ready, Errc::foreign, Errc::version_mismatch,
+                    Errc::truncated, Errc::corrupt, Errc::geometry_mismatch, Errc::producer_active,
+                    Errc::permission_denied, Errc::no_space, Errc::message_too_large, Errc::no_snapshot_area}) {
+    INFO(shmcast::to_string(code));
+    CHECK_FALSE(advice(code, "r").empty());
+  }
+  CHECK(advice(Errc::no_snapshot_area, "r").find("--snapshot-size") != std::string::npos);
+  CHECK(advice(Errc::not_found, "").find("`shmcast create NAME`") != std::string::npos);
+  // Where a command knows better.
+  CHECK(advice(Errc::not_found, "r", "rm") == "see `shmcast list`");
+  CHECK(advice(Errc::replaced, "r", "tail").find("--no-reattach") != std::string::npos);
+}

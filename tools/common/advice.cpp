@@ -1,0 +1,42 @@
+#include "common/advice.hpp"
+
+#include "common/format.hpp"
+
+namespace shmcast::cli {
+
+std::string advice(Errc code, const std::string& ring, std::string_view command) {
+  const std::string name = ring.empty() ? std::string("NAME") : ring;
+  switch (code) {
+    case Errc::not_found:
+      if (command == "rm") return "see `shmcast list`";
+      return "create it with `shmcast create " + name + "` or start its producer";
+    case Errc::already_exists: return "use it, or replace it with `shmcast create --force`";
+    case Errc::permission_denied: return "run as the ring's owner or recreate it with a wider --mode";
+    case Errc::no_space: return "free space in /dev/shm or choose fewer/smaller slots";
+    case Errc::corrupt:
+    case Errc::truncated: return "remove it with `shmcast rm " + name + "` and recreate it";
+    case Errc::foreign: return "remove it or choose another name";
+    case Errc::version_mismatch: return "use a matching shmcast build or recreate the ring";
+    case Errc::not_ready: return "retry, or remove it with `shmcast rm " + name + "`";
+    case Errc::producer_active: return "a ring has one producer: stop that one first";
+    case Errc::geometry_mismatch: return "use it as it is, or replace it with `shmcast create --force`";
+    case Errc::message_too_large: return "recreate the ring with a larger --slot-size (or --snapshot-size for snapshots)";
+    case Errc::no_snapshot_area: return "recreate the ring with --snapshot-size";
+    case Errc::replaced:
+      if (command == "tail") return "run `shmcast tail` again (or leave out --no-reattach)";
+      if (command == "bridge out") return "restart the bridge with a new --stream";
+      return {};
+    case Errc::invalid_argument:
+    case Errc::system: return {};
+  }
+  return {};
+}
+
+std::string error_line(const Error& e, std::string_view command) {
+  std::string line = e.ring().empty() ? e.reason() : "ring '" + e.ring() + "': " + e.reason();
+  const std::string what_to_do = advice(e.code(), e.ring(), command);
+  if (!what_to_do.empty()) line += "; " + what_to_do;
+  return one_line(line);
+}
+
+}  // namespace shmcast::cli
