@@ -1,7 +1,10 @@
 // shmcast list: every ring on this machine with its geometry, head and producer state.
+// One RingObserver per ring: sampled, and sampled again 0.2 s later for the rate of the
+// rings that have a live producer.
 #include "commands.hpp"
+#include "common/advice.hpp"
 #include "common/format.hpp"
-#include "common/status.hpp"
+#include "common/status_render.hpp"
 
 #include <shmcast/error.hpp>
 #include <shmcast/inspect.hpp>
@@ -22,75 +25,76 @@ struct ListArgs {
 
 struct Entry {
   std::string name;
-  std::optional<RingSample> sample;
+  std::optional<RingObserver> observer;
+  std::optional<RingStatus> status;  // absent: `error` says why
   std::string error;
 };
 
-void run_list(const ListArgs& a) {
+// Samples the entry's ring; on failure the entry keeps the error line instead.
+void sample(Entry& e) {
+  try {
+    if (!e.observer) e.observer.emplace(e.name);
+    e.status = e.observer->sample();
+  } catch (const Error& err) {
+    e.status.reset();
+    e.error = error_line(err, "list");
+  }
+}
+
+std::vector<Entry> sample_all() {
   std::vector<Entry> entries;
   bool any_alive = false;
   for (const std::string& name : list_rings()) {
-    Entry e{name, std::nullopt, {}};
-    try {
-      e.sample = sample(name);
-      any_alive = any_alive || e.sample->status.producer_alive;
-    } catch (const Error& err) {
-      e.error = err.what();
-    }
-    entries.push_back(std::move(e));
+    Entry& e = entries.emplace_back(Entry{name, std::nullopt, std::nullopt, {}});
+    sample(e);
+    any_alive = any_alive || (e.status && e.status->producer_alive);
   }
   if (any_alive) std::this_thread::sleep_for(std::chrono::milliseconds(200));  // to measure rates
   for (Entry& e : entries) {
-    if (!e.sample) continue;
-    if (!e.sample->status.producer_alive) {
-      e.sample->rate_known = true;
+    if (!e.status) continue;
+    if (e.status->producer_alive) sample(e);
+    else e.status->rate_known = true;  // nobody can publish: the rate is 0
+  }
+  return entries;
+}
+
+std::string render_json(const std::vector<Entry>& entries) {
+  Json list = Json::array();
+  for (const Entry& e : entries)
+    list.push_back(e.status ? ring_json(*e.status) : Json{{"name", e.name}, {"error", e.error}});
+  return dump(list) + "\n";
+}
+
+std::string render_text(const std::vector<Entry>& entries) {
+  if (entries.empty()) return "no shmcast rings in /dev/shm; create one with `shmcast create NAME`\n";
+  Table t({"NAME", "SLOTS", "SLOT_SIZE", "PAYLOAD", "SNAPSHOT", "HEAD", "PUBLISHED", "RATE", "PRODUCER", "READERS"});
+  std::vector<std::string> errors;
+  for (const Entry& e : entries) {
+    if (!e.status) {
+      errors.push_back("  " + e.name + ": " + e.error);
       continue;
     }
-    try {
-      RingSample now = sample(e.name);
-      rate_since(now, *e.sample);
-      e.sample = now;
-    } catch (const Error& err) {
-      e.sample.reset();
-      e.error = err.what();
-    }
+    const RingStatus& st = *e.status;
+    const std::string producer = st.producer_pid == 0 ? "none"
+                                 : st.producer_alive  ? std::to_string(st.producer_pid)
+                                                      : "gone (" + std::to_string(st.producer_pid) + ")";
+    t.add({st.name, std::to_string(st.geometry.slot_count), std::to_string(st.geometry.slot_size),
+           std::to_string(st.geometry.payload_capacity()),
+           st.geometry.snapshot_capacity != 0 ? human_bytes(st.geometry.snapshot_capacity) : "-",
+           std::to_string(st.head), std::to_string(st.published), human_rate(st.rate, "msg"), producer,
+           std::to_string(st.live_readers)});
   }
+  std::string out = t.render();
+  if (!errors.empty()) {
+    out += "unreadable:\n";
+    for (const std::string& line : errors) out += line + "\n";
+  }
+  return out;
+}
 
-  std::string out;
-  if (a.json) {
-    out = "[";
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (i != 0) out += ',';
-      JsonObject o;
-      if (entries[i].sample) ring_json_fields(o, *entries[i].sample);
-      else o.field("name", entries[i].name).field("error", one_line(entries[i].error));
-      out += o.str();
-    }
-    out += "]\n";
-  } else {
-    Table t({"NAME", "SLOTS", "SLOT_SIZE", "PAYLOAD", "SNAPSHOT", "HEAD", "PUBLISHED", "RATE", "PRODUCER", "READERS"});
-    std::vector<std::string> errors;
-    for (const Entry& e : entries) {
-      if (!e.sample) {
-        errors.push_back("  " + e.name + ": " + one_line(e.error));
-        continue;
-      }
-      const RingStatus& st = e.sample->status;
-      const std::string producer = st.producer_pid == 0 ? "none"
-                                   : st.producer_alive  ? std::to_string(st.producer_pid)
-                                                        : "gone (" + std::to_string(st.producer_pid) + ")";
-      t.add({st.name, std::to_string(st.geometry.slot_count), std::to_string(st.geometry.slot_size),
-             std::to_string(st.geometry.payload_capacity()),
-             st.geometry.snapshot_capacity != 0 ? human_bytes(st.geometry.snapshot_capacity) : "-",
-             std::to_string(st.head), std::to_string(st.published), human_rate(e.sample->rate, "msg"), producer,
-             std::to_string(live_readers(st))});
-    }
-    out = entries.empty() ? std::string("no shmcast rings in /dev/shm; create one with `shmcast create NAME`\n") : t.render();
-    if (!errors.empty()) {
-      out += "unreadable:\n";
-      for (const std::string& line : errors) out += line + "\n";
-    }
-  }
+void run_list(const ListArgs& a) {
+  const std::vector<Entry> entries = sample_all();
+  const std::string out = a.json ? render_json(entries) : render_text(entries);
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
 

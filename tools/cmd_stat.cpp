@@ -1,11 +1,13 @@
 // shmcast stat NAME: a ring's geometry, head, publish rate, producer, snapshot, relay
 // status and registered readers (lag, delivered, gaps, missed), read from shared memory.
+//
+// One RingObserver maps the ring once per run: it reclaims dead readers' entries,
+// samples, and (for the rate) samples again 0.2 s later. --watch keeps the observer from
+// tick to tick and maps the ring afresh only when the name holds another ring.
 #include "commands.hpp"
-#include "common/format.hpp"
-#include "common/status.hpp"
+#include "common/status_render.hpp"
 #include "common/stop.hpp"
 
-#include <shmcast/error.hpp>
 #include <shmcast/inspect.hpp>
 
 #include <chrono>
@@ -21,6 +23,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+constexpr auto kRateInterval = 200ms;  // a one-shot stat measures the rate over this
+
 struct StatArgs {
   std::string name;
   bool json = false;
@@ -28,17 +32,14 @@ struct StatArgs {
   bool no_reap = false;
 };
 
-void reap(const StatArgs& a) {
-  if (a.no_reap) return;
-  try {
-    reap_dead_readers(a.name);
-  } catch (const Error&) {
-    // inspect() below reports what is wrong with the ring
-  }
+// Reclaims dead readers' entries (unless --no-reap), then samples.
+RingStatus sample(const StatArgs& a, RingObserver& observer) {
+  if (!a.no_reap) observer.reap_dead();
+  return observer.sample();
 }
 
-void print(const StatArgs& a, const RingSample& s) {
-  const std::string text = a.json ? stat_json(s) + "\n" : stat_text(s);
+void print(const StatArgs& a, const RingStatus& st) {
+  const std::string text = a.json ? stat_json(st) + "\n" : stat_text(st);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
 }
@@ -54,35 +55,37 @@ bool pause_for(std::chrono::duration<double> d) {
   return false;
 }
 
-void run_stat(const StatArgs& a) {
-  if (a.watch && !(*a.watch > 0)) throw CLI::ValidationError("--watch must be a positive number of seconds");
-  reap(a);
-  RingSample before = sample(a.name);
-  if (!a.watch) {
-    if (!before.status.producer_alive) {
-      before.rate_known = true;  // nobody can publish: the rate is 0
-      print(a, before);
-      return;
-    }
-    std::this_thread::sleep_for(200ms);  // the rate is measured over this interval
-    RingSample now = sample(a.name);
-    rate_since(now, before);
-    print(a, now);
-    return;
+void run_once(const StatArgs& a) {
+  RingObserver observer(a.name);
+  RingStatus st = sample(a, observer);
+  if (st.producer_alive) {
+    std::this_thread::sleep_for(kRateInterval);
+    st = observer.sample();
+  } else {
+    st.rate_known = true;  // nobody can publish: the rate is 0
   }
+  print(a, st);
+}
+
+void run_watch(const StatArgs& a) {
   install_stop_handlers();
   const bool clear = !a.json && ::isatty(STDOUT_FILENO) != 0;
+  RingObserver observer(a.name);
   for (bool first = true; !stop_requested(); first = false) {
     if (!first) {
       if (!pause_for(std::chrono::duration<double>(*a.watch))) break;
-      reap(a);
-      RingSample now = sample(a.name);
-      rate_since(now, before);
-      before = now;
+      if (observer.replaced()) observer = RingObserver(a.name);  // removed or recreated: map the new one
     }
+    const RingStatus st = sample(a, observer);
     if (clear) std::fputs("\033[H\033[2J", stdout);
-    print(a, before);
+    print(a, st);
   }
+}
+
+void run_stat(const StatArgs& a) {
+  if (a.watch && !(*a.watch > 0)) throw CLI::ValidationError("--watch must be a positive number of seconds");
+  if (a.watch) run_watch(a);
+  else run_once(a);
 }
 
 }  // namespace

@@ -224,15 +224,26 @@ inline bool wait_ring(const std::string& name, const std::function<bool(const Ri
   }
 }
 
-inline std::size_t live_readers(const RingStatus& st) {
-  std::size_t n = 0;
-  for (const ReaderStatus& r : st.readers) n += r.alive ? 1 : 0;
-  return n;
-}
-
 // Waits until `n` live readers are registered on `name`.
 inline bool wait_readers(const std::string& name, std::size_t n, std::chrono::milliseconds timeout = 10s) {
-  return wait_ring(name, [n](const RingStatus& st) { return live_readers(st) == n; }, timeout);
+  return wait_ring(name, [n](const RingStatus& st) { return st.live_readers == n; }, timeout);
+}
+
+// Waits until a live reader of `name` shows each of `labels`. A reader claims its registry
+// entry first and writes its label next: wait_readers() alone may see it in between.
+inline bool wait_labelled(const std::string& name, const std::vector<std::string>& labels,
+                          std::chrono::milliseconds timeout = 10s) {
+  return wait_ring(
+      name,
+      [&](const RingStatus& st) {
+        for (const std::string& label : labels) {
+          bool found = false;
+          for (const ReaderStatus& r : st.readers) found = found || (r.alive && r.label == label);
+          if (!found) return false;
+        }
+        return true;
+      },
+      timeout);
 }
 
 // One error line on stderr: exactly one non-empty line, naming `ring` when given.

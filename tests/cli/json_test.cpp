@@ -1,44 +1,89 @@
-// The JSON string escaper `tail --format json` uses: valid UTF-8 kept, everything
-// else escaped so that the output is always valid JSON.
+// The CLI's JSON: the payload escaper `tail --format json` uses (valid UTF-8 kept,
+// everything else escaped so that the bytes can be recovered), and the structured
+// output through nlohmann::json (field order, types, invalid UTF-8 in text).
 #include "common/json.hpp"
+#include "common/status_render.hpp"
 
 #include <catch2/catch.hpp>
 
-using shmcast::cli::json_string;
+using shmcast::cli::Json;
 using namespace std::string_literals;
 
+namespace {
+
+std::string escaped(std::string_view bytes) {
+  std::string out;
+  shmcast::cli::append_json_bytes(out, bytes);
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("json escapes quotes and backslashes and control characters", "[json]") {
-  CHECK(json_string("hello") == R"("hello")");
-  CHECK(json_string("") == R"("")");
-  CHECK(json_string("a\"b\\c") == R"("a\"b\\c")");
-  CHECK(json_string("\n\r\t\b\f") == R"("\n\r\t\b\f")");
-  CHECK(json_string("\x01\x1f\x7f"s) == R"("\u0001\u001f\u007f")");
-  CHECK(json_string("nul\0byte"s) == R"("nul\u0000byte")");
+  CHECK(escaped("hello") == R"("hello")");
+  CHECK(escaped("") == R"("")");
+  CHECK(escaped("a\"b\\c") == R"("a\"b\\c")");
+  CHECK(escaped("\n\r\t\b\f") == R"("\n\r\t\b\f")");
+  CHECK(escaped("\x01\x1f\x7f"s) == R"("\u0001\u001f\u007f")");
+  CHECK(escaped("nul\0byte"s) == R"("nul\u0000byte")");
 }
 
 TEST_CASE("json keeps valid UTF-8 as is", "[json]") {
-  CHECK(json_string("h\xc3\xa9llo") == "\"h\xc3\xa9llo\"");               // 2 bytes
-  CHECK(json_string("\xe2\x82\xac") == "\"\xe2\x82\xac\"");                 // euro sign, 3 bytes
-  CHECK(json_string("\xf0\x9f\x98\x80") == "\"\xf0\x9f\x98\x80\"");         // emoji, 4 bytes
-  CHECK(json_string("\xf4\x8f\xbf\xbf") == "\"\xf4\x8f\xbf\xbf\"");         // U+10FFFF
+  CHECK(escaped("h\xc3\xa9llo") == "\"h\xc3\xa9llo\"");               // 2 bytes
+  CHECK(escaped("\xe2\x82\xac") == "\"\xe2\x82\xac\"");                 // euro sign, 3 bytes
+  CHECK(escaped("\xf0\x9f\x98\x80") == "\"\xf0\x9f\x98\x80\"");         // emoji, 4 bytes
+  CHECK(escaped("\xf4\x8f\xbf\xbf") == "\"\xf4\x8f\xbf\xbf\"");         // U+10FFFF
 }
 
 TEST_CASE("json writes bytes that are not valid UTF-8 as u00XX escapes", "[json]") {
-  CHECK(json_string("\xff") == R"("\u00ff")");
-  CHECK(json_string("a\x80z") == R"("a\u0080z")");                          // stray continuation
-  CHECK(json_string("\xc3") == R"("\u00c3")");                              // truncated at the end
-  CHECK(json_string("\xc3(") == R"("\u00c3(")");                            // bad continuation
-  CHECK(json_string("\xc0\xaf") == R"("\u00c0\u00af")");                    // overlong '/'
-  CHECK(json_string("\xe0\x80\xaf") == R"("\u00e0\u0080\u00af")");          // overlong 3-byte
-  CHECK(json_string("\xed\xa0\x80") == R"("\u00ed\u00a0\u0080")");          // surrogate U+D800
-  CHECK(json_string("\xf4\x90\x80\x80") == R"("\u00f4\u0090\u0080\u0080")"); // above U+10FFFF
-  CHECK(json_string("\xf5\x80") == R"("\u00f5\u0080")");
-  CHECK(json_string("\xe2\x82") == R"("\u00e2\u0082")");                    // truncated 3-byte
+  CHECK(escaped("\xff") == R"("\u00ff")");
+  CHECK(escaped("a\x80z") == R"("a\u0080z")");                          // stray continuation
+  CHECK(escaped("\xc3") == R"("\u00c3")");                              // truncated at the end
+  CHECK(escaped("\xc3(") == R"("\u00c3(")");                            // bad continuation
+  CHECK(escaped("\xc0\xaf") == R"("\u00c0\u00af")");                    // overlong '/'
+  CHECK(escaped("\xe0\x80\xaf") == R"("\u00e0\u0080\u00af")");          // overlong 3-byte
+  CHECK(escaped("\xed\xa0\x80") == R"("\u00ed\u00a0\u0080")");          // surrogate U+D800
+  CHECK(escaped("\xf4\x90\x80\x80") == R"("\u00f4\u0090\u0080\u0080")"); // above U+10FFFF
+  CHECK(escaped("\xf5\x80") == R"("\u00f5\u0080")");
+  CHECK(escaped("\xe2\x82") == R"("\u00e2\u0082")");                    // truncated 3-byte
 }
 
-TEST_CASE("json object builder", "[json]") {
-  shmcast::cli::JsonObject o;
-  o.field("a", std::uint64_t{1}).field("b", "x\"").field("c", true);
-  CHECK(o.str() == R"({"a":1,"b":"x\"","c":true})");
-  CHECK(shmcast::cli::JsonObject().str() == "{}");
+TEST_CASE("json objects keep their field order and carry payload bytes last", "[json]") {
+  CHECK(shmcast::cli::dump(Json{{"b", 1}, {"a", "x\""}, {"c", true}}) == R"({"b":1,"a":"x\"","c":true})");
+  CHECK(shmcast::cli::dump(Json::object()) == "{}");
+  CHECK(shmcast::cli::dump_with_bytes(Json{{"seq", 7}, {"len", 2}}, "data", "\xff" "a") ==
+        R"({"seq":7,"len":2,"data":"\u00ffa"})");
+  CHECK(shmcast::cli::dump_with_bytes(Json::object(), "data", "") == R"({"data":""})");
+  // Text that is not valid UTF-8 (a name, a label) is replaced, not a reason to throw.
+  CHECK(shmcast::cli::dump(Json{{"label", "a\xff"}}) == "{\"label\":\"a\xef\xbf\xbd\"}");
+}
+
+TEST_CASE("stat --json survives a reader label that is not valid UTF-8", "[json]") {
+  shmcast::RingStatus st;
+  st.name = "r";
+  st.geometry = shmcast::Geometry{.slot_count = 16, .slot_size = 128};
+  st.mode = 0640;
+  st.head = 5;
+  st.rate = 12.34567;
+  st.live_readers = 1;
+  st.readers.push_back(shmcast::ReaderStatus{.id = 3, .pid = 42, .alive = true, .label = "bad\xc3(", .position = 4, .lag = 1});
+  std::string text;
+  REQUIRE_NOTHROW(text = shmcast::cli::stat_json(st));
+  const Json parsed = Json::parse(text);
+  CHECK(parsed.begin().key() == "name");
+  CHECK(parsed["slots"] == 16);
+  CHECK(parsed["payload_capacity"] == 128 - shmcast::kSlotHeaderBytes);
+  CHECK(parsed["mode"] == "0640");
+  CHECK(parsed["rate"] == 12.346);
+  CHECK(parsed["producer"]["alive"] == false);
+  CHECK(parsed["live_readers"] == 1);
+  CHECK_FALSE(parsed.contains("snapshot"));
+  CHECK_FALSE(parsed.contains("relay"));
+  REQUIRE(parsed["readers"].size() == 1);
+  const Json& r = parsed["readers"][0];
+  CHECK(r["id"] == 3);
+  CHECK(r["pid"] == 42);
+  CHECK(r["lag"] == 1);
+  CHECK(r["label"].get<std::string>().rfind("bad", 0) == 0);
+  CHECK_FALSE(r.contains("external_position"));
 }

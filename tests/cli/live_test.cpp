@@ -135,7 +135,7 @@ TEST_CASE("stat --json shows two readers and their lag", "[cli][live][stat]") {
   REQUIRE(run({"publish", ring.name, "--count", "10", "--message", "m"}).rc == 0);
   Proc fast({"tail", ring.name, "--from", "oldest", "--label", "fast"});
   Proc slow({"tail", ring.name, "--label", "slow"});
-  REQUIRE(wait_readers(ring.name, 2));
+  REQUIRE(wait_labelled(ring.name, {"fast", "slow"}));
   slow.signal(SIGSTOP);
   REQUIRE(run({"publish", ring.name, "--count", "5", "--message", "n"}).rc == 0);
   REQUIRE(wait_ring(ring.name, [](const shmcast::RingStatus& st) {
@@ -183,12 +183,13 @@ TEST_CASE("a killed reader's registry entry is reclaimed", "[cli][live][stat]") 
   RingGuard ring(unique_ring("cli-dead"));
   REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
   Proc tail({"tail", ring.name, "--label", "doomed"});
-  REQUIRE(wait_readers(ring.name, 1));
+  REQUIRE(wait_labelled(ring.name, {"doomed"}));
   tail.signal(SIGKILL);
   CHECK(tail.finish() == 128 + SIGKILL);
 
   Result kept = run({"stat", ring.name, "--json", "--no-reap"});
   const std::string entry = reader_object(kept.out, "doomed");
+  INFO("stat --no-reap: " << kept.out << kept.err);
   REQUIRE(!entry.empty());
   CHECK(entry.find("\"alive\":false") != std::string::npos);
   CHECK(run({"stat", ring.name, "--no-reap"}).out.find("DEAD") != std::string::npos);

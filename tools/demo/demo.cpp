@@ -131,9 +131,9 @@ int run_producer(const std::string& ring, Shared& shared, std::chrono::milliseco
   return 0;
 }
 
-void print_live(const std::string& ring) {
+void print_live(shmcast::RingObserver& observer) {
   try {
-    shmcast::RingStatus st = shmcast::inspect(ring);
+    const shmcast::RingStatus st = observer.sample();
     std::printf("  head %-8" PRIu64, st.head);
     for (const char* label : kLabels)
       for (const shmcast::ReaderStatus& r : st.readers)
@@ -182,9 +182,10 @@ int main(int argc, char** argv) {
   children[3] = fork_run([&] { return run_producer(ring, *shared, duration); });
 
   std::printf("live (as `shmcast stat %s` would show it):\n", ring.c_str());
+  shmcast::RingObserver observer(ring);  // maps the ring once, as `shmcast stat --watch` does
   while (!shared->producer_done.load()) {
     std::this_thread::sleep_for(500ms);
-    print_live(ring);
+    print_live(observer);
   }
   int failures = 0;
   for (pid_t pid : children) {

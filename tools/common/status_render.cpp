@@ -1,0 +1,153 @@
+#include "common/status_render.hpp"
+
+#include "common/format.hpp"
+
+#include <shmcast/clock.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+namespace shmcast::cli {
+
+namespace {
+
+bool is_relay(const RingStatus& st) {
+  return st.source_position != 0 || st.source_head != 0 || st.source_gaps != 0 || st.source_missed != 0;
+}
+
+// Rates to the thousandth, as they always were printed.
+double milli_rounded(double v) { return std::round(v * 1000.0) / 1000.0; }
+
+Json reader_json(const ReaderStatus& r) {
+  Json o{{"id", r.id},
+         {"pid", r.pid},
+         {"alive", r.alive},
+         {"waiting", r.waiting},
+         {"label", r.label},
+         {"position", r.position},
+         {"lag", r.lag},
+         {"delivered", r.delivered},
+         {"gaps", r.gaps},
+         {"missed", r.missed},
+         {"snapshots", r.snapshots},
+         {"attached_ns", r.attached_ns},
+         {"last_active_ns", r.last_active_ns}};
+  if (r.external_position != 0) o["external_position"] = r.external_position;
+  return o;
+}
+
+}  // namespace
+
+Json ring_json(const RingStatus& st) {
+  const Geometry& g = st.geometry;
+  const std::uint64_t now = now_ns();
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", st.mode);
+  Json o{{"name", st.name},
+         {"ring_id", st.ring_id},
+         {"slots", g.slot_count},
+         {"slot_size", g.slot_size},
+         {"payload_capacity", g.payload_capacity()},
+         {"snapshot_capacity", g.snapshot_capacity},
+         {"object_size", st.object_size},
+         {"mode", mode},
+         {"created_ns", st.creation_time_ns},
+         {"head", st.head},
+         {"first_seq", st.first_seq},
+         {"published", st.published},
+         {"published_bytes", st.published_bytes},
+         {"skipped", st.skipped},
+         {"last_publish_ns", st.last_publish_ns},
+         {"rate", milli_rounded(st.rate)},
+         {"byte_rate", milli_rounded(st.byte_rate)},
+         {"producer", {{"pid", st.producer_pid}, {"alive", st.producer_alive}, {"takeovers", st.takeovers}}}};
+  if (g.snapshot_capacity != 0)
+    o["snapshot"] = {{"published", st.snapshots_published},
+                     {"as_of", st.snapshot_as_of},
+                     {"len", st.snapshot_length},
+                     {"published_ns", st.snapshot_published_ns},
+                     {"age_ns", st.snapshot_published_ns != 0 && now > st.snapshot_published_ns
+                                    ? now - st.snapshot_published_ns
+                                    : 0}};
+  if (is_relay(st))
+    o["relay"] = {{"source_position", st.source_position},
+                  {"source_head", st.source_head},
+                  {"source_gaps", st.source_gaps},
+                  {"source_missed", st.source_missed}};
+  o["waiters"] = st.waiters;
+  o["live_readers"] = st.live_readers;
+  if (!st.registry_error.empty()) o["registry_error"] = st.registry_error;
+  return o;
+}
+
+std::string stat_json(const RingStatus& st) {
+  Json o = ring_json(st);
+  Json& readers = o["readers"] = Json::array();
+  for (const ReaderStatus& r : st.readers) readers.push_back(reader_json(r));
+  return dump(o);
+}
+
+std::string stat_text(const RingStatus& st) {
+  const Geometry& g = st.geometry;
+  const std::uint64_t now = now_ns();
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "ring %s  (id %016llx, mode %04o, created %s)\n", st.name.c_str(),
+                static_cast<unsigned long long>(st.ring_id), st.mode, human_age(st.creation_time_ns, now).c_str());
+  out += line;
+  std::snprintf(line, sizeof line, "  geometry   %llu slots x %u B (payload %u B), %s in /dev/shm\n",
+                static_cast<unsigned long long>(g.slot_count), g.slot_size, g.payload_capacity(),
+                human_bytes(st.object_size).c_str());
+  out += line;
+  std::snprintf(line, sizeof line, "  head       %llu   published %llu messages, %s", static_cast<unsigned long long>(st.head),
+                static_cast<unsigned long long>(st.published), human_bytes(st.published_bytes).c_str());
+  out += line;
+  if (st.skipped != 0) out += ", " + std::to_string(st.skipped) + " sequences skipped";
+  out += '\n';
+  out += "  rate       " + (st.rate_known ? human_rate(st.rate, "msg") + ", " + human_rate(st.byte_rate, "B") : std::string("-")) +
+         "   last publish " + human_age(st.last_publish_ns, now) + "\n";
+  if (st.producer_pid == 0) out += "  producer   none yet\n";
+  else if (st.producer_alive) out += "  producer   pid " + std::to_string(st.producer_pid) + ", alive";
+  else out += "  producer   gone (last pid " + std::to_string(st.producer_pid) + ")";
+  if (st.producer_pid != 0) out += st.takeovers != 0 ? ", " + std::to_string(st.takeovers) + " takeovers\n" : "\n";
+  if (g.snapshot_capacity != 0) {
+    if (st.snapshots_published == 0)
+      out += "  snapshot   none yet (area " + human_bytes(g.snapshot_capacity) + ")\n";
+    else
+      out += "  snapshot   as of " + std::to_string(st.snapshot_as_of) + ", " + human_bytes(st.snapshot_length) +
+             " of " + human_bytes(g.snapshot_capacity) + ", " + human_age(st.snapshot_published_ns, now) + " (" +
+             std::to_string(st.snapshots_published) + " published)\n";
+  }
+  if (is_relay(st))
+    out += "  relay      source position " + std::to_string(st.source_position) + ", source head " +
+           std::to_string(st.source_head) + ", " + std::to_string(st.source_gaps) + " gaps (" +
+           std::to_string(st.source_missed) + " missed) in the source\n";
+  if (!st.registry_error.empty()) {
+    out += "  readers    unknown: " + one_line(st.registry_error) + "\n";
+    return out;
+  }
+  out += "  readers    " + std::to_string(st.live_readers) + " live";
+  if (st.waiters != 0) out += ", " + std::to_string(st.waiters) + " blocked waiting";
+  out += '\n';
+  if (st.readers.empty()) return out;
+  // A relay reader (bridge out) also shows its far-side position: the last stream sequence acknowledged.
+  const bool relays = std::any_of(st.readers.begin(), st.readers.end(),
+                                  [](const ReaderStatus& r) { return r.external_position != 0; });
+  std::vector<std::string> columns{"ID", "PID", "ALIVE", "LABEL", "POSITION", "LAG", "DELIVERED", "GAPS", "MISSED", "ACTIVE"};
+  if (relays) columns.push_back("FAR POSITION");
+  Table t(columns);
+  for (const ReaderStatus& r : st.readers) {
+    std::vector<std::string> row{std::to_string(r.id), std::to_string(r.pid), r.alive ? (r.waiting ? "waiting" : "yes") : "DEAD",
+                                 r.label.empty() ? "-" : r.label, std::to_string(r.position), std::to_string(r.lag),
+                                 std::to_string(r.delivered), std::to_string(r.gaps), std::to_string(r.missed),
+                                 human_age(r.last_active_ns, now)};
+    if (relays) row.push_back(r.external_position != 0 ? std::to_string(r.external_position) : "-");
+    t.add(row);
+  }
+  out += t.render("  ");
+  return out;
+}
+
+}  // namespace shmcast::cli

@@ -1,0 +1,23 @@
+// The view of `stat` and `list`: a ring's RingStatus (one RingObserver sample) rendered
+// as JSON, the machine contract documented by `stat --help` and `list --help`, or as
+// text for people.
+#pragma once
+
+#include "common/json.hpp"
+
+#include <shmcast/inspect.hpp>
+
+#include <string>
+
+namespace shmcast::cli {
+
+// The top-level fields of `stat --json`, which are also each element of `list --json`.
+[[nodiscard]] Json ring_json(const RingStatus& st);
+
+// `stat --json`: ring_json() and its readers, on one line (no newline).
+[[nodiscard]] std::string stat_json(const RingStatus& st);
+
+// `stat`: geometry, head, rate, producer, snapshot, relay and a table of the readers.
+[[nodiscard]] std::string stat_text(const RingStatus& st);
+
+}  // namespace shmcast::cli
