@@ -31,31 +31,18 @@ struct PublishArgs {
   std::optional<std::string> snapshot_file;
 };
 
-std::string read_file(const std::string& ring, const std::string& path) {
+std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(Errc::system, "ring '" + ring + "': cannot read snapshot file '" + path + "': " + std::strerror(errno) +
-                                  "; check the path");
+  if (!in) throw Error(Errc::system, "cannot read snapshot file '" + path + "': " + std::strerror(errno));
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Opens the ring as its producer, or creates it with the default geometry (with a
-// snapshot area large enough for `snapshot_bytes`, if one is to be published).
-Producer open_producer(const std::string& name, std::optional<std::size_t> snapshot_bytes) {
-  for (int attempt = 0;; ++attempt) {
-    try {
-      return Producer::open(name);
-    } catch (const Error& e) {
-      if (e.code() != Errc::not_found) throw;
-    }
-    Geometry g;
-    if (snapshot_bytes) g.snapshot_capacity = std::max<std::uint64_t>(4096, (*snapshot_bytes + 4095) / 4096 * 4096);
-    try {
-      return Producer::create(name, g);
-    } catch (const Error& e) {
-      if (e.code() != Errc::already_exists || attempt >= 3) throw;  // raced with another creator
-    }
-  }
+// The geometry of a ring created here: the default, with a snapshot area large enough
+// for `snapshot` (in 4 KiB steps) if one is to be published.
+Geometry geometry_for(const std::optional<std::string>& snapshot) {
+  Geometry g;
+  if (snapshot) g.snapshot_capacity = std::max<std::uint64_t>(4096, (snapshot->size() + 4095) / 4096 * 4096);
+  return g;
 }
 
 // Paces publishing to `rate` messages per second; returns false if asked to stop.
@@ -83,12 +70,11 @@ void run_publish(const PublishArgs& a) {
   if (a.rate < 0) throw CLI::ValidationError("--rate must be positive (messages per second)");
   install_stop_handlers();
   std::optional<std::string> snapshot;
-  if (a.snapshot_file) snapshot = read_file(a.name, *a.snapshot_file);
+  if (a.snapshot_file) snapshot = read_file(*a.snapshot_file);
 
-  Producer p = open_producer(a.name, snapshot ? std::optional<std::size_t>(snapshot->size()) : std::nullopt);
-  if (snapshot && p.geometry().snapshot_capacity == 0)
-    throw Error(Errc::system, "ring '" + a.name + "' has no snapshot area; recreate it with `shmcast create " + a.name +
-                                  " --snapshot-size BYTES --force`");
+  // An existing ring is used whatever its geometry; a missing one is created.
+  Producer p = Producer::open_or_create(a.name, geometry_for(snapshot), {}, ExistingRing::use_as_is);
+  if (snapshot && p.geometry().snapshot_capacity == 0) throw Error(Errc::no_snapshot_area, a.name, "has no snapshot area");
 
   Pacer pacer(a.rate);
   if (a.message) {

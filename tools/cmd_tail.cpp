@@ -86,8 +86,8 @@ struct Channel {
 
 class ReaderThread {
  public:
-  ReaderThread(Reader& reader, Channel& channel, const TailArgs& args)
-      : reader_(reader), ch_(channel), args_(args) {}
+  ReaderThread(Reader& reader, Channel& channel, const TailArgs& args, GapPolicy on_gap)
+      : reader_(reader), ch_(channel), args_(args), on_gap_(on_gap) {}
 
   void run() {
     try {
@@ -190,7 +190,7 @@ class ReaderThread {
         continue;
       }
       idle_reads = 0;
-      snapshot_follows = r.status == ReadStatus::gap && args_.on_gap == "snapshot";
+      snapshot_follows = r.status == ReadStatus::gap && on_gap_ == GapPolicy::snapshot;
       Event& e = ch_.events[idx];
       switch (r.status) {
         case ReadStatus::message:
@@ -221,6 +221,7 @@ class ReaderThread {
   Reader& reader_;
   Channel& ch_;
   const TailArgs& args_;
+  GapPolicy on_gap_;
   bool producer_alive_ = false;
   bool replaced_ = false;
   std::chrono::steady_clock::time_point next_check_{};
@@ -275,11 +276,9 @@ class Writer {
         out_ += '\n';
         break;
       case Format::json:
-        out_ += "{\"seq\":" + std::to_string(e.seq) + ",\"type\":" + std::to_string(e.type) +
-                ",\"ts_ns\":" + std::to_string(e.timestamp_ns) + ",\"len\":" + std::to_string(e.data.size()) +
-                ",\"data\":";
-        append_json_string(out_, e.data);
-        out_ += "}\n";
+        out_ += dump_with_bytes(Json{{"seq", e.seq}, {"type", e.type}, {"ts_ns", e.timestamp_ns}, {"len", e.data.size()}},
+                                "data", e.data);
+        out_ += '\n';
         break;
       case Format::hex:
         out_ += "seq=" + std::to_string(e.seq) + " type=" + std::to_string(e.type) +
@@ -291,7 +290,8 @@ class Writer {
 
   void gap(const Event& e) {
     if (format_ == Format::json) {
-      out_ += "{\"gap\":{\"first\":" + std::to_string(e.seq) + ",\"missed\":" + std::to_string(e.count) + "}}\n";
+      out_ += dump(Json{{"gap", {{"first", e.seq}, {"missed", e.count}}}});
+      out_ += '\n';
       return;
     }
     err("ring '" + ring_ + "': gap: missed " + std::to_string(e.count) + " messages from sequence " +
@@ -301,10 +301,9 @@ class Writer {
   void snapshot(const Event& e) {
     switch (format_) {
       case Format::json:
-        out_ += "{\"snapshot\":{\"as_of\":" + std::to_string(e.seq) + ",\"len\":" + std::to_string(e.data.size()) +
-                ",\"data\":";
-        append_json_string(out_, e.data);
-        out_ += "}}\n";
+        // {"snapshot":{"as_of":N,"len":N,"data":"..."}}: the bytes field is the inner object's.
+        out_ += "{\"snapshot\":" +
+                dump_with_bytes(Json{{"as_of", e.seq}, {"len", e.data.size()}}, "data", e.data) + "}\n";
         break;
       case Format::text:
         err("ring '" + ring_ + "': snapshot as of sequence " + std::to_string(e.seq) + " (" +
@@ -353,7 +352,8 @@ ReaderOptions reader_options(const TailArgs& a) {
 
 void run_tail(const TailArgs& a) {
   const Format format = a.format == "json" ? Format::json : a.format == "hex" ? Format::hex : Format::text;
-  if (a.label.size() > 47) throw CLI::ValidationError("--label is longer than 47 bytes");
+  if (a.label.size() > kMaxLabelBytes)
+    throw CLI::ValidationError("--label is longer than " + std::to_string(kMaxLabelBytes) + " bytes");
   if (a.queue && *a.queue < 2) throw CLI::ValidationError("--queue must be at least 2");
   const ReaderOptions options = reader_options(a);
   install_stop_handlers();
@@ -367,8 +367,8 @@ void run_tail(const TailArgs& a) {
   const std::uint64_t by_memory = (64ull << 20) / reader.geometry().slot_size;
   const auto depth = a.queue.value_or(static_cast<std::uint32_t>(std::clamp<std::uint64_t>(by_memory, 16, 1024)));
   Channel channel(depth);
-  ReaderThread producer_side(reader, channel, a);
-  std::thread thread([&] { producer_side.run(); });
+  ReaderThread ring_reader(reader, channel, a, options.on_gap);
+  std::thread thread([&] { ring_reader.run(); });
 
   Writer writer(a.name, format);
   const std::uint64_t limit = a.count.value_or(UINT64_MAX);
@@ -392,8 +392,7 @@ void run_tail(const TailArgs& a) {
   channel.stop.store(true, std::memory_order_relaxed);
   thread.join();
   if (channel.replaced_error.load(std::memory_order_relaxed))
-    throw Error(Errc::replaced, "ring '" + a.name +
-                                    "' was removed or recreated; run `shmcast tail` again (or leave out --no-reattach)");
+    throw Error(Errc::replaced, a.name, "was removed or recreated");
 }
 
 }  // namespace
@@ -428,7 +427,8 @@ void add_tail_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--type", args->type, "Print only messages of this type tag");
   sub->add_flag("--no-follow", args->no_follow, "Print what the ring holds now and exit");
-  sub->add_option("--label", args->label, "Label shown for this reader by `shmcast stat` (at most 47 bytes)")
+  sub->add_option("--label", args->label,
+                  "Label shown for this reader by `shmcast stat` (at most " + std::to_string(kMaxLabelBytes) + " bytes)")
       ->capture_default_str();
   sub->add_flag("--spin", args->spin, "Busy-poll for the lowest latency (burns a core); default: block on a futex");
   sub->add_flag("--no-reattach", args->no_reattach, "Exit with an error if the ring is removed or recreated");
