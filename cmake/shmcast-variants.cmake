@@ -18,7 +18,6 @@
 
 include_guard(GLOBAL)
 include(CheckCXXCompilerFlag)
-include(GNUInstallDirs)
 
 # The project root, for the variants declared in subdirectories too.
 get_filename_component(SHMCAST_ROOT_DIR "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
@@ -74,8 +73,8 @@ function(shmcast_add_library_variant)
   add_library(${arg_NAME} ${type} ${sources})
   set_target_properties(${arg_NAME} PROPERTIES POSITION_INDEPENDENT_CODE ON)
   target_compile_features(${arg_NAME} PUBLIC cxx_std_20)
-  target_include_directories(${arg_NAME}
-    PUBLIC $<BUILD_INTERFACE:${SHMCAST_ROOT_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  # (Installed: cmake/install-rules.cmake's INCLUDES DESTINATION.)
+  target_include_directories(${arg_NAME} PUBLIC $<BUILD_INTERFACE:${SHMCAST_ROOT_DIR}/include>)
   # Build-only dependencies stay out of the installed package's link interface.
   target_link_libraries(${arg_NAME}
     PUBLIC Threads::Threads
