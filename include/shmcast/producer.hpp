@@ -5,6 +5,13 @@
 // stamps the slot "being written", copies the payload once, stamps it "committed" and
 // advances head. A reader that was a lap behind sees the overwrite as a gap.
 //
+// How the payload is copied depends on its size and the build (docs/DESIGN.md, "Copy
+// paths shipped per build"): relaxed 8-byte atomic words, free of data races in the C++
+// memory model (every payload under ThreadSanitizer and off x86-64; below 48 B
+// elsewhere), or on x86-64 outside ThreadSanitizer plain 16-byte SSE stores from 48 B and
+// one `rep movsb` from 1 KiB: formally data races with a lapped reader, which x86-TSO and
+// the stamp re-check make harmless.
+//
 // Thread safety: a Producer is used by one thread at a time. One producer per ring is
 // enforced across processes by an open-file-description lock the kernel drops when the
 // producer dies; a second one gets Errc::producer_active naming the first one's pid.
@@ -92,11 +99,13 @@ class Producer {
 
     [[nodiscard]] std::uint64_t seq() const noexcept { return seq_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
-    // Copies bytes into the claimed payload at `offset` (relaxed atomic words, so lapped
-    // readers racing on the slot stay data-race-free). Precondition: offset + bytes.size() <= size().
+    // Copies bytes into the claimed payload at `offset` with relaxed 8-byte atomic words, in
+    // every build and at every size. Precondition: offset + bytes.size() <= size().
     void write(std::size_t offset, std::span<const std::byte> bytes) noexcept;
-    // Raw access for writers that cannot go through write(). Plain stores race (benignly:
-    // the seqlock discards what they see) with readers still copying the slot's previous lap.
+    // Raw access for writers that cannot go through write(). Plain stores through it are
+    // data races in C++ terms with readers still copying the slot's previous lap; the
+    // stamps' fences keep them between the stamps and the re-check discards what such a
+    // reader saw (docs/DESIGN.md, "Copy paths shipped per build").
     [[nodiscard]] std::byte* data() noexcept { return payload_; }
     // Commits the first `length` bytes (default: all of size()) and returns the sequence.
     std::uint64_t commit(std::size_t length);
@@ -116,7 +125,7 @@ class Producer {
 
   // Stores a snapshot of the producer's state as of head(): it must reflect every message
   // published so far. Throws Errc::message_too_large if it exceeds the snapshot capacity,
-  // Errc::invalid_argument if the ring has no snapshot area.
+  // Errc::no_snapshot_area if the ring has none.
   void publish_snapshot(std::span<const std::byte> state);
 
   [[nodiscard]] std::uint64_t head() const noexcept { return head_; }

@@ -134,7 +134,7 @@ class Reader {
   const detail::ProducerLine* line_ = nullptr;
   const detail::SequenceLine* sequence_ = nullptr;
   detail::ReaderEntry* entry_ = nullptr;
-  std::byte* buffer_ = nullptr;  // payload_capacity + 8, word-aligned
+  std::byte* buffer_ = nullptr;  // the larger of payload and snapshot capacity, in whole words, plus one word
   std::uint64_t position_ = 0;
   std::uint64_t delivered_ = 0;
   std::uint64_t gaps_ = 0;

@@ -25,7 +25,8 @@ class SnapshotSchedule {
  public:
   using StateFn = std::function<std::span<const std::byte>()>;
 
-  // Throws Errc::invalid_argument if the ring has no snapshot area or the cadence is empty.
+  // Throws Errc::no_snapshot_area if the ring has no snapshot area, Errc::invalid_argument if
+  // the cadence is empty or there is no state callback.
   SnapshotSchedule(Producer& producer, SnapshotCadence cadence, StateFn state);
 
   // Call after each publish: publishes a snapshot when one is due and returns true. Costs
