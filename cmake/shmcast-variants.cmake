@@ -38,9 +38,7 @@ if(NOT TARGET shmcast_src_warnings)
 endif()
 
 # Loops start on a 32-byte boundary, so the payload copies' speed does not depend on where
-# unrelated edits happen to place them: on the EPYC VM (slower placement) the producer's
-# 16-byte copy loop straddling a 32-byte boundary gave 64-byte messages 14-26 M msg/s from
-# run to run, against 26-27 M aligned (five interleaved rounds).
+# unrelated edits happen to place them (bench/README.md, "Loop alignment").
 check_cxx_compiler_flag(-falign-loops=32 SHMCAST_HAVE_ALIGN_LOOPS)
 
 function(shmcast_add_library_variant)

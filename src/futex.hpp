@@ -9,7 +9,8 @@
 // compiler barrier when P registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED): R's
 // membarrier then forces a full barrier on every CPU running P. Without membarrier, both
 // are seq_cst fences, and the producer pays an mfence per publish (ProducerLine::full_fence
-// tells readers so).
+// tells readers so). docs/DESIGN.md, "Memory ordering" and "Waiting", places this among
+// the other protocols.
 #pragma once
 
 #include <atomic>

@@ -1,7 +1,8 @@
 // The shared-memory layout of a ring object (layout version 2): a wire format between
 // processes that may have been built separately. Every offset is pinned by a
 // static_assert; change nothing here without bumping kLayoutVersion. docs/DESIGN.md
-// describes the layout and the protocols; the reader registry (a second object) is in
+// describes the layout ("Shared-memory layout"), the protocols ("The stamp protocol") and
+// the memory orders ("Memory ordering"); the reader registry (a second object) is in
 // registry_layout.hpp.
 //
 //   offset 0    RingHeader        immutable after creation; `magic` is stored last
@@ -272,9 +273,10 @@ struct RelayLine {
 
 // ---- SlotHeader: the first 24 bytes of every slot ----
 // The write side (Boehm 2012): stamp 2n+1 (relaxed); release fence; header words and
-// payload (relaxed atomic words, or on x86-64 the wider stores of slot_io.hpp); stamp
-// 2n+2 (release). The read side: stamp (acquire); copy; acquire fence; stamp again
-// (relaxed); equal: the copy is message n whole.
+// payload (relaxed atomic words, or on x86-64 the wider plain stores of slot_io.hpp:
+// docs/DESIGN.md, "Copy paths shipped per build"); stamp 2n+2 (release). The read side:
+// stamp (acquire); copy; acquire fence; stamp again (relaxed); equal: the copy is message
+// n whole.
 struct SlotMeta {
   u32 length;
   u32 type;

@@ -8,7 +8,8 @@
 //
 // Each struct carries the accessors through which every process touches it; each
 // accessor chooses its memory order once. Operations over the whole table (claim, reap,
-// copy for observers) are in registry.cpp.
+// copy for observers) are in registry.cpp. docs/DESIGN.md, "Shared-memory layout" and
+// "Memory ordering", describes both objects.
 #pragma once
 
 #include "layout.hpp"

@@ -2,7 +2,8 @@
 // writer (Producer::publish_snapshot), the copier (a Reader) and the observer's peek are
 // the three ways in, all here. The writer never waits: snapshot k+1 goes to the buffer
 // that does not hold snapshot k, so a reader copying snapshot k is disturbed only by
-// snapshot k+2, and then retries.
+// snapshot k+2, and then retries. Snapshots are copied with relaxed atomic words in every
+// build (docs/DESIGN.md, "Memory ordering").
 #pragma once
 
 #include "layout.hpp"

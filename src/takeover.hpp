@@ -1,6 +1,7 @@
 // How a producer takes over a ring from a predecessor, outside the write protocol: it
 // finds where the predecessor stopped, repairs what it left half-done, and records who
-// the new producer is. A predecessor may have died anywhere inside a publish or a jump.
+// the new producer is. A predecessor may have died anywhere inside a publish or a jump
+// (docs/DESIGN.md, "Processes, faults and permissions").
 #pragma once
 
 #include "layout.hpp"

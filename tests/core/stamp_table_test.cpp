@@ -1,5 +1,6 @@
-// Every row of DESIGN.md's stamp table, produced deterministically by writing the
-// writer's in-between states into the ring through a private read-write mapping.
+// Every row of the stamp table (docs/DESIGN.md, "The stamp protocol"), produced
+// deterministically by writing the writer's in-between states into the ring through a
+// private read-write mapping.
 #include <catch2/catch.hpp>
 
 #include "layout.hpp"
