@@ -1,8 +1,15 @@
-// Payload copies between private memory and ring slots. The word copies move one relaxed
-// 8-byte atomic word at a time: together with the stamp's fences that makes the seqlock
-// free of data races (Boehm 2012): a reader may copy a slot the producer is overwriting,
-// but every access is atomic, and the stamp re-check afterwards discards such a copy.
-// store_payload/load_payload use them for small payloads and wider copies above (see there).
+// Payload copies between private memory and ring slots, chosen at compile time
+// (docs/DESIGN.md, "Copy paths shipped per build").
+//  - The word copies move one relaxed 8-byte atomic word at a time. With the stamps'
+//    fences they keep the seqlock free of data races in the C++ memory model (Boehm 2012):
+//    a reader may copy a slot the producer is overwriting, but both sides' accesses are
+//    atomic, and the stamp re-check discards such a copy. Every build uses them for small
+//    payloads, and ThreadSanitizer builds and other architectures for every payload.
+//  - On x86-64 outside ThreadSanitizer, store_payload and load_payload move larger payloads
+//    with plain 16-byte SSE accesses and `rep movsb`. In C++ terms those are data races
+//    with a lapped reader; x86-TSO and the stamp re-check make them harmless (the argument
+//    is in docs/DESIGN.md). TSan checks the word path only;
+//    tests/core/copy_path_stress_test.cpp runs these paths across processes.
 #pragma once
 
 #include <algorithm>
@@ -11,7 +18,19 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+// ThreadSanitizer builds keep the word copies, so that TSan checks the protocol with
+// accesses it understands. GCC defines __SANITIZE_THREAD__; clang says so through
+// __has_feature(thread_sanitizer).
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHMCAST_UNDER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SHMCAST_UNDER_TSAN 1
+#endif
+
+#if defined(__x86_64__) && !defined(SHMCAST_UNDER_TSAN)
 #include <immintrin.h>
 #define SHMCAST_WIDE_PAYLOAD_COPY 1
 #endif
@@ -65,43 +84,18 @@ inline void load_words(std::byte* dst, const std::byte* src, std::size_t len) no
   }
 }
 
-// Payloads of at least kWideCopyBytes move in wider pieces on x86-64: the producer writes
-// with one `rep movsb`, the reader copies 16 bytes a load. On the 16-core Xeon, K=1, full
-// runs before and after: 1 KiB 7.6-8.4 -> 9.6 M msg/s, 4 KiB 1.9-2.1 -> 2.8 M (level with
-// the spsc fan-out), 16 and 64 KiB 1.0-1.2x; a same-run A/B with glibc's memcpy as the reader's
-// copy reached 2x at 16-64 KiB, so the reader's loop is what is left there. A memcpy call
-// from 4 KiB up (VM: 16-64 KiB +15-20 %) was dropped: the call in try_read cost every
-// message, 64 B rtt/2 p50 231-291 -> 311 ns, 1 KiB 623-639 -> 783 ns. On the 2-vCPU
-// EPYC, same-run A/B: 4 KiB throughput 2x, rtt/2 p50 503 -> 307 ns. At 256 B the string
-// store cost the EPYC producer more than the words (16.8 -> 28.2 ns), so the cut is at
-// 1 KiB, where it was even or better on both. Why the seqlock still holds:
-//  - x86 orders the string store after the odd stamp and before the committing stamp
-//    (string operations are not reordered with other stores; only the stores inside one
-//    may be, and nothing reads them before the commit); Linux's seqcount writers rely on
-//    the same with memcpy between compiler barriers.
-//  - the reader's vector loads are ordinary loads, which x86 keeps before the stamp
-//    re-check; a torn copy is discarded as before.
-// They are not C++ atomics, so ThreadSanitizer builds keep the word copies and check the
-// protocol with them; the stress tests cover every path.
+// From this size (x86-64, not TSan) the producer writes a payload with one `rep movsb` and
+// the reader copies it 16 bytes a load. x86 does not reorder a string store's stores with
+// the stamp stores around it, and keeps the reader's loads before its stamp re-check
+// (docs/DESIGN.md, "Copy paths shipped per build"). The cut is where the string store
+// stopped costing the producer more than smaller stores (bench/README.md, "Payload copy paths").
 inline constexpr std::size_t kWideCopyBytes = 1024;
 
-// Payloads from kVectorStoreBytes up to kWideCopyBytes are written 16 bytes a store (x86
-// keeps plain stores in program order: they stay between the two stamps). Same-run A/B,
-// four rounds on the 2-vCPU EPYC in its slower placement: 64 B, K=1, 9.7-12.3 -> 26.2-27.0
-// M msg/s (producer 79-101 -> 37 ns a message), K=2 and K=4 twice as fast too; 256 B
-// 9.8-13.3 -> 14.1-14.5 M. Xeon, 64 B, K=8, six rounds: producer median about 170 ->
-// 103 ns. Our reading: half as many stores a message leaves room in the store buffer for
-// more messages while the oldest store waits for a line the readers hold. A one-line
-// payload (24 B) was about 10 % slower, so the cut is past the 40 bytes a slot's first
-// line holds. rep movsb stays better from 1 KiB (1 KiB and 4 KiB with 16-byte stores:
-// 3.3 and 1.3 M against 3.5-3.8 and 2.1-2.2 M).
-// The reader keeps word loads here: 16-byte loads made 64 B rtt/2 worse (291-295 ->
-// 303-323 ns) and gave no throughput.
-// Known cost: the payload starts at slot byte 24, so the third store (bytes 56-72) crosses
-// into the slot's second line. At 48-56 B it is nearly all that goes there, and those
-// sizes run at 10-12 M msg/s against 25-27 M at 64 B. Storing on 16-byte boundaries
-// instead fixed them but raised 48 B rtt/2 from 231 to 330 ns and cost 104 B-1 KiB 1-8 %
-// (bench/README, "Known weak spot").
+// From this size up to kWideCopyBytes (x86-64, not TSan) the producer writes 16 bytes a
+// store, which x86 keeps in program order between the two stamps; the reader keeps word
+// loads. The cut is past the 40 payload bytes a slot's first line holds. Known cost: at
+// 48-56 B the third store crosses into the slot's second line (bench/README.md,
+// "Payload copy paths").
 inline constexpr std::size_t kVectorStoreBytes = 48;
 
 #ifdef SHMCAST_WIDE_PAYLOAD_COPY

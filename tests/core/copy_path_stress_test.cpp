@@ -18,6 +18,8 @@
 // message count; nothing is timed.
 #include <catch2/catch.hpp>
 
+#include "slot_io.hpp"
+
 #include "test_support.hpp"
 
 #include <shmcast/shmcast.hpp>
@@ -37,11 +39,11 @@ using shmcast::test::unique_ring;
 
 namespace {
 
-// Mirrors src/slot_io.hpp (this test uses the public API only): the sizes where the copy
-// changes, and the condition under which the wide copies are compiled.
-constexpr std::size_t kVectorStoreBytes = 48;
-constexpr std::size_t kWideCopyBytes = 1024;
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+// The sizes where the copy changes, and whether this build compiles the wide copies, as
+// src/slot_io.hpp decides them. The ring is driven through the public API only.
+using shmcast::detail::kVectorStoreBytes;
+using shmcast::detail::kWideCopyBytes;
+#ifdef SHMCAST_WIDE_PAYLOAD_COPY
 constexpr bool kWideCopies = true;
 #else
 constexpr bool kWideCopies = false;
