@@ -1,7 +1,7 @@
 // The clock shmcast stamps messages with: CLOCK_REALTIME nanoseconds, read through the
 // TSC (calibrated once per process, about 5 ms, when the first Producer or Reader is made
 // or else at the first call; re-anchored about once a second) where the CPU has an
-// invariant TSC, and through clock_gettime otherwise. About 8 ns a read instead of 20-40.
+// invariant TSC, and through clock_gettime otherwise (bench/README.md has the costs).
 #pragma once
 
 #include <cstdint>

@@ -240,6 +240,7 @@ TEST_CASE("restart continuity: a predecessor that committed but died before adva
   }
   Producer p = Producer::open(name);
   CHECK(p.head() == 21);  // kept, not overwritten nor republished
+  CHECK(inspect(name).published == 21);  // and counted: it stands like any other message
   p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, 21)));
   for (std::uint64_t i = 18; i < 22; ++i) {
     const ReadResult e = r.try_read();
