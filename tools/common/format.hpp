@@ -63,6 +63,60 @@ inline std::string one_line(std::string_view text) {
   return out;
 }
 
+// Text from shared memory or the command line (reader labels, ring names, error
+// reasons) made safe to print to a terminal, on one line: a backslash becomes \\, a
+// newline \n, a carriage return \r, a tab \t, any other C0 control (0x00-0x1F) or DEL
+// (0x7F) \xHH, a C1 control (U+0080..U+009F) \u00HH, and any byte that is not part of
+// a valid UTF-8 sequence \xHH (a lone 0x9B is CSI on some terminals). Valid UTF-8 text
+// otherwise is copied unchanged. Use it for every string in human-readable output.
+inline std::string printable(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  auto escape = [&](const char* prefix, unsigned char c) {
+    out += prefix;
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xF]);
+  };
+  auto cont = [&](std::size_t at) {
+    return at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80;
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else if (c < 0x20 || c == 0x7F) escape("\\x", c);
+      else out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    // The length of the valid UTF-8 sequence starting here, 0 if it is not one.
+    std::size_t n = 0;
+    const unsigned char c1 = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    if (c >= 0xC2 && c <= 0xDF && cont(i + 1)) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF && cont(i + 1) && cont(i + 2) && !(c == 0xE0 && c1 < 0xA0) &&
+             !(c == 0xED && c1 >= 0xA0))
+      n = 3;
+    else if (c >= 0xF0 && c <= 0xF4 && cont(i + 1) && cont(i + 2) && cont(i + 3) && !(c == 0xF0 && c1 < 0x90) &&
+             !(c == 0xF4 && c1 >= 0x90))
+      n = 4;
+    if (n == 0) {
+      escape("\\x", c);
+      ++i;
+    } else if (n == 2 && c == 0xC2 && c1 <= 0x9F) {
+      escape("\\u00", c1);  // a C1 control character
+      i += 2;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
 // A left-aligned text table with a header row; numeric-looking cells are right-aligned.
 class Table {
  public:
