@@ -2,7 +2,7 @@
 // nats-server) -> bridge in -> ring B. The bridges run as separate processes (the driver
 // binary, wired like `shmcast bridge`) so they can be SIGKILLed mid-stream.
 #define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
+#include "catch_session.hpp"
 
 #include "bridge_harness.hpp"
 #include "test_support.hpp"
@@ -254,5 +254,5 @@ int main(int argc, char** argv) {
     std::printf("SKIPPED: nats-server is not installed (apt-get install nats-server, or scripts/setup.sh)\n");
     return 77;
   }
-  return Catch::Session().run(argc, argv);
+  return shmcast::test::run_catch(argc, argv);
 }
