@@ -41,7 +41,7 @@ ReaderStatus reader_status(std::uint32_t index, const EntryReport& report, std::
   r.id = index;
   r.pid = e.pid;
   r.alive = report.alive;
-  r.waiting = e.waiting;
+  r.waiting = e.waiting && report.alive;  // a dead reader waits for nothing
   r.label = std::string(e.label, ::strnlen(e.label, sizeof e.label));
   r.position = e.position;
   r.lag = head > e.position ? head - e.position : 0;
@@ -121,12 +121,14 @@ RingStatus RingObserver::sample() {
   }
   st.registry_error = s.registry_error;
   if (s.registry) {
-    st.waiters = s.registry->wait_line()->waiters();
+    // Counted from the live entries, not from the wait line's own count, which keeps a
+    // reader killed while blocked until its entry is reaped or reclaimed.
     for (std::uint32_t i = 0; i < kRegistryEntries; ++i) {
       const std::optional<EntryReport> report = report_entry(*s.registry, i);
       if (!report) continue;
       st.readers.push_back(reader_status(i, *report, st.head));
       st.live_readers += report->alive ? 1u : 0u;
+      st.waiters += st.readers.back().waiting ? 1u : 0u;
     }
   }
   if (s.have_previous) {

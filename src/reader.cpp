@@ -76,7 +76,11 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
     case StartAt::oldest: position_ = oldest(); break;
     case StartAt::sequence: position_ = options.start_seq; break;
     case StartAt::snapshot:
-      position_ = oldest();
+      // The span starts where the state the reader rebuilds starts: the newest snapshot's
+      // as_of, or the first sequence if there is none. Whatever neither the snapshot nor
+      // the ring still holds is reported as a gap by the first read (take_snapshot).
+      position_ = view_->has_snapshot_area() && peek_snapshot(*view_).published != 0 ? peek_snapshot(*view_).as_of
+                                                                                   : sequence_->first_seq();
       s.want_snapshot = true;
       break;
   }
@@ -156,7 +160,7 @@ bool Reader::seek(std::uint64_t seq) noexcept {
   state_->want_snapshot = false;
   state_->snapshot_pending = false;
   publish_counters();
-  return seq >= oldest() || seq == h;
+  return seq == h || view_->slot(seq).stamp() == stamp_committed(seq);
 }
 
 void Reader::publish_counters() noexcept {
@@ -172,9 +176,10 @@ void Reader::touch_registry() noexcept {
 ReadResult Reader::try_read() noexcept {
   if (state_->want_snapshot || state_->snapshot_pending) [[unlikely]] {
     if (state_->snapshot_pending) return deliver_pending_snapshot();
-    state_->want_snapshot = false;
+    // take_snapshot clears want_snapshot once it has decided; until then (a snapshot
+    // rewritten faster than it could be copied) the reader reads nothing else.
     ReadResult r = take_snapshot(position_, /*at_start=*/true);
-    if (r) return r;
+    if (r || state_->want_snapshot) return r;
   }
   const std::uint64_t seq = position_;
   const SlotHeader& slot = view_->slot(seq);
@@ -186,7 +191,7 @@ ReadResult Reader::try_read() noexcept {
     const std::size_t copy = meta.length <= capacity ? meta.length : 0;
     load_payload(buffer_, RingView::payload(slot), copy);
     SHMCAST_MID_COPY_HOOK(seq);
-    if (slot.stamp_after_copy() != s1) return on_lapped(seq);  // overwritten while copying
+    if (slot.stamp_after_copy() != s1) return on_lapped(seq, seq + 1);  // overwritten while copying
     if (meta.length > capacity) [[unlikely]] {
       // A skip record: [seq, target) were skipped by a producer that jumped ahead.
       if (meta.is_skip() && meta.timestamp_ns > seq) return report_gap(seq, meta.timestamp_ns);
@@ -211,7 +216,7 @@ ReadResult Reader::try_read() noexcept {
     if (view_->slot_size() == 2 * kCacheLine) __builtin_prefetch(reinterpret_cast<const std::byte*>(&slot) + kCacheLine, 0, 3);
     return s1 == stamp_writing(seq) ? ReadResult{} : on_vacant(seq);
   }
-  return on_lapped(seq);
+  return on_lapped(seq, seq + 1);
 }
 
 ReadResult Reader::on_vacant(std::uint64_t seq) noexcept {
@@ -223,14 +228,25 @@ ReadResult Reader::on_vacant(std::uint64_t seq) noexcept {
   // slot still vacant after the acquire above lies inside a skipped run (a reader that
   // sought there) or was skipped a lap ago: a gap, repositioned by the policy.
   if (view_->slot(seq).stamp() >= stamp_writing(seq)) return {};  // it arrived meanwhile
-  return on_lapped(seq);
+  return on_lapped(seq, skipped_run_end(seq));
 }
 
-ReadResult Reader::on_lapped(std::uint64_t seq) noexcept {
+// Every sequence below jump_seq is decided: published, or skipped by a jump. A slot whose
+// stamp is below "writing" for such a sequence was never written for it: skipped. The run
+// of them from seq on is one loss, reported as one gap whatever the policy (a policy
+// repositioning inside the run would otherwise report it one sequence at a time).
+std::uint64_t Reader::skipped_run_end(std::uint64_t seq) const noexcept {
+  const std::uint64_t limit = std::min(sequence_->jump_seq(), seq + view_->slot_count());
+  std::uint64_t end = seq + 1;
+  while (end < limit && view_->slot(end).stamp() < stamp_writing(end)) ++end;
+  return end;
+}
+
+ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept {
   if (on_gap_ == GapPolicy::snapshot && view_->has_snapshot_area() && view_->snapshot_control().stamp() != 0)
     return take_snapshot(seq, /*at_start=*/false);
   std::uint64_t next = on_gap_ == GapPolicy::latest ? head() : oldest();
-  if (next <= seq) next = seq + 1;
+  next = std::max(next, lost_until);
   return report_gap(seq, next);
 }
 
@@ -246,34 +262,42 @@ ReadResult Reader::report_gap(std::uint64_t first, std::uint64_t next) noexcept 
 }
 
 // The snapshot gap policy, and StartAt::snapshot. The newest snapshot is used if the
-// messages after it are still held: a lapped reader first gets the gap (the sequences
-// the snapshot covers were not delivered one by one, so they count as missed and
-// delivered + missed == span still holds), then the snapshot, then the messages from
-// its as_of on. A reader starting from a snapshot gets it with no gap: its span starts
-// there. A snapshot already overwritten is not delivered: the reader waits (reads stay
-// empty) for the next one.
+// messages after it are still held: the reader first gets the gap from where it stood to
+// the snapshot (the sequences the snapshot covers were not delivered one by one, so they
+// count as missed and delivered + missed == span still holds; a reader starting from a
+// snapshot stands at its as_of, so it gets none), then the snapshot, then the messages
+// from its as_of on. A snapshot whose following messages are gone is stale:
+//  - at the start, nothing can be rebuilt from it: the reader reports what neither the
+//    snapshot nor the ring holds as a gap, and reads on from the oldest message held;
+//  - a lapped reader (GapPolicy::snapshot) waits, its reads empty, for the next snapshot.
+// With no snapshot at all the reader behaves as `oldest`, reporting what is gone.
 ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
   ReaderState& s = *state_;
+  const auto lost_since = [&](std::uint64_t first) {
+    const std::uint64_t next = std::max(oldest(), first);
+    return next == first ? ReadResult{} : report_gap(first, next);
+  };
   const std::uint64_t stamp = view_->has_snapshot_area() ? view_->snapshot_control().stamp() : 0;
-  if (stamp == 0) {  // no snapshot published yet: behave as `oldest`
-    const std::uint64_t next = std::max(oldest(), from);
-    if (next == from) return {};
-    return report_gap(from, next);
+  if (stamp == 0) {
+    s.want_snapshot = false;
+    return lost_since(from);
   }
-  if (stamp == s.stale_snapshot_stamp) return {};
+  if (!at_start && stamp == s.stale_snapshot_stamp) return {};
   const std::optional<SnapshotCopy> copy = copy_newest_snapshot(*view_, buffer_);
   if (!copy) return {};  // being rewritten faster than we copy: try again on the next read
-  if ((!at_start && copy->as_of < from) || copy->as_of < oldest()) {
+  if (copy->as_of < from || copy->as_of < oldest()) {
+    if (at_start) {
+      s.want_snapshot = false;
+      return lost_since(from);
+    }
     s.stale_snapshot_stamp = copy->stamp;
     return {};
   }
+  s.want_snapshot = false;
   s.pending_as_of = copy->as_of;
   s.pending_length = copy->length;
   s.snapshot_pending = true;
-  if (at_start || copy->as_of == from) {
-    position_ = copy->as_of;
-    return deliver_pending_snapshot();
-  }
+  if (copy->as_of == from) return deliver_pending_snapshot();
   return report_gap(from, copy->as_of);
 }
 

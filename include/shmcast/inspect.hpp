@@ -21,7 +21,7 @@ struct ReaderStatus {
   std::uint32_t id = 0;  // registry slot
   std::uint32_t pid = 0;
   bool alive = false;
-  bool waiting = false;  // blocked in a futex wait
+  bool waiting = false;  // blocked in a futex wait (never for a dead reader)
   std::string label;
   std::uint64_t position = 0;
   std::uint64_t lag = 0;  // head - position
@@ -54,7 +54,7 @@ struct RingStatus {
   std::uint64_t source_head = 0;       // ... the source's newest known sequence
   std::uint64_t source_gaps = 0;       // ... gaps it met in the source
   std::uint64_t source_missed = 0;     // ... sequences those covered
-  std::uint32_t waiters = 0;  // registered readers inside a futex wait
+  std::uint32_t waiters = 0;  // live registered readers inside a futex wait
   std::uint64_t snapshots_published = 0;
   std::uint64_t snapshot_as_of = 0;
   std::uint64_t snapshot_length = 0;

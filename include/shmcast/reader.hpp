@@ -36,7 +36,9 @@ enum class StartAt {
   latest,    // only messages published after attaching
   oldest,    // the oldest message still safely held
   sequence,  // ReaderOptions::start_seq (a gap first if it is no longer held)
-  snapshot,  // the newest snapshot, then the messages after it (oldest if there is none)
+  snapshot,  // the newest snapshot, then the messages after it. The span starts at the
+             // snapshot's as_of (the first sequence if there is none); what neither the
+             // snapshot nor the ring still holds is the first event, as a gap
 };
 
 enum class GapPolicy {
@@ -87,8 +89,11 @@ class Reader {
   // Waits by the reader's strategy up to `timeout` for the next event; empty on timeout.
   [[nodiscard]] ReadResult read(std::chrono::nanoseconds timeout) noexcept;
 
-  // Resumes at `seq`. True if seq is still held (or is head); false if it is older than
-  // the ring holds (the next read reports the gap) or later than head (nothing changes).
+  // Resumes at `seq`. True if seq is held at the moment of the call (or is head): the
+  // next read delivers it unless the producer overwrites it first, which that read then
+  // reports as a gap. False if seq is no longer held (older than the ring holds, or
+  // inside a skipped run): the next read reports the gap. False, changing nothing, if
+  // seq is later than head.
   bool seek(std::uint64_t seq) noexcept;
 
   [[nodiscard]] std::uint64_t position() const noexcept { return position_; }
@@ -119,7 +124,8 @@ class Reader {
   [[nodiscard]] std::uint64_t source_position() const noexcept;  // the producer's relay position
 
  private:
-  ReadResult on_lapped(std::uint64_t seq) noexcept;
+  ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept;
+  [[nodiscard]] std::uint64_t skipped_run_end(std::uint64_t seq) const noexcept;
   ReadResult on_vacant(std::uint64_t seq) noexcept;
   ReadResult report_gap(std::uint64_t first, std::uint64_t next) noexcept;
   ReadResult take_snapshot(std::uint64_t from, bool at_start) noexcept;

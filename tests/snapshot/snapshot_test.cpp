@@ -91,6 +91,38 @@ TEST_CASE("a late joiner starts from the newest snapshot, then the messages afte
   }
 }
 
+TEST_CASE("a late joiner whose snapshot is stale gets the loss as a gap, never a silent start", "[snapshot]") {
+  RingGuard g(unique_ring("stalejoin"));
+  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 64, .snapshot_capacity = 64});
+  p.publish_snapshot(bytes_of_u64(0));  // as of 0
+  for (std::uint64_t i = 0; i < 500; ++i) p.publish(bytes_of_u64(i));
+  Reader r(g.name, {.start = StartAt::snapshot});
+  const std::uint64_t start = r.position();
+  CHECK(start == 0);  // the span starts where the snapshot stands
+  const ReadResult gap = r.try_read();
+  REQUIRE(gap.status == ReadStatus::gap);  // messages 0..439 are in neither the snapshot nor the ring
+  CHECK(gap.gap.first == 0);
+  CHECK(gap.gap.missed == 440);
+  const ReadResult m = r.try_read();
+  REQUIRE(m.status == ReadStatus::message);
+  CHECK(m.message.seq == 440);
+  while (r.try_read()) {
+  }
+  CHECK(r.snapshots() == 0);
+  CHECK(r.delivered() + r.missed() == r.position() - start);
+
+  SECTION("with no snapshot at all, what the ring no longer holds is a gap too") {
+    RingGuard g2(unique_ring("nosnapjoin"));
+    Producer q = Producer::create(g2.name, {.slot_count = 64, .slot_size = 64, .snapshot_capacity = 64});
+    for (std::uint64_t i = 0; i < 500; ++i) q.publish(bytes_of_u64(i));
+    Reader late(g2.name, {.start = StartAt::snapshot});
+    const ReadResult e = late.try_read();
+    REQUIRE(e.status == ReadStatus::gap);
+    CHECK(e.gap.first == 0);
+    CHECK(e.gap.missed == 440);
+  }
+}
+
 TEST_CASE("a lapped reader with the snapshot policy gets the state back, not a gap", "[snapshot]") {
   RingGuard g(unique_ring("lapsnap"));
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 64});
