@@ -14,21 +14,23 @@ namespace {
 
 struct CreateArgs {
   std::string name;
-  std::uint64_t slots = 4096;
-  std::uint32_t slot_size = 256;
+  std::string slots = "4096";
+  std::string slot_size = "256";
   std::string mode = "0600";
   std::string snapshot_size = "0";
   bool force = false;
+  bool even_if_live = false;
 };
 
 void run_create(const CreateArgs& a) {
   Geometry g;
-  g.slot_count = a.slots;
-  g.slot_size = a.slot_size;
+  g.slot_count = parse_uint("--slots", a.slots, 1, std::uint64_t{1} << 63);
+  g.slot_size = static_cast<std::uint32_t>(parse_uint("--slot-size", a.slot_size, 1, UINT32_MAX));
   g.snapshot_capacity = parse_size("--snapshot-size", a.snapshot_size);
   CreateOptions options;
   options.mode = parse_mode(a.mode);
   options.replace = a.force;
+  if (a.force && !a.even_if_live) refuse_if_producer_alive(a.name);
   Producer::create(a.name, g, options);
   std::printf("created ring '%s': %llu slots of %u bytes (%u-byte payload)%s%s, mode %04o\n", a.name.c_str(),
               static_cast<unsigned long long>(g.slot_count), g.slot_size, g.payload_capacity(),
@@ -42,16 +44,24 @@ void add_create_command(CLI::App& app) {
   auto args = std::make_shared<CreateArgs>();
   CLI::App* sub = app.add_subcommand("create", "Create a ring: NAME becomes /dev/shm/shmcast.NAME (and shmcast.NAME.readers)");
   sub->add_option("name", args->name, "Ring name: letters, digits, '.', '_', '-'")->required();
-  sub->add_option("--slots", args->slots, "Number of slots, a power of two (messages held)")->capture_default_str();
+  sub->add_option("--slots", args->slots, "Number of slots, a power of two from 2 (messages held)")
+      ->type_name("N")
+      ->capture_default_str();
   sub->add_option("--slot-size", args->slot_size,
                   "Bytes per slot, a multiple of " + std::to_string(kSlotSizeUnit) + "; the payload holds " +
                       std::to_string(kSlotHeaderBytes) + " fewer")
+      ->type_name("BYTES")
       ->capture_default_str();
   sub->add_option("--mode", args->mode, "Permission bits in octal for both objects")->capture_default_str();
   sub->add_option("--snapshot-size", args->snapshot_size,
                   "Bytes per snapshot buffer (K, M, G suffixes allowed); 0 = no snapshot area")
       ->capture_default_str();
-  sub->add_flag("--force", args->force, "Replace an existing ring of that name (attached readers reattach)");
+  sub->add_flag("--force", args->force,
+                "Replace an existing ring of that name (attached readers reattach); refused while its producer is "
+                "alive, unless --even-if-live");
+  sub->add_flag("--even-if-live", args->even_if_live,
+                "With --force: replace the ring even while its producer is alive (that producer goes on writing "
+                "into the removed ring, unseen by readers: stop it first if you can)");
   sub->callback([args] { run_create(*args); });
 }
 

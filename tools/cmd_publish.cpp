@@ -1,6 +1,7 @@
 // shmcast publish NAME: publishes --message TEXT --count times, or one message per line
-// of standard input; --snapshot-file publishes a snapshot. Opens the ring as its one
-// producer (creating it with the default geometry if it does not exist).
+// of standard input; --snapshot-file publishes a snapshot. Opens an existing ring as its
+// one producer; only with --create does a missing ring get made (default geometry), so a
+// misspelt name is an error rather than a new ring nobody reads.
 #include "commands.hpp"
 #include "common/stop.hpp"
 
@@ -24,9 +25,10 @@ namespace {
 
 struct PublishArgs {
   std::string name;
-  std::uint32_t type = 0;
-  double rate = 0;
-  std::optional<std::uint64_t> count;
+  std::string type = "0";
+  std::optional<std::string> rate;
+  std::optional<std::string> count;
+  bool create = false;
   std::optional<std::string> message;
   std::optional<std::string> snapshot_file;
 };
@@ -48,7 +50,7 @@ Geometry geometry_for(const std::optional<std::string>& snapshot) {
 // Paces publishing to `rate` messages per second; returns false if asked to stop.
 class Pacer {
  public:
-  explicit Pacer(double rate) : rate_(rate), start_(std::chrono::steady_clock::now()) {}
+  explicit Pacer(double rate) : rate_(rate), start_(std::chrono::steady_clock::now()) {}  // rate 0: unpaced
   bool wait(std::uint64_t index) {
     if (rate_ <= 0) return !stop_requested();
     const auto due = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -66,41 +68,72 @@ class Pacer {
   std::chrono::steady_clock::time_point start_;
 };
 
+std::string lines_text(std::uint64_t first, std::uint64_t last) {
+  return first == last ? "line " + std::to_string(first) : "lines " + std::to_string(first) + "-" + std::to_string(last);
+}
+
+std::string sequences_text(std::uint64_t first, std::uint64_t last) {
+  return first == last ? "sequence " + std::to_string(first)
+                       : "sequences " + std::to_string(first) + "-" + std::to_string(last);
+}
+
+// One message per line of standard input, without its newline, at most `limit` lines.
+// A line that does not fit stops publishing: the error says which line, and exactly
+// which lines (and sequences) were published before it.
+void publish_lines(Producer& p, const PublishArgs& a, std::uint32_t type, std::uint64_t limit, Pacer& pacer) {
+  std::string line;
+  std::uint64_t first_seq = 0, last_seq = 0;
+  for (std::uint64_t i = 0; i < limit; ++i) {
+    line.clear();
+    int c = 0;
+    bool got = false;
+    while ((c = std::getchar()) != EOF) {
+      got = true;
+      if (c == '\n') break;
+      line.push_back(static_cast<char>(c));
+    }
+    if (!got) break;  // end of input (or interrupted by a signal)
+    if (!pacer.wait(i)) break;
+    if (line.size() > p.payload_capacity()) {
+      const std::uint64_t n = i + 1;  // this line's number
+      std::string reason = "line " + std::to_string(n) + ": message of " + std::to_string(line.size()) +
+                           " bytes exceeds the slot payload capacity of " + std::to_string(p.payload_capacity()) +
+                           " bytes; ";
+      if (i == 0) reason += "nothing was published";
+      else
+        reason += lines_text(1, i) + " " + (i == 1 ? "was" : "were") + " published (" + sequences_text(first_seq, last_seq) +
+                  "), line " + std::to_string(n) + " and after were not";
+      throw Error(Errc::message_too_large, a.name, reason);
+    }
+    const std::uint64_t seq = p.publish(bytes_of(line), type);
+    if (i == 0) first_seq = seq;
+    last_seq = seq;
+    if (c == EOF) break;
+  }
+}
+
 void run_publish(const PublishArgs& a) {
-  if (a.rate < 0) throw CLI::ValidationError("--rate must be positive (messages per second)");
+  const auto type = static_cast<std::uint32_t>(parse_uint("--type", a.type, 0, UINT32_MAX));
+  const double rate = a.rate ? parse_positive("--rate", *a.rate, 1e9, "messages per second") : 0;
+  const std::uint64_t count = a.count ? parse_uint("--count", *a.count, 1, UINT64_MAX) : 0;  // 0: not given
   install_stop_handlers();
   std::optional<std::string> snapshot;
   if (a.snapshot_file) snapshot = read_file(*a.snapshot_file);
 
-  // An existing ring is used whatever its geometry; a missing one is created.
-  Producer p = Producer::open_or_create(a.name, geometry_for(snapshot), {}, ExistingRing::use_as_is);
+  // An existing ring is used whatever its geometry; a missing one is created only with --create.
+  Producer p = a.create ? Producer::open_or_create(a.name, geometry_for(snapshot), {}, ExistingRing::use_as_is)
+                        : Producer::open(a.name);
   if (snapshot && p.geometry().snapshot_capacity == 0) throw Error(Errc::no_snapshot_area, a.name, "has no snapshot area");
 
-  Pacer pacer(a.rate);
+  Pacer pacer(rate);
   if (a.message) {
-    const std::uint64_t count = a.count.value_or(1);
-    for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t n = count != 0 ? count : 1;
+    for (std::uint64_t i = 0; i < n; ++i) {
       if (!pacer.wait(i)) break;
-      p.publish(bytes_of(*a.message), a.type);
+      p.publish(bytes_of(*a.message), type);
     }
   } else if (!snapshot) {
-    // One message per line of standard input, without its newline.
-    std::string line;
-    const std::uint64_t limit = a.count.value_or(UINT64_MAX);
-    for (std::uint64_t i = 0; i < limit; ++i) {
-      line.clear();
-      int c = 0;
-      bool got = false;
-      while ((c = std::getchar()) != EOF) {
-        got = true;
-        if (c == '\n') break;
-        line.push_back(static_cast<char>(c));
-      }
-      if (!got) break;  // end of input (or interrupted by a signal)
-      if (!pacer.wait(i)) break;
-      p.publish(bytes_of(line), a.type);
-      if (c == EOF) break;
-    }
+    publish_lines(p, a, type, count != 0 ? count : UINT64_MAX, pacer);
   }
   if (snapshot) p.publish_snapshot(std::as_bytes(std::span(snapshot->data(), snapshot->size())));
 }
@@ -112,17 +145,25 @@ void add_publish_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "publish", "Publish --message TEXT (--count times), or else one message per line of standard input");
   sub->footer(
-      "Creates the ring with the default geometry if it does not exist. A ring has one producer: this fails "
-      "while another one is running.");
+      "The ring must exist (`shmcast create NAME`), unless --create. A ring has one producer: this fails while "
+      "another one is running. A line of standard input too long for a slot stops publishing; the error says "
+      "which lines (and sequences) were published before it.");
   sub->add_option("name", args->name, "Ring name")->required();
-  sub->add_option("--type", args->type, "Type tag (an unsigned 32-bit number) for every message")->capture_default_str();
-  sub->add_option("--rate", args->rate, "Pace to this many messages per second (default: as fast as possible)");
+  sub->add_option("--type", args->type, "Type tag for every message, 0 to 4294967295")
+      ->type_name("N")
+      ->capture_default_str();
+  sub->add_option("--rate", args->rate,
+                  "Pace to this many messages per second, greater than 0, at most 1e9 (default: as fast as possible)")
+      ->type_name("PER_SECOND");
   sub->add_option("--count", args->count, "With --message: how many times to publish it (default 1); "
-                                          "with standard input: at most this many lines");
+                                          "with standard input: at most this many lines. At least 1")
+      ->type_name("N");
+  sub->add_flag("--create", args->create,
+                "Create the ring with the default geometry if it does not exist (with --snapshot-file: a snapshot "
+                "area large enough for it)");
   sub->add_option("--message,-m", args->message, "The text to publish");
   sub->add_option("--snapshot-file", args->snapshot_file,
-                  "Publish the contents of FILE as the ring's snapshot (after any messages); a ring created here "
-                  "gets a snapshot area large enough for it")
+                  "Publish the contents of FILE as the ring's snapshot (after any messages)")
       ->check(CLI::ExistingFile);
   sub->callback([args] { run_publish(*args); });
 }

@@ -5,6 +5,8 @@
 // samples, and (for the rate) samples again 0.2 s later. --watch keeps the observer from
 // tick to tick and maps the ring afresh only when the name holds another ring.
 #include "commands.hpp"
+#include "common/advice.hpp"
+#include "common/format.hpp"
 #include "common/status_render.hpp"
 #include "common/stop.hpp"
 
@@ -28,7 +30,8 @@ constexpr auto kRateInterval = 200ms;  // a one-shot stat measures the rate over
 struct StatArgs {
   std::string name;
   bool json = false;
-  std::optional<double> watch;
+  std::optional<std::string> watch_text;
+  std::optional<double> watch;  // seconds, from watch_text
   bool no_reap = false;
 };
 
@@ -67,23 +70,46 @@ void run_once(const StatArgs& a) {
   print(a, st);
 }
 
+// What --watch shows while the name holds no readable ring: the ring is gone (removed,
+// or being replaced) and the watch goes on until it is back, as `tail` reattaches.
+void print_gone(const StatArgs& a, const Error& e) {
+  std::string text;
+  if (a.json) {
+    text = dump(Json{{"name", a.name}, {"gone", true}, {"error", error_line(e, "stat")}}) + "\n";
+  } else {
+    text = "ring " + printable(a.name) + "  (gone: " + printable(error_line(e, "stat")) +
+           ")\n  waiting for a ring of that name; still watching\n";
+  }
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
 void run_watch(const StatArgs& a) {
   install_stop_handlers();
   const bool clear = !a.json && ::isatty(STDOUT_FILENO) != 0;
-  RingObserver observer(a.name);
+  std::optional<RingObserver> observer(std::in_place, a.name);  // the first one must open: else exit 1
   for (bool first = true; !stop_requested(); first = false) {
     if (!first) {
       if (!pause_for(std::chrono::duration<double>(*a.watch))) break;
-      if (observer.replaced()) observer = RingObserver(a.name);  // removed or recreated: map the new one
+      if (observer && observer->replaced()) observer.reset();  // removed or recreated: map the new one
     }
-    const RingStatus st = sample(a, observer);
+    std::optional<RingStatus> st;
+    try {
+      if (!observer) observer.emplace(a.name);
+      st = sample(a, *observer);
+    } catch (const Error& e) {
+      observer.reset();
+      if (clear) std::fputs("\033[H\033[2J", stdout);
+      print_gone(a, e);
+      continue;
+    }
     if (clear) std::fputs("\033[H\033[2J", stdout);
-    print(a, st);
+    print(a, *st);
   }
 }
 
-void run_stat(const StatArgs& a) {
-  if (a.watch && !(*a.watch > 0)) throw CLI::ValidationError("--watch must be a positive number of seconds");
+void run_stat(StatArgs a) {
+  if (a.watch_text) a.watch = parse_positive("--watch", *a.watch_text, 86400, "seconds");
   if (a.watch) run_watch(a);
   else run_once(a);
 }
@@ -101,8 +127,14 @@ void add_stat_command(CLI::App& app) {
   sub->add_flag("--json", args->json,
                 "One JSON object: name, slots, slot_size, payload_capacity, head, published, rate, producer "
                 "{pid, alive}, snapshot, relay, readers [{id, pid, alive, label, position, lag, delivered, gaps, "
-                "missed, ...}]");
-  sub->add_option("--watch", args->watch, "Refresh every SECONDS until interrupted (with --json: one object per line)");
+                "missed, ...}]. ring_id is a string (16 hex digits, as `stat` prints it); other numbers are "
+                "integers, exact in 64 bits: the *_ns times (nanoseconds since the epoch) exceed 2^53, so parsers "
+                "that read numbers as doubles (jq before 1.7, JavaScript) round them to about 256 ns");
+  sub->add_option("--watch", args->watch_text,
+                  "Refresh every SECONDS (greater than 0, at most 86400) until interrupted (with --json: one object "
+                  "per line). While the name holds no ring (removed, being replaced) it says so and goes on "
+                  "watching: with --json {\"name\":...,\"gone\":true,\"error\":...}")
+      ->type_name("SECONDS");
   sub->add_flag("--no-reap", args->no_reap, "Show dead readers' entries instead of reclaiming them");
   sub->callback([args] { run_stat(*args); });
 }

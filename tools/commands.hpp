@@ -6,9 +6,13 @@
 // ring is thrown as Error(code, ring, reason), and main() adds the advice for its code.
 #pragma once
 
+#include <shmcast/error.hpp>
+#include <shmcast/inspect.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <charconv>
+#include <cstdio>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,11 +29,55 @@ void add_metrics_command(CLI::App& app);
 // `bridge out|in` (cmd_bridge.cpp): compiled in only where the bridge library is built.
 void add_bridge_commands(CLI::App& app);
 
+// Numeric options are taken as text and parsed here, never by CLI11 into an unsigned
+// type: CLI11 2.1.2 wraps "-3" into 2^64-3. Each parser rejects a sign, spaces, overflow
+// and anything outside [min, max] with a CLI::ValidationError naming the option and its
+// range (exit code 2).
+
+// A decimal integer from `min` to `max`.
+inline std::uint64_t parse_uint(std::string_view option, std::string_view text, std::uint64_t min, std::uint64_t max) {
+  const std::string range = std::to_string(min) + " to " + std::to_string(max);
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, value);
+  if (!text.empty() && text[0] == '-')
+    throw CLI::ValidationError(std::string(option) + " '" + std::string(text) + "' is negative: it must be from " + range);
+  if (ec == std::errc::result_out_of_range || (ec == std::errc() && p == end && value > max))
+    throw CLI::ValidationError(std::string(option) + " '" + std::string(text) + "' is too large: it must be from " + range);
+  if (ec != std::errc() || p != end || text.empty())
+    throw CLI::ValidationError(std::string(option) + " '" + std::string(text) + "' is not a whole number from " + range);
+  if (value < min)
+    throw CLI::ValidationError(std::string(option) + " '" + std::string(text) + "' is too small: it must be from " + range);
+  return value;
+}
+
+// A finite decimal number greater than 0 and at most `max` (no NaN, no infinity).
+inline double parse_positive(std::string_view option, std::string_view text, double max, std::string_view unit) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, value);
+  char limit[32];
+  std::snprintf(limit, sizeof limit, "%g", max);
+  const std::string what = std::string(option) + " '" + std::string(text) + "'";
+  const std::string must = "must be a number of " + std::string(unit) + " greater than 0 and at most " + limit;
+  if (text.empty() || ec == std::errc::invalid_argument || p != end) throw CLI::ValidationError(what + " is not a number: it " + must);
+  if (ec == std::errc::result_out_of_range && text.find_first_of("eE") != std::string_view::npos && value == 0)
+    throw CLI::ValidationError(what + " is too small: it " + must);  // underflow
+  if (value != value) throw CLI::ValidationError(what + " is not a number: it " + must);
+  if (ec == std::errc::result_out_of_range || value > max) throw CLI::ValidationError(what + " is too large: it " + must);
+  if (!(value > 0)) throw CLI::ValidationError(what + (value < 0 ? " is negative: it " : " is zero: it ") + must);
+  return value;
+}
+
 // "4096", "64K", "64KiB", "1M", "2MiB", "1G" (binary multiples). Throws CLI::ValidationError.
 inline std::uint64_t parse_size(std::string_view option, std::string_view text) {
   std::uint64_t value = 0;
   const char* end = text.data() + text.size();
+  if (!text.empty() && text[0] == '-')
+    throw CLI::ValidationError(std::string(option) + " '" + std::string(text) + "' is negative: it must be a size in bytes (K, M or G suffixes allowed)");
   auto [p, ec] = std::from_chars(text.data(), end, value);
+  if (ec == std::errc::result_out_of_range)
+    throw CLI::ValidationError(std::string(option) + " '" + std::string(text) + "' is too large");
   if (ec != std::errc() || p == text.data())
     throw CLI::ValidationError(std::string(option) + " '" + std::string(text) + "' is not a size (bytes, or with K, M or G)");
   std::string_view suffix(p, static_cast<std::size_t>(end - p));
@@ -50,6 +98,24 @@ inline unsigned parse_mode(std::string_view text) {
   if (ec != std::errc() || p != text.data() + text.size() || text.empty() || mode > 0777)
     throw CLI::ValidationError("--mode '" + std::string(text) + "' must be octal permission bits from 0 to 0777, e.g. 0644");
   return mode;
+}
+
+// Removing or replacing a ring whose producer is alive orphans that producer: it goes on
+// writing into the unlinked object, which no reader opening the name sees again. `rm`
+// and `create --force` refuse unless --even-if-live: throws Errc::producer_active naming
+// its pid. A name that holds no readable ring (missing, foreign, not initialised) has no
+// live producer to orphan and passes.
+inline void refuse_if_producer_alive(const std::string& name) {
+  RingStatus st;
+  try {
+    st = RingObserver(name).sample();
+  } catch (const Error&) {
+    return;
+  }
+  if (st.producer_alive)
+    throw Error(Errc::producer_active, name,
+                "its producer (pid " + std::to_string(st.producer_pid) +
+                    ") is alive and would go on writing into the removed ring, unseen by readers");
 }
 
 }  // namespace shmcast::cli
