@@ -71,14 +71,14 @@ std::string render_text(const std::vector<Entry>& entries) {
   std::vector<std::string> errors;
   for (const Entry& e : entries) {
     if (!e.status) {
-      errors.push_back("  " + e.name + ": " + e.error);
+      errors.push_back("  " + printable(e.name) + ": " + printable(e.error));
       continue;
     }
     const RingStatus& st = *e.status;
-    const std::string producer = st.producer_pid == 0 ? "none"
-                                 : st.producer_alive  ? std::to_string(st.producer_pid)
-                                                      : "gone (" + std::to_string(st.producer_pid) + ")";
-    t.add({st.name, std::to_string(st.geometry.slot_count), std::to_string(st.geometry.slot_size),
+    const std::string producer = st.producer_pid == 0 ? "none yet"
+                                 : st.producer_alive  ? "live (pid " + std::to_string(st.producer_pid) + ")"
+                                                      : "gone (was pid " + std::to_string(st.producer_pid) + ")";
+    t.add({printable(st.name), std::to_string(st.geometry.slot_count), std::to_string(st.geometry.slot_size),
            std::to_string(st.geometry.payload_capacity()),
            st.geometry.snapshot_capacity != 0 ? human_bytes(st.geometry.snapshot_capacity) : "-",
            std::to_string(st.head), std::to_string(st.published), human_rate(st.rate, "msg"), producer,
@@ -104,9 +104,12 @@ void add_list_command(CLI::App& app) {
   auto args = std::make_shared<ListArgs>();
   CLI::App* sub = app.add_subcommand("list", "List every ring on this machine (/dev/shm/shmcast.*) with its geometry, "
                                              "head, publish rate and producer state");
+  sub->footer(
+      "PRODUCER is `live (pid N)` while the ring's producer runs, `gone (was pid N)` after it ended, `none yet` "
+      "before the first one.");
   sub->add_flag("--json", args->json,
-                "A JSON list of objects with the top-level fields of `stat --json` (no readers); a ring that cannot "
-                "be read is {\"name\":...,\"error\":...}");
+                "A JSON list of objects with the top-level fields of `stat --json` (no readers; ring_id a string); a "
+                "ring that cannot be read is {\"name\":...,\"error\":...}");
   sub->callback([args] { run_list(*args); });
 }
 

@@ -54,6 +54,15 @@ inline std::string human_rate(double per_second, std::string_view unit) {
   return buf;
 }
 
+// "1 message", "2 messages", "0 messages"; `plural_form` for irregular ones.
+inline std::string count_of(std::uint64_t n, std::string_view singular, std::string_view plural_form = {}) {
+  std::string out = std::to_string(n) + " ";
+  if (n == 1) out += singular;
+  else if (!plural_form.empty()) out += plural_form;
+  else (out += singular) += "s";
+  return out;
+}
+
 // Makes a message fit on one line: newlines and tabs become spaces.
 inline std::string one_line(std::string_view text) {
   std::string out(text);

@@ -40,13 +40,19 @@ Json reader_json(const ReaderStatus& r) {
 
 }  // namespace
 
+std::string ring_id_text(std::uint64_t ring_id) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(ring_id));
+  return buf;
+}
+
 Json ring_json(const RingStatus& st) {
   const Geometry& g = st.geometry;
   const std::uint64_t now = now_ns();
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o", st.mode);
   Json o{{"name", st.name},
-         {"ring_id", st.ring_id},
+         {"ring_id", ring_id_text(st.ring_id)},
          {"slots", g.slot_count},
          {"slot_size", g.slot_size},
          {"payload_capacity", g.payload_capacity()},
@@ -94,42 +100,42 @@ std::string stat_text(const RingStatus& st) {
   const std::uint64_t now = now_ns();
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line, "ring %s  (id %016llx, mode %04o, created %s)\n", st.name.c_str(),
-                static_cast<unsigned long long>(st.ring_id), st.mode, human_age(st.creation_time_ns, now).c_str());
+  std::snprintf(line, sizeof line, "ring %s  (id %s, mode %04o, created %s)\n", printable(st.name).c_str(),
+                ring_id_text(st.ring_id).c_str(), st.mode, human_age(st.creation_time_ns, now).c_str());
   out += line;
   std::snprintf(line, sizeof line, "  geometry   %llu slots x %u B (payload %u B), %s in /dev/shm\n",
                 static_cast<unsigned long long>(g.slot_count), g.slot_size, g.payload_capacity(),
                 human_bytes(st.object_size).c_str());
   out += line;
-  std::snprintf(line, sizeof line, "  head       %llu   published %llu messages, %s", static_cast<unsigned long long>(st.head),
-                static_cast<unsigned long long>(st.published), human_bytes(st.published_bytes).c_str());
+  std::snprintf(line, sizeof line, "  head       %llu   published %s, %s", static_cast<unsigned long long>(st.head),
+                count_of(st.published, "message").c_str(), human_bytes(st.published_bytes).c_str());
   out += line;
-  if (st.skipped != 0) out += ", " + std::to_string(st.skipped) + " sequences skipped";
+  if (st.skipped != 0) out += ", " + count_of(st.skipped, "sequence") + " skipped";
   out += '\n';
   out += "  rate       " + (st.rate_known ? human_rate(st.rate, "msg") + ", " + human_rate(st.byte_rate, "B") : std::string("-")) +
          "   last publish " + human_age(st.last_publish_ns, now) + "\n";
   if (st.producer_pid == 0) out += "  producer   none yet\n";
   else if (st.producer_alive) out += "  producer   pid " + std::to_string(st.producer_pid) + ", alive";
   else out += "  producer   gone (last pid " + std::to_string(st.producer_pid) + ")";
-  if (st.producer_pid != 0) out += st.takeovers != 0 ? ", " + std::to_string(st.takeovers) + " takeovers\n" : "\n";
+  if (st.producer_pid != 0) out += st.takeovers != 0 ? ", " + count_of(st.takeovers, "takeover") + "\n" : "\n";
   if (g.snapshot_capacity != 0) {
     if (st.snapshots_published == 0)
       out += "  snapshot   none yet (area " + human_bytes(g.snapshot_capacity) + ")\n";
     else
       out += "  snapshot   as of " + std::to_string(st.snapshot_as_of) + ", " + human_bytes(st.snapshot_length) +
              " of " + human_bytes(g.snapshot_capacity) + ", " + human_age(st.snapshot_published_ns, now) + " (" +
-             std::to_string(st.snapshots_published) + " published)\n";
+             count_of(st.snapshots_published, "snapshot") + " published)\n";
   }
   if (is_relay(st))
     out += "  relay      source position " + std::to_string(st.source_position) + ", source head " +
-           std::to_string(st.source_head) + ", " + std::to_string(st.source_gaps) + " gaps (" +
+           std::to_string(st.source_head) + ", " + count_of(st.source_gaps, "gap") + " (" +
            std::to_string(st.source_missed) + " missed) in the source\n";
   if (!st.registry_error.empty()) {
-    out += "  readers    unknown: " + one_line(st.registry_error) + "\n";
+    out += "  readers    unknown: " + printable(one_line(st.registry_error)) + "\n";
     return out;
   }
   out += "  readers    " + std::to_string(st.live_readers) + " live";
-  if (st.waiters != 0) out += ", " + std::to_string(st.waiters) + " blocked waiting";
+  if (st.waiters != 0) out += ", " + std::to_string(st.waiters) + " blocked waiting";  // "N live, M blocked waiting"
   out += '\n';
   if (st.readers.empty()) return out;
   // A relay reader (bridge out) also shows its far-side position: the last stream sequence acknowledged.
@@ -140,7 +146,7 @@ std::string stat_text(const RingStatus& st) {
   Table t(columns);
   for (const ReaderStatus& r : st.readers) {
     std::vector<std::string> row{std::to_string(r.id), std::to_string(r.pid), r.alive ? (r.waiting ? "waiting" : "yes") : "DEAD",
-                                 r.label.empty() ? "-" : r.label, std::to_string(r.position), std::to_string(r.lag),
+                                 r.label.empty() ? "-" : printable(r.label), std::to_string(r.position), std::to_string(r.lag),
                                  std::to_string(r.delivered), std::to_string(r.gaps), std::to_string(r.missed),
                                  human_age(r.last_active_ns, now)};
     if (relays) row.push_back(r.external_position != 0 ? std::to_string(r.external_position) : "-");
