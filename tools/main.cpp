@@ -12,9 +12,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #ifndef PROJECT_VERSION
 #define PROJECT_VERSION "unknown"
@@ -35,11 +39,52 @@ std::string subcommand_path(const CLI::App& app) {
   return path;
 }
 
-// One line on stderr: "shmcast tail: ring 'x': what went wrong; what to do".
+// One line on stderr: "shmcast tail: ring 'x': what went wrong; what to do". Control
+// characters (from names or labels) are escaped: the line cannot drive the terminal.
 int report(const CLI::App& app, const std::string& line, int code) {
   const std::string path = subcommand_path(app);
-  std::fprintf(stderr, "shmcast%s%s: %s\n", path.empty() ? "" : " ", path.c_str(), shmcast::cli::one_line(line).c_str());
+  std::fprintf(stderr, "shmcast%s%s: %s\n", path.empty() ? "" : " ", path.c_str(),
+               shmcast::cli::printable(shmcast::cli::one_line(line)).c_str());
   return code;
+}
+
+// Levenshtein distance, for suggesting the subcommand meant.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The first argument names the subcommand; an unknown one is a usage error of its own
+// (CLI11 would say "A subcommand is required"), with the closest name when one is close.
+// Empty when argv[1] is an option or a known subcommand.
+std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return {};
+  const std::string given = argv[1];
+  std::string best;
+  std::size_t best_distance = SIZE_MAX;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->check_name(given)) return {};
+    const std::size_t d = edit_distance(given, sub->get_name());
+    const bool prefix = sub->get_name().rfind(given, 0) == 0 || given.rfind(sub->get_name(), 0) == 0;
+    const std::size_t score = prefix ? std::min<std::size_t>(d, 1) : d;
+    if (score < best_distance) {
+      best_distance = score;
+      best = sub->get_name();
+    }
+  }
+  std::string line = "unknown subcommand '" + given + "'";
+  if (!best.empty() && best_distance <= std::max<std::size_t>(2, best.size() / 3)) line += "; did you mean '" + best + "'?";
+  return line + " (see `shmcast --help`)";
 }
 
 }  // namespace
@@ -65,6 +110,7 @@ int main(int argc, char** argv) {
   shmcast::cli::add_bridge_commands(app);
 #endif
 
+  if (const std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) return report(app, unknown, 2);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

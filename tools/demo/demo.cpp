@@ -13,6 +13,7 @@
 #include <shmcast/shmcast.hpp>
 
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -145,10 +146,44 @@ void print_live(shmcast::RingObserver& observer) {
   }
 }
 
+// "1 message", "2 messages"; "once", "twice", "3 times".
+std::string counted(std::uint64_t n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+std::string times(std::uint64_t n) { return n == 1 ? "once" : n == 2 ? "twice" : std::to_string(n) + " times"; }
+
+constexpr const char* kUsage =
+    "Usage: shmcast-demo [SECONDS]\n"
+    "\n"
+    "A producer and three reader processes (fast, slow, rebuild) on one temporary ring, live.\n"
+    "SECONDS: how long the producer runs, a whole number from 1 to 3600 (default 4).\n"
+    "Exit codes: 0 every reader's accounting added up, 1 it did not (or the demo failed), 2 usage error.\n";
+
+// SECONDS from the command line; 0 after printing usage (--help), -1 on a usage error.
+int parse_seconds(int argc, char** argv) {
+  if (argc == 1) return 4;
+  const std::string arg = argv[1];
+  if (arg == "--help" || arg == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  int seconds = 0;
+  const char* end = arg.data() + arg.size();
+  auto [p, ec] = std::from_chars(arg.data(), end, seconds);
+  if (argc > 2 || ec != std::errc() || p != end || seconds < 1 || seconds > 3600) {
+    std::fprintf(stderr, "shmcast-demo: %s '%s': expected SECONDS, a whole number from 1 to 3600 (see `shmcast-demo --help`)\n",
+                 argc > 2 ? "unexpected argument" : "bad SECONDS", argc > 2 ? argv[2] : argv[1]);
+    return -1;
+  }
+  return seconds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto duration = std::chrono::milliseconds(argc > 1 ? std::atoi(argv[1]) * 1000 : 4000);
+  const int seconds = parse_seconds(argc, argv);
+  if (seconds <= 0) return seconds == 0 ? 0 : 2;
+  const auto duration = std::chrono::milliseconds(seconds * 1000);
   const std::string ring = "demo-" + std::to_string(::getpid());
   std::printf("shmcast demo: ring '%s', 4096 slots of 64 bytes, 128-byte snapshot area\n", ring.c_str());
   std::printf("producer: a 16-sensor table, every change a message (~200k/s), a snapshot every 256 changes\n");
@@ -193,7 +228,8 @@ int main(int argc, char** argv) {
     ::waitpid(pid, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
   }
-  std::printf("\nproducer published %" PRIu64 " messages (head %" PRIu64 ")\n\n", shared->published, shared->final_head);
+  std::printf("\nproducer published %" PRIu64 " message%s (head %" PRIu64 ")\n\n", shared->published,
+              shared->published == 1 ? "" : "s", shared->final_head);
   std::printf("%-8s %10s %6s %10s %9s %10s  %s\n", "reader", "delivered", "gaps", "missed", "snapshots", "span", "check");
   for (int i = 0; i < 3; ++i) {
     const ReaderResult& r = shared->readers[i];
@@ -204,12 +240,13 @@ int main(int argc, char** argv) {
   }
   const ReaderResult& slow = shared->readers[1];
   if (slow.gaps != 0)
-    std::printf("\nslow was lapped %" PRIu64 " times; first: gap at seq %" PRIu64 ", %" PRIu64
-                " messages missed, resumed at seq %" PRIu64 " (the oldest still safely held)\n",
-                slow.gaps, slow.first_gap_at, slow.first_gap_missed, slow.first_gap_resumed);
+    std::printf("\nslow was lapped %s; first: gap at seq %" PRIu64 ", %s missed, resumed at seq %" PRIu64
+                " (the oldest still safely held)\n",
+                times(slow.gaps).c_str(), slow.first_gap_at, counted(slow.first_gap_missed, "message").c_str(),
+                slow.first_gap_resumed);
   const ReaderResult& rebuild = shared->readers[2];
-  std::printf("rebuild was lapped %" PRIu64 " times and recovered from %" PRIu64 " snapshots; its table %s the producer's\n",
-              rebuild.gaps, rebuild.snapshots, rebuild.table_matches ? "equals" : "DIFFERS FROM");
+  std::printf("rebuild was lapped %s and recovered from %s; its table %s the producer's\n", times(rebuild.gaps).c_str(),
+              counted(rebuild.snapshots, "snapshot").c_str(), rebuild.table_matches ? "equals" : "DIFFERS FROM");
   const ReaderResult& fast = shared->readers[0];
   if (fast.gaps == 0) {
     std::printf("fast kept up: every change, no gap; its table %s the producer's\n", fast.table_matches ? "equals" : "DIFFERS FROM");
@@ -217,8 +254,8 @@ int main(int argc, char** argv) {
   } else {
     // On a busy machine even `fast` can be descheduled for longer than the ring holds
     // (4096 slots: about 20 ms here): then it was lapped, and said so, like `slow`.
-    std::printf("fast was lapped %" PRIu64 " times (the machine was busy), each gap reported with its exact count\n",
-                fast.gaps);
+    std::printf("fast was lapped %s (the machine was busy), each gap reported with its exact count\n",
+                times(fast.gaps).c_str());
   }
   if (!rebuild.table_matches) ++failures;
   shmcast::Producer::remove(ring);
