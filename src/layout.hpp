@@ -136,7 +136,7 @@ struct ProducerLine {
   au64 start_time_;        // producer's process start time (clock ticks since boot)
   au64 source_position_;   // a relaying producer's last applied source sequence (RelayLine's sibling)
   au32 flags_;             // kProducerFullFence when the producer could not register for membarrier
-  au32 takeovers_;         // producers that opened this ring after the one that created it
+  au32 takeovers_;         // producers that continued this ring after a predecessor died
 
   // head: release after the slot's commit, so that a process that reads head n (acquire)
   // finds every message below n committed or later overwritten, never half-written.
@@ -161,7 +161,8 @@ struct ProducerLine {
   [[nodiscard]] const au32* wake_word_address() const noexcept { return &wake_word_; }
 
   // Who the producer is. The flags are stored last with release, so that a process that
-  // reads them (acquire) reads this producer's pid and start time.
+  // reads them (acquire) reads this producer's pid and start time. They start without
+  // kClosed: until the producer closes the ring, its death leaves them so.
   void claim_identity(u32 pid, u64 start_time, bool full_fence) noexcept {
     pid_.store(pid, std::memory_order_relaxed);
     start_time_.store(start_time, std::memory_order_relaxed);
@@ -174,6 +175,12 @@ struct ProducerLine {
     return (flags_.load(std::memory_order_acquire) & kFullFence) != 0;
   }
 
+  // A producer that lets the ring go (its Producer destroyed) says so; a successor that
+  // does not find this mark took over from a predecessor that died. Release/acquire: the
+  // successor sees everything the closing producer published.
+  void mark_closed() noexcept { flags_.fetch_or(kClosed, std::memory_order_release); }
+  [[nodiscard]] bool closed() const noexcept { return (flags_.load(std::memory_order_acquire) & kClosed) != 0; }
+
   void count_takeover() noexcept { takeovers_.fetch_add(1, std::memory_order_relaxed); }
   [[nodiscard]] u32 takeovers() const noexcept { return takeovers_.load(std::memory_order_relaxed); }
 
@@ -183,6 +190,7 @@ struct ProducerLine {
   [[nodiscard]] u64 source_position() const noexcept { return source_position_.load(std::memory_order_acquire); }
 
   static constexpr u32 kFullFence = 1;
+  static constexpr u32 kClosed = 2;
 };
 
 // ---- SequenceLine: written only when the producer jumps ahead or publishes its first message ----

@@ -41,6 +41,7 @@ using namespace detail;
 
 Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(state)) {
   ProducerState& s = *state_;
+  s.producing = true;
   view_ = &s.view;
   line_ = &s.view.producer();
   wait_ = s.registry ? s.registry->wait_line() : &s.no_registry;

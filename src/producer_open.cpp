@@ -87,8 +87,11 @@ Producer Producer::open(std::string_view name) {
     const unsigned mode = ::fstat(s->ring.fd(), &st) == 0 ? (st.st_mode & 0777) : 0600;
     s->registry = create_registry(name, s->ring_id, mode);
   }
+  // A restart after a producer that closed the ring is routine; one after a producer that
+  // died is a takeover (recover_head above repaired what it left).
+  const bool predecessor_died = !s->view.producer().closed();
   s->full_fence = claim_producer_identity(s->view.producer());
-  s->view.producer().count_takeover();
+  if (predecessor_died) s->view.producer().count_takeover();
   return Producer(std::move(s));
 }
 

@@ -16,6 +16,17 @@
 namespace shmcast::detail {
 
 struct ProducerState {
+  // A state that became a Producer marks the ring closed when it lets it go (before the
+  // mapping and the producer lock go away below), so a successor can tell a restart from
+  // a takeover after a death.
+  ~ProducerState() {
+    if (producing) view.producer().mark_closed();
+  }
+  ProducerState() = default;
+  ProducerState(const ProducerState&) = delete;
+  ProducerState& operator=(const ProducerState&) = delete;
+
+  bool producing = false;  // set once the ring is this process's to write
   std::string name;
   Segment ring;
   std::optional<Registry> registry;

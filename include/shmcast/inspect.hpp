@@ -49,7 +49,7 @@ struct RingStatus {
   std::uint64_t skipped = 0;  // sequences skipped by publish_at
   std::uint32_t producer_pid = 0;
   bool producer_alive = false;
-  std::uint32_t takeovers = 0;
+  std::uint32_t takeovers = 0;  // producers that continued the ring after a predecessor died
   std::uint64_t source_position = 0;   // a relaying producer's last applied source sequence
   std::uint64_t source_head = 0;       // ... the source's newest known sequence
   std::uint64_t source_gaps = 0;       // ... gaps it met in the source
