@@ -2,7 +2,19 @@
 #include <shmcast/error.hpp>
 #include <shmcast/snapshot_schedule.hpp>
 
+#include <cstring>
+#include <string>
+
 namespace shmcast {
+
+std::size_t SnapshotSchedule::write(std::span<std::byte> out, std::span<const std::byte> state) {
+  if (state.size() > out.size())
+    throw Error(Errc::message_too_large, "a snapshot of " + std::to_string(state.size()) +
+                                             " bytes does not fit the snapshot capacity of " +
+                                             std::to_string(out.size()) + " bytes; nothing was written");
+  if (!state.empty()) std::memcpy(out.data(), state.data(), state.size());
+  return state.size();
+}
 
 SnapshotSchedule::SnapshotSchedule(Producer& producer, SnapshotCadence cadence, StateFn state)
     : producer_(producer), cadence_(cadence), state_(std::move(state)) {
@@ -11,6 +23,7 @@ SnapshotSchedule::SnapshotSchedule(Producer& producer, SnapshotCadence cadence, 
   if (cadence_.messages == 0 && cadence_.interval.count() <= 0)
     throw Error(Errc::invalid_argument, "a snapshot schedule needs a message count or an interval");
   if (!state_) throw Error(Errc::invalid_argument, "a snapshot schedule needs a state callback");
+  buffer_.resize(static_cast<std::size_t>(producer_.geometry().snapshot_capacity));
   last_head_ = producer_.head();
   last_ns_ = now_ns();
 }
@@ -26,7 +39,12 @@ bool SnapshotSchedule::tick() {
 }
 
 void SnapshotSchedule::publish_now() {
-  producer_.publish_snapshot(state_());
+  const std::size_t length = state_(std::span<std::byte>(buffer_));
+  if (length > buffer_.size())
+    throw Error(Errc::message_too_large, producer_.name(),
+                "the snapshot callback reports " + std::to_string(length) + " bytes, more than the " +
+                    std::to_string(buffer_.size()) + "-byte buffer it was given; nothing was written");
+  producer_.publish_snapshot(std::span<const std::byte>(buffer_.data(), length));
   last_head_ = producer_.head();
   last_ns_ = now_ns();
   ++published_;

@@ -2,6 +2,9 @@
 // instead of a gap, and state rebuilt from snapshot + later messages equals the producer's.
 #include <catch2/catch.hpp>
 
+#include <type_traits>
+#include <vector>
+
 #include "test_support.hpp"
 
 #include <random>
@@ -170,9 +173,9 @@ TEST_CASE("SnapshotSchedule publishes every N messages and every interval", "[sn
   Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 64, .snapshot_capacity = 64});
   std::uint64_t calls = 0;
   const std::uint64_t state = 7;
-  SnapshotSchedule every(p, {.messages = 10}, [&] {
+  SnapshotSchedule every(p, {.messages = 10}, [&](std::span<std::byte> out) {
     ++calls;
-    return bytes_of_u64(state);
+    return SnapshotSchedule::write(out, bytes_of_u64(state));
   });
   for (int i = 0; i < 35; ++i) {
     p.publish(bytes_of("x"));
@@ -180,7 +183,7 @@ TEST_CASE("SnapshotSchedule publishes every N messages and every interval", "[sn
   }
   CHECK(every.published() == 3);
   CHECK(inspect(g.name).snapshot_as_of == 30);
-  SnapshotSchedule timed(p, {.interval = 20ms}, [&] { return bytes_of_u64(state); });
+  SnapshotSchedule timed(p, {.interval = 20ms}, [&](std::span<std::byte> out) { return SnapshotSchedule::write(out, bytes_of_u64(state)); });
   const auto end = std::chrono::steady_clock::now() + 200ms;
   while (std::chrono::steady_clock::now() < end) {
     p.publish(bytes_of("y"));
@@ -189,7 +192,39 @@ TEST_CASE("SnapshotSchedule publishes every N messages and every interval", "[sn
   }
   CHECK(timed.published() >= 3);
   CHECK(timed.published() <= 11);
-  CHECK_THROWS_AS(SnapshotSchedule(p, {}, [&] { return bytes_of_u64(state); }), Error);
+  CHECK_THROWS_AS(SnapshotSchedule(p, {}, [&](std::span<std::byte> out) { return SnapshotSchedule::write(out, bytes_of_u64(state)); }), Error);
+}
+
+// The callback cannot hand back a view of something it owned: it writes into the
+// schedule's buffer. A callback that serializes into a temporary is therefore safe.
+static_assert(!std::is_constructible_v<SnapshotSchedule::StateFn, std::vector<std::byte> (*)()>,
+              "a callback returning a temporary container must not compile");
+static_assert(!std::is_constructible_v<SnapshotSchedule::StateFn, std::span<const std::byte> (*)()>,
+              "a callback returning a view must not compile");
+
+TEST_CASE("SnapshotSchedule: a state serialized into a temporary is published whole, and too much is refused",
+          "[snapshot][schedule]") {
+  RingGuard g(unique_ring("schedtemp"));
+  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 64, .snapshot_capacity = 64});
+  std::uint64_t counter = 0;
+  auto serialize = [&] { return std::vector<std::byte>(40, static_cast<std::byte>(++counter)); };
+  SnapshotSchedule every(p, {.messages = 1}, [&](std::span<std::byte> out) {
+    return SnapshotSchedule::write(out, serialize());  // the temporary lives until write() returns
+  });
+  Reader r(g.name, {.start = StartAt::snapshot});
+  p.publish(bytes_of("x"));
+  CHECK(every.tick());
+  while (ReadResult e = r.try_read()) {
+    if (e.status != ReadStatus::snapshot) continue;
+    REQUIRE(e.snapshot.data.size() == 40);
+    for (std::byte b : e.snapshot.data) CHECK(b == std::byte{1});
+  }
+  SnapshotSchedule greedy(p, {.messages = 1}, [&](std::span<std::byte> out) { return out.size() + 1; });
+  p.publish(bytes_of("y"));
+  CHECK_THROWS_MATCHES(greedy.tick(), Error,
+                       Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::message_too_large; }));
+  CHECK_THROWS_MATCHES(SnapshotSchedule::write(std::span<std::byte>(), bytes_of("z")), Error,
+                       Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::message_too_large; }));
 }
 
 TEST_CASE("threads: snapshots rewritten as fast as possible are never read torn", "[snapshot][stress]") {
@@ -276,7 +311,8 @@ TEST_CASE("processes: readers stalled at random rebuild the producer's table byt
   const pid_t producer = shmcast::test::spawn([&] {
     Producer p = Producer::open(g.name);
     Table table{};
-    SnapshotSchedule every(p, {.messages = 100}, [&] { return std::as_bytes(std::span(table)); });
+    SnapshotSchedule every(p, {.messages = 100},
+                           [&](std::span<std::byte> out) { return SnapshotSchedule::write(out, std::as_bytes(std::span(table))); });
     std::mt19937_64 rng(99);
     for (std::uint64_t n = 0; n < kChanges; ++n) {
       Change c{static_cast<std::uint32_t>(rng() % kKeys), 0, rng()};
