@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -112,9 +113,11 @@ Segment create_object(const std::string& object_name, std::uint64_t size, unsign
     throw_system(ring, "cannot create " + object_path(object_name), native_errno(e));
   }
   auto fail = [&](int err, std::string_view doing) {
-    remove_object(object_name);
+    discard_object(object_name);
     throw_system(ring, doing, err);
   };
+  // shm_open applied the umask to `mode`; the caller asked for exactly these bits.
+  if (::fchmod(segment.fd(), static_cast<mode_t>(mode & 0777)) != 0) fail(errno, "cannot set the object's mode");
   // ftruncate alone leaves a sparse object that raises SIGBUS on first touch when
   // /dev/shm is full; committing the pages now turns that into an error here.
   if (::ftruncate(segment.fd(), static_cast<off_t>(size)) != 0) fail(errno, "cannot size the object");
@@ -154,8 +157,15 @@ bool map_object(Segment& segment, const std::string& object_name, std::uint64_t 
   return true;
 }
 
-bool remove_object(const std::string& object_name) noexcept {
-  return bip::shared_memory_object::remove(object_name.c_str());
+void discard_object(const std::string& object_name) noexcept { bip::shared_memory_object::remove(object_name.c_str()); }
+
+bool remove_object(std::string_view ring, const std::string& object_name) {
+  std::string posix_name("/");
+  posix_name += object_name;
+  if (::shm_unlink(posix_name.c_str()) == 0) return true;
+  const int err = errno;
+  if (err == ENOENT) return false;
+  throw_system(ring, "cannot remove " + object_path(object_name), err);
 }
 
 #ifndef MADV_POPULATE_READ

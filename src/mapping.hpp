@@ -39,16 +39,20 @@ struct OpenedRing {
 OpenedRing open_ring(std::string_view name, bool writable, std::chrono::milliseconds timeout,
                      bool wait_for_ring = false);
 
-// Creates the object exclusively with `mode`, sized and with its pages committed, and
-// maps it read-write. Throws already_exists, permission_denied, no_space about `ring`.
+// Creates the object exclusively with exactly the permission bits `mode` (the umask does
+// not narrow them), sized and with its pages committed, and maps it read-write. Throws
+// already_exists, permission_denied, no_space about `ring`.
 Segment create_object(const std::string& object_name, std::uint64_t size, unsigned mode, std::string_view ring);
 // Opens an existing object without mapping it (for its lock); false if it cannot.
 bool open_object(Segment& segment, const std::string& object_name, bool writable) noexcept;
 // Maps an existing object of at least `size` bytes; false with the reason if it cannot.
 bool map_object(Segment& segment, const std::string& object_name, std::uint64_t size, bool writable,
                 std::string& why);
-// Unlinks an object by name; false if there was none.
-bool remove_object(const std::string& object_name) noexcept;
+// Unlinks an object by name, best effort (cleaning up after a failed creation).
+void discard_object(const std::string& object_name) noexcept;
+// Unlinks an object by name; false if there was none. Throws about `ring`
+// (permission_denied, system) if it exists but cannot be removed.
+bool remove_object(std::string_view ring, const std::string& object_name);
 
 // Fills the page tables of a mapping now, instead of taking one fault per 4 KiB page on
 // the first lap. For producers and readers, after validation; not for inspection. Best

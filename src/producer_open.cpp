@@ -34,6 +34,10 @@ std::uint64_t new_ring_id() noexcept {
   return v | 1;
 }
 
+// The registry's default mode: every class that may read the ring may also write the
+// registry, since a reader registers by writing its entry there.
+unsigned registry_mode_for(unsigned ring_mode) noexcept { return (ring_mode | ((ring_mode & 0444u) >> 1)) & 0777u; }
+
 std::string describe(const Geometry& g) {
   return std::to_string(g.slot_count) + " slots of " + std::to_string(g.slot_size) + " bytes (snapshot " +
          std::to_string(g.snapshot_capacity) + ")";
@@ -58,10 +62,10 @@ Producer Producer::create(std::string_view name, const Geometry& geometry, const
     RingHeader& header = s->view.prefix().header;
     init_header(header, geometry, s->ring_id, realtime_ns());
     s->full_fence = claim_producer_identity(s->view.producer());
-    s->registry = create_registry(name, s->ring_id, options.mode);
+    s->registry = create_registry(name, s->ring_id, options.registry_mode.value_or(registry_mode_for(options.mode)));
     header.publish_magic();  // a reader that sees it sees every field above, and the registry
   } catch (...) {
-    remove_object(object_name);
+    discard_object(object_name);
     throw;
   }
   return Producer(std::move(s));
@@ -85,7 +89,7 @@ Producer Producer::open(std::string_view name) {
   if (!s->registry) {
     struct stat st {};
     const unsigned mode = ::fstat(s->ring.fd(), &st) == 0 ? (st.st_mode & 0777) : 0600;
-    s->registry = create_registry(name, s->ring_id, mode);
+    s->registry = create_registry(name, s->ring_id, registry_mode_for(mode));
   }
   // A restart after a producer that closed the ring is routine; one after a producer that
   // died is a takeover (recover_head above repaired what it left).
@@ -121,8 +125,8 @@ Producer Producer::open_or_create(std::string_view name, const Geometry& geometr
 
 bool Producer::remove(std::string_view name) {
   validate_name(name);
-  const bool ring = remove_object(ring_object_name(name));
-  const bool registry = remove_object(registry_object_name(name));
+  const bool ring = remove_object(name, ring_object_name(name));
+  const bool registry = remove_object(name, registry_object_name(name));
   return ring || registry;
 }
 

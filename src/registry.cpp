@@ -35,7 +35,7 @@ Registry create_registry(std::string_view ring, std::uint64_t ring_id, unsigned 
   } catch (const Error& e) {
     if (e.code() != Errc::already_exists) throw;
     // A registry left by an earlier ring of this name: it is ours to replace.
-    remove_object(object_name);
+    remove_object(ring, object_name);
     registry.segment = create_object(object_name, kRegistrySize, mode, ring);
   }
   RegistryHeader* h = registry.header();

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,7 +42,11 @@ class RingView;
 inline constexpr std::uint64_t kNow = std::numeric_limits<std::uint64_t>::max();
 
 struct CreateOptions {
-  unsigned mode = 0600;  // permission bits of both shared-memory objects
+  unsigned mode = 0600;  // permission bits of the ring, applied exactly (not narrowed by the umask)
+  // Permission bits of the reader registry, which readers must be able to write to
+  // register. Default: whoever may read the ring may also write the registry (0644 -> 0666,
+  // 0640 -> 0660, 0600 -> 0600), so every reader of a shared-read ring shows in `stat`.
+  std::optional<unsigned> registry_mode{};
   bool replace = false;  // remove an existing ring of that name first (`create --force`)
 };
 
@@ -63,7 +68,8 @@ class Producer {
   static Producer open_or_create(std::string_view name, const Geometry& geometry,
                                  const CreateOptions& options = {},
                                  ExistingRing existing = ExistingRing::must_match);
-  // Removes a ring and its registry. Attached processes keep their mappings. False if absent.
+  // Removes a ring and its registry. Attached processes keep their mappings. False if
+  // absent; Errc::permission_denied if this user may not remove them.
   static bool remove(std::string_view name);
 
   Producer(Producer&&) noexcept;
