@@ -3,10 +3,18 @@
 // Reading and writing are decoupled so that a slow terminal can never slow the
 // producer (it cannot anyway) nor lose anything silently. A reader thread follows the
 // ring and hands events to the main thread through a bounded lock-free SPSC queue of
-// buffer indices (a second SPSC queue returns the buffers): the main thread formats and
-// writes. When every buffer is in use the reader thread stops consuming the ring and
-// lets the producer lap it; its next read reports the loss as a gap with the exact
-// count, which the main thread prints in its place in the stream.
+// event buffers (a second SPSC queue returns the buffers): the main thread formats and
+// writes. Buffers are allocated as the queue fills, up to --queue. When every buffer is
+// in use the reader thread stops consuming the ring and lets the producer lap it; its
+// next read reports the loss as a gap with the exact count, which the main thread prints
+// in its place in the stream.
+//
+// Neither thread polls while idle: the reader thread sleeps in the library's blocking
+// read (or, when the writer holds every buffer, on an eventfd the writer signals), the
+// main thread in poll() on an eventfd the reader thread signals and on standard output
+// itself, so it notices at once when the reader of its output goes away (`| head -3`)
+// and ends, with status 0 as cat(1) does, whether or not a message arrives. Both wake at
+// least every few hundred milliseconds to look at the stop flag.
 //
 // The reader thread also watches the ring once every kCheckInterval: it reports once
 // when the producer goes away and once when one comes back, and when the ring is
@@ -27,9 +35,15 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <memory>
 #include <optional>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -42,22 +56,51 @@ using namespace std::chrono_literals;
 
 constexpr auto kCheckInterval = 200ms;  // producer liveness and ring replacement
 constexpr auto kReadTimeout = 100ms;    // how often the reader thread looks at the stop flag
+constexpr int kWriterWakeMs = 200;      // how often an idle main thread looks at the stop flag
+constexpr std::uint64_t kMaxQueue = 1u << 20;
 
 enum class Format { text, json, hex };
 
+// The options as given (numbers as text: parsed and range-checked by parse_number, so
+// that "-1" is not wrapped into a huge unsigned value).
 struct TailArgs {
   std::string name;
   std::optional<std::string> from;
   std::string on_gap = "oldest";
-  std::optional<std::uint64_t> count;
+  std::optional<std::string> last;   // -n
+  std::optional<std::string> first;  // --first
+  std::optional<std::string> count;  // --count
   std::string format = "text";
-  std::optional<std::uint32_t> type;
+  std::optional<std::string> type;
   bool no_follow = false;
   std::string label = "tail";
   bool spin = false;
   bool no_reattach = false;
-  std::optional<std::uint32_t> queue;
+  std::optional<std::string> queue;
 };
+
+// The options, checked.
+struct TailPlan {
+  std::optional<std::uint64_t> last;   // start with the last N held
+  std::optional<std::uint64_t> limit;  // exit after N messages (--first, --count)
+  std::optional<std::uint32_t> type;
+  std::optional<std::uint32_t> queue;
+  bool follow = true;
+  bool spin = false;
+  bool no_reattach = false;
+  bool from_snapshot = false;
+};
+
+// A whole decimal number in [min, max]; no sign, no spaces, no overflow. Throws CLI::ValidationError.
+std::uint64_t parse_number(std::string_view option, const std::string& text, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || p != end || value < min || value > max)
+    throw CLI::ValidationError(std::string(option) + " '" + text + "' must be a whole number from " + std::to_string(min) +
+                               " to " + std::to_string(max));
+  return value;
+}
 
 enum class Kind : std::uint8_t { message, gap, snapshot, notice };
 
@@ -71,23 +114,68 @@ struct Event {
   std::string data;  // payload, snapshot bytes or notice text
 };
 
-// What the two threads share. Indices of `events` travel between them through the queues.
-struct Channel {
-  explicit Channel(std::uint32_t depth) : events(depth), filled(depth), free(depth) {
-    for (std::uint32_t i = 0; i < depth; ++i) free.push(i);
+// One thread sleeps until another has something for it: an eventfd written only while
+// the sleeper says it is waiting, so a busy stream costs no system call. The waiter may
+// also watch another descriptor (standard output, for POLLERR/POLLHUP).
+class Wakeup {
+ public:
+  Wakeup() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0) throw Error(Errc::system, std::string("eventfd: ") + std::strerror(errno));
   }
-  std::vector<Event> events;
-  boost::lockfree::spsc_queue<std::uint32_t> filled;  // reader thread -> main thread
-  boost::lockfree::spsc_queue<std::uint32_t> free;    // main thread -> reader thread
-  std::atomic<bool> stop{false};                      // main -> reader: finish now
-  std::atomic<bool> done{false};                      // reader -> main: nothing more will come
-  std::atomic<bool> replaced_error{false};            // ring replaced and --no-reattach
+  Wakeup(const Wakeup&) = delete;
+  Wakeup& operator=(const Wakeup&) = delete;
+  ~Wakeup() { ::close(fd_); }
+
+  // Sleeps up to timeout_ms unless ready() already holds. Returns the error bits
+  // (POLLERR, POLLHUP, POLLNVAL) seen on `watch` (-1: none watched), 0 if none.
+  template <class Ready>
+  short wait(int watch, int timeout_ms, Ready ready) {
+    waiting_.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with notify()'s
+    short bad = 0;
+    if (!ready()) {
+      pollfd fds[2] = {{fd_, POLLIN, 0}, {watch, 0, 0}};
+      if (::poll(fds, watch >= 0 ? 2 : 1, timeout_ms) > 0 && watch >= 0)
+        bad = static_cast<short>(fds[1].revents & (POLLERR | POLLHUP | POLLNVAL));
+    }
+    waiting_.store(false, std::memory_order_relaxed);
+    std::uint64_t drained = 0;
+    [[maybe_unused]] const ssize_t n = ::read(fd_, &drained, sizeof drained);  // EAGAIN when nothing was written
+    return bad;
+  }
+
+  // After making ready() true for the waiter.
+  void notify() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!waiting_.load(std::memory_order_relaxed)) return;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(fd_, &one, sizeof one);
+  }
+
+ private:
+  int fd_;
+  std::atomic<bool> waiting_{false};
+};
+
+// What the two threads share. Events travel between them through the queues; the reader
+// thread allocates them as needed, up to `depth`, and owns them.
+struct Channel {
+  explicit Channel(std::uint32_t max_events) : depth(max_events), filled(max_events), free(max_events) {}
+  const std::uint32_t depth;
+  std::vector<std::unique_ptr<Event>> owned;        // reader thread only (main: after join)
+  boost::lockfree::spsc_queue<Event*> filled;       // reader thread -> main thread
+  boost::lockfree::spsc_queue<Event*> free;         // main thread -> reader thread
+  Wakeup filled_wake;                               // main thread sleeps on it
+  Wakeup free_wake;                                 // reader thread sleeps on it when the writer holds every buffer
+  std::atomic<bool> stop{false};                    // main -> reader: finish now
+  std::atomic<bool> done{false};                    // reader -> main: nothing more will come
+  std::atomic<bool> replaced_error{false};          // ring replaced and --no-reattach
 };
 
 class ReaderThread {
  public:
-  ReaderThread(Reader& reader, Channel& channel, const TailArgs& args, GapPolicy on_gap)
-      : reader_(reader), ch_(channel), args_(args), on_gap_(on_gap) {}
+  ReaderThread(Reader& reader, Channel& channel, const TailPlan& plan, GapPolicy on_gap)
+      : reader_(reader), ch_(channel), plan_(plan), on_gap_(on_gap) {}
 
   void run() {
     try {
@@ -96,32 +184,40 @@ class ReaderThread {
       // Nothing below throws in practice (allocation aside); end the stream rather than terminate.
     }
     ch_.done.store(true, std::memory_order_release);
+    ch_.filled_wake.notify();
   }
 
  private:
   bool stopping() const { return ch_.stop.load(std::memory_order_relaxed) || stop_requested(); }
 
-  // A free event buffer, waiting for the writer to return one; nullopt when stopping.
-  // While this waits the ring is not read: a slow writer turns into a reported gap.
-  std::optional<std::uint32_t> acquire() {
-    std::uint32_t idx = 0;
+  // A free event buffer: a returned one, a new one while fewer than --queue exist, or
+  // one the writer returns; nullopt when stopping. While this waits the ring is not
+  // read: a slow writer turns into a reported gap.
+  Event* acquire() {
+    Event* e = nullptr;
     for (;;) {
-      if (ch_.free.pop(idx)) return idx;
-      if (stopping()) return std::nullopt;
-      if (args_.spin) std::this_thread::yield();
-      else std::this_thread::sleep_for(200us);
+      if (ch_.free.pop(e)) return e;
+      if (ch_.owned.size() < ch_.depth) {
+        ch_.owned.push_back(std::make_unique<Event>());
+        return ch_.owned.back().get();
+      }
+      if (stopping()) return nullptr;
+      if (plan_.spin) std::this_thread::yield();
+      else ch_.free_wake.wait(-1, static_cast<int>(kReadTimeout.count()), [this] { return ch_.free.read_available() > 0; });
     }
   }
 
-  void push(std::uint32_t idx) { ch_.filled.push(idx); }
+  void push(Event* e) {
+    ch_.filled.push(e);
+    ch_.filled_wake.notify();
+  }
 
   bool notice(const std::string& text) {
-    const std::optional<std::uint32_t> idx = acquire();
-    if (!idx) return false;
-    Event& e = ch_.events[*idx];
-    e.kind = Kind::notice;
-    e.data = "ring '" + reader_.name() + "': " + text;
-    push(*idx);
+    Event* e = acquire();
+    if (e == nullptr) return false;
+    e->kind = Kind::notice;
+    e->data = "ring '" + reader_.name() + "': " + text;
+    push(e);
     return true;
   }
 
@@ -144,7 +240,7 @@ class ReaderThread {
 
   bool reattach() {
     replaced_ = false;
-    if (args_.no_reattach) {
+    if (plan_.no_reattach) {
       ch_.replaced_error.store(true, std::memory_order_relaxed);
       return false;
     }
@@ -158,7 +254,7 @@ class ReaderThread {
   }
 
   void loop() {
-    const bool follow = !args_.no_follow;
+    const bool follow = plan_.follow;
     const std::uint64_t end = reader_.head();  // --no-follow: what is held when we start
     producer_alive_ = reader_.producer_alive();
     if (follow && !producer_alive_) {
@@ -168,20 +264,16 @@ class ReaderThread {
         return;
     }
     int idle_reads = 0;
-    // With --on-gap snapshot a gap is followed by its snapshot, which the reader has
-    // already positioned past: read that one more event before --no-follow stops.
-    bool snapshot_follows = false;
-    // The free event buffer this reader fills next; kNoSlot while it holds none.
-    constexpr std::uint32_t kNoSlot = ~0u;
-    std::uint32_t idx = kNoSlot;
+    // A snapshot comes before the position it is as of: with --from snapshot the first
+    // read may deliver one even where nothing else is held (a ring that holds only a
+    // snapshot), and with --on-gap snapshot a gap is followed by its snapshot, which the
+    // reader has already positioned past. Read that one more event before --no-follow stops.
+    bool snapshot_follows = plan_.from_snapshot;
+    Event* e = nullptr;  // the free event buffer this reader fills next
     for (;;) {
       if (stopping()) return;
       if (!follow && reader_.position() >= end && !snapshot_follows) return;
-      if (idx == kNoSlot) {
-        const std::optional<std::uint32_t> got = acquire();
-        if (!got) return;
-        idx = *got;
-      }
+      if (e == nullptr && (e = acquire()) == nullptr) return;
       if (follow && !check(std::chrono::steady_clock::now())) return;
       const ReadResult r = reader_.read(follow ? std::chrono::nanoseconds(kReadTimeout) : std::chrono::nanoseconds(50ms));
       if (!r) {
@@ -191,41 +283,102 @@ class ReaderThread {
       }
       idle_reads = 0;
       snapshot_follows = r.status == ReadStatus::gap && on_gap_ == GapPolicy::snapshot;
-      Event& e = ch_.events[idx];
       switch (r.status) {
         case ReadStatus::message:
-          if (args_.type && r.message.type != *args_.type) continue;
-          e.kind = Kind::message;
-          e.seq = r.message.seq;
-          e.type = r.message.type;
-          e.timestamp_ns = r.message.timestamp_ns;
-          e.data.assign(text_of(r.message.payload));
+          if (plan_.type && r.message.type != *plan_.type) continue;
+          e->kind = Kind::message;
+          e->seq = r.message.seq;
+          e->type = r.message.type;
+          e->timestamp_ns = r.message.timestamp_ns;
+          e->data.assign(text_of(r.message.payload));
           break;
         case ReadStatus::gap:
-          e.kind = Kind::gap;
-          e.seq = r.gap.first;
-          e.count = r.gap.missed;
+          e->kind = Kind::gap;
+          e->seq = r.gap.first;
+          e->count = r.gap.missed;
           break;
         case ReadStatus::snapshot:
-          e.kind = Kind::snapshot;
-          e.seq = r.snapshot.as_of;
-          e.data.assign(text_of(r.snapshot.data));
+          e->kind = Kind::snapshot;
+          e->seq = r.snapshot.as_of;
+          e->data.assign(text_of(r.snapshot.data));
           break;
         case ReadStatus::empty: continue;
       }
-      push(idx);
-      idx = kNoSlot;
+      push(e);
+      e = nullptr;
     }
   }
 
   Reader& reader_;
   Channel& ch_;
-  const TailArgs& args_;
+  const TailPlan& plan_;
   GapPolicy on_gap_;
   bool producer_alive_ = false;
   bool replaced_ = false;
   std::chrono::steady_clock::time_point next_check_{};
 };
+
+// The length of the valid UTF-8 sequence at s[i] (2-4) and its code point, or 0.
+std::size_t utf8_sequence(std::string_view s, std::size_t i, char32_t& cp) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  std::size_t n = 0;
+  if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
+  else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
+  else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
+  else return 0;
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(k) & 0x3F);
+  }
+  if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
+  return n;
+}
+
+// Text format: the bytes as they are, except what a terminal would take as a control:
+// C0 controls but tab, DEL, and C1 controls (raw bytes 0x80-0x9f outside a UTF-8
+// sequence, or U+0080-U+009F encoded) become \n, \r or \xNN, so a payload can neither
+// start a new line nor move the cursor, recolour or retitle the terminal.
+void append_escaped(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto hex = [&](unsigned char c) {
+    out += "\\x";
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xF]);
+  };
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c >= 0x20 && c < 0x7F) || c == '\t') {
+      out.push_back(static_cast<char>(c));
+      ++i;
+    } else if (c == '\n') {
+      out += "\\n";
+      ++i;
+    } else if (c == '\r') {
+      out += "\\r";
+      ++i;
+    } else if (c < 0x80) {
+      hex(c);  // other C0 controls and DEL
+      ++i;
+    } else {
+      char32_t cp = 0;
+      const std::size_t n = utf8_sequence(s, i, cp);
+      if (n == 0) {
+        if (c <= 0x9F) hex(c);  // a C1 control on an 8-bit terminal
+        else out.push_back(static_cast<char>(c));
+        ++i;
+      } else {
+        if (cp <= 0x9F) {
+          for (std::size_t k = 0; k < n; ++k) hex(static_cast<unsigned char>(s[i + k]));
+        } else {
+          out.append(s.substr(i, n));
+        }
+        i += n;
+      }
+    }
+  }
+}
 
 // The main thread's side: formats events and writes them to stdout (stderr for notices,
 // and for gaps in text and hex formats).
@@ -233,9 +386,17 @@ class Writer {
  public:
   Writer(std::string ring, Format format) : ring_(std::move(ring)), format_(format) {}
 
-  // False once standard output is gone (a closed pipe) or a stop interrupted a write.
+  // False once standard output is gone (a closed pipe), failed, or a stop interrupted a write.
   bool ok() const { return ok_; }
+  // The error that ended the output, if it was not a reader going away (EPIPE) or a stop.
+  [[nodiscard]] int write_error() const { return write_error_; }
   [[nodiscard]] std::uint64_t messages() const { return messages_; }
+  // poll() saw POLLERR/POLLHUP on standard output (its reader went away: a normal end)
+  // or POLLNVAL (it was never open: an error, as a write would have said).
+  void output_gone(short revents) {
+    if (revents & POLLNVAL) write_error_ = EBADF;
+    ok_ = false;
+  }
 
   void put(const Event& e) {
     switch (e.kind) {
@@ -256,7 +417,9 @@ class Writer {
       } else if (n < 0 && errno == EINTR && !stop_requested()) {
         continue;
       } else {
-        ok_ = false;  // EPIPE: the consumer went away; EINTR on stop: don't wait for a stuck one
+        // EPIPE: the consumer went away, a normal end; EINTR on stop: don't wait for a stuck one.
+        if (n < 0 && errno != EPIPE && errno != EINTR) write_error_ = errno;
+        ok_ = false;
       }
     }
     out_.clear();
@@ -265,14 +428,16 @@ class Writer {
  private:
   void err(const std::string& text) {
     flush();  // keep stdout and stderr in order on a terminal
-    std::fprintf(stderr, "shmcast tail: %s\n", one_line(text).c_str());
+    std::string line;
+    append_escaped(line, one_line(text));
+    std::fprintf(stderr, "shmcast tail: %s\n", line.c_str());
   }
 
   void message(const Event& e) {
     ++messages_;
     switch (format_) {
       case Format::text:
-        out_ += e.data;
+        append_escaped(out_, e.data);
         out_ += '\n';
         break;
       case Format::json:
@@ -308,7 +473,7 @@ class Writer {
       case Format::text:
         err("ring '" + ring_ + "': snapshot as of sequence " + std::to_string(e.seq) + " (" +
             std::to_string(e.data.size()) + " bytes) follows");
-        out_ += e.data;
+        append_escaped(out_, e.data);
         out_ += '\n';
         break;
       case Format::hex:
@@ -322,12 +487,29 @@ class Writer {
   Format format_;
   std::string out_;
   std::uint64_t messages_ = 0;
+  int write_error_ = 0;
   bool ok_ = true;
 };
 
+TailPlan plan_of(const TailArgs& a) {
+  TailPlan p;
+  constexpr std::uint64_t kAny = UINT64_MAX;
+  if (a.last) p.last = parse_number("-n", *a.last, 0, kAny);
+  if (a.first) p.limit = parse_number("--first", *a.first, 1, kAny);
+  if (a.count) p.limit = parse_number("--count", *a.count, 1, kAny);
+  if (a.type) p.type = static_cast<std::uint32_t>(parse_number("--type", *a.type, 0, UINT32_MAX));
+  if (a.queue) p.queue = static_cast<std::uint32_t>(parse_number("--queue", *a.queue, 2, kMaxQueue));
+  p.follow = !a.no_follow;
+  p.spin = a.spin;
+  p.no_reattach = a.no_reattach;
+  p.from_snapshot = a.from == "snapshot";
+  return p;
+}
+
 ReaderOptions reader_options(const TailArgs& a) {
   ReaderOptions o;
-  const std::string from = a.from.value_or(a.no_follow ? "oldest" : "latest");
+  // -n starts at a place known only once attached (run_tail seeks there); --first reads from the oldest.
+  const std::string from = a.last ? "latest" : a.from.value_or(a.no_follow || a.first ? "oldest" : "latest");
   if (from == "latest") {
     o.start = StartAt::latest;
   } else if (from == "oldest") {
@@ -338,7 +520,8 @@ ReaderOptions reader_options(const TailArgs& a) {
     std::uint64_t seq = 0;
     auto [p, ec] = std::from_chars(from.data(), from.data() + from.size(), seq);
     if (ec != std::errc() || p != from.data() + from.size() || from.empty())
-      throw CLI::ValidationError("--from '" + from + "' must be oldest, latest, snapshot or a sequence number");
+      throw CLI::ValidationError("--from '" + from + "' must be oldest, latest, snapshot or a sequence number from 0 to " +
+                                 std::to_string(UINT64_MAX));
     o.start = StartAt::sequence;
     o.start_seq = seq;
   }
@@ -350,47 +533,103 @@ ReaderOptions reader_options(const TailArgs& a) {
   return o;
 }
 
+// Where `-n N` starts: the N-th last message held, or with --type the N-th last of that
+// type (found by a first pass over what is held, with a reader of its own that does not
+// register, so the counters `stat` shows are this reader's alone); the oldest held when
+// fewer are held.
+std::uint64_t start_of_last(const std::string& name, const Reader& reader, std::uint64_t n,
+                            std::optional<std::uint32_t> type) {
+  const std::uint64_t head = reader.head();
+  const std::uint64_t oldest = reader.oldest();
+  if (!type || n == 0) return std::max(oldest, head - std::min(head, n));
+  ReaderOptions scan_options;
+  scan_options.start = StartAt::oldest;
+  scan_options.register_reader = false;
+  Reader scan(name, scan_options);
+  const std::uint64_t held = head - std::min(head, scan.position());
+  std::vector<std::uint64_t> last(static_cast<std::size_t>(std::min(n, std::max<std::uint64_t>(held, 1))));
+  std::uint64_t found = 0;  // matching messages seen; the latest `last.size()` are kept, round robin
+  while (scan.position() < head) {
+    const ReadResult r = scan.try_read();
+    if (!r) break;  // a producer stuck mid-write
+    if (r.status == ReadStatus::message && r.message.type == *type) last[found++ % last.size()] = r.message.seq;
+  }
+  if (found < n) return oldest;
+  return last[found % last.size()];  // the oldest of the latest N kept
+}
+
+// Starts the reader thread with SIGINT and SIGTERM blocked in it, so that they reach the
+// main thread and interrupt its poll() or a write() to a stalled consumer.
+std::thread start_blocking_signals(ReaderThread& reader_thread) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  std::thread thread([&reader_thread] { reader_thread.run(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return thread;
+}
+
 void run_tail(const TailArgs& a) {
   const Format format = a.format == "json" ? Format::json : a.format == "hex" ? Format::hex : Format::text;
   if (a.label.size() > kMaxLabelBytes)
     throw CLI::ValidationError("--label is longer than " + std::to_string(kMaxLabelBytes) + " bytes");
-  if (a.queue && *a.queue < 2) throw CLI::ValidationError("--queue must be at least 2");
+  const TailPlan plan = plan_of(a);
   const ReaderOptions options = reader_options(a);
+  // Checked first: the descriptors opened below would otherwise take number 1 and be written to.
+  if (::fcntl(STDOUT_FILENO, F_GETFL) < 0)
+    throw Error(Errc::system, std::string("standard output is not open: ") + std::strerror(errno));
   install_stop_handlers();
 
   Reader reader(a.name, options);
+  if (reader.geometry().snapshot_capacity == 0) {
+    const char* option = a.from == "snapshot" ? "--from snapshot" : options.on_gap == GapPolicy::snapshot ? "--on-gap snapshot" : nullptr;
+    if (option != nullptr)
+      throw Error(Errc::no_snapshot_area, a.name, std::string("has no snapshot area, so ") + option + " cannot be used");
+  }
   if (!reader.registered() && !reader.registration_error().empty())
     std::fprintf(stderr, "shmcast tail: ring '%s': reading unregistered (`shmcast stat` will not list this reader): %s\n",
                  a.name.c_str(), one_line(reader.registration_error()).c_str());
+  if (plan.last) reader.seek(start_of_last(a.name, reader, *plan.last, plan.type));
 
-  // Enough buffers to absorb bursts, bounded in memory for large slots.
+  // Enough buffers to absorb bursts, bounded in memory for large slots; allocated as they fill.
   const std::uint64_t by_memory = (64ull << 20) / reader.geometry().slot_size;
-  const auto depth = a.queue.value_or(static_cast<std::uint32_t>(std::clamp<std::uint64_t>(by_memory, 16, 1024)));
+  const auto depth = plan.queue.value_or(static_cast<std::uint32_t>(std::clamp<std::uint64_t>(by_memory, 16, 1024)));
   Channel channel(depth);
-  ReaderThread ring_reader(reader, channel, a, options.on_gap);
-  std::thread thread([&] { ring_reader.run(); });
+  ReaderThread ring_reader(reader, channel, plan, options.on_gap);
+  std::thread thread = start_blocking_signals(ring_reader);
 
   Writer writer(a.name, format);
-  const std::uint64_t limit = a.count.value_or(UINT64_MAX);
-  auto idle_sleep = a.spin ? std::chrono::microseconds(50) : std::chrono::microseconds(1000);
+  const std::uint64_t limit = plan.limit.value_or(UINT64_MAX);
   while (writer.ok() && writer.messages() < limit) {
-    std::uint32_t idx = 0;
-    if (channel.filled.pop(idx)) {
-      writer.put(channel.events[idx]);
-      channel.free.push(idx);
+    Event* e = nullptr;
+    if (channel.filled.pop(e)) {
+      writer.put(*e);
+      channel.free.push(e);
+      channel.free_wake.notify();
       continue;
     }
     writer.flush();
+    if (!writer.ok()) break;
     if (channel.done.load(std::memory_order_acquire)) {
       if (channel.filled.read_available() == 0) break;
       continue;
     }
     if (stop_requested()) channel.stop.store(true, std::memory_order_relaxed);  // drain what is queued, then end
-    std::this_thread::sleep_for(idle_sleep);
+    // Sleep until an event comes, standard output is closed, or it is time to look at the stop flag.
+    const short bad = channel.filled_wake.wait(STDOUT_FILENO, plan.spin ? 0 : kWriterWakeMs, [&] {
+      return channel.filled.read_available() > 0 || channel.done.load(std::memory_order_relaxed);
+    });
+    if (bad != 0) writer.output_gone(bad);
+    else if (plan.spin) std::this_thread::sleep_for(50us);
   }
   writer.flush();
   channel.stop.store(true, std::memory_order_relaxed);
+  channel.free_wake.notify();
   thread.join();
+  if (writer.write_error() != 0)
+    throw Error(Errc::system, std::string("writing standard output: ") + std::strerror(writer.write_error()));
   if (channel.replaced_error.load(std::memory_order_relaxed))
     throw Error(Errc::replaced, a.name, "was removed or recreated");
 }
@@ -404,7 +643,10 @@ void add_tail_command(CLI::App& app) {
       "Gaps (messages this reader missed because the "
       "producer lapped it) are reported with their first sequence and exact count: on standard error in text and "
       "hex formats, in the stream in json format. Says when the producer goes away or comes back, and reattaches "
-      "when the ring is recreated.\n"
+      "when the ring is recreated. Ends with status 0 when the reader of its output goes away (`| head`).\n"
+      "Text format: each payload on one line as it is, except control characters (C0 but tab, DEL, C1), which "
+      "are shown as \\n, \\r or \\xNN so that a payload cannot break the line or drive the terminal. For the "
+      "exact bytes use json or hex.\n"
       "JSON format, one object per line:\n"
       "  message  {\"seq\":N,\"type\":T,\"ts_ns\":N,\"len\":N,\"data\":\"...\"}\n"
       "  gap      {\"gap\":{\"first\":N,\"missed\":K}}\n"
@@ -413,19 +655,36 @@ void add_tail_command(CLI::App& app) {
       "escaped, and every byte that is not valid UTF-8 is written as \\u00XX (XX = the byte's value), so "
       "\\u0080-\\u00ff escapes stand for raw bytes.");
   sub->add_option("name", args->name, "Ring name")->required();
-  sub->add_option("--from", args->from,
-                  "Where to start: oldest (the oldest message held), latest (only new ones), snapshot (the newest "
-                  "snapshot, then what follows it) or a sequence number SEQ. Default: latest, or oldest with --no-follow");
+  CLI::Option* from =
+      sub->add_option("--from", args->from,
+                      "Where to start: oldest (the oldest message held), latest (only new ones), snapshot (the newest "
+                      "snapshot, then what follows it; the ring needs a snapshot area) or a sequence number SEQ. "
+                      "Default: latest, or oldest with --no-follow or --first")
+          ->type_name("WHERE");
   sub->add_option("--on-gap", args->on_gap,
                   "After a gap continue at: oldest (replay as much as is held), latest (skip to new messages) or "
-                  "snapshot (the newest snapshot, then what follows it)")
+                  "snapshot (the newest snapshot, then what follows it; the ring needs a snapshot area)")
       ->check(CLI::IsMember({"oldest", "latest", "snapshot"}))
       ->capture_default_str();
-  sub->add_option("-n,--count", args->count, "Exit after printing N messages");
-  sub->add_option("--format", args->format, "Output format: text (payload as is, one per line), json or hex")
+  CLI::Option* last = sub->add_option("-n,--lines", args->last,
+                                      "Start with the last N messages held (with --type: the last N of that type; 0: "
+                                      "none, only new ones), then follow, or exit with --no-follow, like tail(1). N: 0 "
+                                      "to 18446744073709551615")
+                            ->type_name("N");
+  CLI::Option* first = sub->add_option("--first", args->first,
+                                       "Print the first N messages from the start (--from, default oldest: the first N "
+                                       "held) and exit, like head(1). N: 1 to 18446744073709551615")
+                             ->type_name("N");
+  CLI::Option* count = sub->add_option("--count", args->count,
+                                       "Exit after printing N messages, wherever it starts. N: 1 to 18446744073709551615")
+                             ->type_name("N");
+  last->excludes(from)->excludes(first);
+  first->excludes(count);
+  sub->add_option("--format", args->format,
+                  "Output format: text (one line per payload, control characters escaped), json or hex")
       ->check(CLI::IsMember({"text", "json", "hex"}))
       ->capture_default_str();
-  sub->add_option("--type", args->type, "Print only messages of this type tag");
+  sub->add_option("--type", args->type, "Print only messages of this type tag (0 to 4294967295)")->type_name("T");
   sub->add_flag("--no-follow", args->no_follow, "Print what the ring holds now and exit");
   sub->add_option("--label", args->label,
                   "Label shown for this reader by `shmcast stat` (at most " + std::to_string(kMaxLabelBytes) + " bytes)")
@@ -433,8 +692,10 @@ void add_tail_command(CLI::App& app) {
   sub->add_flag("--spin", args->spin, "Busy-poll for the lowest latency (burns a core); default: block on a futex");
   sub->add_flag("--no-reattach", args->no_reattach, "Exit with an error if the ring is removed or recreated");
   sub->add_option("--queue", args->queue,
-                  "Messages buffered between reading the ring and writing the output (default: up to 1024); when "
-                  "the output falls this far behind, the reader lets the ring lap it and reports the gap");
+                  "Messages buffered between reading the ring and writing the output: 2 to " + std::to_string(kMaxQueue) +
+                      " (default: up to 1024), allocated as the queue fills; when the output falls this far behind, "
+                      "the reader lets the ring lap it and reports the gap")
+      ->type_name("N");
   sub->callback([args] { run_tail(*args); });
 }
 

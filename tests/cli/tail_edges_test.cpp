@@ -3,3 +3,385 @@
 #include "cli_support.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <shmcast/producer.hpp>
+
+#include <dirent.h>
+#include <fstream>
+#include <sstream>
+
+using namespace shmcast::clitest;
+using shmcast::test::RingGuard;
+using shmcast::test::unique_ring;
+
+namespace {
+
+// `shmcast args...` with its stdout on a pipe whose read end the test holds (and may
+// close), stderr on another pipe, stdin on /dev/null.
+class Piped {
+ public:
+  explicit Piped(const std::vector<std::string>& args) {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    std::vector<std::string> argv_s{SHMCAST_BIN};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork");
+    if (pid_ == 0) {
+      ::dup2(::open("/dev/null", O_RDONLY), 0);
+      ::dup2(out[1], 1);
+      ::dup2(err[1], 2);
+      ::execv(argv[0], argv.data());
+      std::_Exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+    ::fcntl(err_, F_SETFL, O_NONBLOCK);
+  }
+  Piped(const Piped&) = delete;
+  Piped& operator=(const Piped&) = delete;
+  ~Piped() {
+    if (!reaped_) {
+      ::kill(pid_, SIGKILL);
+      int st = 0;
+      ::waitpid(pid_, &st, 0);
+    }
+    close_out();
+    if (err_ >= 0) ::close(err_);
+  }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+
+  // Reads stdout until it holds `n` lines or `timeout` passes.
+  std::string read_lines(std::size_t n, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = Clock::now() + timeout;
+    while (count(out_buf_, "\n") < n && Clock::now() < deadline) {
+      pollfd pfd{out_, POLLIN, 0};
+      if (::poll(&pfd, 1, 50) <= 0) continue;
+      char buf[4096];
+      const ssize_t got = ::read(out_, buf, sizeof buf);
+      if (got <= 0) break;
+      out_buf_.append(buf, static_cast<std::size_t>(got));
+    }
+    return out_buf_;
+  }
+  void close_out() {
+    if (out_ >= 0) ::close(out_);
+    out_ = -1;
+  }
+  std::string err() {
+    char buf[4096];
+    ssize_t got;
+    while ((got = ::read(err_, buf, sizeof buf)) > 0) err_buf_.append(buf, static_cast<std::size_t>(got));
+    return err_buf_;
+  }
+  // The exit code, 128 + signal, or -1 if it has not ended within `timeout` (not killed).
+  int wait(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    int st = 0;
+    for (;;) {
+      err();
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) break;
+      if (Clock::now() >= deadline) return -1;
+      std::this_thread::sleep_for(10ms);
+    }
+    reaped_ = true;
+    err();
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+    return 255;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1, err_ = -1;
+  std::string out_buf_, err_buf_;
+  bool reaped_ = false;
+};
+
+// The value of `key:` in /proc/PID/status ("VmRSS:", "RssAnon:"...), summed over the
+// process's threads when `all_threads`; -1 when absent.
+long proc_status(pid_t pid, const std::string& key, bool all_threads = false) {
+  std::vector<std::string> files;
+  if (!all_threads) {
+    files.push_back("/proc/" + std::to_string(pid) + "/status");
+  } else {
+    const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    if (DIR* d = ::opendir(dir.c_str())) {
+      while (dirent* ent = ::readdir(d))
+        if (ent->d_name[0] != '.') files.push_back(dir + "/" + ent->d_name + "/status");
+      ::closedir(d);
+    }
+  }
+  long total = -1;
+  for (const std::string& f : files) {
+    std::ifstream in(f);
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind(key, 0) == 0) total = (total < 0 ? 0 : total) + std::stol(line.substr(key.size()));
+  }
+  return total;
+}
+
+// Publishes each payload as one message, byte for byte, through the library.
+void publish_raw(const std::string& ring, const std::vector<std::string>& payloads) {
+  auto producer = shmcast::Producer::open_or_create(ring, {.slot_count = 64, .slot_size = 256});
+  for (const std::string& p : payloads) producer.publish(shmcast::bytes_of(p), 0);
+}
+
+std::vector<std::uint64_t> seqs(const std::string& json_lines) {
+  std::vector<std::uint64_t> out;
+  for (const std::string& l : lines(json_lines)) out.push_back(json_u64(l, "seq").value_or(UINT64_MAX));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("tail ends promptly with status 0 when the reader of its output goes away", "[cli][tail][edges]") {
+  RingGuard ring(unique_ring("tail-epipe"));
+  REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
+
+  SECTION("after `head -3` has read its lines, with no further message") {
+    REQUIRE(run({"publish", ring.name}, "1\n2\n3\n4\n5\n").rc == 0);
+    Piped tail({"tail", ring.name, "--from", "oldest"});
+    CHECK(lines(tail.read_lines(3)).size() >= 3);
+    tail.close_out();
+    const auto closed = Clock::now();
+    CHECK(tail.wait(5s) == 0);  // not 141 (SIGPIPE), not still waiting for a message
+    CHECK(Clock::now() - closed < 5s);
+    CHECK(tail.err().find("Broken pipe") == std::string::npos);
+  }
+  SECTION("an idle tail that has written nothing") {
+    Piped tail({"tail", ring.name});
+    REQUIRE(wait_readers(ring.name, 1));
+    tail.close_out();
+    CHECK(tail.wait(5s) == 0);
+    REQUIRE(wait_readers(ring.name, 0));  // and it released its registry entry
+  }
+  SECTION("through a shell pipeline into head -3") {
+    REQUIRE(run({"publish", ring.name}, "a\nb\nc\nd\n").rc == 0);
+    const std::string command = "timeout 20 sh -c '( { \"" + std::string(SHMCAST_BIN) + "\" tail " + ring.name +
+                                " --from oldest 2>/dev/null; echo \"tail=$?\" >&2; } | head -3 ) 2>&1'";
+    const auto started = Clock::now();
+    FILE* sh = ::popen(command.c_str(), "r");
+    REQUIRE(sh != nullptr);
+    std::string got;
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, sh) != nullptr) got += buf;
+    const int status = ::pclose(sh);
+    CHECK(Clock::now() - started < 10s);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);  // 124: timeout killed a hung tail
+    CHECK(got == "a\nb\nc\ntail=0\n");
+  }
+}
+
+TEST_CASE("tail with standard output closed is an error, not a quiet end", "[cli][tail][edges]") {
+  RingGuard ring(unique_ring("tail-noout"));
+  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  const std::string command = "timeout 20 sh -c '\"" + std::string(SHMCAST_BIN) + "\" tail " + ring.name +
+                              " 2>&1 >&-; echo \"tail=$?\"' 2>&1";
+  FILE* sh = ::popen(command.c_str(), "r");
+  REQUIRE(sh != nullptr);
+  std::string got;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, sh) != nullptr) got += buf;
+  ::pclose(sh);
+  CHECK(got.find("standard output is not open: Bad file descriptor") != std::string::npos);
+  CHECK(got.find("tail=1\n") != std::string::npos);
+}
+
+TEST_CASE("an idle tail sleeps instead of polling", "[cli][tail][edges]") {
+  RingGuard ring(unique_ring("tail-idle"));
+  REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
+  Piped tail({"tail", ring.name});
+  REQUIRE(wait_readers(ring.name, 1));
+  std::this_thread::sleep_for(300ms);  // past start-up
+  // Voluntary switches: each time one of its threads went to sleep (preemption by a busy
+  // machine does not count).
+  const long before = proc_status(tail.pid(), "voluntary_ctxt_switches:", true);
+  std::this_thread::sleep_for(2s);
+  const long after = proc_status(tail.pid(), "voluntary_ctxt_switches:", true);
+  INFO("sleeps in 2 s: " << after - before);
+  // Waking every millisecond costs ~1800 here; the bounded waits (100-200 ms) a few dozen.
+  CHECK(after - before < 400);
+  ::kill(tail.pid(), SIGTERM);
+  CHECK(tail.wait(5s) == 0);
+}
+
+TEST_CASE("tail -n N starts with the last N held, --first N prints the first N", "[cli][tail][edges]") {
+  RingGuard ring(unique_ring("tail-last"));
+  REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
+  REQUIRE(run({"publish", ring.name, "--count", "10", "--message", "m"}).rc == 0);  // sequences 0..9
+
+  using V = std::vector<std::uint64_t>;
+  SECTION("-n with --no-follow: the last N, like tail(1)") {
+    Result r = run({"tail", ring.name, "-n", "3", "--no-follow", "--format", "json"});
+    CHECK(r.rc == 0);
+    CHECK(seqs(r.out) == V{7, 8, 9});
+    CHECK(seqs(run({"tail", ring.name, "--lines", "1", "--no-follow", "--format", "json"}).out) == V{9});
+    CHECK(run({"tail", ring.name, "-n", "0", "--no-follow"}).out.empty());
+    CHECK(seqs(run({"tail", ring.name, "-n", "1000", "--no-follow", "--format", "json"}).out) ==
+          V{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});  // no more than is held
+  }
+  SECTION("-n then follows") {
+    Proc tail({"tail", ring.name, "-n", "2", "--format", "json"});
+    REQUIRE(tail.wait_for([](const Proc& p) { return count(p.out(), "\n") >= 2; }));
+    REQUIRE(run({"publish", ring.name, "--message", "new"}).rc == 0);
+    REQUIRE(tail.wait_for([](const Proc& p) { return count(p.out(), "\n") >= 3; }));
+    tail.signal(SIGTERM);
+    CHECK(tail.finish() == 0);
+    CHECK(seqs(tail.out()) == V{8, 9, 10});
+    CHECK(lines(tail.out())[2].find(R"("data":"new")") != std::string::npos);
+  }
+  SECTION("--first N: the first N held, then exit, even in follow mode") {
+    Result r = run({"tail", ring.name, "--first", "3", "--format", "json"});
+    CHECK(r.rc == 0);
+    CHECK(seqs(r.out) == V{0, 1, 2});
+    CHECK(seqs(run({"tail", ring.name, "--first", "2", "--from", "5", "--format", "json"}).out) == V{5, 6});
+    CHECK(seqs(run({"tail", ring.name, "--first", "50", "--no-follow", "--format", "json"}).out).size() == 10u);
+  }
+  SECTION("-n with --type: the last N of that type") {
+    REQUIRE(run({"publish", ring.name, "--type", "7", "--message", "seven", "--count", "3"}).rc == 0);  // 10..12
+    REQUIRE(run({"publish", ring.name, "--count", "5", "--message", "m"}).rc == 0);                     // 13..17
+    CHECK(seqs(run({"tail", ring.name, "-n", "2", "--type", "7", "--no-follow", "--format", "json"}).out) == V{11, 12});
+    CHECK(seqs(run({"tail", ring.name, "-n", "9", "--type", "7", "--no-follow", "--format", "json"}).out) ==
+          V{10, 11, 12});
+    CHECK(run({"tail", ring.name, "-n", "0", "--type", "7", "--no-follow"}).out.empty());
+    REQUIRE(wait_readers(ring.name, 0));  // the first pass's reader does not register
+  }
+  SECTION("--count N still exits after N, from wherever it starts") {
+    CHECK(seqs(run({"tail", ring.name, "--from", "4", "--count", "2", "--format", "json"}).out) == V{4, 5});
+  }
+  SECTION("-n with --from or --first is a usage error") {
+    for (const auto& args : std::vector<std::vector<std::string>>{{"tail", ring.name, "-n", "3", "--from", "2"},
+                                                                  {"tail", ring.name, "-n", "3", "--first", "2"},
+                                                                  {"tail", ring.name, "--first", "3", "--count", "2"}}) {
+      Result r = run(args);
+      CHECK(r.rc == 2);
+      CHECK(one_error_line(r.err));
+    }
+  }
+}
+
+TEST_CASE("tail --from snapshot --no-follow prints a ring that holds only a snapshot", "[cli][tail][edges][snapshot]") {
+  RingGuard ring(unique_ring("tail-snaponly"));
+  const std::string file = "/tmp/" + ring.name + ".state";
+  { std::ofstream(file) << "mode=on"; }
+  REQUIRE(run({"create", ring.name, "--slots", "16", "--snapshot-size", "4K"}).rc == 0);
+  REQUIRE(run({"publish", ring.name, "--snapshot-file", file}).rc == 0);
+  std::remove(file.c_str());
+
+  Result json = run({"tail", ring.name, "--from", "snapshot", "--no-follow", "--format", "json"});
+  CHECK(json.rc == 0);
+  CHECK(json.out == "{\"snapshot\":{\"as_of\":0,\"len\":7,\"data\":\"mode=on\"}}\n");
+  Result text = run({"tail", ring.name, "--from", "snapshot", "--no-follow"});
+  CHECK(text.rc == 0);
+  CHECK(text.out == "mode=on\n");
+  CHECK(text.err.find("snapshot as of sequence 0") != std::string::npos);
+}
+
+TEST_CASE("snapshot options on a ring without a snapshot area are an error", "[cli][tail][edges][snapshot]") {
+  RingGuard ring(unique_ring("tail-nosnap"));
+  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"publish", ring.name, "--message", "x"}).rc == 0);
+  for (const auto& extra : std::vector<std::vector<std::string>>{{"--from", "snapshot", "--no-follow"},
+                                                                 {"--from", "snapshot"},
+                                                                 {"--on-gap", "snapshot", "--no-follow"},
+                                                                 {"--on-gap", "snapshot"}}) {
+    std::vector<std::string> args{"tail", ring.name};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Result r = run(args, {}, 10s);  // follow mode too: it must not start waiting
+    INFO(r.err);
+    CHECK(r.rc == 1);
+    CHECK(r.out.empty());
+    CHECK(one_error_line(r.err, ring.name));
+    CHECK(r.err.find("no snapshot area") != std::string::npos);
+    CHECK(r.err.find("--snapshot-size") != std::string::npos);  // what to do
+  }
+}
+
+TEST_CASE("tail --queue has a range and allocates as the queue fills", "[cli][tail][edges]") {
+  RingGuard ring(unique_ring("tail-queue"));
+  REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
+  for (const char* bad : {"0", "1", "-1", "1048577", "100000000", "99999999999999999999999", "nan", "1e6"}) {
+    INFO(bad);
+    Result r = run({"tail", ring.name, "--queue", bad, "--no-follow"});
+    CHECK(r.rc == 2);
+    CHECK(one_error_line(r.err));
+  }
+  CHECK(run({"tail", ring.name, "--help"}).out.find("1048576") != std::string::npos);  // the range is documented
+
+  Piped tail({"tail", ring.name, "--queue", "1048576"});
+  REQUIRE(wait_readers(ring.name, 1));
+  // Its notice that no producer is attached passes through the queue: it is set up by then.
+  const auto deadline = Clock::now() + 10s;
+  while (tail.err().find("waiting for one") == std::string::npos && Clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  std::this_thread::sleep_for(200ms);
+  const long anon_kb = proc_status(tail.pid(), "RssAnon:");
+  INFO("RssAnon " << anon_kb << " kB");
+  CHECK(anon_kb > 0);
+  CHECK(anon_kb < 24 * 1024);  // a million buffers made up front take ~70 MB
+  ::kill(tail.pid(), SIGTERM);
+  CHECK(tail.wait(5s) == 0);
+}
+
+TEST_CASE("every numeric option of tail rejects negatives, overflow and non-numbers", "[cli][tail][edges][errors]") {
+  RingGuard ring(unique_ring("tail-numbers"));
+  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"publish", ring.name, "--message", "x", "--count", "2"}).rc == 0);
+  const std::vector<std::string> junk = {"-1", "99999999999999999999999", "18446744073709551616", "nan", "inf",
+                                         "1.5", "", " 3", "+3", "3x", "0x10"};
+  for (const char* option : {"-n", "--first", "--count", "--type", "--queue", "--from"}) {
+    for (const std::string& value : junk) {
+      INFO(option << " '" << value << "'");
+      Result r = run({"tail", ring.name, option, value, "--no-follow"});
+      CHECK(r.rc == 2);
+      CHECK(one_error_line(r.err));
+      CHECK(r.out.empty());
+    }
+  }
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--first", "0"},
+                                                                {"--count", "0"},
+                                                                {"--queue", "0"},
+                                                                {"--type", "4294967296"}}) {
+    INFO(args[0] << " " << args[1]);
+    Result r = run({"tail", ring.name, args[0], args[1], "--no-follow"});
+    CHECK(r.rc == 2);
+    CHECK(one_error_line(r.err));
+  }
+  // The edges that are in range.
+  CHECK(run({"tail", ring.name, "-n", "0", "--no-follow"}).rc == 0);
+  CHECK(run({"tail", ring.name, "-n", "18446744073709551615", "--no-follow"}).out == "x\nx\n");
+  CHECK(run({"tail", ring.name, "--type", "0", "--no-follow"}).out == "x\nx\n");
+  CHECK(run({"tail", ring.name, "--type", "4294967295", "--no-follow"}).out.empty());
+  CHECK(run({"tail", ring.name, "--from", "18446744073709551615", "--no-follow"}).rc == 0);
+}
+
+TEST_CASE("tail's text format escapes control characters and keeps one line per message", "[cli][tail][edges]") {
+  RingGuard ring(unique_ring("tail-escape"));
+  publish_raw(ring.name, {"\x1b[31mred\x1b[0m", "line1\nline2", "cr\rbs\bdel\x7f nul" + std::string(1, '\0'),
+                          "c1 \xc2\x9b and raw \x9b", "caf\xc3\xa9 \xe2\x80\xa6 tab\tend \xff"});
+  Result r = run({"tail", ring.name, "--no-follow"});
+  CHECK(r.rc == 0);
+  CHECK(lines(r.out) == std::vector<std::string>{"\\x1b[31mred\\x1b[0m", "line1\\nline2", "cr\\rbs\\x08del\\x7f nul\\x00",
+                                                 "c1 \\xc2\\x9b and raw \\x9b",
+                                                 "caf\xc3\xa9 \xe2\x80\xa6 tab\tend \xff"});  // printable UTF-8 as is
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.out.find('\r') == std::string::npos);
+
+  // json and hex were already safe and keep the exact bytes.
+  Result json = run({"tail", ring.name, "--no-follow", "--format", "json"});
+  CHECK(json.out.find(R"("data":"\u001b[31mred\u001b[0m")") != std::string::npos);
+  CHECK(json.out.find('\x1b') == std::string::npos);
+  CHECK(lines(json.out).size() == 5u);
+  Result hex = run({"tail", ring.name, "--no-follow", "--format", "hex"});
+  CHECK(hex.out.find("1b5b 3331 6d72 6564") != std::string::npos);
+  CHECK(hex.out.find('\x1b') == std::string::npos);
+  CHECK(run({"tail", "--help"}).out.find("control characters") != std::string::npos);
+}
