@@ -14,6 +14,7 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer target and sanitizer runtimes
   gnuplot-nox             # benchmark plot
   curl                    # metrics endpoint test
+  prometheus              # promtool: the metrics test checks the exposition format with it
   nats-server libnats-dev # bridge across hosts (NATS JetStream), and its tests
 )
 

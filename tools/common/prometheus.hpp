@@ -15,9 +15,12 @@
 
 namespace shmcast::cli {
 
-// A label value with '\\', '"' and newlines escaped.
+// A label value with '\\', '"' and newlines escaped, and each byte that is not part of
+// valid UTF-8 (a label cut inside a character, say) replaced by U+FFFD: Prometheus rejects
+// the whole scrape otherwise.
 [[nodiscard]] std::string escape_label(std::string_view v);
-// A sample value: the shortest text that reads back as `v`.
+// A sample value: the shortest text that reads back as `v` (NaN, +Inf, -Inf spelled as
+// the format wants).
 [[nodiscard]] std::string format_value(double v);
 
 // Metric families in the order they first appear; each gets its # HELP and # TYPE once.
