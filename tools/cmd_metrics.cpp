@@ -50,6 +50,7 @@ std::string ring_list(const std::vector<std::string>& names) {
 }
 
 void serve_metrics(const MetricsArgs& a) {
+  (void)parse_listen(*a.listen);  // a usage error before anything else
   Observers observers;
   const auto metrics = [&] {
     return render(a.names, [&](const std::string& name) { return observers.sample(name); }, nullptr);
@@ -57,8 +58,9 @@ void serve_metrics(const MetricsArgs& a) {
   (void)metrics();  // usage errors (bad names) before serving anything
   serve(
       *a.listen,
-      [&](const std::string& url) {
-        std::fprintf(stderr, "shmcast metrics: serving %s for ring %s\n", url.c_str(), ring_list(a.names).c_str());
+      [&](const Listening& l) {
+        std::fprintf(stderr, "shmcast metrics: serving %s%s for ring %s\n", l.url.c_str(),
+                     l.all_interfaces ? " (all interfaces)" : "", ring_list(a.names).c_str());
         std::fflush(stderr);
       },
       metrics);
@@ -90,8 +92,9 @@ void add_metrics_command(CLI::App& app) {
       "A ring that cannot be read has shmcast_up 0 (and, when printing once, exit code 1).");
   sub->add_option("name", args->names, "Ring names")->required();
   sub->add_option("--listen", args->listen,
-                  "Serve GET /metrics over HTTP on HOST:PORT (e.g. 127.0.0.1:9464; port 0 picks a free one, printed "
-                  "on standard error)");
+                  "Serve GET /metrics over HTTP on HOST:PORT (e.g. 127.0.0.1:9464), :PORT (all interfaces, e.g. "
+                  ":9464) or [IPV6]:PORT; PORT is 0 to 65535, 0 picks a free one (the URL is printed on standard "
+                  "error). Connections are served concurrently, each read or write limited to 10 s");
   sub->callback([args] { run_metrics(*args); });
 }
 
