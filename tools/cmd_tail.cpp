@@ -602,14 +602,19 @@ void run_tail(const TailArgs& a) {
 
   Writer writer(a.name, format);
   const std::uint64_t limit = plan.limit.value_or(UINT64_MAX);
+  bool flowing = false;  // events came since the last nap
+  std::uint64_t returned = 0;
   while (writer.ok() && writer.messages() < limit) {
     Event* e = nullptr;
     if (channel.filled.pop(e)) {
       writer.put(*e);
       channel.free.push(e);
-      channel.free_wake.notify();
+      // A reader thread waiting for buffers is woken once a batch is free, not for each.
+      if (++returned % 64 == 0) channel.free_wake.notify();
+      flowing = true;
       continue;
     }
+    channel.free_wake.notify();
     writer.flush();
     if (!writer.ok()) break;
     if (channel.done.load(std::memory_order_acquire)) {
@@ -617,12 +622,18 @@ void run_tail(const TailArgs& a) {
       continue;
     }
     if (stop_requested()) channel.stop.store(true, std::memory_order_relaxed);  // drain what is queued, then end
+    if (flowing) {
+      // While a stream flows, a short nap lets events gather into one write, with no
+      // wake-up to signal; a nap that brings nothing leads to the sleep below.
+      flowing = false;
+      std::this_thread::sleep_for(plan.spin ? 50us : 1ms);
+      continue;
+    }
     // Sleep until an event comes, standard output is closed, or it is time to look at the stop flag.
     const short bad = channel.filled_wake.wait(STDOUT_FILENO, plan.spin ? 0 : kWriterWakeMs, [&] {
       return channel.filled.read_available() > 0 || channel.done.load(std::memory_order_relaxed);
     });
     if (bad != 0) writer.output_gone(bad);
-    else if (plan.spin) std::this_thread::sleep_for(50us);
   }
   writer.flush();
   channel.stop.store(true, std::memory_order_relaxed);
