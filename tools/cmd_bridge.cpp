@@ -26,6 +26,14 @@ void check_stream(const std::string& stream) {
   }
 }
 
+void check_urls(const std::string& urls) {
+  try {
+    bridge::validate_nats_urls(urls);
+  } catch (const Error& e) {
+    throw CLI::ValidationError("--nats", e.what());
+  }
+}
+
 }  // namespace
 
 void add_bridge_commands(CLI::App& app) {
@@ -56,6 +64,7 @@ void add_bridge_commands(CLI::App& app) {
   out->add_flag("-v,--verbose", out_opts->verbose, "Log resynchronisations and a summary at exit");
   out->callback([out_opts, max_age_s, ack_wait_ms] {
     check_stream(out_opts->stream);
+    check_urls(out_opts->url);
     out_opts->max_age = std::chrono::seconds(*max_age_s);
     out_opts->ack_wait = std::chrono::milliseconds(*ack_wait_ms);
     install_stop_handlers();
@@ -78,6 +87,7 @@ void add_bridge_commands(CLI::App& app) {
   in->add_flag("-v,--verbose", in_opts->verbose, "Log gap records and a summary at exit");
   in->callback([in_opts, mode] {
     check_stream(in_opts->stream);
+    check_urls(in_opts->url);
     const std::uint64_t n = in_opts->slot_count;
     if (n != 0 && (n < 2 || (n & (n - 1)) != 0)) throw CLI::ValidationError("--slots", "must be a power of two, at least 2");
     if (in_opts->slot_size % kSlotSizeUnit != 0)

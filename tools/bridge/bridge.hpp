@@ -50,6 +50,9 @@ inline constexpr const char* kHdrMsgId = "Nats-Msg-Id";
 [[nodiscard]] std::string default_stream_for(std::string_view ring);
 // Throws shmcast::Error(invalid_argument) for a name JetStream refuses.
 void validate_stream_name(std::string_view stream);
+// NATS server URLs, comma-separated: each `nats://`, `tls://` or a bare HOST:PORT. Throws
+// Errc::invalid_argument naming an unknown scheme, instead of retrying it for ever.
+void validate_nats_urls(const std::string& urls);
 
 // Polled by a running bridge (every few hundred milliseconds at most): true asks it to
 // finish cleanly. Empty: run until an error.

@@ -105,13 +105,36 @@ class Applier {
   }
 
   // The stream's subject (whatever the source ring was called); waits for the stream to exist.
+  // The stream is named after the ring `bridge out` reads, which may not be this ring's
+  // name: say so once, with the shmcast streams the server has.
+  void hint_streams() {
+    std::string names;
+    jsStreamNamesList* raw = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    if (js_StreamNames(&raw, js_.get(), nullptr, &code) == NATS_OK && raw != nullptr) {
+      for (int i = 0; i < raw->Count; ++i) {
+        const std::string_view name = raw->List[i];
+        if (name.starts_with("shmcast_")) names += (names.empty() ? "" : ", ") + std::string(name);
+      }
+      jsStreamNamesList_Destroy(raw);
+    }
+    log_line(kRole, "stream '" + stream_ + "' does not exist (yet): a stream is named after the ring `bridge out` reads" +
+                        (names.empty() ? std::string("; the server has no shmcast stream now")
+                                       : "; the server has: " + names + " (pass --stream NAME to read one of them)"));
+  }
+
   void find_subject() {
+    bool hinted = false;
     const bool found = retry_until(
         {kRole, "waiting for stream '" + stream_ + "'", "cannot look up stream '" + stream_ + "'", o_.should_stop},
         [&](jsErrCode& code) {
           jsStreamInfo* raw = nullptr;
           const natsStatus s = js_GetStreamInfo(&raw, js_.get(), stream_.c_str(), nullptr, &code);
           NatsPtr<jsStreamInfo> si(raw);
+          if (code == JSStreamNotFoundErr && !hinted) {
+            hinted = true;
+            hint_streams();
+          }
           if (s != NATS_OK) return s;
           if (si->Config->SubjectsLen < 1) throw Error(Errc::invalid_argument, "stream '" + stream_ + "' has no subject");
           subject_ = si->Config->Subjects[0];
@@ -215,6 +238,7 @@ class Applier {
 
 void run_in(const InOptions& options) {
   validate_stream_name(options.stream.empty() ? default_stream_for(options.ring) : options.stream);
+  validate_nats_urls(options.url);
   Applier applier(options);
   applier.run();
 }

@@ -339,6 +339,7 @@ class Relay {
 
 void run_out(const OutOptions& options) {
   validate_stream_name(options.stream.empty() ? default_stream_for(options.ring) : options.stream);
+  validate_nats_urls(options.url);
   Relay relay(options);
   relay.run();
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <chrono>
 #include <cstdlib>
+#include <regex>
 #include <thread>
 
 namespace shmcast::bridge {
@@ -31,11 +32,41 @@ void validate_stream_name(std::string_view stream) {
   }
 }
 
+namespace {
+// libnats prefixes its last-error text with the C source position that set it
+// ("(conn.c:2088): No server available"): that says nothing to an operator.
+std::string without_source_position(const std::string& detail) {
+  static const std::regex position(R"(\([A-Za-z0-9_./-]+\.c:[0-9]+\):? *)");
+  return std::regex_replace(detail, position, "");
+}
+}  // namespace
+
+void validate_nats_urls(const std::string& urls) {
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = urls.find(',', start);
+    std::string url = urls.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    url.erase(0, url.find_first_not_of(' '));
+    url.erase(url.find_last_not_of(' ') + 1);
+    if (url.empty()) throw Error(Errc::invalid_argument, "empty NATS URL in '" + urls + "'");
+    if (const std::size_t sep = url.find("://"); sep != std::string::npos) {
+      const std::string scheme = url.substr(0, sep);
+      if (scheme != "nats" && scheme != "tls")
+        throw Error(Errc::invalid_argument, "unknown URL scheme '" + scheme + "' in '" + url +
+                                                "': use nats://HOST:PORT (or tls://HOST:PORT)");
+    }
+    if (comma == std::string::npos) return;
+    start = comma + 1;
+  }
+}
+
 std::string nats_error_text(const std::string& what, natsStatus s, jsErrCode code) {
-  std::string text = what + ": " + natsStatus_GetText(s);
+  const std::string status = natsStatus_GetText(s);
+  std::string text = what + ": " + status;
   natsStatus last = NATS_OK;
-  const char* detail = nats_GetLastError(&last);
-  if (detail != nullptr && *detail != '\0' && last == s) text += std::string(" (") + detail + ")";
+  const char* raw_detail = nats_GetLastError(&last);
+  const std::string detail = raw_detail != nullptr && last == s ? without_source_position(raw_detail) : std::string();
+  if (!detail.empty() && detail != status) text += " (" + detail + ")";
   if (code != 0) text += " [JetStream error " + std::to_string(static_cast<int>(code)) + "]";
   return text;
 }
