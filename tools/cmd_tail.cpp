@@ -61,7 +61,7 @@ constexpr std::uint64_t kMaxQueue = 1u << 20;
 
 enum class Format { text, json, hex };
 
-// The options as given (numbers as text: parsed and range-checked by parse_number, so
+// The options as given (numbers as text: parsed and range-checked by parse_uint, so
 // that "-1" is not wrapped into a huge unsigned value).
 struct TailArgs {
   std::string name;
@@ -90,17 +90,6 @@ struct TailPlan {
   bool no_reattach = false;
   bool from_snapshot = false;
 };
-
-// A whole decimal number in [min, max]; no sign, no spaces, no overflow. Throws CLI::ValidationError.
-std::uint64_t parse_number(std::string_view option, const std::string& text, std::uint64_t min, std::uint64_t max) {
-  std::uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || p != end || value < min || value > max)
-    throw CLI::ValidationError(std::string(option) + " '" + text + "' must be a whole number from " + std::to_string(min) +
-                               " to " + std::to_string(max));
-  return value;
-}
 
 enum class Kind : std::uint8_t { message, gap, snapshot, notice };
 
@@ -428,9 +417,7 @@ class Writer {
  private:
   void err(const std::string& text) {
     flush();  // keep stdout and stderr in order on a terminal
-    std::string line;
-    append_escaped(line, one_line(text));
-    std::fprintf(stderr, "shmcast tail: %s\n", line.c_str());
+    std::fprintf(stderr, "shmcast tail: %s\n", printable(one_line(text)).c_str());
   }
 
   void message(const Event& e) {
@@ -494,11 +481,11 @@ class Writer {
 TailPlan plan_of(const TailArgs& a) {
   TailPlan p;
   constexpr std::uint64_t kAny = UINT64_MAX;
-  if (a.last) p.last = parse_number("-n", *a.last, 0, kAny);
-  if (a.first) p.limit = parse_number("--first", *a.first, 1, kAny);
-  if (a.count) p.limit = parse_number("--count", *a.count, 1, kAny);
-  if (a.type) p.type = static_cast<std::uint32_t>(parse_number("--type", *a.type, 0, UINT32_MAX));
-  if (a.queue) p.queue = static_cast<std::uint32_t>(parse_number("--queue", *a.queue, 2, kMaxQueue));
+  if (a.last) p.last = parse_uint("-n", *a.last, 0, kAny);
+  if (a.first) p.limit = parse_uint("--first", *a.first, 1, kAny);
+  if (a.count) p.limit = parse_uint("--count", *a.count, 1, kAny);
+  if (a.type) p.type = static_cast<std::uint32_t>(parse_uint("--type", *a.type, 0, UINT32_MAX));
+  if (a.queue) p.queue = static_cast<std::uint32_t>(parse_uint("--queue", *a.queue, 2, kMaxQueue));
   p.follow = !a.no_follow;
   p.spin = a.spin;
   p.no_reattach = a.no_reattach;
