@@ -13,6 +13,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -57,14 +58,18 @@ inline double parse_positive(std::string_view option, std::string_view text, dou
   const char* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(text.data(), end, value);
   char limit[32];
-  std::snprintf(limit, sizeof limit, "%g", max);
+  std::snprintf(limit, sizeof limit, "%.15g", max);
   const std::string what = std::string(option) + " '" + std::string(text) + "'";
   const std::string must = "must be a number of " + std::string(unit) + " greater than 0 and at most " + limit;
   if (text.empty() || ec == std::errc::invalid_argument || p != end) throw CLI::ValidationError(what + " is not a number: it " + must);
-  if (ec == std::errc::result_out_of_range && text.find_first_of("eE") != std::string_view::npos && value == 0)
-    throw CLI::ValidationError(what + " is too small: it " + must);  // underflow
+  if (ec == std::errc::result_out_of_range) {  // from_chars leaves `value` alone: strtod tells which way
+    const double v = std::strtod(std::string(text).c_str(), nullptr);
+    if (v < 0) throw CLI::ValidationError(what + " is negative: it " + must);
+    if (v < 1) throw CLI::ValidationError(what + " is too small: it " + must);
+    throw CLI::ValidationError(what + " is too large: it " + must);
+  }
   if (value != value) throw CLI::ValidationError(what + " is not a number: it " + must);
-  if (ec == std::errc::result_out_of_range || value > max) throw CLI::ValidationError(what + " is too large: it " + must);
+  if (value > max) throw CLI::ValidationError(what + " is too large: it " + must);
   if (!(value > 0)) throw CLI::ValidationError(what + (value < 0 ? " is negative: it " : " is zero: it ") + must);
   return value;
 }

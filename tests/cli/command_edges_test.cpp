@@ -71,6 +71,9 @@ TEST_CASE("numeric options reject overflow with exit code 2", "[cli][edges][numb
                       {"stat", ring.name, "--watch", "1e400"}},
                      ring.name, 0);
   CHECK(run({"publish", ring.name, "--type", "4294967296", "-m", "x"}).err.find("too large") != std::string::npos);
+  CHECK(run({"publish", ring.name, "--rate", "1e400", "-m", "x"}).err.find("'1e400' is too large") != std::string::npos);
+  CHECK(run({"stat", ring.name, "--watch", "1e-400"}).err.find("'1e-400' is too small") != std::string::npos);
+  CHECK(run({"create", ring.name + "x", "--snapshot-size", "17179869184G"}).err.find("too large") != std::string::npos);
 }
 
 TEST_CASE("numeric options reject NaN and infinity with exit code 2", "[cli][edges][numbers]") {
