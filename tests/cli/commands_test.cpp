@@ -70,9 +70,9 @@ TEST_CASE("publish and tail round trip in text and json and hex", "[cli]") {
   }
 }
 
-TEST_CASE("publish creates a missing ring with the default geometry and list and rm see it", "[cli]") {
+TEST_CASE("publish --create creates a missing ring with the default geometry and list and rm see it", "[cli]") {
   RingGuard ring(unique_ring("cli-list"));
-  REQUIRE(run({"publish", ring.name, "--message", "x", "--count", "3"}).rc == 0);
+  REQUIRE(run({"publish", ring.name, "--create", "--message", "x", "--count", "3"}).rc == 0);
   Result stat = run({"stat", ring.name, "--json"});
   REQUIRE(stat.rc == 0);
   CHECK(json_u64(stat.out, "slots") == 4096u);
