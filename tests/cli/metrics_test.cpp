@@ -176,6 +176,41 @@ TEST_CASE("metrics --listen answers a scrape while idle connections are held ope
   for (int fd : idle) ::close(fd);
 }
 
+// True if the server closes `fd` (EOF or reset) within `timeout`, reading what it sends.
+bool closed_within(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= 0ms) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    if (::recv(fd, buf, sizeof buf, 0) <= 0) return true;
+  }
+}
+
+TEST_CASE("metrics --listen closes a connection that sends no request for 10 s", "[cli][live][metrics]") {
+  RingGuard ring(unique_ring("cli-metrics-timeout"));
+  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  Proc server({"metrics", ring.name, "--listen", "127.0.0.1:0"});
+  const unsigned port = served_port(server);
+  REQUIRE(port > 0);
+  const int silent = connect_loopback(port), partial = connect_loopback(port);
+  REQUIRE(silent >= 0);
+  REQUIRE(partial >= 0);
+  REQUIRE(::send(partial, "GET /metrics HTTP/1.1\r\nHost: x\r\n", 32, MSG_NOSIGNAL) == 32);
+  const auto start = Clock::now();
+  CHECK_FALSE(closed_within(silent, 8s));  // held while within the limit...
+  CHECK(closed_within(silent, 6s));        // ...and closed after it
+  CHECK(closed_within(partial, 2s));
+  INFO("closed after " << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count() << " ms");
+  ::close(silent);
+  ::close(partial);
+  CHECK(fetch(port, "GET", "/metrics").rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  server.signal(SIGTERM);
+  CHECK(server.finish() == 0);
+}
+
 TEST_CASE("metrics --listen: HEAD, other methods and other paths", "[cli][live][metrics]") {
   RingGuard ring(unique_ring("cli-metrics-http"));
   REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
@@ -291,6 +326,12 @@ TEST_CASE("metrics output passes promtool check metrics", "[cli][metrics][promto
   REQUIRE(run({"create", b.name, "--slots", "16"}).rc == 0);
   REQUIRE(run({"publish", a.name, "--count", "5", "--message", "hello"}).rc == 0);
   REQUIRE(run({"publish", b.name, "--count", "2", "--message", "hi"}).rc == 0);
+  // A live producer on `a` that also relays and keeps snapshots: every family shows.
+  shmcast::Producer producer = shmcast::Producer::open(a.name);
+  producer.publish_snapshot(shmcast::bytes_of("state"));
+  producer.skip_to(producer.head() + 2);
+  producer.set_source_position(7);
+  producer.set_source_status(shmcast::SourceStatus{9, 1, 2});
   // Registered readers, in this process, with labels that need escaping or that are not
   // valid UTF-8 (Prometheus rejects the whole scrape for one such label value).
   std::vector<shmcast::Reader> readers;
@@ -309,6 +350,9 @@ TEST_CASE("metrics output passes promtool check metrics", "[cli][metrics][promto
   CHECK(r.rc == 1);  // the missing ring
   REQUIRE(r.out.find("shmcast_reader_lag{ring=\"" + a.name + "\"") != std::string::npos);
   CHECK(r.out.find("label=\"cut\xEF\xBF\xBD\"") != std::string::npos);
+  for (const char* family : {"shmcast_producer_alive", "shmcast_snapshot_age_seconds", "shmcast_relay_source_gaps_total",
+                             "shmcast_reader_far_position", "shmcast_blocked_readers"})
+    CHECK(r.out.find(std::string("\n# TYPE ") + family + " ") != std::string::npos);
   CHECK(r.out.find("shmcast_up{ring=\"" + missing + "\"} 0\n") != std::string::npos);
 
   char path[] = "/tmp/shmcast-metrics-XXXXXX";
