@@ -577,7 +577,7 @@ void run_tail(const TailArgs& a) {
   }
   if (!reader.registered() && !reader.registration_error().empty())
     std::fprintf(stderr, "shmcast tail: ring '%s': reading unregistered (`shmcast stat` will not list this reader): %s\n",
-                 a.name.c_str(), one_line(reader.registration_error()).c_str());
+                 a.name.c_str(), printable(one_line(reader.registration_error())).c_str());
   if (plan.last) reader.seek(start_of_last(a.name, reader, *plan.last, plan.type));
 
   // Enough buffers to absorb bursts, bounded in memory for large slots; allocated as they fill.
@@ -586,6 +586,15 @@ void run_tail(const TailArgs& a) {
   Channel channel(depth);
   ReaderThread ring_reader(reader, channel, plan, options.on_gap);
   std::thread thread = start_blocking_signals(ring_reader);
+  struct Joiner {  // stops and joins the reader thread however this scope is left
+    Channel& ch;
+    std::thread& t;
+    ~Joiner() {
+      ch.stop.store(true, std::memory_order_relaxed);
+      ch.free_wake.notify();
+      if (t.joinable()) t.join();
+    }
+  } joiner{channel, thread};
 
   Writer writer(a.name, format);
   const std::uint64_t limit = plan.limit.value_or(UINT64_MAX);
@@ -621,11 +630,12 @@ void run_tail(const TailArgs& a) {
       return channel.filled.read_available() > 0 || channel.done.load(std::memory_order_relaxed);
     });
     if (bad != 0) writer.output_gone(bad);
+    else if (plan.spin) std::this_thread::sleep_for(50us);
   }
   writer.flush();
   channel.stop.store(true, std::memory_order_relaxed);
   channel.free_wake.notify();
-  thread.join();
+  thread.join();  // before reading what it reported
   if (writer.write_error() != 0)
     throw Error(Errc::system, std::string("writing standard output: ") + std::strerror(writer.write_error()));
   if (channel.replaced_error.load(std::memory_order_relaxed))
