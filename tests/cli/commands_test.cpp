@@ -58,11 +58,11 @@ TEST_CASE("publish and tail round trip in text and json and hex", "[cli]") {
     CHECK(r.out.find("77ff 726c 64") != std::string::npos);  // "w\xffrld"
     CHECK(r.out.find("seq=3 type=7") != std::string::npos);
   }
-  SECTION("--type filter, --from SEQ and -n") {
+  SECTION("--type filter, --from SEQ and --count") {
     REQUIRE(run({"publish", ring.name, "--type", "9", "--message", "nine", "--count", "2"}).rc == 0);
     Result only9 = run({"tail", ring.name, "--no-follow", "--type", "9"});
     CHECK(only9.out == "nine\nnine\n");
-    Result from2 = run({"tail", ring.name, "--no-follow", "--from", "2", "-n", "2", "--format", "json"});
+    Result from2 = run({"tail", ring.name, "--no-follow", "--from", "2", "--count", "2", "--format", "json"});
     const auto ls = lines(from2.out);
     REQUIRE(ls.size() == 2);
     CHECK(json_u64(ls[0], "seq") == 2u);

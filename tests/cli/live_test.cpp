@@ -45,12 +45,12 @@ std::string http_get(unsigned port, const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("tail follows a live ring and exits after -n messages", "[cli][live]") {
+TEST_CASE("tail follows a live ring and exits after --count messages", "[cli][live]") {
   RingGuard ring(unique_ring("cli-follow"));
   REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
   for (const char* wait : {"block", "spin"}) {
     INFO(wait);
-    std::vector<std::string> args{"tail", ring.name, "--format", "json", "-n", "3"};
+    std::vector<std::string> args{"tail", ring.name, "--format", "json", "--count", "3"};
     if (std::string(wait) == "spin") args.push_back("--spin");
     Proc tail(args);
     REQUIRE(wait_readers(ring.name, 1));
