@@ -86,6 +86,12 @@ class Proc {
     in_ = -1;
   }
   void signal(int sig) const { ::kill(pid_, sig); }
+  // Closes the test's end of the process's stdout, as a reader such as `head` does when
+  // it has read enough (what is still unread is lost).
+  void close_stdout() {
+    if (out_ >= 0) ::close(out_);
+    out_ = -1;
+  }
 
   // Reads what is available on stdout and stderr for up to `timeout`.
   void pump(std::chrono::milliseconds timeout) {

@@ -16,93 +16,6 @@ using shmcast::test::unique_ring;
 
 namespace {
 
-// `shmcast args...` with its stdout on a pipe whose read end the test holds (and may
-// close), stderr on another pipe, stdin on /dev/null.
-class Piped {
- public:
-  explicit Piped(const std::vector<std::string>& args) {
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> argv_s{SHMCAST_BIN};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork");
-    if (pid_ == 0) {
-      ::dup2(::open("/dev/null", O_RDONLY), 0);
-      ::dup2(out[1], 1);
-      ::dup2(err[1], 2);
-      ::execv(argv[0], argv.data());
-      std::_Exit(127);
-    }
-    ::close(out[1]);
-    ::close(err[1]);
-    out_ = out[0];
-    err_ = err[0];
-    ::fcntl(err_, F_SETFL, O_NONBLOCK);
-  }
-  Piped(const Piped&) = delete;
-  Piped& operator=(const Piped&) = delete;
-  ~Piped() {
-    if (!reaped_) {
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-    close_out();
-    if (err_ >= 0) ::close(err_);
-  }
-  [[nodiscard]] pid_t pid() const { return pid_; }
-
-  // Reads stdout until it holds `n` lines or `timeout` passes.
-  std::string read_lines(std::size_t n, std::chrono::milliseconds timeout = 10s) {
-    const auto deadline = Clock::now() + timeout;
-    while (count(out_buf_, "\n") < n && Clock::now() < deadline) {
-      pollfd pfd{out_, POLLIN, 0};
-      if (::poll(&pfd, 1, 50) <= 0) continue;
-      char buf[4096];
-      const ssize_t got = ::read(out_, buf, sizeof buf);
-      if (got <= 0) break;
-      out_buf_.append(buf, static_cast<std::size_t>(got));
-    }
-    return out_buf_;
-  }
-  void close_out() {
-    if (out_ >= 0) ::close(out_);
-    out_ = -1;
-  }
-  std::string err() {
-    char buf[4096];
-    ssize_t got;
-    while ((got = ::read(err_, buf, sizeof buf)) > 0) err_buf_.append(buf, static_cast<std::size_t>(got));
-    return err_buf_;
-  }
-  // The exit code, 128 + signal, or -1 if it has not ended within `timeout` (not killed).
-  int wait(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    int st = 0;
-    for (;;) {
-      err();
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) break;
-      if (Clock::now() >= deadline) return -1;
-      std::this_thread::sleep_for(10ms);
-    }
-    reaped_ = true;
-    err();
-    if (WIFEXITED(st)) return WEXITSTATUS(st);
-    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-    return 255;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1, err_ = -1;
-  std::string out_buf_, err_buf_;
-  bool reaped_ = false;
-};
-
 // The value of `key:` in /proc/PID/status ("VmRSS:", "RssAnon:"...), summed over the
 // process's threads when `all_threads`; -1 when absent.
 long proc_status(pid_t pid, const std::string& key, bool all_threads = false) {
@@ -147,19 +60,19 @@ TEST_CASE("tail ends promptly with status 0 when the reader of its output goes a
 
   SECTION("after `head -3` has read its lines, with no further message") {
     REQUIRE(run({"publish", ring.name}, "1\n2\n3\n4\n5\n").rc == 0);
-    Piped tail({"tail", ring.name, "--from", "oldest"});
-    CHECK(lines(tail.read_lines(3)).size() >= 3);
-    tail.close_out();
+    Proc tail({"tail", ring.name, "--from", "oldest"});
+    CHECK(tail.wait_for([](const Proc& p) { return count(p.out(), "\n") >= 3; }));
+    tail.close_stdout();
     const auto closed = Clock::now();
-    CHECK(tail.wait(5s) == 0);  // not 141 (SIGPIPE), not still waiting for a message
+    CHECK(tail.finish(5s) == 0);  // not 141 (SIGPIPE), not still waiting for a message (-1)
     CHECK(Clock::now() - closed < 5s);
     CHECK(tail.err().find("Broken pipe") == std::string::npos);
   }
   SECTION("an idle tail that has written nothing") {
-    Piped tail({"tail", ring.name});
+    Proc tail({"tail", ring.name});
     REQUIRE(wait_readers(ring.name, 1));
-    tail.close_out();
-    CHECK(tail.wait(5s) == 0);
+    tail.close_stdout();
+    CHECK(tail.finish(5s) == 0);
     REQUIRE(wait_readers(ring.name, 0));  // and it released its registry entry
   }
   SECTION("through a shell pipeline into head -3") {
@@ -198,7 +111,7 @@ TEST_CASE("tail with standard output closed is an error, not a quiet end", "[cli
 TEST_CASE("an idle tail sleeps instead of polling", "[cli][tail][edges]") {
   RingGuard ring(unique_ring("tail-idle"));
   REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
-  Piped tail({"tail", ring.name});
+  Proc tail({"tail", ring.name});
   REQUIRE(wait_readers(ring.name, 1));
   std::this_thread::sleep_for(300ms);  // past start-up
   // Voluntary switches: each time one of its threads went to sleep (preemption by a busy
@@ -209,8 +122,8 @@ TEST_CASE("an idle tail sleeps instead of polling", "[cli][tail][edges]") {
   INFO("sleeps in 2 s: " << after - before);
   // Waking every millisecond costs ~1800 here; the bounded waits (100-200 ms) a few dozen.
   CHECK(after - before < 400);
-  ::kill(tail.pid(), SIGTERM);
-  CHECK(tail.wait(5s) == 0);
+  tail.signal(SIGTERM);
+  CHECK(tail.finish(5s) == 0);
 }
 
 TEST_CASE("tail -n N starts with the last N held, --first N prints the first N", "[cli][tail][edges]") {
@@ -316,19 +229,17 @@ TEST_CASE("tail --queue has a range and allocates as the queue fills", "[cli][ta
   }
   CHECK(run({"tail", ring.name, "--help"}).out.find("1048576") != std::string::npos);  // the range is documented
 
-  Piped tail({"tail", ring.name, "--queue", "1048576"});
+  Proc tail({"tail", ring.name, "--queue", "1048576"});
   REQUIRE(wait_readers(ring.name, 1));
   // Its notice that no producer is attached passes through the queue: it is set up by then.
-  const auto deadline = Clock::now() + 10s;
-  while (tail.err().find("waiting for one") == std::string::npos && Clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  tail.wait_for([](const Proc& p) { return p.err().find("waiting for one") != std::string::npos; });
   std::this_thread::sleep_for(200ms);
   const long anon_kb = proc_status(tail.pid(), "RssAnon:");
   INFO("RssAnon " << anon_kb << " kB");
   CHECK(anon_kb > 0);
   CHECK(anon_kb < 24 * 1024);  // a million buffers made up front take ~70 MB
-  ::kill(tail.pid(), SIGTERM);
-  CHECK(tail.wait(5s) == 0);
+  tail.signal(SIGTERM);
+  CHECK(tail.finish(5s) == 0);
 }
 
 TEST_CASE("every numeric option of tail rejects negatives, overflow and non-numbers", "[cli][tail][edges][errors]") {
