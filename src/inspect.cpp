@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <sys/stat.h>
+#include <vector>
 
 namespace shmcast {
 
@@ -28,6 +29,15 @@ struct ObserverState {
   dev_t device = 0;
   ino_t inode = 0;
   bool have_previous = false;
+  std::uint64_t previous_head = 0;
+  // Each reader's position at the previous sample, keyed by entry and identity (a new
+  // reader in the same entry is another reader).
+  struct Seen {
+    std::uint32_t pid = 0;
+    std::uint64_t attached_ns = 0;
+    std::uint64_t position = 0;
+  };
+  std::vector<Seen> seen = std::vector<Seen>(kRegistryEntries);
   std::uint64_t previous_published = 0;
   std::uint64_t previous_bytes = 0;
   std::chrono::steady_clock::time_point previous_at{};
@@ -55,10 +65,34 @@ ReaderStatus reader_status(std::uint32_t index, const EntryReport& report, std::
   return r;
 }
 
+// The one rule for a reader's state. `previous` is the same reader at the observer's
+// previous sample, if it was seen there.
+ReaderState state_of(const ReaderStatus& r, std::uint64_t slot_count, const ObserverState::Seen* previous,
+                     bool head_moved) noexcept {
+  if (!r.alive) return ReaderState::dead;
+  if (r.lag > slot_count) return ReaderState::lapped;  // the ring holds head - slot_count .. head - 1
+  if (r.waiting && r.lag == 0) return ReaderState::waiting;
+  if (previous != nullptr && head_moved && previous->position == r.position && r.lag != 0) return ReaderState::stalled;
+  if (r.lag >= slot_count / 2) return ReaderState::behind;
+  return ReaderState::keeping_up;
+}
+
 }  // namespace
 }  // namespace detail
 
 using namespace detail;
+
+const char* to_string(ReaderState state) noexcept {
+  switch (state) {
+    case ReaderState::keeping_up: return "ok";
+    case ReaderState::behind: return "behind";
+    case ReaderState::lapped: return "lapped";
+    case ReaderState::stalled: return "stalled";
+    case ReaderState::waiting: return "waiting";
+    case ReaderState::dead: return "dead";
+  }
+  return "unknown";
+}
 
 RingObserver::RingObserver(std::string_view name) : state_(std::make_unique<ObserverState>()) {
   ObserverState& s = *state_;
@@ -123,12 +157,21 @@ RingStatus RingObserver::sample() {
   if (s.registry) {
     // Counted from the live entries, not from the wait line's own count, which keeps a
     // reader killed while blocked until its entry is reaped or reclaimed.
+    const bool head_moved = s.have_previous && st.head != s.previous_head;
     for (std::uint32_t i = 0; i < kRegistryEntries; ++i) {
+      ObserverState::Seen& seen = s.seen[i];
       const std::optional<EntryReport> report = report_entry(*s.registry, i);
-      if (!report) continue;
-      st.readers.push_back(reader_status(i, *report, st.head));
-      st.live_readers += report->alive ? 1u : 0u;
-      st.waiters += st.readers.back().waiting ? 1u : 0u;
+      if (!report) {
+        seen = {};
+        continue;
+      }
+      ReaderStatus r = reader_status(i, *report, st.head);
+      const bool same_reader = s.have_previous && seen.pid == r.pid && seen.attached_ns == r.attached_ns;
+      r.state = state_of(r, st.geometry.slot_count, same_reader ? &seen : nullptr, head_moved);
+      seen = {r.pid, r.attached_ns, r.position};
+      st.live_readers += r.alive ? 1u : 0u;
+      st.waiters += r.waiting ? 1u : 0u;
+      st.readers.push_back(std::move(r));
     }
   }
   if (s.have_previous) {
@@ -140,6 +183,7 @@ RingStatus RingObserver::sample() {
     }
   }
   s.have_previous = true;
+  s.previous_head = st.head;
   s.previous_published = st.published;
   s.previous_bytes = st.published_bytes;
   s.previous_at = taken;

@@ -17,6 +17,17 @@
 
 namespace shmcast {
 
+// What an operator needs to know of a reader, in one word, decided by the observer.
+enum class ReaderState {
+  keeping_up,  // less than half a ring behind
+  behind,      // half a ring or more behind: at risk of being lapped
+  lapped,      // more than a whole ring behind: its next read reports a gap
+  stalled,     // not moving since the observer's previous sample while messages arrived
+  waiting,     // blocked waiting for the next message (nothing to read)
+  dead,        // its process is gone; the entry is reclaimed by the next reap
+};
+[[nodiscard]] const char* to_string(ReaderState state) noexcept;
+
 struct ReaderStatus {
   std::uint32_t id = 0;  // registry slot
   std::uint32_t pid = 0;
@@ -32,6 +43,7 @@ struct ReaderStatus {
   std::uint64_t last_active_ns = 0;
   std::uint64_t attached_ns = 0;
   std::uint64_t external_position = 0;  // a relay's far-side position (bridge out: stream sequence acked)
+  ReaderState state = ReaderState::keeping_up;
 };
 
 struct RingStatus {

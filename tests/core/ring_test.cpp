@@ -339,6 +339,33 @@ TEST_CASE("objects are created 0600 unless asked otherwise", "[ring][permissions
   CHECK((st.st_mode & 0777) == 0644);
 }
 
+TEST_CASE("the observer puts each reader in one state: ok, behind, lapped, stalled", "[ring][registry][observer]") {
+  RingGuard g(unique_ring("states"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Reader r(g.name, {.start = StartAt::oldest, .label = "r"});
+  RingObserver observer(g.name);
+  const auto state = [&] {
+    const RingStatus st = observer.sample();
+    REQUIRE(st.readers.size() == 1);
+    return st.readers[0].state;
+  };
+  CHECK(state() == ReaderState::keeping_up);  // nothing to read
+  publish_n(p, 4);
+  CHECK(state() == ReaderState::stalled);  // messages came, it did not move since the last sample
+  while (r.try_read()) {
+  }
+  CHECK(state() == ReaderState::keeping_up);
+  publish_n(p, 8, 4);
+  CHECK(state() == ReaderState::stalled);
+  CHECK(state() == ReaderState::behind);  // nothing new since the last sample: not stalled, but half a ring behind
+  publish_n(p, 8, 12);
+  CHECK(state() != ReaderState::lapped);  // exactly a ring behind: message 4 is still held
+  publish_n(p, 1, 20);
+  CHECK(state() == ReaderState::lapped);  // more than a ring behind: its next read is a gap
+  CHECK(r.try_read().status == ReadStatus::gap);
+  CHECK(std::string(to_string(ReaderState::lapped)) == "lapped");
+}
+
 TEST_CASE("registered readers appear in the registry with their counters", "[ring][registry]") {
   RingGuard g(unique_ring("registry"));
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});

@@ -25,6 +25,7 @@ Json reader_json(const ReaderStatus& r) {
          {"pid", r.pid},
          {"alive", r.alive},
          {"waiting", r.waiting},
+         {"state", to_string(r.state)},
          {"label", r.label},
          {"position", r.position},
          {"lag", r.lag},
@@ -141,11 +142,11 @@ std::string stat_text(const RingStatus& st) {
   // A relay reader (bridge out) also shows its far-side position: the last stream sequence acknowledged.
   const bool relays = std::any_of(st.readers.begin(), st.readers.end(),
                                   [](const ReaderStatus& r) { return r.external_position != 0; });
-  std::vector<std::string> columns{"ID", "PID", "ALIVE", "LABEL", "POSITION", "LAG", "DELIVERED", "GAPS", "MISSED", "ACTIVE"};
+  std::vector<std::string> columns{"ID", "PID", "STATE", "LABEL", "POSITION", "LAG", "DELIVERED", "GAPS", "MISSED", "ACTIVE"};
   if (relays) columns.push_back("FAR POSITION");
   Table t(columns);
   for (const ReaderStatus& r : st.readers) {
-    std::vector<std::string> row{std::to_string(r.id), std::to_string(r.pid), r.alive ? (r.waiting ? "waiting" : "yes") : "DEAD",
+    std::vector<std::string> row{std::to_string(r.id), std::to_string(r.pid), to_string(r.state),
                                  r.label.empty() ? "-" : printable(r.label), std::to_string(r.position), std::to_string(r.lag),
                                  std::to_string(r.delivered), std::to_string(r.gaps), std::to_string(r.missed),
                                  human_age(r.last_active_ns, now)};
