@@ -43,11 +43,12 @@ inline constexpr std::uint64_t kNow = std::numeric_limits<std::uint64_t>::max();
 
 struct CreateOptions {
   unsigned mode = 0600;  // permission bits of the ring, applied exactly (not narrowed by the umask)
+  bool replace = false;  // remove an existing ring of that name first (`create --force`)
   // Permission bits of the reader registry, which readers must be able to write to
   // register. Default: whoever may read the ring may also write the registry (0644 -> 0666,
   // 0640 -> 0660, 0600 -> 0600), so every reader of a shared-read ring shows in `stat`.
+  // (Last, so that code initialising the fields in order keeps its meaning.)
   std::optional<unsigned> registry_mode{};
-  bool replace = false;  // remove an existing ring of that name first (`create --force`)
 };
 
 // What open_or_create() does with a ring that already exists under the name.
