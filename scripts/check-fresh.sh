@@ -35,11 +35,16 @@ fi
 root=$(mktemp -d /var/tmp/shmcast-fresh.XXXXXX)
 mounted=()
 cleanup() {
-  local i
+  local i p
+  # An interrupted run leaves the chroot's processes (a build, a test) behind: end them first.
+  for p in /proc/[0-9]*; do
+    if [[ $(readlink "$p/root" 2>/dev/null) == "$root" ]]; then kill -9 "${p#/proc/}" 2>/dev/null || true; fi
+  done
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
   rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 echo "check-fresh: debootstrap --variant=minbase bookworm into $root from $mirror"
 debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.debootstrap.log" 2>&1 || {
