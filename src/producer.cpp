@@ -86,7 +86,7 @@ void Producer::end_write(std::uint64_t seq, std::size_t size, std::byte* slot_by
   // `__builtin_prefetch(p, 1, 3)` is a plain prefetcht0 for generic x86-64.
   {
     const auto* ahead = reinterpret_cast<const std::byte*>(&view_->slot(head_ + kPrefetchDistance));
-    const std::uint32_t slot_lines = view_->slot_size() / kCacheLine;
+    const auto slot_lines = static_cast<std::uint32_t>(view_->slot_size() / kCacheLine);
     const std::uint32_t lines = slot_lines <= kWholeSlotPrefetchLines ? slot_lines : kStreamPrefetchLines;
     for (std::uint32_t i = 0; i < lines; ++i) __builtin_prefetch(ahead + i * kCacheLine, 1, 3);
   }
