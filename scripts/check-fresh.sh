@@ -33,6 +33,9 @@ if ! command -v debootstrap >/dev/null 2>&1; then
 fi
 
 root=$(mktemp -d /var/tmp/shmcast-fresh.XXXXXX)
+# mktemp makes it 0700; as the chroot's / it must be 0755, or no user but root can reach
+# anything (the permission tests switch to `nobody`).
+chmod 0755 "$root"
 mounted=()
 cleanup() {
   local i p
