@@ -25,8 +25,10 @@ struct ReaderTally {
   std::atomic<std::uint64_t> done{0};
 };
 
-// Reads until it has moved over kMessages sequences. `stall_every`: sleep 1 ms every
-// that many messages, so the producer laps this reader again and again.
+// Reads until it has moved over kMessages sequences. `stall_every`: every that many
+// messages, stall until the producer is more than a ring ahead (or done), so that it laps
+// this reader again and again whatever their relative speeds (a fixed 1 ms sleep did not
+// get lapped by a ThreadSanitizer producer of 8 KiB messages).
 void run_reader(const std::string& ring, ReaderTally& tally, std::uint64_t stall_every, std::uint64_t messages = kMessages) {
   Reader r(ring, {.start = StartAt::oldest, .on_gap = GapPolicy::oldest, .wait = WaitStrategy::spin_yield});
   const std::uint64_t start = r.position();
@@ -40,7 +42,12 @@ void run_reader(const std::string& ring, ReaderTally& tally, std::uint64_t stall
       last = e.message.seq;
       first = false;
       ++delivered;
-      if (stall_every != 0 && delivered % stall_every == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (stall_every != 0 && delivered % stall_every == 0) {
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (r.head() <= r.position() + r.geometry().slot_count && r.head() < messages &&
+               std::chrono::steady_clock::now() < give_up)
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
     } else if (e.status == ReadStatus::gap) {
       if (!first && e.gap.first <= last) ++disorder;
       ++gaps;
