@@ -5,7 +5,6 @@
 
 #include "liveness.hpp"
 #include "mapping.hpp"
-#include "names.hpp"
 #include "registry.hpp"
 #include "ring_view.hpp"
 #include "snapshot_area.hpp"
@@ -26,8 +25,7 @@ struct ObserverState {
   std::optional<Registry> registry;           // read-only, for sampling
   std::optional<Registry> writable_registry;  // opened by the first reap_dead()
   std::string registry_error;
-  dev_t device = 0;
-  ino_t inode = 0;
+  ObjectIdentity identity;
   bool have_previous = false;
   std::uint64_t previous_head = 0;
   // Each reader's position at the previous sample, keyed by entry and identity (a new
@@ -99,11 +97,7 @@ RingObserver::RingObserver(std::string_view name) : state_(std::make_unique<Obse
   s.name = std::string(name);
   s.ring = open_ring(name, /*writable=*/false, std::chrono::milliseconds(200));
   s.view = RingView(s.ring.segment.base(), s.ring.geometry);
-  struct stat st {};
-  if (::fstat(s.ring.segment.fd(), &st) == 0) {
-    s.device = st.st_dev;
-    s.inode = st.st_ino;
-  }
+  s.identity = identity_of(s.ring.segment);
   s.registry = open_registry(name, s.ring.header.ring_id, /*writable=*/false, s.registry_error);
 }
 
@@ -113,11 +107,7 @@ RingObserver::~RingObserver() = default;
 
 const std::string& RingObserver::name() const noexcept { return state_->name; }
 
-bool RingObserver::replaced() const noexcept {
-  struct stat st {};
-  if (::stat(object_path(ring_object_name(state_->name)).c_str(), &st) != 0) return true;
-  return st.st_ino != state_->inode || st.st_dev != state_->device;
-}
+bool RingObserver::replaced() const noexcept { return ring_replaced(state_->name, state_->identity); }
 
 RingStatus RingObserver::sample() {
   ObserverState& s = *state_;

@@ -42,6 +42,18 @@ std::uint64_t object_size(const bip::shared_memory_object& object) {
 
 }  // namespace
 
+ObjectIdentity identity_of(const Segment& segment) noexcept {
+  struct stat st {};
+  if (::fstat(segment.fd(), &st) != 0) return {};
+  return {st.st_dev, st.st_ino};
+}
+
+bool ring_replaced(std::string_view name, const ObjectIdentity& identity) noexcept {
+  struct stat st {};
+  if (::stat(object_path(ring_object_name(name)).c_str(), &st) != 0) return true;
+  return st.st_ino != identity.inode || st.st_dev != identity.device;
+}
+
 void throw_system(std::string_view ring, std::string_view doing, int err) {
   const std::string what = std::string(doing) + ": " + std::strerror(err);
   switch (err) {

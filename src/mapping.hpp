@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 namespace shmcast::detail {
 
@@ -27,6 +28,15 @@ struct Segment {
   [[nodiscard]] std::size_t size() const noexcept { return region.get_size(); }
   [[nodiscard]] int fd() const noexcept { return object.get_mapping_handle().handle; }
 };
+
+// Which object a mapping is: a name may later refer to another (removed, recreated).
+struct ObjectIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+};
+[[nodiscard]] ObjectIdentity identity_of(const Segment& segment) noexcept;
+// The ring `name` no longer refers to the object `identity` (removed or recreated).
+[[nodiscard]] bool ring_replaced(std::string_view name, const ObjectIdentity& identity) noexcept;
 
 struct OpenedRing {
   Segment segment;

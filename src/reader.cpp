@@ -15,14 +15,12 @@
 #include "clock_internal.hpp"
 #include "layout.hpp"
 #include "liveness.hpp"
-#include "names.hpp"
 #include "reader_state.hpp"
 #include "slot_io.hpp"
 #include "snapshot_area.hpp"
 #include "test_hooks.hpp"
 
 #include <algorithm>
-#include <sys/stat.h>
 #include <thread>
 
 namespace shmcast {
@@ -56,11 +54,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   s.ring = std::move(opened.segment);
   s.view = RingView(s.ring.base(), s.geometry);
   populate(s.ring, /*writable=*/false);
-  struct stat st {};
-  if (::fstat(s.ring.fd(), &st) == 0) {
-    s.device = st.st_dev;
-    s.inode = st.st_ino;
-  }
+  s.identity = identity_of(s.ring);
   const std::uint64_t words = (std::max<std::uint64_t>(s.geometry.payload_capacity(), s.geometry.snapshot_capacity) + 7) / 8 + 1;
   s.buffer.assign(words, 0);
   buffer_ = reinterpret_cast<std::byte*>(s.buffer.data());
@@ -118,11 +112,7 @@ const std::string& Reader::name() const noexcept { return state_->name; }
 std::uint64_t Reader::ring_id() const noexcept { return state_->header.ring_id; }
 std::uint64_t Reader::source_position() const noexcept { return line_->source_position(); }
 
-bool Reader::replaced() const noexcept {
-  struct stat st {};
-  if (::stat(object_path(ring_object_name(state_->name)).c_str(), &st) != 0) return true;
-  return st.st_ino != state_->inode || st.st_dev != state_->device;
-}
+bool Reader::replaced() const noexcept { return ring_replaced(state_->name, state_->identity); }
 
 void Reader::set_external_position(std::uint64_t position) noexcept {
   if (entry_ != nullptr) entry_->set_external_position(position);

@@ -35,8 +35,7 @@ struct ReaderState {
   std::string registration_error;
   std::vector<std::uint64_t> buffer;  // word-aligned copy target for payloads and snapshots
   std::uint64_t stale_snapshot_stamp = 0;  // the stamp of a snapshot already found too old
-  dev_t device = 0;
-  ino_t inode = 0;
+  ObjectIdentity identity;  // which object `ring` is, for replaced()
   bool want_snapshot = false;  // StartAt::snapshot, not yet served
   // A snapshot copied into the buffer whose gap has been reported: delivered next.
   bool snapshot_pending = false;

@@ -23,6 +23,7 @@
 // thread writes what was already queued, and tail exits 0.
 #include "commands.hpp"
 #include "common/format.hpp"
+#include "common/utf8.hpp"
 #include "common/json.hpp"
 #include "common/stop.hpp"
 
@@ -307,24 +308,6 @@ class ReaderThread {
   std::chrono::steady_clock::time_point next_check_{};
 };
 
-// The length of the valid UTF-8 sequence at s[i] (2-4) and its code point, or 0.
-std::size_t utf8_sequence(std::string_view s, std::size_t i, char32_t& cp) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  std::size_t n = 0;
-  if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(k) & 0x3F);
-  }
-  if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
-  return n;
-}
-
 // Text format: the bytes as they are, except what a terminal would take as a control:
 // C0 controls but tab, DEL, and C1 controls (raw bytes 0x80-0x9f outside a UTF-8
 // sequence, or U+0080-U+009F encoded) become \n, \r or \xNN, so a payload can neither
@@ -351,14 +334,13 @@ void append_escaped(std::string& out, std::string_view s) {
       hex(c);  // other C0 controls and DEL
       ++i;
     } else {
-      char32_t cp = 0;
-      const std::size_t n = utf8_sequence(s, i, cp);
+      const std::size_t n = utf8_sequence_length(s, i);
       if (n == 0) {
         if (c <= 0x9F) hex(c);  // a C1 control on an 8-bit terminal
         else out.push_back(static_cast<char>(c));
         ++i;
       } else {
-        if (cp <= 0x9F) {
+        if (utf8_c1_control_at(s, i)) {
           for (std::size_t k = 0; k < n; ++k) hex(static_cast<unsigned char>(s[i + k]));
         } else {
           out.append(s.substr(i, n));

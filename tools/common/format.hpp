@@ -1,6 +1,8 @@
 // Human-readable output for the CLI: sizes, durations, rates, tables, hex dumps.
 #pragma once
 
+#include "common/utf8.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -87,9 +89,6 @@ inline std::string printable(std::string_view text) {
     out.push_back(kHex[c >> 4]);
     out.push_back(kHex[c & 0xF]);
   };
-  auto cont = [&](std::size_t at) {
-    return at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80;
-  };
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
@@ -102,21 +101,12 @@ inline std::string printable(std::string_view text) {
       ++i;
       continue;
     }
-    // The length of the valid UTF-8 sequence starting here, 0 if it is not one.
-    std::size_t n = 0;
-    const unsigned char c1 = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
-    if (c >= 0xC2 && c <= 0xDF && cont(i + 1)) n = 2;
-    else if (c >= 0xE0 && c <= 0xEF && cont(i + 1) && cont(i + 2) && !(c == 0xE0 && c1 < 0xA0) &&
-             !(c == 0xED && c1 >= 0xA0))
-      n = 3;
-    else if (c >= 0xF0 && c <= 0xF4 && cont(i + 1) && cont(i + 2) && cont(i + 3) && !(c == 0xF0 && c1 < 0x90) &&
-             !(c == 0xF4 && c1 >= 0x90))
-      n = 4;
+    const std::size_t n = utf8_sequence_length(text, i);
     if (n == 0) {
       escape("\\x", c);
       ++i;
-    } else if (n == 2 && c == 0xC2 && c1 <= 0x9F) {
-      escape("\\u00", c1);  // a C1 control character
+    } else if (utf8_c1_control_at(text, i)) {
+      escape("\\u00", static_cast<unsigned char>(text[i + 1]));
       i += 2;
     } else {
       out.append(text.substr(i, n));

@@ -1,4 +1,5 @@
 #include "common/prometheus.hpp"
+#include "common/utf8.hpp"
 
 #include <shmcast/clock.hpp>
 
@@ -14,21 +15,6 @@ constexpr const char* kUpHelp = "1 if the ring could be read, 0 if not.";
 double seconds(std::uint64_t ns) { return static_cast<double>(ns) / 1e9; }
 
 std::string ring_label(std::string_view name) { return "ring=\"" + escape_label(name) + "\""; }
-
-// The length of the valid UTF-8 sequence that starts at v[i] (a byte >= 0x80), 0 if none
-// does: no overlong forms, no surrogates, nothing above U+10FFFF.
-std::size_t utf8_length(std::string_view v, std::size_t i) {
-  const auto at = [&](std::size_t k) { return k < v.size() ? static_cast<unsigned char>(v[k]) : 0u; };
-  const auto cont = [&](std::size_t k) { return (at(k) & 0xC0u) == 0x80u; };
-  const unsigned c = at(i), c1 = at(i + 1);
-  if (c >= 0xC2 && c <= 0xDF && cont(i + 1)) return 2;
-  if (c >= 0xE0 && c <= 0xEF && cont(i + 1) && cont(i + 2) && !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0))
-    return 3;
-  if (c >= 0xF0 && c <= 0xF4 && cont(i + 1) && cont(i + 2) && cont(i + 3) && !(c == 0xF0 && c1 < 0x90) &&
-      !(c == 0xF4 && c1 >= 0x90))
-    return 4;
-  return 0;
-}
 
 }  // namespace
 
@@ -46,7 +32,7 @@ std::string escape_label(std::string_view v) {
       ++i;
       continue;
     }
-    const std::size_t n = utf8_length(v, i);
+    const std::size_t n = utf8_sequence_length(v, i);
     if (n == 0) {
       out += kReplacement;  // Prometheus rejects a label value that is not valid UTF-8
       ++i;
