@@ -9,18 +9,9 @@ namespace {
 constexpr bool is_power_of_two(u64 v) noexcept { return v != 0 && (v & (v - 1)) == 0; }
 }  // namespace
 
-std::optional<std::string> geometry_problem(const Geometry& g) {
-  if (!is_power_of_two(g.slot_count) || g.slot_count < 2 || g.slot_count > kMaxSlotCount)
-    return "slot count " + std::to_string(g.slot_count) + " must be a power of two from 2 to 2^30";
-  if (g.slot_size < kSlotSizeUnit || g.slot_size % kSlotSizeUnit != 0 || g.slot_size > kMaxSlotSize)
-    return "slot size " + std::to_string(g.slot_size) + " must be a multiple of 64 from 64 to 16 MiB";
-  if (g.snapshot_capacity > kMaxSnapshotCapacity) return "snapshot capacity is larger than 4 GiB";
-  return std::nullopt;
-}
-
 void check_geometry(const Geometry& g, std::string_view ring) {
-  if (std::optional<std::string> why = geometry_problem(g))
-    throw Error(Errc::invalid_argument, ring, "invalid geometry: " + *why);
+  if (std::string why = geometry_problem(g); !why.empty())
+    throw Error(Errc::invalid_argument, ring, "invalid geometry: " + why);
 }
 
 u64 snapshot_stride(u64 capacity) noexcept { return (capacity + kCacheLine - 1) / kCacheLine * kCacheLine; }
@@ -59,7 +50,7 @@ Geometry validate_header(const RingHeader& h, u64 object_size, std::string_view 
   if (h.header_size != kRingHeaderSize || h.slots_offset != kRingHeaderSize)
     corrupt("header size " + std::to_string(h.header_size));
   const Geometry g{h.slot_count, h.slot_size, h.snapshot_capacity};
-  if (std::optional<std::string> why = geometry_problem(g)) corrupt(*why);
+  if (std::string why = geometry_problem(g); !why.empty()) corrupt(why);
   if (h.payload_capacity != g.payload_capacity())
     corrupt("payload capacity " + std::to_string(h.payload_capacity) + " does not fit slot size");
   if (h.snapshot_offset != snapshot_offset(g) || h.snapshot_stride != snapshot_stride(g.snapshot_capacity))
@@ -74,3 +65,17 @@ Geometry validate_header(const RingHeader& h, u64 object_size, std::string_view 
 }
 
 }  // namespace shmcast::detail
+
+namespace shmcast {
+
+std::string geometry_problem(const Geometry& g) {
+  using namespace detail;
+  if (!is_power_of_two(g.slot_count) || g.slot_count < 2 || g.slot_count > kMaxSlotCount)
+    return "slot count " + std::to_string(g.slot_count) + " must be a power of two from 2 to 2^30";
+  if (g.slot_size < kSlotSizeUnit || g.slot_size % kSlotSizeUnit != 0 || g.slot_size > kMaxSlotSize)
+    return "slot size " + std::to_string(g.slot_size) + " must be a multiple of 64 from 64 to 16 MiB";
+  if (g.snapshot_capacity > kMaxSnapshotCapacity) return "snapshot capacity is larger than 4 GiB";
+  return {};
+}
+
+}  // namespace shmcast

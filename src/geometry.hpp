@@ -18,9 +18,8 @@ inline constexpr u64 kMaxSlotCount = u64{1} << 30;
 inline constexpr u32 kMaxSlotSize = 1u << 24;  // 16 MiB
 inline constexpr u64 kMaxSnapshotCapacity = u64{1} << 32;
 
-// What is wrong with a geometry, or nullopt if nothing is.
-[[nodiscard]] std::optional<std::string> geometry_problem(const Geometry& geometry);
-// Throws Errc::invalid_argument about `ring` if the geometry breaks a rule.
+// Throws Errc::invalid_argument about `ring` if the geometry breaks a rule
+// (shmcast::geometry_problem, types.hpp).
 void check_geometry(const Geometry& geometry, std::string_view ring);
 
 [[nodiscard]] u64 snapshot_stride(u64 capacity) noexcept;

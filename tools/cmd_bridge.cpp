@@ -78,20 +78,29 @@ void add_bridge_commands(CLI::App& app) {
   in->add_option("ring", in_opts->ring, "Local ring to write (created if missing)")->required();
   in->add_option("--nats", in_opts->url, "NATS server URL(s), comma-separated")->required();
   in->add_option("--stream", in_opts->stream, "JetStream stream (default shmcast_RING, '.' turned into '_')");
-  in->add_option("--slots", in_opts->slot_count, "Slot count of a ring created here (default: the source's)")
-      ->check(CLI::PositiveNumber);
-  in->add_option("--slot-size", in_opts->slot_size, "Slot size of a ring created here (default: the source's)")
-      ->check(CLI::PositiveNumber);
+  auto slots = std::make_shared<std::string>(), slot_size = std::make_shared<std::string>();
+  in->add_option("--slots", *slots, "Slot count of a ring created here, a power of two (default: the source's)");
+  in->add_option("--slot-size", *slot_size, "Slot size of a ring created here, a multiple of 64 (default: the source's)");
   auto mode = std::make_shared<std::string>("600");
   in->add_option("--mode", *mode, "Permission bits (octal) of a ring created here")->capture_default_str();
   in->add_flag("-v,--verbose", in_opts->verbose, "Log gap records and a summary at exit");
-  in->callback([in_opts, mode] {
+  in->callback([in_opts, mode, slots, slot_size] {
     check_stream(in_opts->stream);
     check_urls(in_opts->url);
-    const std::uint64_t n = in_opts->slot_count;
-    if (n != 0 && (n < 2 || (n & (n - 1)) != 0)) throw CLI::ValidationError("--slots", "must be a power of two, at least 2");
-    if (in_opts->slot_size % kSlotSizeUnit != 0)
-      throw CLI::ValidationError("--slot-size", "must be a multiple of " + std::to_string(kSlotSizeUnit));
+    // Either may be left to the source; what is given must pass the library's geometry
+    // rules now, not when the first record arrives.
+    const auto check = [](const char* option, const Geometry& g) {
+      if (std::string why = geometry_problem(g); !why.empty()) throw CLI::ValidationError(option, why);
+    };
+    const Geometry defaults;
+    if (!slots->empty()) {
+      in_opts->slot_count = parse_uint("--slots", *slots, 1, UINT64_MAX);
+      check("--slots", {in_opts->slot_count, defaults.slot_size, 0});
+    }
+    if (!slot_size->empty()) {
+      in_opts->slot_size = static_cast<std::uint32_t>(parse_uint("--slot-size", *slot_size, 1, UINT32_MAX));
+      check("--slot-size", {defaults.slot_count, in_opts->slot_size, 0});
+    }
     in_opts->mode = parse_mode(*mode);
     install_stop_handlers();
     in_opts->should_stop = stop_requested;

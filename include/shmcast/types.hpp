@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace shmcast {
@@ -28,6 +29,11 @@ struct Geometry {
   [[nodiscard]] constexpr std::uint32_t payload_capacity() const noexcept { return slot_size - kSlotHeaderBytes; }
   friend bool operator==(const Geometry&, const Geometry&) = default;
 };
+
+// What is wrong with `geometry` by the rules above, or an empty string if nothing is: the
+// one check Producer::create and attaching readers apply, for callers that want to
+// validate a geometry before they have a ring to create.
+[[nodiscard]] std::string geometry_problem(const Geometry& geometry);
 
 // The smallest slot size (a multiple of 64) whose payload holds `payload_bytes`.
 [[nodiscard]] constexpr std::uint32_t slot_size_for(std::uint32_t payload_bytes) noexcept {
