@@ -134,6 +134,7 @@ RingStatus RingObserver::sample() {
   st.source_head = source.head;
   st.source_gaps = source.gaps;
   st.source_missed = source.missed;
+  st.relay = st.source_position != 0 || source.head != 0 || source.gaps != 0 || source.missed != 0;
   st.first_seq = view.sequence().first_seq();
   st.skipped = view.sequence().skipped();
   if (view.has_snapshot_area()) {

@@ -75,6 +75,7 @@ struct RingStatus {
   std::string registry_error;  // why readers could not be listed, if so
 
   // Derived figures, computed by the observer.
+  bool relay = false;               // a relaying producer (bridge in) writes it: the source_* figures mean something
   std::uint32_t live_readers = 0;   // entries whose process is alive
   bool rate_known = false;          // false on an observer's first sample
   double rate = 0;                  // messages/s since the observer's previous sample

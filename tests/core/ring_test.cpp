@@ -366,6 +366,19 @@ TEST_CASE("the observer puts each reader in one state: ok, behind, lapped, stall
   CHECK(std::string(to_string(ReaderState::lapped)) == "lapped");
 }
 
+TEST_CASE("the observer tells a relayed ring by its source figures, and reads them back", "[ring][observer]") {
+  RingGuard g(unique_ring("relayed"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  CHECK_FALSE(inspect(g.name).relay);
+  p.set_source_status({.head = 40, .gaps = 2, .missed = 7});
+  const RingStatus st = inspect(g.name);
+  CHECK(st.relay);
+  CHECK(st.source_head == 40);
+  CHECK(st.source_gaps == 2);
+  CHECK(st.source_missed == 7);
+  CHECK(p.source_status().missed == 7);
+}
+
 TEST_CASE("registered readers appear in the registry with their counters", "[ring][registry]") {
   RingGuard g(unique_ring("registry"));
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});

@@ -106,7 +106,7 @@ void add_ring(Exposition& m, const RingStatus& st) {
     m.add("shmcast_snapshot_age_seconds", "gauge", "Age of the newest snapshot (0: none yet).", ring,
           st.snapshot_published_ns != 0 && now > st.snapshot_published_ns ? seconds(now - st.snapshot_published_ns) : 0.0);
   }
-  if (st.source_position != 0 || st.source_head != 0 || st.source_gaps != 0 || st.source_missed != 0) {
+  if (st.relay) {
     m.add("shmcast_relay_source_position", "gauge", "A relaying producer's last applied source sequence.", ring, st.source_position);
     m.add("shmcast_relay_source_head", "gauge", "The relay source's newest known sequence.", ring, st.source_head);
     m.add("shmcast_relay_source_gaps_total", "counter", "Gaps the relay met in its source.", ring, st.source_gaps);

@@ -13,10 +13,6 @@ namespace shmcast::cli {
 
 namespace {
 
-bool is_relay(const RingStatus& st) {
-  return st.source_position != 0 || st.source_head != 0 || st.source_gaps != 0 || st.source_missed != 0;
-}
-
 // Rates to the thousandth, as they always were printed.
 double milli_rounded(double v) { return std::round(v * 1000.0) / 1000.0; }
 
@@ -78,7 +74,7 @@ Json ring_json(const RingStatus& st) {
                      {"age_ns", st.snapshot_published_ns != 0 && now > st.snapshot_published_ns
                                     ? now - st.snapshot_published_ns
                                     : 0}};
-  if (is_relay(st))
+  if (st.relay)
     o["relay"] = {{"source_position", st.source_position},
                   {"source_head", st.source_head},
                   {"source_gaps", st.source_gaps},
@@ -127,7 +123,7 @@ std::string stat_text(const RingStatus& st) {
              " of " + human_bytes(g.snapshot_capacity) + ", " + human_age(st.snapshot_published_ns, now) + " (" +
              count_of(st.snapshots_published, "snapshot") + " published)\n";
   }
-  if (is_relay(st))
+  if (st.relay)
     out += "  relay      source position " + std::to_string(st.source_position) + ", source head " +
            std::to_string(st.source_head) + ", " + count_of(st.source_gaps, "gap") + " (" +
            std::to_string(st.source_missed) + " missed) in the source\n";
