@@ -94,7 +94,10 @@ class RingRx {
  private:
   static ReaderOptions options(Wait wait) {
     ReaderOptions o;
-    o.start = StartAt::oldest;
+    // Every message from the first: a reader the producer laps before its first read
+    // counts that loss (StartAt::oldest would take its start again).
+    o.start = StartAt::sequence;
+    o.start_seq = 0;
     o.on_gap = GapPolicy::oldest;
     o.wait = wait == Wait::spin ? WaitStrategy::spin : wait == Wait::yield ? WaitStrategy::spin_yield : WaitStrategy::block;
     o.label = "shmcast-bench";
