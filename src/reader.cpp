@@ -66,8 +66,8 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   wait_ = options.wait;
 
   switch (options.start) {
-    case StartAt::latest: position_ = head(); break;
-    case StartAt::oldest: position_ = oldest(); break;
+    case StartAt::latest: position_ = head(); s.start_retakable = true; break;
+    case StartAt::oldest: position_ = oldest(); s.start_retakable = true; break;
     case StartAt::sequence: position_ = options.start_seq; break;
     case StartAt::snapshot:
       // The span starts where the state the reader rebuilds starts: the newest snapshot's
@@ -78,6 +78,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
       s.want_snapshot = true;
       break;
   }
+  s.start = position_;
 
   // The registry serves blocking waits even for a reader that does not register.
   s.registry = open_registry(name, s.header.ring_id, /*writable=*/true, s.registration_error);
@@ -104,6 +105,7 @@ std::uint64_t Reader::oldest() const noexcept {
   return std::max(by_window, sequence_->first_seq());
 }
 
+std::uint64_t Reader::start() const noexcept { return state_->start; }
 bool Reader::producer_alive() const noexcept { return producer_lock_held(state_->ring.fd()); }
 pid_t Reader::producer_pid() const noexcept { return static_cast<pid_t>(line_->pid()); }
 const std::string& Reader::registration_error() const noexcept { return state_->registration_error; }
@@ -149,6 +151,7 @@ bool Reader::seek(std::uint64_t seq) noexcept {
   position_ = seq;
   state_->want_snapshot = false;
   state_->snapshot_pending = false;
+  state_->start_retakable = false;
   publish_counters();
   return seq == h || view_->slot(seq).stamp() == stamp_committed(seq);
 }
@@ -184,7 +187,10 @@ ReadResult Reader::try_read() noexcept {
     if (slot.stamp_after_copy() != s1) return on_lapped(seq, seq + 1);  // overwritten while copying
     if (meta.length > capacity) [[unlikely]] {
       // A skip record: [seq, target) were skipped by a producer that jumped ahead.
-      if (meta.is_skip() && meta.timestamp_ns > seq) return report_gap(seq, meta.timestamp_ns);
+      if (meta.is_skip() && meta.timestamp_ns > seq) {
+        if (retake_start(meta.timestamp_ns)) return read_retaken();
+        return report_gap(seq, meta.timestamp_ns);
+      }
       return report_gap(seq, seq + 1);  // a slot claiming more than it holds is corrupt: drop it, counted
     }
     position_ = seq + 1;
@@ -232,7 +238,37 @@ std::uint64_t Reader::skipped_run_end(std::uint64_t seq) const noexcept {
   return end;
 }
 
+// A reader that starts at latest or oldest has been promised nothing before its first
+// event: its start is where its span begins. If that start is overwritten (or skipped)
+// before the reader returns anything, as happens to a fresh reader of a busy ring between
+// attaching and its first read, the start is taken again by the same rule instead of
+// being reported as a gap. The span, and so delivered + missed == position - start(),
+// begins at the retaken start, never inside the run that was lost. Any event, or a seek,
+// fixes the start; so does a producer that laps the reader again and again within one read
+// (faster than it can copy one message): after kMaxRetakes in a row the loss is a gap.
+bool Reader::retake_start(std::uint64_t lost_until) noexcept {
+  constexpr int kMaxRetakes = 8;
+  ReaderState& s = *state_;
+  if (!s.start_retakable || delivered_ != 0 || gaps_ != 0 || snapshots_ != 0) return false;
+  if (s.retakes_in_read == kMaxRetakes) {
+    s.start_retakable = false;
+    return false;
+  }
+  ++s.retakes_in_read;
+  position_ = std::max(s.options.start == StartAt::latest ? head() : oldest(), lost_until);
+  s.start = position_;
+  if (entry_ != nullptr) entry_->publish_progress(position_, 0);
+  return true;
+}
+
+ReadResult Reader::read_retaken() noexcept {
+  const ReadResult r = try_read();
+  state_->retakes_in_read = 0;
+  return r;
+}
+
 ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept {
+  if (retake_start(lost_until)) [[unlikely]] return read_retaken();
   if (on_gap_ == GapPolicy::snapshot && view_->has_snapshot_area() && view_->snapshot_control().stamp() != 0)
     return take_snapshot(seq, /*at_start=*/false);
   std::uint64_t next = on_gap_ == GapPolicy::latest ? head() : oldest();

@@ -32,6 +32,10 @@ struct ReaderEntry;
 class RingView;
 }  // namespace detail
 
+// A reader that starts at `latest` or `oldest` takes its start again, by the same rule,
+// if that start is overwritten before the reader has returned any event (a fresh reader of
+// a busy ring): nothing was promised to it yet, so that is no gap. start() says where the
+// span begins. Any event, or a seek, fixes the start; a later loss is a gap.
 enum class StartAt {
   latest,    // only messages published after attaching
   oldest,    // the oldest message still safely held
@@ -97,6 +101,9 @@ class Reader {
   bool seek(std::uint64_t seq) noexcept;
 
   [[nodiscard]] std::uint64_t position() const noexcept { return position_; }
+  // Where the reader's span begins: delivered() + missed() == position() - start() (seeks
+  // aside). Fixed at attach, except as StartAt explains for a start lost before the first event.
+  [[nodiscard]] std::uint64_t start() const noexcept;
   [[nodiscard]] std::uint64_t delivered() const noexcept { return delivered_; }
   [[nodiscard]] std::uint64_t gaps() const noexcept { return gaps_; }
   [[nodiscard]] std::uint64_t missed() const noexcept { return missed_; }
@@ -124,6 +131,8 @@ class Reader {
   [[nodiscard]] std::uint64_t source_position() const noexcept;  // the producer's relay position
 
  private:
+  bool retake_start(std::uint64_t lost_until) noexcept;
+  ReadResult read_retaken() noexcept;
   ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept;
   [[nodiscard]] std::uint64_t skipped_run_end(std::uint64_t seq) const noexcept;
   ReadResult on_vacant(std::uint64_t seq) noexcept;

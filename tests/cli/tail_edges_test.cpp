@@ -93,6 +93,25 @@ TEST_CASE("tail ends promptly with status 0 when the reader of its output goes a
   }
 }
 
+TEST_CASE("a fresh tail on a busy ring starts with a message and no gap", "[cli][tail][edges]") {
+  RingGuard ring(unique_ring("tail-busy"));
+  // 16 slots at 1M messages/s: the producer laps the ring every 16 us, far sooner than a
+  // tail gets from attaching to its first read. Its start is taken again, not reported.
+  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  Proc producer({"publish", ring.name, "-m", "busy", "--count", "1000000000", "--rate", "1000000"});
+  REQUIRE(wait_ring(ring.name, [](const shmcast::RingStatus& st) { return st.head > 1000; }));
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const Result tail = run({"tail", ring.name, "--format", "json", "--count", "3"});
+    INFO("attempt " << attempt << ": " << tail.out << tail.err);
+    REQUIRE(tail.rc == 0);
+    const std::vector<std::string> out = lines(tail.out);
+    REQUIRE_FALSE(out.empty());
+    CHECK(out.front().rfind("{\"seq\":", 0) == 0);  // a message first, not {"gap":...}
+  }
+  producer.signal(SIGTERM);
+  CHECK(producer.finish(10s) >= 0);
+}
+
 TEST_CASE("tail with standard output closed is an error, not a quiet end", "[cli][tail][edges]") {
   RingGuard ring(unique_ring("tail-noout"));
   REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);

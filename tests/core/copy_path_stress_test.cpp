@@ -126,7 +126,7 @@ int run_reader(const std::string& ring, Shared& shared, int index, WaitStrategy 
   ReaderResult& out = shared.readers[static_cast<std::size_t>(index)];
   std::optional<Reader> reader;
   try {
-    reader.emplace(ring, ReaderOptions{.start = StartAt::oldest, .on_gap = GapPolicy::oldest, .wait = wait});
+    reader.emplace(ring, ReaderOptions{.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::oldest, .wait = wait});
   } catch (...) {
   }
   shared.attached.fetch_add(1);

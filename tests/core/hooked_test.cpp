@@ -23,7 +23,7 @@ TEST_CASE("stamp table: a slot overwritten while the reader copies it is a gap, 
   INFO("payload " << size << " bytes");
   RingGuard g(unique_ring("midcopy"));
   Producer p = Producer::create(g.name, {.slot_count = 4, .slot_size = size < 40 ? 64u : 8192u});
-  Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::latest});
+  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::latest});
   const std::vector<std::byte> first(size, std::byte{1});
   p.publish(first);
   g_producer = &p;

@@ -84,7 +84,8 @@ TEST_CASE("a lapped reader gets one gap with the exact count, then messages", "[
   RingGuard g(unique_ring("lap"));
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
   SECTION("policy oldest replays what is still safely held") {
-    Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::oldest});
+    // From sequence 0: an oldest or latest start lost before the first read would be taken again.
+    Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::oldest});
     publish_n(p, 40);
     ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::gap);
@@ -103,7 +104,7 @@ TEST_CASE("a lapped reader gets one gap with the exact count, then messages", "[
     CHECK(r.gaps() == 1);
   }
   SECTION("policy latest jumps to head") {
-    Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::latest});
+    Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::latest});
     publish_n(p, 40);
     ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::gap);
@@ -113,6 +114,72 @@ TEST_CASE("a lapped reader gets one gap with the exact count, then messages", "[
     publish_n(p, 1, 40);
     CHECK(r.try_read().message.seq == 40);
     CHECK(r.delivered() + r.missed() == 41);
+  }
+}
+
+TEST_CASE("a fresh reader whose start is lost before its first event takes it again, and after that a loss is a gap",
+          "[ring][start]") {
+  RingGuard g(unique_ring("retake"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  SECTION("oldest: the oldest held when it first reads, no gap; the next lap is a gap") {
+    Reader r(g.name, {.start = StartAt::oldest, .label = "fresh"});
+    CHECK(r.start() == 0);
+    publish_n(p, 40);  // laps the start (0) before the first read
+    const ReadResult first = r.try_read();
+    REQUIRE(first.status == ReadStatus::message);
+    CHECK(first.message.seq == 25);  // head 40, 16 slots, a margin of one
+    CHECK(r.start() == 25);
+    CHECK(inspect(g.name).readers.at(0).position == 26);
+    while (r.try_read()) {
+    }
+    CHECK(r.position() == 40);
+    CHECK(r.gaps() == 0);
+    CHECK(r.delivered() + r.missed() == r.position() - r.start());
+    publish_n(p, 40, 40);  // the start is fixed by the first event: this lap is a gap
+    const ReadResult gap = r.try_read();
+    REQUIRE(gap.status == ReadStatus::gap);
+    CHECK(gap.gap.first == 40);
+    CHECK(r.start() == 25);
+    CHECK(r.delivered() + r.missed() == r.position() - r.start());
+  }
+  SECTION("latest: head when it first reads") {
+    Reader r(g.name);
+    publish_n(p, 40);
+    CHECK(r.try_read().status == ReadStatus::empty);
+    CHECK(r.start() == 40);
+    CHECK(r.position() == 40);
+    publish_n(p, 1, 40);
+    CHECK(text(r.try_read()) == shmcast::test::numbered("m", 40));
+    CHECK(r.missed() == 0);
+  }
+  SECTION("a start inside a skipped run is taken again after the run") {
+    RingGuard wide(unique_ring("retake-skip"));
+    Producer q = Producer::create(wide.name, {.slot_count = 64, .slot_size = 64});
+    publish_n(q, 10);
+    q.skip_to(210);
+    publish_n(q, 40, 210);
+    Reader r(wide.name, {.start = StartAt::oldest});
+    CHECK(r.start() == 190);  // the oldest by the window (head 250, 64 slots, a margin of 4): inside the run
+    CHECK(text(r.try_read()) == shmcast::test::numbered("m", 210));
+    CHECK(r.start() == 210);
+    CHECK(r.gaps() == 0);
+  }
+  SECTION("a seek fixes the start: a loss after it is a gap") {
+    Reader r(g.name);
+    CHECK(r.seek(r.position()));
+    publish_n(p, 40);
+    const ReadResult gap = r.try_read();
+    REQUIRE(gap.status == ReadStatus::gap);
+    CHECK(gap.gap.first == 0);
+    CHECK(r.start() == 0);
+  }
+  SECTION("a start given as a sequence is never taken again") {
+    Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0});
+    publish_n(p, 40);
+    const ReadResult gap = r.try_read();
+    REQUIRE(gap.status == ReadStatus::gap);
+    CHECK(gap.gap.first == 0);
+    CHECK(gap.gap.missed == 25);
   }
 }
 
@@ -185,7 +252,8 @@ TEST_CASE("a reader that lands inside a skipped run reports the whole run as one
   publish_n(p, 40, 210);  // head 250; the oldest held, with the safety margin, is 190: inside the run
   const GapPolicy policy = GENERATE(GapPolicy::oldest, GapPolicy::latest);
   INFO("gap policy " << static_cast<int>(policy));
-  Reader r(g.name, {.start = StartAt::oldest, .on_gap = policy});
+  // A reader that stands at 190 (a fresh oldest reader would take its start again, at 210).
+  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 190, .on_gap = policy});
   REQUIRE(r.position() == 190);
   const ReadResult gap = r.try_read();
   REQUIRE(gap.status == ReadStatus::gap);
@@ -382,7 +450,7 @@ TEST_CASE("the observer tells a relayed ring by its source figures, and reads th
 TEST_CASE("registered readers appear in the registry with their counters", "[ring][registry]") {
   RingGuard g(unique_ring("registry"));
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
-  Reader a(g.name, {.start = StartAt::oldest, .label = "alpha"});
+  Reader a(g.name, {.start = StartAt::sequence, .start_seq = 0, .label = "alpha"});
   Reader hidden(g.name, {.register_reader = false});
   CHECK(a.registered());
   CHECK_FALSE(hidden.registered());

@@ -55,7 +55,7 @@ TEST_CASE("slot order: a producer writes message n where the order says, and a r
   RingGuard g(unique_ring("order"));
   const Geometry geometry{.slot_count = 32, .slot_size = 320};
   Producer p = Producer::create(g.name, geometry);
-  Reader r(g.name, {.start = StartAt::oldest});
+  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0});
   alignas(8) std::byte buf[296];
   for (std::uint64_t n = 0; n < 40; ++n) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 200, n)));
 

@@ -30,7 +30,7 @@ struct ReaderTally {
 // this reader again and again whatever their relative speeds (a fixed 1 ms sleep did not
 // get lapped by a ThreadSanitizer producer of 8 KiB messages).
 void run_reader(const std::string& ring, ReaderTally& tally, std::uint64_t stall_every, std::uint64_t messages = kMessages) {
-  Reader r(ring, {.start = StartAt::oldest, .on_gap = GapPolicy::oldest, .wait = WaitStrategy::spin_yield});
+  Reader r(ring, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::oldest, .wait = WaitStrategy::spin_yield});
   const std::uint64_t start = r.position();
   std::uint64_t last = 0, delivered = 0, missed = 0, gaps = 0, corrupt = 0, disorder = 0;
   bool first = true;

@@ -49,6 +49,7 @@ pid_t streaming_child(const std::string& name, WakeBlock* b, WaitStrategy wait) 
     options.wait = wait;
     options.label = "streaming";
     Reader r(name, options);
+    r.seek(r.position());  // fixes the start: a loss before the first read is a gap, not a new start
     b->ready.store(1);
     std::uint64_t expect = r.position(), delivered = 0, bad = 0;
     for (;;) {

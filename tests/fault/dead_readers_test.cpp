@@ -37,6 +37,8 @@ pid_t reader_process(const std::string& name, VictimBlock* b, bool block_once, b
     options.label = label;
     options.register_reader = register_reader;
     options.wait = block_once ? WaitStrategy::block : WaitStrategy::spin_yield;
+    options.start = StartAt::sequence;  // every message from the first: a loss before the first read counts
+    options.start_seq = 0;
     Reader r(name, options);
     const std::uint64_t start = r.position();
     b->ready.store(1);

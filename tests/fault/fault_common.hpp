@@ -214,7 +214,12 @@ inline int run_checked_reader(const std::string& name, ReaderReport* rep, const 
       if (stopping) break;
       continue;
     }
-    ++events;
+    if (events++ == 0) {
+      // A latest/oldest start lost before the first event is taken again (StartAt): the
+      // span begins at the start the library settled on.
+      expect = r.start();
+      rep->start.store(expect);
+    }
     switch (e.status) {
       case ReadStatus::message:
         if (e.message.seq != expect) ++disorder;

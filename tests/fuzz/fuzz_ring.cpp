@@ -45,15 +45,24 @@ bool write_object(const std::string& object, const std::uint8_t* bytes, std::siz
 // message is the next sequence and fits the slot; each gap starts where the reader was;
 // delivered + missed == the span moved over (counted per drain: a seek moves without counting).
 // A reader that starts from a snapshot begins its span at the snapshot: with
-// `from_snapshot`, a first event that is a snapshot resets the baseline.
-void drain(Reader& r, bool from_snapshot) {
+// `from_snapshot`, a first event that is a snapshot resets the baseline. A `fresh` reader
+// (no event and no seek yet) may take a lost latest/oldest start again before its first
+// event (StartAt): its span begins at r.start() as of that event.
+void drain(Reader& r, bool from_snapshot, bool fresh) {
   std::uint64_t start = r.position();
   std::uint64_t counted = r.delivered() + r.missed();  // before this drain (seeks aside)
   const std::uint64_t capacity = r.geometry().payload_capacity();
   std::uint64_t expect = start;
   for (int i = 0; i < kMaxReads; ++i) {
     const ReadResult e = r.try_read();
-    if (!e) break;
+    if (!e) {
+      if (fresh && i == 0) start = r.start();  // retaken, then nothing to read yet
+      break;
+    }
+    if (fresh && i == 0) {
+      if (r.start() < start) broken("a retaken start moves forward", r.start(), start);
+      start = expect = r.start();
+    }
     switch (e.status) {
       case ReadStatus::message:
         if (e.message.seq != expect) broken("message is the next sequence", e.message.seq, expect);
@@ -141,10 +150,10 @@ int run_one(const std::uint8_t* data, std::size_t size) {
   try {
     Reader r(name, options);
     attached = true;
-    drain(r, options.start == StartAt::snapshot);
+    drain(r, options.start == StartAt::snapshot, /*fresh=*/true);
     // Resynchronising after a seek back to where the ring says the oldest message is.
     r.seek(r.oldest());
-    drain(r, false);
+    drain(r, false, /*fresh=*/false);
   } catch (const Error&) {
     // Refused with a clear error: what hostile input should get.
   }
@@ -173,7 +182,7 @@ int run_one(const std::uint8_t* data, std::size_t size) {
       ReaderOptions after = options;
       after.start = StartAt::oldest;
       Reader r(name, after);
-      drain(r, false);
+      drain(r, false, /*fresh=*/true);
     } catch (const Error&) {
     }
   }

@@ -129,7 +129,7 @@ TEST_CASE("a late joiner whose snapshot is stale gets the loss as a gap, never a
 TEST_CASE("a lapped reader with the snapshot policy gets the state back, not a gap", "[snapshot]") {
   RingGuard g(unique_ring("lapsnap"));
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 64});
-  Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::snapshot});
+  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::snapshot});
   std::uint64_t sum = 0;
   for (std::uint64_t i = 1; i <= 100; ++i) {
     p.publish(bytes_of_u64(i));

@@ -57,12 +57,14 @@ const char* kLabels[3] = {"fast", "slow", "rebuild"};
 
 int run_reader(const std::string& ring, int which, Shared& shared) {
   shmcast::ReaderOptions options;
-  options.start = shmcast::StartAt::oldest;
+  // Every change from the ring's first sequence: the tables are rebuilt from an empty one,
+  // so a loss before the first read must be a gap (an oldest start would be taken again).
+  options.start = shmcast::StartAt::sequence;
+  options.start_seq = 0;
   options.label = kLabels[which];
   options.on_gap = which == 2 ? shmcast::GapPolicy::snapshot : shmcast::GapPolicy::oldest;
   shmcast::Reader reader(ring, options);
   ReaderResult& out = shared.readers[which];
-  const std::uint64_t start = reader.position();
   out.ready = 1;
   Table table{};
   bool table_valid = true;  // `rebuild` starts from an empty table, as the producer did
@@ -103,7 +105,7 @@ int run_reader(const std::string& ring, int which, Shared& shared) {
   out.gaps = reader.gaps();
   out.missed = reader.missed();
   out.snapshots = reader.snapshots();
-  out.span = reader.position() - start;
+  out.span = reader.position() - reader.start();
   out.table_matches = table_valid && table == shared.final_table;
   out.done = true;
   return 0;
