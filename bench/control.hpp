@@ -37,6 +37,11 @@ struct alignas(64) ReaderSlot {
 struct Control {
   alignas(64) std::atomic<std::uint32_t> ring_ready[2];
   alignas(64) std::atomic<std::uint32_t> readers_ready;
+  // For transports with queues of their own between the processes (zmq), the two markers
+  // of roles.cpp: per channel, readers that have received the sender's warm-up message
+  // (await_subscribers); readers that have received the producer's end marker (await_end).
+  alignas(64) std::atomic<std::uint32_t> joined[2];
+  alignas(64) std::atomic<std::uint32_t> ended;
   alignas(64) std::atomic<std::uint32_t> started;
   alignas(64) std::atomic<std::uint32_t> stop;
   alignas(64) std::atomic<std::uint32_t> producer_done;

@@ -13,7 +13,16 @@
 
 namespace shmcast::bench {
 
-const char* name_of(Transport t) { return t == Transport::ring ? "ring" : t == Transport::mutex ? "mutex" : "spsc-fanout"; }
+const char* name_of(Transport t) {
+  switch (t) {
+    case Transport::ring: return "ring";
+    case Transport::mutex: return "mutex";
+    case Transport::spsc: return "spsc-fanout";
+    case Transport::iceoryx: return "iceoryx";
+    case Transport::zmq: return "zmq";
+  }
+  return "?";
+}
 const char* name_of(Workload w) { return w == Workload::throughput ? "throughput" : w == Workload::latency ? "latency" : "rtt"; }
 const char* name_of(Wait w) { return w == Wait::spin ? "spin" : w == Wait::yield ? "yield" : "block"; }
 
@@ -38,7 +47,9 @@ std::string parse_size(std::string& s) {
 }
 
 Transport transport_of(const std::string& s) {
-  return s == "ring" ? Transport::ring : s == "mutex" ? Transport::mutex : Transport::spsc;
+  for (Transport t : kAllTransports)
+    if (s == name_of(t)) return t;
+  return Transport::spsc;  // "spsc", the short name
 }
 Workload workload_of(const std::string& s) {
   return s == "throughput" ? Workload::throughput : s == "latency" ? Workload::latency : Workload::rtt;
@@ -57,8 +68,8 @@ std::vector<int> usable_cpus() {
 }  // namespace
 
 std::optional<int> parse_args(int argc, char** argv, Options& o) {
-  CLI::App app{"shmcast-bench: the shmcast ring against a mutex-guarded ring and a per-reader spsc_queue fan-out,\n"
-               "all in POSIX shared memory: one producer and K reader processes per point.",
+  CLI::App app{"shmcast-bench: the shmcast ring against a mutex-guarded ring, a per-reader spsc_queue fan-out,\n"
+               "iceoryx and ZeroMQ: one producer and K reader processes per point.",
                "shmcast-bench"};
   app.get_formatter()->column_width(30);
   std::vector<std::string> transports, workloads;
@@ -80,9 +91,9 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
                       ->delimiter(',')
                       ->check(CLI::Range(1, kMaxReaders).description(""))
                       ->type_name("LIST");
-  app.add_option("--transports", transports, "ring,mutex,spsc-fanout (default all three)")
+  app.add_option("--transports", transports, "ring,mutex,spsc-fanout,iceoryx,zmq (default all five; those not built are skipped)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"ring", "mutex", "spsc-fanout", "spsc"}).description(""))
+      ->check(CLI::IsMember({"ring", "mutex", "spsc-fanout", "spsc", "iceoryx", "zmq"}).description(""))
       ->type_name("LIST");
   app.add_option("--workloads", workloads, "throughput,latency,rtt (default all three)")
       ->delimiter(',')
@@ -153,6 +164,11 @@ std::vector<Spec> build_points(const Options& o) {
       // spins 2048 polls before it lets the next one run). spsc-fanout has no blocking
       // primitive: its `block` yields after a few polls.
       s.wait = o.wait ? *o.wait : (k + 1 <= ncpu ? Wait::spin : w == Workload::throughput ? Wait::yield : Wait::block);
+      // zmq's messages are moved by an I/O thread in each process, pinned with it: a reader
+      // spinning on its socket takes the CPU its own I/O thread needs to deliver (rtt/2 at
+      // 64 B on the 2-vCPU VM: p99 1.0-1.6 ms spinning or yielding, 84 us blocking). Its
+      // readers block in zmq_poll, as libzmq's documentation has them, unless told otherwise.
+      if (t == Transport::zmq && !o.wait) s.wait = Wait::block;
       if (o.pin && ncpu > 0) {
         s.producer_cpu = o.cpus[0];
         for (int i = 0; i < k; ++i) s.reader_cpus.push_back(ncpu > 1 ? o.cpus[1 + static_cast<std::size_t>(i % (ncpu - 1))] : o.cpus[0]);

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +16,10 @@ namespace shmcast::bench {
 
 using u64 = std::uint64_t;
 
-enum class Transport { ring, mutex, spsc };
+// iceoryx and zmq are compiled in only where their libraries were found (SHMCAST_BENCH_ICEORYX,
+// SHMCAST_BENCH_ZMQ); a run that asks for one that is not there skips it with a note.
+enum class Transport { ring, mutex, spsc, iceoryx, zmq };
+inline constexpr Transport kAllTransports[] = {Transport::ring, Transport::mutex, Transport::spsc, Transport::iceoryx, Transport::zmq};
 enum class Workload { throughput, latency, rtt };
 
 const char* name_of(Transport t);
@@ -46,7 +50,7 @@ struct Options {
   u64 probe_samples = 200'000;   // ping-pong round trips per floor probe
   std::vector<std::size_t> sizes{8, 64, 256, 1024, 4096, 16384, 65536};
   std::vector<int> readers{1, 2, 4};
-  std::vector<Transport> transports{Transport::ring, Transport::mutex, Transport::spsc};
+  std::vector<Transport> transports{std::begin(kAllTransports), std::end(kAllTransports)};
   std::vector<Workload> workloads{Workload::throughput, Workload::latency, Workload::rtt};
   std::optional<Wait> wait;      // default: spin when every process has its own CPU (see build_points)
   bool pin = true;

@@ -61,6 +61,12 @@ std::string cpu_model() {
   return model;
 }
 
+void add_note(Run& run, const std::string& note) {
+  for (const std::string& n : run.notes)
+    if (n == note) return;
+  run.notes.push_back(note);
+}
+
 const Result* find(const Run& run, Transport t, Workload w, int k, std::size_t size) {
   for (const Result& r : run.results)
     if (r.spec.transport == t && r.spec.workload == w && r.spec.readers == k && r.spec.size == size) return &r;
@@ -131,6 +137,7 @@ std::string bench_json(const Run& run) {
   for (const Result& r : run.results) items.push_back(result_json(r));
   if (!run.memcpy_bps.empty()) items.push_back(memcpy_json(run.memcpy_cpu, run.memcpy_bps));
   for (const auto& [f, before] : run.floors) items.push_back(floor_json(f, before));
+  for (const std::string& n : run.notes) items.push_back({{"note", n}});
   items.push_back({{"machine", run.machine}, {"cpus_online", run.cpus_online}, {"tsc_ns_per_tick", run.tick_ns}, {"load", run.load}});
   // One array, laid out one object a line so that a diff or grep shows one point at a time.
   std::string out = "[\n";
@@ -167,6 +174,7 @@ void print_table(std::FILE* out, const Run& run) {
   std::fprintf(out, "\nlatencies in ns; msg/s and B/s are per reader (mean over readers); prod ns = producer CPU ns per message;\n"
                     "vs mtx = throughput ratio to the mutex ring, or its p50 divided by this p50; /floor = p50 over the\n"
                     "ping-pong one-way p50 taken right before the point.\n");
+  for (const std::string& n : run.notes) std::fprintf(out, "note: %s\n", n.c_str());
   if (run.memcpy_bps.size() == 3)
     std::fprintf(out, "memcpy probe (one core): 4 KiB %s B/s, 64 KiB %s B/s, 64 MiB %s B/s\n", human(run.memcpy_bps[0]).c_str(),
                  human(run.memcpy_bps[1]).c_str(), human(run.memcpy_bps[2]).c_str());
@@ -175,7 +183,7 @@ void print_table(std::FILE* out, const Run& run) {
 void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
   const std::string gp = dir + "/bench.gp";
   std::ofstream f(gp);
-  const Transport ts[3] = {Transport::ring, Transport::mutex, Transport::spsc};
+  const auto& ts = kAllTransports;
   auto block = [&](const std::string& nm, auto&& rows) {
     f << "$" << nm << " << EOD\n" << rows() << "EOD\n";
   };
@@ -202,7 +210,7 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
     }
   }
   f << "set terminal pngcairo size 1400,1000 font 'sans,10'\nset output '" << dir << "/bench.png'\n"
-    << "set multiplot layout 2,2 title 'shmcast-bench: ring vs mutex ring vs spsc fan-out'\n"
+    << "set multiplot layout 2,2 title 'shmcast-bench: ring vs mutex ring, spsc fan-out, iceoryx, zmq'\n"
     << "set grid\nset key top right\nset logscale y 10\n"
     << "set logscale x 2\nset xlabel 'message size (bytes)'\n"
     << "set ylabel 'messages/s per reader'\nset title 'throughput vs size (K=1)'\n";
@@ -214,7 +222,7 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
       if (!nonempty[prefix + tn]) continue;
       if (!first) f << ", ";
       first = false;
-      const int color = t == Transport::ring ? 1 : t == Transport::mutex ? 2 : 3;
+      const int color = 1 + static_cast<int>(t);  // ring 1, mutex 2, spsc 3, iceoryx 4, zmq 5
       f << "$" << prefix << tn << " using " << cols << " with linespoints lc " << color << " lw 2 title '" << name_of(t)
         << (with_p99 ? " p50'" : "'");
       if (with_p99)

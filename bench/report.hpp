@@ -26,6 +26,7 @@ struct Result {
   bool has_latency = false;
   std::optional<FloorProbe> floor;
   std::string error;  // empty if the point ran and its accounting added up
+  std::string skipped;  // why the point did not run (not an error): it becomes a note
   int runs = 1;
 };
 
@@ -38,7 +39,11 @@ struct Run {
   std::vector<std::pair<FloorProbe, Spec>> floors;  // each floor probe and the point it was taken for
   int memcpy_cpu = -1;
   std::vector<double> memcpy_bps;  // one per kMemcpySizes
+  std::vector<std::string> notes;  // one line each: transports skipped, and why
 };
+
+// Adds `note` to the run's notes unless it is there already.
+void add_note(Run& run, const std::string& note);
 
 std::string fmt(const char* f, double v);  // printf of one double
 std::string human(double v);               // 1.23G, 4.56M, 7.8k; "-" for NaN
@@ -50,7 +55,7 @@ const Result* find(const Run& run, Transport t, Workload w, int k, std::size_t s
 
 void print_table(std::FILE* out, const Run& run);
 
-// bench.json: one JSON array, one object a line (results, then probes, then the machine).
+// bench.json: one JSON array, one object a line (results, then probes, then notes, then the machine).
 std::string bench_json(const Run& run);
 
 // DIR/bench.gp and, through gnuplot, DIR/bench.png; says on `log` how it went.

@@ -3,10 +3,15 @@
 // carries its sequence at both ends, so that a torn or misplaced copy is counted.
 #include "roles.hpp"
 
+#include "transport_iceoryx.hpp"
+#include "transport_zmq.hpp"
+
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 namespace shmcast::bench {
 namespace {
@@ -67,17 +72,109 @@ struct SpscKind {
   }
 };
 
+#if SHMCAST_BENCH_ICEORYX
+// Each process registers with the point's RouDi under the name setup.cpp chose for the
+// first endpoint it opens: the producer or ping by its channel-0 publisher, reader i or the
+// echo by its channel-0 subscriber.
+struct IoxKind {
+  static std::unique_ptr<IoxTx> tx(const Spec& spec, const Setup& s, Control&, int ch, std::size_t) {
+    iox_runtime(s.iox_names.at(0));
+    return std::make_unique<IoxTx>(iox_service(s.tag, ch), spec.size);
+  }
+  static std::unique_ptr<IoxRx> rx(const Spec& spec, const Setup& s, Control&, int ch, std::size_t, std::size_t index) {
+    iox_runtime(s.iox_names.at(1 + index));
+    return std::make_unique<IoxRx>(iox_service(s.tag, ch), spec.wait);
+  }
+};
+#endif
+
+#if SHMCAST_BENCH_ZMQ
+// High-water marks of the ring's slot count, on both sides.
+struct ZmqKind {
+  static std::unique_ptr<ZmqTx> tx(const Spec& spec, const Setup& s, Control&, int ch, std::size_t) {
+    return std::make_unique<ZmqTx>(s.endpoint[ch], static_cast<int>(s.geometry.slot_count), spec.size);
+  }
+  static std::unique_ptr<ZmqRx> rx(const Spec& spec, const Setup& s, Control& c, int ch, std::size_t, std::size_t) {
+    return std::make_unique<ZmqRx>(s.endpoint[ch], static_cast<int>(s.geometry.slot_count), spec.wait, &c.joined[ch], &c.ended);
+  }
+};
+#endif
+
+// Subscribers that join asynchronously (zmq: a SUB's subscription reaches the PUB some time
+// after it connects, and the PUB drops what it sends before) are proven connected before
+// the measured run: the sender repeats a warm-up message until all `readers` of channel
+// `ch` have counted themselves in c.joined[ch] (their Rx does, on the first one it sees).
+// Transports whose readers are connected once their Rx exists have no warm_up: no-op.
+template <class Tx>
+void await_subscribers(Tx& tx, Control& c, int ch, std::uint32_t readers) {
+  if constexpr (requires { tx.warm_up(); }) {
+    const u64 deadline = mono_ns() + 30'000'000'000ull;
+    while (c.joined[ch].load(std::memory_order_acquire) < readers) {
+      if (mono_ns() > deadline) throw std::runtime_error("readers never received the warm-up message");
+      tx.warm_up();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+}
+
+// After the last message, for the same transports: the producer repeats an end marker until
+// all `readers` have received one (each counts itself in c.ended), because the transport
+// may drop it like any other message at a full queue. Everything sent before the marker is
+// ahead of it in each reader's queue; the readers' drain waits for it. 10 s at most.
+template <class Tx>
+void await_end(Tx& tx, Control& c, std::uint32_t readers) {
+  if constexpr (requires { tx.end_marker(); }) {
+    const u64 deadline = mono_ns() + 10'000'000'000ull;
+    do {
+      tx.end_marker();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    } while (c.ended.load(std::memory_order_acquire) < readers && mono_ns() < deadline);
+  }
+}
+
+// The other side of await_subscribers, for a process that is not yet polling its Rx (ping,
+// whose echo channel must be joined before the first ping): polls until a warm-up arrived.
+template <class Rx>
+void await_warm_up(Rx& rx) {
+  if constexpr (requires { rx.joined(); }) {
+    const u64 deadline = mono_ns() + 30'000'000'000ull;
+    Got g;
+    while (!rx.joined()) {
+      if (mono_ns() > deadline) throw std::runtime_error("no warm-up message within 30 s");
+      rx.wait(g, std::chrono::milliseconds(1));
+    }
+  }
+}
+
+// After the producer says it is done: read until empty. A transport that delivers through
+// queues of its own (zmq) may still hold messages then; it says when its producer's end
+// marker has arrived, and the drain waits for that first (10 s at most: a marker that never
+// comes leaves the accounting short, and the point fails).
+template <class Rx, class OnMessage>
+void drain(Rx& rx, OnMessage&& on_message) {
+  Got g;
+  Poll p;
+  if constexpr (requires { rx.ended(); }) {
+    const u64 deadline = mono_ns() + 10'000'000'000ull;
+    while (!rx.ended() && mono_ns() < deadline)
+      if (rx.wait(g, std::chrono::milliseconds(1)) == Poll::message) on_message(g);
+  }
+  while ((p = rx.poll(g)) != Poll::empty)
+    if (p == Poll::message) on_message(g);
+}
+
 template <class Kind>
 struct Roles {
   static int producer(const Spec& spec, const Setup& s, Control& c) {
     auto tx = Kind::tx(spec, s, c, 0, static_cast<std::size_t>(spec.readers));
     if (!wait_flag(c.readers_ready, static_cast<std::uint32_t>(spec.readers), 30))
       throw std::runtime_error("readers did not attach");
+    await_subscribers(*tx, c, 0, static_cast<std::uint32_t>(spec.readers));
     std::byte* buf = tx->buffer();
     std::memset(buf, 0x5a, spec.size);
     u64 seq = 0;
     c.started.store(1, std::memory_order_release);
-    const u64 t0 = mono_ns(), cpu0 = thread_cpu_ns();
+    const u64 t0 = mono_ns(), cpu0 = process_cpu_ns();
     if (spec.workload == Workload::throughput) {
       // The timestamp is caller-supplied (the sequence): what a producer that already has
       // its source's timestamp pays. The microbenchmark measures the kNow variant.
@@ -105,11 +202,12 @@ struct Roles {
         if (next < now) next = now;
       }
     }
-    c.producer_cpu_ns = thread_cpu_ns() - cpu0;
+    c.producer_cpu_ns = process_cpu_ns() - cpu0;
     c.elapsed_ns = mono_ns() - t0;
     c.published = seq;
     c.producer_done.store(1, std::memory_order_release);
     tx->finish();
+    await_end(*tx, c, static_cast<std::uint32_t>(spec.readers));
     return 0;
   }
 
@@ -144,8 +242,7 @@ struct Roles {
       // Drain: read the stop condition first, then probe until empty, so that nothing
       // published before the producer said it was done is left unread.
       if (c.producer_done.load(std::memory_order_acquire) != 0) {
-        while ((p = rx->poll(g)) != Poll::empty)
-          if (p == Poll::message) on_message(g);
+        drain(*rx, on_message);
         break;
       }
       if (rx->wait(g, std::chrono::milliseconds(1)) == Poll::message) on_message(g);
@@ -163,6 +260,9 @@ struct Roles {
     auto tx = Kind::tx(spec, s, c, 0, 1);
     if (!wait_flag(c.readers_ready, 1, 30)) throw std::runtime_error("echo did not attach");
     auto rx = Kind::rx(spec, s, c, 1, 1, 0);
+    // The echo warms channel B up (below) until this Rx has seen it; then this warms up A.
+    await_warm_up(*rx);
+    await_subscribers(*tx, c, 0, 1);
     ReaderSlot& slot = c.readers[0];
     const double tick_ns = c.ns_per_tick;
     std::byte* buf = tx->buffer();
@@ -196,6 +296,7 @@ struct Roles {
     auto rx = Kind::rx(spec, s, c, 0, 1, 0);
     auto tx = Kind::tx(spec, s, c, 1, 1);
     c.readers_ready.fetch_add(1, std::memory_order_acq_rel);
+    await_subscribers(*tx, c, 1, 1);
     Got g;
     for (;;) {
       Poll p = rx->poll(g);
@@ -230,6 +331,29 @@ int dispatch(Role role, const Spec& spec, const Setup& s, Control& c, int index)
     case Transport::mutex: return run_role<MutexKind>(role, spec, s, c, index);
     case Transport::spsc:
       return with_spsc_class(spec.size, [&]<std::size_t S>() { return run_role<SpscKind<S>>(role, spec, s, c, index); });
+    case Transport::iceoryx: {
+#if SHMCAST_BENCH_ICEORYX
+      // The role's publisher and subscriber are gone when it returns; exit() then runs the
+      // iceoryx runtime's static destructor, which deregisters from RouDi (spawn's _exit
+      // would not). Failures are reported as spawn would, but from here, for the same reason.
+      int rc = 2;
+      try {
+        rc = run_role<IoxKind>(role, spec, s, c, index);
+      } catch (const std::exception& e) {
+        set_error(c, e.what());
+      }
+      std::fflush(nullptr);
+      std::exit(rc);
+#else
+      throw std::runtime_error("iceoryx: not built");
+#endif
+    }
+    case Transport::zmq:
+#if SHMCAST_BENCH_ZMQ
+      return run_role<ZmqKind>(role, spec, s, c, index);
+#else
+      throw std::runtime_error("zmq: not built");
+#endif
   }
   return 1;
 }

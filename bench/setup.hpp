@@ -1,22 +1,42 @@
 // A point's transports, made by the parent before it forks: ring names, or a POSIX shm
 // mapping holding a mutex ring or spsc fan-out (inherited by the children), one per channel
-// (rtt uses two: ping and echo). teardown unmaps and unlinks them all.
+// (rtt uses two: ping and echo); for iceoryx a RouDi of the point's own, for zmq ipc://
+// endpoints in a temporary directory. teardown stops, unmaps and unlinks them all.
 #pragma once
 
 #include "options.hpp"
 
 #include <cstddef>
+#include <stdexcept>
 #include <string>
+#include <sys/types.h>
 #include <utility>
+#include <vector>
 
 namespace shmcast::bench {
 
 struct Setup {
   Geometry geometry;
+  std::string tag;  // bench-PID-N: the point's names derive from it
   std::string ring_name[2];
   void* region[2] = {nullptr, nullptr};
   std::size_t region_bytes[2] = {0, 0};
+  std::string dir;              // iceoryx, zmq: the temporary directory (RouDi's config, sockets)
+  std::string endpoint[2];      // zmq: ipc://DIR/a.ipc (and b.ipc for rtt's echo)
+  pid_t roudi = -1;             // iceoryx: the point's RouDi
+  std::vector<std::string> iox_names;  // iceoryx runtime names: [0] the producer (or ping), [1 + i] reader i (or the echo)
+  bool clients_clean = true;    // every child exited by itself (so it deregistered from RouDi)
 };
+
+// The point cannot run now, through no fault of its own (another RouDi runs): it is left
+// out of the results with a note.
+struct PointSkipped : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A one-line note why transport `t` cannot run in this process (not built, or its daemon is
+// someone else's now), or "" if it can.
+std::string unavailable(Transport t);
 
 // The ring's geometry for payloads of `size` bytes; the baselines use the same.
 Geometry geometry_for(std::size_t size);

@@ -35,6 +35,11 @@ Result run_point(const Spec& spec, double tick_ns, int point_id) {
   Setup setup;
   try {
     setup = make_setup(spec, point_id);
+  } catch (const PointSkipped& e) {
+    r.skipped = e.what();
+    teardown(setup);
+    unmap_control(c);
+    return r;
   } catch (const std::exception& e) {
     r.error = std::string("setup: ") + e.what();
     teardown(setup);
@@ -64,6 +69,8 @@ Result run_point(const Spec& spec, double tick_ns, int point_id) {
     }
   }
 
+  // A child killed (timeout, signal) never deregistered from the point's RouDi.
+  setup.clients_clean = rc < 124;
   r.published = c->published;
   const double elapsed_s = static_cast<double>(c->elapsed_ns) / 1e9;
   Histogram merged;
@@ -155,6 +162,11 @@ void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std
                      name_of(s.workload), s.readers, s.size, name_of(s.wait), rep + 1, reps);
         std::fflush(log);
         Result r = run_point(s, run.tick_ns, point_id++);
+        if (!r.skipped.empty()) {
+          std::fprintf(log, " skipped: %s\n", r.skipped.c_str());
+          add_note(run, r.skipped);
+          continue;
+        }
         r.floor = floor;
         if (r.has_latency) std::fprintf(log, " p50 %llu ns%s\n", static_cast<unsigned long long>(r.p50), floor ? fmt(" (floor %.0f)", static_cast<double>(floor->p50)).c_str() : "");
         else std::fprintf(log, " %s msg/s/reader, loss %s\n", human(r.msgs_per_s).c_str(), human(static_cast<double>(r.missed)).c_str());
@@ -162,7 +174,8 @@ void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std
         runs[p - i].push_back(r);
       }
     }
-    for (auto& rs : runs) run.results.push_back(median_of(std::move(rs)));
+    for (auto& rs : runs)
+      if (!rs.empty()) run.results.push_back(median_of(std::move(rs)));
     i = j;
   }
 }
@@ -182,6 +195,19 @@ int main_impl(int argc, char** argv) {
   const std::string load_start = loadavg();
   std::fprintf(log, "shmcast-bench: %s, %ld CPUs online, %zu usable, pinning %s; TSC %.4f ns/tick\n", run.machine.c_str(),
                run.cpus_online, o.cpus.size(), o.pin ? "on" : "off", run.tick_ns);
+
+  // Transports that cannot run here (not built; iceoryx: someone else's RouDi) are left out
+  // with a note, in the log now and in the report.
+  std::vector<Transport> runnable;
+  for (Transport t : o.transports) {
+    if (const std::string why = unavailable(t); !why.empty()) {
+      std::fprintf(log, "%s\n", why.c_str());
+      add_note(run, why);
+    } else {
+      runnable.push_back(t);
+    }
+  }
+  o.transports = runnable;
 
   run.memcpy_cpu = o.pin && !o.cpus.empty() ? o.cpus[0] : -1;
   run.memcpy_bps = probe_memcpy(run.memcpy_cpu, o.quick ? 0.02 : 0.2);

@@ -1,4 +1,4 @@
-// The three transports the harness compares, all in POSIX shared memory, behind one small
+// The transports the harness compares, the first three in POSIX shared memory, behind one small
 // interface that the producer/reader loops in roles.cpp are written against:
 //
 //   Tx: std::byte* buffer()                  where the producer builds the next payload
@@ -8,6 +8,12 @@
 //       Poll wait(Got&, nanoseconds)         by the wait strategy, up to a timeout
 //       u64 missed()                         messages this reader will never see
 //
+//   Optional, for transports with queues of their own between the processes (zmq); the
+//   roles call them where a transport has them (roles.cpp: await_subscribers, await_end, drain):
+//   Tx: void warm_up()                       before the run, until every reader has one
+//       void end_marker()                    after the last send, until every reader has one
+//   Rx: bool joined()  bool ended()          a warm-up / the end marker has arrived
+//
 // 1. ring:        shmcast itself (Producer / Reader).
 // 2. mutex:       the broadcast ring people write by hand: the same geometry, guarded by a
 //                 Boost.Interprocess mutex, with a condition variable for sleeping readers.
@@ -16,6 +22,8 @@
 //                 the lock, and the producer signals only when someone sleeps.
 // 3. spsc-fanout: one boost::lockfree::spsc_queue per reader; the producer pushes every
 //                 message into every queue and counts a drop when one is full.
+// 4. iceoryx and 5. zmq, where they were found at build time: transport_iceoryx.hpp and
+//                 transport_zmq.hpp, each in a header of its own.
 #pragma once
 
 #include "tsc.hpp"

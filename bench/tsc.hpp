@@ -19,9 +19,11 @@ inline std::uint64_t mono_ns() noexcept {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-inline std::uint64_t thread_cpu_ns() noexcept {
+// Every thread of the process: a transport with threads of its own (zmq's I/O thread) is
+// charged for them too.
+inline std::uint64_t process_cpu_ns() noexcept {
   timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
