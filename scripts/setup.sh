@@ -16,6 +16,8 @@ packages=(
   curl                    # metrics endpoint test
   prometheus              # promtool: the metrics test checks the exposition format with it
   nats-server libnats-dev # bridge across hosts (NATS JetStream), and its tests
+  iceoryx libiceoryx-posh-dev  # optional shmcast-bench transport: iceoryx 2.0 (iox-roudi, posh library)
+  libzmq3-dev             # optional shmcast-bench transport: ZeroMQ PUB/SUB over ipc://
 )
 
 missing=()
