@@ -35,7 +35,7 @@ struct ObserverState {
     std::uint64_t attached_ns = 0;
     std::uint64_t position = 0;
   };
-  std::vector<Seen> seen = std::vector<Seen>(kRegistryEntries);
+  std::vector<Seen> seen;  // one per registry entry
   std::uint64_t previous_published = 0;
   std::uint64_t previous_bytes = 0;
   std::chrono::steady_clock::time_point previous_at{};
@@ -51,6 +51,7 @@ ReaderStatus reader_status(std::uint32_t index, const EntryReport& report, std::
   r.alive = report.alive;
   r.waiting = e.waiting && report.alive;  // a dead reader waits for nothing
   r.label = std::string(e.label, ::strnlen(e.label, sizeof e.label));
+  r.start = e.start;
   r.position = e.position;
   r.lag = head > e.position ? head - e.position : 0;
   r.delivered = e.delivered;
@@ -99,6 +100,7 @@ RingObserver::RingObserver(std::string_view name) : state_(std::make_unique<Obse
   s.view = RingView(s.ring.segment.base(), s.ring.geometry);
   s.identity = identity_of(s.ring.segment);
   s.registry = open_registry(name, s.ring.header.ring_id, /*writable=*/false, s.registry_error);
+  if (s.registry) s.seen.resize(s.registry->count);
 }
 
 RingObserver::RingObserver(RingObserver&&) noexcept = default;
@@ -149,7 +151,8 @@ RingStatus RingObserver::sample() {
     // Counted from the live entries, not from the wait line's own count, which keeps a
     // reader killed while blocked until its entry is reaped or reclaimed.
     const bool head_moved = s.have_previous && st.head != s.previous_head;
-    for (std::uint32_t i = 0; i < kRegistryEntries; ++i) {
+    st.max_readers = s.registry->count;
+    for (std::uint32_t i = 0; i < s.registry->count; ++i) {
       ObserverState::Seen& seen = s.seen[i];
       const std::optional<EntryReport> report = report_entry(*s.registry, i);
       if (!report) {

@@ -48,6 +48,7 @@ std::string describe(const Geometry& g) {
 Producer Producer::create(std::string_view name, const Geometry& geometry, const CreateOptions& options) {
   validate_name(name);
   check_geometry(geometry, name);
+  check_max_readers(options.max_readers, name);
   if (options.replace) remove(name);
   auto s = std::make_unique<ProducerState>();
   s->name = std::string(name);
@@ -62,7 +63,8 @@ Producer Producer::create(std::string_view name, const Geometry& geometry, const
     RingHeader& header = s->view.prefix().header;
     init_header(header, geometry, s->ring_id, realtime_ns());
     s->full_fence = claim_producer_identity(s->view.producer());
-    s->registry = create_registry(name, s->ring_id, options.registry_mode.value_or(registry_mode_for(options.mode)));
+    s->registry = create_registry(name, s->ring_id, options.registry_mode.value_or(registry_mode_for(options.mode)),
+                                  options.max_readers);
     header.publish_magic();  // a reader that sees it sees every field above, and the registry
   } catch (...) {
     discard_object(object_name);
@@ -89,7 +91,7 @@ Producer Producer::open(std::string_view name) {
   if (!s->registry) {
     struct stat st {};
     const unsigned mode = ::fstat(s->ring.fd(), &st) == 0 ? (st.st_mode & 0777) : 0600;
-    s->registry = create_registry(name, s->ring_id, registry_mode_for(mode));
+    s->registry = create_registry(name, s->ring_id, registry_mode_for(mode), kDefaultMaxReaders);
   }
   // A restart after a producer that closed the ring is routine; one after a producer that
   // died is a takeover (recover_head above repaired what it left).

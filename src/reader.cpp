@@ -84,7 +84,9 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   s.registry = open_registry(name, s.header.ring_id, /*writable=*/true, s.registration_error);
   if (s.registry && options.register_reader) {
     entry_ = s.entry = claim_entry(*s.registry, options.label, position_);
-    if (entry_ == nullptr) s.registration_error = "all " + std::to_string(kRegistryEntries) + " reader entries are in use";
+    if (entry_ == nullptr)
+      s.registration_error = "all " + std::to_string(s.registry->count) +
+                             " reader entries are held by live readers (the ring's max_readers; `shmcast create --max-readers N` sets it)";
   }
   if (!options.register_reader) s.registration_error.clear();
   calibrate_clock();  // here, not in the first idle activity stamp (touch_registry)
@@ -157,7 +159,7 @@ bool Reader::seek(std::uint64_t seq) noexcept {
 }
 
 void Reader::publish_counters() noexcept {
-  if (entry_ != nullptr) entry_->publish_counters(position_, delivered_, gaps_, missed_, snapshots_);
+  if (entry_ != nullptr) entry_->publish_counters(state_->start, position_, delivered_, gaps_, missed_, snapshots_);
 }
 
 void Reader::touch_registry() noexcept {
@@ -167,13 +169,29 @@ void Reader::touch_registry() noexcept {
 }
 
 ReadResult Reader::try_read() noexcept {
-  if (state_->want_snapshot || state_->snapshot_pending) [[unlikely]] {
-    if (state_->snapshot_pending) return deliver_pending_snapshot();
+  if (state_->want_snapshot || state_->snapshot_pending || state_->start_retakable) [[unlikely]] return read_at_start();
+  return read_slot();
+}
+
+// What a reader does before its first event: a snapshot start, a snapshot to deliver, or
+// a latest/oldest start that may be taken again (retake_start).
+ReadResult Reader::read_at_start() noexcept {
+  ReaderState& s = *state_;
+  if (s.snapshot_pending) return deliver_pending_snapshot();
+  if (s.want_snapshot) {
     // take_snapshot clears want_snapshot once it has decided; until then (a snapshot
     // rewritten faster than it could be copied) the reader reads nothing else.
     ReadResult r = take_snapshot(position_, /*at_start=*/true);
-    if (r || state_->want_snapshot) return r;
+    if (r || s.want_snapshot) return r;
   }
+  if (!s.start_retakable) return read_slot();
+  s.retakes = 0;
+  const ReadResult r = read_slot();
+  if (r) s.start_retakable = false;  // the first event fixes the start
+  return r;
+}
+
+inline ReadResult Reader::read_slot() noexcept {
   const std::uint64_t seq = position_;
   const SlotHeader& slot = view_->slot(seq);
   const std::uint64_t s1 = slot.stamp();
@@ -188,7 +206,7 @@ ReadResult Reader::try_read() noexcept {
     if (meta.length > capacity) [[unlikely]] {
       // A skip record: [seq, target) were skipped by a producer that jumped ahead.
       if (meta.is_skip() && meta.timestamp_ns > seq) {
-        if (retake_start(meta.timestamp_ns)) return read_retaken();
+        if (retake_start(meta.timestamp_ns)) return read_slot();
         return report_gap(seq, meta.timestamp_ns);
       }
       return report_gap(seq, seq + 1);  // a slot claiming more than it holds is corrupt: drop it, counted
@@ -239,36 +257,28 @@ std::uint64_t Reader::skipped_run_end(std::uint64_t seq) const noexcept {
 }
 
 // A reader that starts at latest or oldest has been promised nothing before its first
-// event: its start is where its span begins. If that start is overwritten (or skipped)
-// before the reader returns anything, as happens to a fresh reader of a busy ring between
-// attaching and its first read, the start is taken again by the same rule instead of
-// being reported as a gap. The span, and so delivered + missed == position - start(),
-// begins at the retaken start, never inside the run that was lost. Any event, or a seek,
-// fixes the start; so does a producer that laps the reader again and again within one read
-// (faster than it can copy one message): after kMaxRetakes in a row the loss is a gap.
+// event: its start only says where its span begins. If that start is overwritten (or
+// skipped) before the reader has returned any event, as happens to a fresh reader of a
+// busy ring between attaching and its first read, the start is taken again by the same
+// rule instead of being reported as a gap. The span, and so delivered + missed ==
+// position - start(), begins at the retaken start, never inside the run that was lost.
+// The first event, or a seek, fixes the start; after that a loss is a gap. A producer
+// that laps the reader again and again within one read (faster than it can copy one
+// message) fixes it too: after kMaxRetakes in a row the loss is a gap, so a read cannot
+// spin forever.
 bool Reader::retake_start(std::uint64_t lost_until) noexcept {
   constexpr int kMaxRetakes = 8;
   ReaderState& s = *state_;
-  if (!s.start_retakable || delivered_ != 0 || gaps_ != 0 || snapshots_ != 0) return false;
-  if (s.retakes_in_read == kMaxRetakes) {
-    s.start_retakable = false;
-    return false;
-  }
-  ++s.retakes_in_read;
+  if (!s.start_retakable || s.retakes == kMaxRetakes) return false;
+  ++s.retakes;
   position_ = std::max(s.options.start == StartAt::latest ? head() : oldest(), lost_until);
   s.start = position_;
-  if (entry_ != nullptr) entry_->publish_progress(position_, 0);
+  publish_counters();
   return true;
 }
 
-ReadResult Reader::read_retaken() noexcept {
-  const ReadResult r = try_read();
-  state_->retakes_in_read = 0;
-  return r;
-}
-
 ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept {
-  if (retake_start(lost_until)) [[unlikely]] return read_retaken();
+  if (retake_start(lost_until)) [[unlikely]] return read_slot();
   if (on_gap_ == GapPolicy::snapshot && view_->has_snapshot_area() && view_->snapshot_control().stamp() != 0)
     return take_snapshot(seq, /*at_start=*/false);
   std::uint64_t next = on_gap_ == GapPolicy::latest ? head() : oldest();

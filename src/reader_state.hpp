@@ -37,11 +37,11 @@ struct ReaderState {
   std::uint64_t stale_snapshot_stamp = 0;  // the stamp of a snapshot already found too old
   ObjectIdentity identity;  // which object `ring` is, for replaced()
   bool want_snapshot = false;  // StartAt::snapshot, not yet served
-  // StartAt::latest or oldest, and no event returned and no seek yet: a start lost before
-  // the first event is taken again instead of reported (Reader::retake_start).
+  // StartAt::latest or oldest, and no event returned and no seek yet: a start lost is
+  // taken again instead of reported (Reader::retake_start).
   bool start_retakable = false;
+  int retakes = 0;  // in a row, within one read
   std::uint64_t start = 0;  // where the reader's span begins: Reader::start()
-  int retakes_in_read = 0;  // retakes in a row within one try_read (Reader::retake_start)
   // A snapshot copied into the buffer whose gap has been reported: delivered next.
   bool snapshot_pending = false;
   std::uint64_t pending_as_of = 0;

@@ -4,7 +4,7 @@
 //
 //   offset 0    RegistryHeader    immutable after creation; `magic` is stored last
 //   offset 64   WaitLine          blocking readers announce themselves here
-//   offset 128  ReaderEntry[kRegistryEntries], two cache lines each
+//   offset 128  ReaderEntry[entry_count], three cache lines each
 //
 // Each struct carries the accessors through which every process touches it; each
 // accessor chooses its memory order once. Operations over the whole table (claim, reap,
@@ -23,14 +23,16 @@
 namespace shmcast::detail {
 
 inline constexpr u64 kRegistryMagic = 0x31474552'4D434853ull;  // "SHMCREG1" LE
-inline constexpr u32 kRegistryEntries = 128;
-inline constexpr u64 kRegistryEntrySize = 128;
+// The registry's own format version: 3 added the counters' seqlock, the span's start and
+// a capacity chosen at creation (entry_count, 1 to kMaxReadersLimit).
+inline constexpr u32 kRegistryVersion = 3;
+inline constexpr u64 kRegistryEntrySize = 3 * kCacheLine;
 inline constexpr u64 kRegistryLabelSize = kMaxLabelBytes + 1;  // NUL-padded
 
 struct RegistryHeader {
   u64 magic;              // kRegistryMagic, stored last with release
-  u32 version;            // kLayoutVersion
-  u32 entry_count;
+  u32 version;            // kRegistryVersion
+  u32 entry_count;        // the capacity chosen at creation (CreateOptions::max_readers)
   u64 entry_size;
   u64 ring_id;            // the ring this registry belongs to
   unsigned char pad[kCacheLine - 32];
@@ -71,34 +73,43 @@ struct EntryCopy {
   u32 pid = 0;
   u64 start_time = 0;
   bool waiting = false;
+  // The counters, read together (ReaderEntry::copy): delivered + missed == position - start
+  // unless the owner seeks, and `consistent` is false only if they never held still.
+  u64 start = 0;
   u64 position = 0;
   u64 delivered = 0;
   u64 gaps = 0;
   u64 missed = 0;
   u64 snapshots = 0;
+  bool consistent = true;
   u64 last_active_ns = 0;
   u64 attached_ns = 0;
   u64 external_position = 0;
   char label[kRegistryLabelSize] = {};
 };
 
-// One per registered reader: two cache lines. `pid` is claimed by compare-and-swap; the
-// counters are written only by the owner. Another process writes an entry only to take
-// it from a dead owner (claim or reap), which it first wins by compare-and-swap on pid.
+// One per registered reader: three cache lines. `pid` is claimed by compare-and-swap; the
+// rest is written only by the owner. Another process writes an entry only to take it from
+// a dead owner (claim or reap), which it first wins by compare-and-swap on pid.
 struct ReaderEntry {
   au32 pid_;               // 0: free. Claimed by CAS 0 -> pid, or dead pid -> pid.
   au32 flags_;             // kWaiting while blocked in a futex wait
-  au64 start_time_;        // owner's process start time; 0 while being claimed
+  au64 counters_version_;  // seqlock over the counters below: odd while the owner writes them
+  au64 start_;             // where the owner's span begins (Reader::start())
   au64 position_;          // next sequence the reader will read
   au64 delivered_;
   au64 gaps_;
   au64 missed_;
   au64 snapshots_;         // snapshots delivered
+  // second line: written rarely
+  au64 start_time_;        // owner's process start time; 0 while being claimed
   au64 last_active_ns_;
-  // second line
   au64 attached_ns_;
-  au64 label_words_[kRegistryLabelSize / 8];  // NUL-padded label, stored as relaxed words
   au64 external_position_; // a relay's position on its far side (bridge out: last stream sequence acknowledged)
+  au64 reserved_[4];
+  // third line
+  au64 label_words_[kRegistryLabelSize / 8];  // NUL-padded label, stored as relaxed words
+  au64 reserved_tail_[(kCacheLine - kRegistryLabelSize) / 8];
 
   static constexpr u32 kWaiting = 1;
 
@@ -115,7 +126,8 @@ struct ReaderEntry {
   // observer that reads it (acquire) reads the reset fields.
   void reset(std::string_view label, u64 position, u64 now_ns, u64 owner_start_time) noexcept {
     flags_.store(0, std::memory_order_relaxed);
-    publish_counters(position, 0, 0, 0, 0);
+    counters_version_.store(0, std::memory_order_relaxed);
+    publish_counters(position, position, 0, 0, 0, 0);
     external_position_.store(0, std::memory_order_relaxed);
     last_active_ns_.store(now_ns, std::memory_order_relaxed);
     attached_ns_.store(now_ns, std::memory_order_relaxed);
@@ -135,18 +147,28 @@ struct ReaderEntry {
     pid_.store(0, std::memory_order_release);
   }
 
-  // The owner's counters, for observers: relaxed, each exact, together approximate.
-  void publish_counters(u64 position, u64 delivered, u64 gaps, u64 missed, u64 snapshots) noexcept {
+  // The owner's counters, for observers, under a seqlock (Boehm 2012, as the ring's
+  // stamps): the version goes odd (relaxed), a release fence orders it before the relaxed
+  // field stores, and the even version is stored with release after them. An observer
+  // that reads the same even version before (acquire) and after (behind an acquire fence)
+  // its loads read one moment's counters, so `stat` never shows delivered + missed !=
+  // position - start for a running reader. Only the owner writes the version.
+  void publish_counters(u64 start, u64 position, u64 delivered, u64 gaps, u64 missed, u64 snapshots) noexcept {
+    const u64 v = begin_counters();
+    start_.store(start, std::memory_order_relaxed);
     position_.store(position, std::memory_order_relaxed);
     delivered_.store(delivered, std::memory_order_relaxed);
     gaps_.store(gaps, std::memory_order_relaxed);
     missed_.store(missed, std::memory_order_relaxed);
     snapshots_.store(snapshots, std::memory_order_relaxed);
+    counters_version_.store(v + 2, std::memory_order_release);
   }
   // The per-message subset of publish_counters, for the read hot path.
   void publish_progress(u64 position, u64 delivered) noexcept {
+    const u64 v = begin_counters();
     position_.store(position, std::memory_order_relaxed);
     delivered_.store(delivered, std::memory_order_relaxed);
+    counters_version_.store(v + 2, std::memory_order_release);
   }
   void stamp_activity(u64 now_ns) noexcept { last_active_ns_.store(now_ns, std::memory_order_relaxed); }
   void set_external_position(u64 position) noexcept { external_position_.store(position, std::memory_order_relaxed); }
@@ -158,18 +180,30 @@ struct ReaderEntry {
   void clear_waiting() noexcept { flags_.fetch_and(~kWaiting, std::memory_order_relaxed); }
   [[nodiscard]] bool take_waiting() noexcept { return (flags_.exchange(0, std::memory_order_relaxed) & kWaiting) != 0; }
 
-  // Every field for an observer; pid 0 in the copy means the entry is free.
-  [[nodiscard]] EntryCopy copy() const noexcept {
-    EntryCopy c;
-    c.pid = owner();
-    if (c.pid == 0) return c;
-    c.start_time = start_time();
-    c.waiting = (flags_.load(std::memory_order_relaxed) & kWaiting) != 0;
+  // The counters, once, for an observer: true if they held still while read (the same
+  // even version before and after), so that they are one moment's. How often to try
+  // again is the caller's (registry.cpp, copy_entry).
+  [[nodiscard]] bool try_copy_counters(EntryCopy& c) const noexcept {
+    const u64 v1 = counters_version_.load(std::memory_order_acquire);
+    c.start = start_.load(std::memory_order_relaxed);
     c.position = position_.load(std::memory_order_relaxed);
     c.delivered = delivered_.load(std::memory_order_relaxed);
     c.gaps = gaps_.load(std::memory_order_relaxed);
     c.missed = missed_.load(std::memory_order_relaxed);
     c.snapshots = snapshots_.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const u64 v2 = counters_version_.load(std::memory_order_relaxed);
+    return c.consistent = v1 == v2 && (v1 & 1) == 0;
+  }
+
+  // Every field but the counters for an observer (try_copy_counters reads those); pid 0
+  // in the copy means the entry is free.
+  [[nodiscard]] EntryCopy copy_fields() const noexcept {
+    EntryCopy c;
+    c.pid = owner();
+    if (c.pid == 0) return c;
+    c.start_time = start_time();
+    c.waiting = (flags_.load(std::memory_order_relaxed) & kWaiting) != 0;
     c.last_active_ns = last_active_ns_.load(std::memory_order_relaxed);
     c.attached_ns = attached_ns_.load(std::memory_order_relaxed);
     c.external_position = external_position_.load(std::memory_order_relaxed);
@@ -180,17 +214,28 @@ struct ReaderEntry {
     c.label[kRegistryLabelSize - 1] = '\0';
     return c;
   }
+
+ private:
+  // The writer's opening half of the seqlock: odd version, then a release fence so that
+  // no field store is seen before it.
+  u64 begin_counters() noexcept {
+    const u64 v = counters_version_.load(std::memory_order_relaxed);
+    counters_version_.store(v + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    return v;
+  }
 };
 
 inline constexpr u64 kWaitLineOffset = 64;
 inline constexpr u64 kRegistryEntriesOffset = 128;
-inline constexpr u64 kRegistrySize = kRegistryEntriesOffset + kRegistryEntries * kRegistryEntrySize;
+// The object's size for a registry of `entries` entries (RegistryHeader::entry_count).
+[[nodiscard]] constexpr u64 registry_size(u64 entries) noexcept { return kRegistryEntriesOffset + entries * kRegistryEntrySize; }
 
 static_assert(kRegistryLabelSize % 8 == 0, "the label is stored as whole words");
 static_assert(sizeof(RegistryHeader) == kCacheLine);
 static_assert(sizeof(WaitLine) == kCacheLine);
-static_assert(sizeof(ReaderEntry) == kRegistryEntrySize, "a registry entry is two cache lines");
-static_assert(offsetof(ReaderEntry, attached_ns_) == kCacheLine);
+static_assert(sizeof(ReaderEntry) == kRegistryEntrySize, "a registry entry is three cache lines");
+static_assert(offsetof(ReaderEntry, start_time_) == kCacheLine && offsetof(ReaderEntry, label_words_) == 2 * kCacheLine);
 static_assert(std::is_standard_layout_v<ReaderEntry> && std::is_standard_layout_v<WaitLine>,
               "views of a mapping need standard layout");
 

@@ -18,6 +18,7 @@ struct CreateArgs {
   std::string slot_size = "256";
   std::string mode = "0600";
   std::string snapshot_size = "0";
+  std::string max_readers = std::to_string(kDefaultMaxReaders);
   bool force = false;
   bool even_if_live = false;
 };
@@ -30,12 +31,13 @@ void run_create(const CreateArgs& a) {
   CreateOptions options;
   options.mode = parse_mode(a.mode);
   options.replace = a.force;
+  options.max_readers = static_cast<std::uint32_t>(parse_uint("--max-readers", a.max_readers, 1, kMaxReadersLimit));
   if (a.force && !a.even_if_live) refuse_if_producer_alive(a.name);
   Producer::create(a.name, g, options);
-  std::printf("created ring '%s': %llu slots of %u bytes (%u-byte payload)%s%s, mode %04o\n", a.name.c_str(),
-              static_cast<unsigned long long>(g.slot_count), g.slot_size, g.payload_capacity(),
+  std::printf("created ring '%s': %llu slots of %u bytes (%u-byte payload)%s%s, room for %u registered readers, mode %04o\n",
+              printable(a.name).c_str(), static_cast<unsigned long long>(g.slot_count), g.slot_size, g.payload_capacity(),
               g.snapshot_capacity != 0 ? ", snapshot area " : "",
-              g.snapshot_capacity != 0 ? human_bytes(g.snapshot_capacity).c_str() : "", options.mode);
+              g.snapshot_capacity != 0 ? human_bytes(g.snapshot_capacity).c_str() : "", options.max_readers, options.mode);
 }
 
 }  // namespace
@@ -52,7 +54,15 @@ void add_create_command(CLI::App& app) {
                       std::to_string(kSlotHeaderBytes) + " fewer")
       ->type_name("BYTES")
       ->capture_default_str();
-  sub->add_option("--mode", args->mode, "Permission bits in octal for both objects")->capture_default_str();
+  sub->add_option("--mode", args->mode,
+                  "Permission bits of the ring in octal; its reader registry also lets every class that may read "
+                  "write, so that their readers can register (0644 gives a 0666 registry)")
+      ->capture_default_str();
+  sub->add_option("--max-readers", args->max_readers,
+                  "Registered readers the ring holds at once, 1 to " + std::to_string(kMaxReadersLimit) +
+                      "; a reader past it reads on unregistered (not shown by `stat`), and says so")
+      ->type_name("N")
+      ->capture_default_str();
   sub->add_option("--snapshot-size", args->snapshot_size,
                   "Bytes per snapshot buffer (K, M, G suffixes allowed); 0 = no snapshot area")
       ->capture_default_str();

@@ -34,6 +34,9 @@ struct ReaderStatus {
   bool alive = false;
   bool waiting = false;  // blocked in a futex wait (never for a dead reader)
   std::string label;
+  // The counters are one moment's: delivered + missed == position - start (unless the
+  // reader sought), even while it runs.
+  std::uint64_t start = 0;  // where the reader's span begins (Reader::start())
   std::uint64_t position = 0;
   std::uint64_t lag = 0;  // head - position
   std::uint64_t delivered = 0;
@@ -72,6 +75,7 @@ struct RingStatus {
   std::uint64_t snapshot_length = 0;
   std::uint64_t snapshot_published_ns = 0;
   std::vector<ReaderStatus> readers;
+  std::uint32_t max_readers = 0;  // the registry's capacity (CreateOptions::max_readers); 0 if unknown
   std::string registry_error;  // why readers could not be listed, if so
 
   // Derived figures, computed by the observer.

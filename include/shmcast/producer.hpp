@@ -49,6 +49,10 @@ struct CreateOptions {
   // 0640 -> 0660, 0600 -> 0600), so every reader of a shared-read ring shows in `stat`.
   // (Last, so that code initialising the fields in order keeps its meaning.)
   std::optional<unsigned> registry_mode{};
+  // How many registered readers the ring holds at once: 1 to kMaxReadersLimit. A reader
+  // that finds every entry held by a live reader reads on unregistered, and says why
+  // (Reader::registration_error). A registry recreated by a takeover gets the default.
+  std::uint32_t max_readers = kDefaultMaxReaders;
 };
 
 // What open_or_create() does with a ring that already exists under the name.

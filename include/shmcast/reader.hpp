@@ -33,9 +33,9 @@ class RingView;
 }  // namespace detail
 
 // A reader that starts at `latest` or `oldest` takes its start again, by the same rule,
-// if that start is overwritten before the reader has returned any event (a fresh reader of
-// a busy ring): nothing was promised to it yet, so that is no gap. start() says where the
-// span begins. Any event, or a seek, fixes the start; a later loss is a gap.
+// if that start is overwritten before the reader has returned any event (a fresh reader
+// of a busy ring): nothing was promised to it yet, so that is no gap. start() says where
+// the span begins. The first event, or a seek, fixes the start; a later loss is a gap.
 enum class StartAt {
   latest,    // only messages published after attaching
   oldest,    // the oldest message still safely held
@@ -132,7 +132,8 @@ class Reader {
 
  private:
   bool retake_start(std::uint64_t lost_until) noexcept;
-  ReadResult read_retaken() noexcept;
+  ReadResult read_at_start() noexcept;
+  ReadResult read_slot() noexcept;
   ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept;
   [[nodiscard]] std::uint64_t skipped_run_end(std::uint64_t seq) const noexcept;
   ReadResult on_vacant(std::uint64_t seq) noexcept;

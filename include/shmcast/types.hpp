@@ -16,6 +16,11 @@ inline constexpr std::uint32_t kSlotHeaderBytes = 24;
 inline constexpr std::uint32_t kSlotSizeUnit = 64;
 // The longest reader label kept in the registry (ReaderOptions::label), in bytes.
 inline constexpr std::size_t kMaxLabelBytes = 47;
+// How many readers a ring's registry holds unless created with another capacity
+// (CreateOptions::max_readers), and the largest capacity it may be given. Readers that do
+// not register (ReaderOptions::register_reader = false) are not limited.
+inline constexpr std::uint32_t kDefaultMaxReaders = 128;
+inline constexpr std::uint32_t kMaxReadersLimit = 16384;
 
 // The shape of a ring, fixed at creation. The rules it must follow (checked by
 // Producer::create) are in the library's one geometry file: a power-of-two slot count

@@ -45,6 +45,7 @@ TEST_CASE("numeric options reject negative values with exit code 2", "[cli][edge
   check_usage_errors({{"create", other, "--slots", "-4"},
                       {"create", other, "--slot-size", "-64"},
                       {"create", other, "--snapshot-size", "-1K"},
+                      {"create", other, "--max-readers", "-1"},
                       {"publish", ring.name, "--count", "-3", "--message", "x"},
                       {"publish", ring.name, "--type", "-1", "--message", "x"},
                       {"publish", ring.name, "--rate", "-1", "--message", "x"},
@@ -65,6 +66,8 @@ TEST_CASE("numeric options reject overflow with exit code 2", "[cli][edges][numb
                       {"create", other, "--slot-size", "4294967360"},
                       {"create", other, "--snapshot-size", "18446744073709551616"},
                       {"create", other, "--snapshot-size", "17179869184G"},
+                      {"create", other, "--max-readers", "16385"},
+                      {"create", other, "--max-readers", "4294967297"},
                       {"publish", ring.name, "--count", "99999999999999999999", "--message", "x"},
                       {"publish", ring.name, "--type", "4294967296", "--message", "x"},
                       {"publish", ring.name, "--rate", "1e400", "--message", "x"},
@@ -95,6 +98,7 @@ TEST_CASE("numeric options reject 0 where it has no meaning, like --rate -1", "[
                       {"publish", ring.name, "--count", "0", "--message", "x"},
                       {"create", ring.name + "x", "--slots", "0"},
                       {"create", ring.name + "x", "--slot-size", "0"},
+                      {"create", ring.name + "x", "--max-readers", "0"},
                       {"stat", ring.name, "--watch", "0"}},
                      ring.name, 0);
   const Result rate0 = run({"publish", ring.name, "--rate", "0", "--message", "x"});
@@ -105,6 +109,31 @@ TEST_CASE("numeric options reject 0 where it has no meaning, like --rate -1", "[
   CHECK(run({"publish", ring.name, "--type", "0", "--message", "x"}).rc == 0);
   CHECK(run({"create", ring.name + "y", "--slots", "16", "--snapshot-size", "0"}).rc == 0);
   CHECK(run({"rm", ring.name + "y"}).rc == 0);
+}
+
+TEST_CASE("create --max-readers sets how many readers register, and a tail past it says so", "[cli][edges][registry]") {
+  RingGuard ring(unique_ring("edge-maxr"));
+  const Result created = run({"create", ring.name, "--slots", "16", "--max-readers", "2"});
+  REQUIRE(created.rc == 0);
+  CHECK(created.out.find("room for 2 registered readers") != std::string::npos);
+  Proc a({"tail", ring.name, "--label", "a"});
+  Proc b({"tail", ring.name, "--label", "b"});
+  REQUIRE(wait_labelled(ring.name, {"a", "b"}));
+  Proc c({"tail", ring.name, "--label", "c"});
+  REQUIRE(c.wait_for([](const Proc& p) { return p.err().find("reading unregistered") != std::string::npos; }));
+  CHECK(c.err().find("all 2 reader entries") != std::string::npos);
+  CHECK(c.err().find("--max-readers") != std::string::npos);
+  REQUIRE(run({"publish", ring.name, "-m", "hello"}).rc == 0);
+  CHECK(c.wait_for([](const Proc& p) { return p.out().find("hello") != std::string::npos; }));  // it still reads
+  const Result text = run({"stat", ring.name});
+  CHECK(text.out.find("2 live (room for 2)") != std::string::npos);
+  const Result json = run({"stat", ring.name, "--json"});
+  CHECK(json_u64(json.out, "max_readers") == 2u);
+  CHECK(run({"metrics", ring.name}).out.find("shmcast_reader_capacity{ring=\"" + ring.name + "\"} 2") != std::string::npos);
+  for (Proc* p : {&a, &b, &c}) {
+    p->signal(SIGTERM);
+    CHECK(p->finish() == 0);
+  }
 }
 
 TEST_CASE("rm processes every name, exits 1 if any failed, and -f ignores missing ones", "[cli][edges][rm]") {

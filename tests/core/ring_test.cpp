@@ -164,6 +164,14 @@ TEST_CASE("a fresh reader whose start is lost before its first event takes it ag
     CHECK(r.start() == 210);
     CHECK(r.gaps() == 0);
   }
+  SECTION("a reader that waited at its start, lapped before any event, takes it again too") {
+    Reader r(g.name, {.start = StartAt::oldest});
+    CHECK(r.try_read().status == ReadStatus::empty);  // waiting at 0: no event yet
+    publish_n(p, 40);
+    CHECK(r.try_read().message.seq == 25);
+    CHECK(r.start() == 25);
+    CHECK(r.missed() == 0);
+  }
   SECTION("a seek fixes the start: a loss after it is a gap") {
     Reader r(g.name);
     CHECK(r.seek(r.position()));
@@ -593,14 +601,14 @@ TEST_CASE("an entry whose owner died inside its claim (no start time yet) is rec
     // What a reader killed between its CAS on the pid and storing its start time leaves.
     const int fd = ::shm_open(test::shm_name(detail::registry_object_name(g.name)).c_str(), O_RDWR, 0);
     REQUIRE(fd >= 0);
-    void* map = ::mmap(nullptr, detail::kRegistrySize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* map = ::mmap(nullptr, detail::registry_size(kDefaultMaxReaders), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     ::close(fd);
     REQUIRE(map != MAP_FAILED);
     auto* entry = reinterpret_cast<detail::ReaderEntry*>(static_cast<std::byte*>(map) + detail::kRegistryEntriesOffset +
                                                          5 * detail::kRegistryEntrySize);
     REQUIRE(entry->try_take(0, static_cast<std::uint32_t>(gone)));
     entry->mark_claiming();
-    ::munmap(map, detail::kRegistrySize);
+    ::munmap(map, detail::registry_size(kDefaultMaxReaders));
   }
   RingStatus st = inspect(g.name);
   REQUIRE(st.readers.size() == 1);

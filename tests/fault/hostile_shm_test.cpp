@@ -169,7 +169,7 @@ TEST_CASE("hostile shm: a foreign or truncated registry never breaks attaching o
     ::shm_unlink(registry.c_str());
     const int fd = ::shm_open(registry.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
     REQUIRE(fd >= 0);
-    std::vector<unsigned char> junk(d::kRegistrySize, 0xA5);
+    std::vector<unsigned char> junk(d::registry_size(shmcast::kDefaultMaxReaders), 0xA5);
     REQUIRE(::write(fd, junk.data(), junk.size()) == static_cast<ssize_t>(junk.size()));
     ::close(fd);
   }

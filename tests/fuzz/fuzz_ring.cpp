@@ -125,7 +125,7 @@ int run_one(const std::uint8_t* data, std::size_t size) {
     if (size < at + 2) return 0;
     registry_len = static_cast<std::size_t>(data[at]) | (static_cast<std::size_t>(data[at + 1]) << 8);
     at += 2;
-    registry_len = std::min({registry_len, size - at, static_cast<std::size_t>(detail::kRegistrySize)});
+    registry_len = std::min({registry_len, size - at, static_cast<std::size_t>(detail::registry_size(kDefaultMaxReaders))});
     registry = data + at;
     at += registry_len;
   }
@@ -143,7 +143,7 @@ int run_one(const std::uint8_t* data, std::size_t size) {
   const std::string registry_object = std::string("/").append(detail::registry_object_name(name));
   ::shm_unlink(registry_object.c_str());
   if (!write_object(ring_object, ring, ring_len, object_size)) return 0;
-  if (registry != nullptr) write_object(registry_object, registry, registry_len, detail::kRegistrySize);
+  if (registry != nullptr) write_object(registry_object, registry, registry_len, detail::registry_size(kDefaultMaxReaders));
 
   const ReaderOptions options = options_for(flags, start_seq);
   bool attached = false;

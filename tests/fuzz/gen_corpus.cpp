@@ -180,6 +180,17 @@ int main(int argc, char** argv) {
   Bytes waiting_registry = eight.registry;
   poke<std::uint32_t>(waiting_registry, d::kWaitLineOffset, 7);  // waiters nobody will take back
   emit("registry-stuck-waiters-takeover", input(oldest | fuzz::kTakeOver, 0, eight.ring, &waiting_registry));
+  // The registry's capacity comes from its header: too large for the object, smaller than
+  // the object, zero, and a registry of the previous format.
+  for (const auto& [file, count] : {std::pair{"registry-count-huge", 0xFFFFFFFFu}, std::pair{"registry-count-beyond-object", 4096u},
+                                    std::pair{"registry-count-2", 2u}, std::pair{"registry-count-0", 0u}}) {
+    Bytes r = eight.registry;
+    poke<std::uint32_t>(r, offsetof(d::RegistryHeader, entry_count), count);
+    emit(file, input(oldest | fuzz::kTakeOver, 0, eight.ring, &r));
+  }
+  Bytes old_format = eight.registry;
+  poke<std::uint32_t>(old_format, offsetof(d::RegistryHeader, version), 2);
+  emit("registry-version-2", input(oldest, 0, eight.ring, &old_format));
   std::printf("wrote %d corpus files to %s\n", count, dir.c_str());
   return 0;
 }

@@ -97,6 +97,9 @@ void add_ring(Exposition& m, const RingStatus& st) {
   m.add("shmcast_producer_takeovers_total", "counter", "Producers that took the ring over from a predecessor.", ring, std::uint64_t{st.takeovers});
   m.add("shmcast_readers", "gauge", "Live registered readers.", ring, std::uint64_t{st.live_readers});
   m.add("shmcast_blocked_readers", "gauge", "Registered readers blocked waiting for a message.", ring, std::uint64_t{st.waiters});
+  if (st.max_readers != 0)
+    m.add("shmcast_reader_capacity", "gauge", "Registered readers the ring's registry holds at once (create --max-readers).", ring,
+          std::uint64_t{st.max_readers});
   if (g.snapshot_capacity != 0) {
     const std::uint64_t now = now_ns();
     m.add("shmcast_snapshot_capacity_bytes", "gauge", "Bytes per snapshot buffer.", ring, g.snapshot_capacity);
@@ -116,6 +119,7 @@ void add_ring(Exposition& m, const RingStatus& st) {
     const std::string l = ring + ",reader=\"" + std::to_string(r.id) + "\",label=\"" + escape_label(r.label) +
                           "\",pid=\"" + std::to_string(r.pid) + "\"";
     m.add("shmcast_reader_alive", "gauge", "1 if the reader's process is alive.", l, std::uint64_t{r.alive ? 1u : 0u});
+    m.add("shmcast_reader_start", "gauge", "Where the reader's span began: delivered + missed = position - start.", l, r.start);
     m.add("shmcast_reader_position", "gauge", "Next sequence the reader will read.", l, r.position);
     m.add("shmcast_reader_lag", "gauge", "Messages published that the reader has not reached (head - position).", l, r.lag);
     m.add("shmcast_reader_delivered_total", "counter", "Messages delivered to the reader.", l, r.delivered);

@@ -23,6 +23,7 @@ Json reader_json(const ReaderStatus& r) {
          {"waiting", r.waiting},
          {"state", to_string(r.state)},
          {"label", r.label},
+         {"start", r.start},
          {"position", r.position},
          {"lag", r.lag},
          {"delivered", r.delivered},
@@ -81,6 +82,7 @@ Json ring_json(const RingStatus& st) {
                   {"source_missed", st.source_missed}};
   o["waiters"] = st.waiters;
   o["live_readers"] = st.live_readers;
+  if (st.max_readers != 0) o["max_readers"] = st.max_readers;
   if (!st.registry_error.empty()) o["registry_error"] = st.registry_error;
   return o;
 }
@@ -132,18 +134,20 @@ std::string stat_text(const RingStatus& st) {
     return out;
   }
   out += "  readers    " + std::to_string(st.live_readers) + " live";
+  if (st.max_readers != 0) out += " (room for " + std::to_string(st.max_readers) + ")";
   if (st.waiters != 0) out += ", " + std::to_string(st.waiters) + " blocked waiting";  // "N live, M blocked waiting"
   out += '\n';
   if (st.readers.empty()) return out;
   // A relay reader (bridge out) also shows its far-side position: the last stream sequence acknowledged.
   const bool relays = std::any_of(st.readers.begin(), st.readers.end(),
                                   [](const ReaderStatus& r) { return r.external_position != 0; });
-  std::vector<std::string> columns{"ID", "PID", "STATE", "LABEL", "POSITION", "LAG", "DELIVERED", "GAPS", "MISSED", "ACTIVE"};
+  std::vector<std::string> columns{"ID", "PID", "STATE", "LABEL", "START", "POSITION", "LAG", "DELIVERED", "GAPS", "MISSED", "ACTIVE"};
   if (relays) columns.push_back("FAR POSITION");
   Table t(columns);
   for (const ReaderStatus& r : st.readers) {
     std::vector<std::string> row{std::to_string(r.id), std::to_string(r.pid), to_string(r.state),
-                                 r.label.empty() ? "-" : printable(r.label), std::to_string(r.position), std::to_string(r.lag),
+                                 r.label.empty() ? "-" : printable(r.label), std::to_string(r.start),
+                                 std::to_string(r.position), std::to_string(r.lag),
                                  std::to_string(r.delivered), std::to_string(r.gaps), std::to_string(r.missed),
                                  human_age(r.last_active_ns, now)};
     if (relays) row.push_back(r.external_position != 0 ? std::to_string(r.external_position) : "-");
