@@ -31,6 +31,7 @@ const char* to_string(Errc code) noexcept {
     case Errc::replaced: return "replaced";
     case Errc::system: return "system";
     case Errc::no_snapshot_area: return "no_snapshot_area";
+    case Errc::abandoned: return "abandoned";
   }
   return "unknown";
 }

@@ -1,6 +1,7 @@
 #include "mapping.hpp"
 
 #include "geometry.hpp"
+#include "liveness.hpp"
 #include "names.hpp"
 
 #include <shmcast/error.hpp>
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -70,8 +72,10 @@ void throw_system(std::string_view ring, std::string_view doing, int err) {
 OpenedRing open_ring(std::string_view name, bool writable, std::chrono::milliseconds timeout, bool wait_for_ring) {
   validate_name(name);
   const std::string object_name = ring_object_name(name);
+  constexpr std::chrono::milliseconds kAbandonedAfter{100};
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const bip::mode_t mode = writable ? bip::read_write : bip::read_only;
+  std::optional<std::chrono::steady_clock::time_point> unlocked_since;  // unfinished and unlocked since
   for (;;) {
     const bool may_retry = std::chrono::steady_clock::now() < deadline;
     bip::shared_memory_object object;
@@ -110,13 +114,28 @@ OpenedRing open_ring(std::string_view name, bool writable, std::chrono::millisec
         return ring;
       }
     }
-    if (!may_retry)
-      throw Error(Errc::not_ready, name, "is not initialised: its creator has not finished, or died while creating it");
+    // A creator holds the producer lock from the moment it makes the object
+    // (create_object: microseconds after shm_open), so an unfinished object nobody has held
+    // the lock of for kAbandonedAfter will stay so: no need to wait out the timeout.
+    const auto now = std::chrono::steady_clock::now();
+    if (producer_lock_held(object.get_mapping_handle().handle)) {
+      unlocked_since.reset();
+    } else if (!unlocked_since) {
+      unlocked_since = now;
+    }
+    if (unlocked_since && (!may_retry || now - *unlocked_since >= kAbandonedAfter))
+      throw Error(Errc::abandoned, name,
+                    size == 0 ? "is an empty object that no process is creating: its creator died before sizing it, or "
+                                "something else made it"
+                              : "is not initialised and no process is creating it: its creator died while creating it, "
+                                "or something else made it");
+    if (!may_retry) throw Error(Errc::not_ready, name, "is not initialised yet: a live process is still creating it");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
-Segment create_object(const std::string& object_name, std::uint64_t size, unsigned mode, std::string_view ring) {
+Segment create_object(const std::string& object_name, std::uint64_t size, unsigned mode, std::string_view ring,
+                      bool lock_as_producer) {
   Segment segment;
   bip::permissions perm(static_cast<int>(mode & 0777));
   try {
@@ -128,6 +147,9 @@ Segment create_object(const std::string& object_name, std::uint64_t size, unsign
     discard_object(object_name);
     throw_system(ring, doing, err);
   };
+  // First of all, before sizing (which may take long for a large ring): from here on the
+  // object is "being created", not "abandoned", for anyone who finds it unfinished.
+  if (lock_as_producer && !try_lock_producer(segment.fd())) fail(EAGAIN, "cannot lock the object just created");
   // shm_open applied the umask to `mode`; the caller asked for exactly these bits.
   if (::fchmod(segment.fd(), static_cast<mode_t>(mode & 0777)) != 0) fail(errno, "cannot set the object's mode");
   // ftruncate alone leaves a sparse object that raises SIGBUS on first touch when

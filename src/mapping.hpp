@@ -45,14 +45,19 @@ struct OpenedRing {
 };
 
 // Opens and validates an existing ring. A ring still being created (magic not yet
-// stored) is retried for `timeout`; so is a missing one when wait_for_ring.
+// stored) is retried for `timeout`, then refused: not_ready if a process holds its
+// producer lock (it is being created), abandoned if none does. A missing ring is retried
+// too when wait_for_ring.
 OpenedRing open_ring(std::string_view name, bool writable, std::chrono::milliseconds timeout,
                      bool wait_for_ring = false);
 
 // Creates the object exclusively with exactly the permission bits `mode` (the umask does
 // not narrow them), sized and with its pages committed, and maps it read-write. Throws
-// already_exists, permission_denied, no_space about `ring`.
-Segment create_object(const std::string& object_name, std::uint64_t size, unsigned mode, std::string_view ring);
+// already_exists, permission_denied, no_space about `ring`. With lock_as_producer, takes
+// the producer lock (liveness.hpp) before anything else, so that the object is never seen
+// unfinished and unlocked while its creator lives.
+Segment create_object(const std::string& object_name, std::uint64_t size, unsigned mode, std::string_view ring,
+                      bool lock_as_producer = false);
 // Opens an existing object without mapping it (for its lock); false if it cannot.
 bool open_object(Segment& segment, const std::string& object_name, bool writable) noexcept;
 // Maps an existing object of at least `size` bytes; false with the reason if it cannot.

@@ -55,10 +55,9 @@ Producer Producer::create(std::string_view name, const Geometry& geometry, const
   s->geometry = geometry;
   s->ring_id = new_ring_id();
   const std::string object_name = ring_object_name(name);
-  s->ring = create_object(object_name, ring_size(geometry), options.mode, name);
+  s->ring = create_object(object_name, ring_size(geometry), options.mode, name, /*lock_as_producer=*/true);
   populate(s->ring, /*writable=*/true);
   try {
-    if (!try_lock_producer(s->ring.fd())) throw Error(Errc::producer_active, name, "cannot lock a ring just created");
     s->view = RingView(s->ring.base(), geometry);
     RingHeader& header = s->view.prefix().header;
     init_header(header, geometry, s->ring_id, realtime_ns());
@@ -111,7 +110,7 @@ Producer Producer::open_or_create(std::string_view name, const Geometry& geometr
                     "exists with " + describe(p.geometry()) + ", not the " + describe(geometry) + " asked for");
       return p;
     } catch (const Error& e) {
-      if (e.code() == Errc::not_ready && creation_abandoned(name)) {
+      if (e.code() == Errc::abandoned) {
         remove(name);
       } else if (e.code() != Errc::not_found) {
         throw;

@@ -2,8 +2,6 @@
 
 #include "futex.hpp"
 #include "liveness.hpp"
-#include "mapping.hpp"
-#include "names.hpp"
 
 #include <algorithm>
 #include <unistd.h>
@@ -46,12 +44,6 @@ bool claim_producer_identity(ProducerLine& line) noexcept {
   const bool full_fence = !register_for_heavy_fence();
   line.claim_identity(static_cast<std::uint32_t>(::getpid()), process_start_time(::getpid()), full_fence);
   return full_fence;
-}
-
-bool creation_abandoned(std::string_view name) noexcept {
-  Segment object;
-  if (!open_object(object, ring_object_name(name), /*writable=*/false)) return false;
-  return !producer_lock_held(object.fd());
 }
 
 }  // namespace shmcast::detail

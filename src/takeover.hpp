@@ -22,8 +22,4 @@ std::uint64_t recover_head(const RingView& view) noexcept;
 // (the kernel offered no membarrier), which readers also learn from the producer line.
 bool claim_producer_identity(ProducerLine& line) noexcept;
 
-// A ring stuck "not ready" whose producer lock nobody holds: its creator (which takes
-// the lock right after creating the object) died before storing the magic.
-bool creation_abandoned(std::string_view name) noexcept;
-
 }  // namespace shmcast::detail

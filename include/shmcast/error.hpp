@@ -17,7 +17,7 @@ enum class Errc {
   invalid_argument,   // a bad name, geometry or option
   not_found,          // no ring by that name
   already_exists,     // create() on a name that is taken
-  not_ready,          // the ring is still being created (or its creator died mid-way)
+  not_ready,          // the ring is still being created by a live process
   foreign,            // the object is not a shmcast ring (wrong magic)
   version_mismatch,   // a shmcast ring of another layout version
   truncated,          // the object is smaller than its header says
@@ -30,6 +30,8 @@ enum class Errc {
   replaced,           // the ring was removed or recreated under the same name
   system,             // any other system error
   no_snapshot_area,   // a snapshot was asked of a ring created without a snapshot area
+  abandoned,          // an unfinished object that no process is creating: its creator died, or
+                      // something else made it. It will not become a ring; remove it
 };
 
 const char* to_string(Errc code) noexcept;

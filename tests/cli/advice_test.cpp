@@ -26,7 +26,8 @@ TEST_CASE("an error line names the ring, says what is wrong and what to do", "[a
 TEST_CASE("every code a user can meet has its advice", "[advice]") {
   for (Errc code : {Errc::not_found, Errc::already_exists, Errc::not_ready, Errc::foreign, Errc::version_mismatch,
                     Errc::truncated, Errc::corrupt, Errc::geometry_mismatch, Errc::producer_active,
-                    Errc::permission_denied, Errc::no_space, Errc::message_too_large, Errc::no_snapshot_area}) {
+                    Errc::permission_denied, Errc::no_space, Errc::message_too_large, Errc::no_snapshot_area,
+                    Errc::abandoned}) {
     INFO(shmcast::to_string(code));
     CHECK_FALSE(advice(code, "r").empty());
   }

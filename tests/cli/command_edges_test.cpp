@@ -6,10 +6,10 @@
 
 #include <shmcast/reader.hpp>
 
+#include <fcntl.h>
 #include <fstream>
 #include <spawn.h>
 #include <sys/stat.h>
-#include <utime.h>
 
 using namespace shmcast::clitest;
 using shmcast::test::RingGuard;
@@ -270,22 +270,30 @@ TEST_CASE("an object left empty is told apart from a ring being created", "[cli]
   RingGuard ring(unique_ring("edge-empty"));
   const std::string path = "/dev/shm/shmcast." + ring.name;
   { std::ofstream touch(path, std::ios::binary); }
-  // Freshly made: it may be a ring being created.
-  const Result fresh = run({"stat", ring.name});
-  CHECK(fresh.rc == 1);
-  CHECK(one_error_line(fresh.err, ring.name));
-  CHECK(fresh.err.find("being created") != std::string::npos);
-  // Empty for a minute: abandoned or foreign, not something to retry.
-  struct utimbuf old {};
-  old.actime = old.modtime = ::time(nullptr) - 60;
-  REQUIRE(::utime(path.c_str(), &old) == 0);
-  const Result stale = run({"stat", ring.name});
-  INFO(stale.err);
-  CHECK(stale.rc == 1);
-  CHECK(one_error_line(stale.err, ring.name));
-  CHECK(stale.err.find("empty for") != std::string::npos);
-  CHECK(stale.err.find("retry") == std::string::npos);
-  CHECK(stale.err.find("`shmcast rm " + ring.name + "`") != std::string::npos);
+  // A creator holds the ring's producer lock (an OFD write lock on byte 0) from the moment
+  // it makes the object: while one does, the ring is being created.
+  const int creator = ::open(path.c_str(), O_RDWR);
+  REQUIRE(creator >= 0);
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_len = 1;
+  REQUIRE(::fcntl(creator, F_OFD_SETLK, &lock) == 0);
+  const Result creating = run({"stat", ring.name});
+  INFO(creating.err);
+  CHECK(creating.rc == 1);
+  CHECK(one_error_line(creating.err, ring.name));
+  CHECK(creating.err.find("being created") != std::string::npos);
+  CHECK(creating.err.find("retry") != std::string::npos);
+  ::close(creator);
+  // Nobody creating it: abandoned or foreign, not something to retry, whatever its age.
+  const Result empty = run({"stat", ring.name});
+  INFO(empty.err);
+  CHECK(empty.rc == 1);
+  CHECK(one_error_line(empty.err, ring.name));
+  CHECK(empty.err.find("empty object that no process is creating") != std::string::npos);
+  CHECK(empty.err.find("retry") == std::string::npos);
+  CHECK(empty.err.find("`shmcast rm " + ring.name + "`") != std::string::npos);
   CHECK(run({"rm", ring.name}).rc == 0);
 }
 

@@ -76,12 +76,13 @@ TEST_CASE("attach errors: missing, foreign, wrong version, truncated, unfinished
     CHECK(attach_error(g.name, &message) == Errc::foreign);
     CHECK_THAT(message, Catch::Contains("not a shmcast ring"));
   }
-  SECTION("an object created but never initialised (creator died before the magic)") {
+  SECTION("an object created but never initialised, and nobody creating it") {
     write_object(g.name, std::vector<std::byte>(8192, std::byte{0}));
-    CHECK(attach_error(g.name, &message) == Errc::not_ready);
-    CHECK_THAT(message, Catch::Contains("not initialised"));
+    CHECK(attach_error(g.name, &message) == Errc::abandoned);
+    CHECK_THAT(message, Catch::Contains("not initialised") && Catch::Contains("no process is creating it"));
     write_object(g.name, {});
-    CHECK(attach_error(g.name) == Errc::not_ready);
+    CHECK(attach_error(g.name, &message) == Errc::abandoned);
+    CHECK_THAT(message, Catch::Contains("empty object"));
   }
   SECTION("valid rings damaged afterwards") {
     { Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}); }

@@ -4,6 +4,8 @@
 #include "fault_common.hpp"
 #include "geometry.hpp"
 #include "layout.hpp"
+#include "liveness.hpp"
+#include "names.hpp"
 #include "raw_ring.hpp"
 #include "registry_layout.hpp"
 
@@ -76,7 +78,8 @@ struct HeaderCase {
 
 }  // namespace
 
-TEST_CASE("hostile shm: objects not (yet) initialised are not_ready", "[fault][hostile]") {
+TEST_CASE("hostile shm: unfinished objects are not_ready while their creator holds the lock, else abandoned",
+          "[fault][hostile]") {
   test::RingGuard guard(test::unique_ring("hostile-empty"));
   SECTION("zero-size object") { write_object(guard.name, nullptr, 0, 0); }
   SECTION("smaller than a header") {
@@ -89,8 +92,32 @@ TEST_CASE("hostile shm: objects not (yet) initialised are not_ready", "[fault][h
     write_header(guard.name, h, h.total_size);
   }
   const auto t0 = Clock::now();
+  expect_refused(guard.name, Errc::abandoned);  // nobody holds its producer lock: it will not become a ring
+  CHECK(Clock::now() - t0 < 10s);               // retried for a bounded time, not forever
+  // A creator takes the producer lock before sizing the object: held, it is being created.
+  const int creator = ::open(("/dev/shm/" + d::ring_object_name(guard.name)).c_str(), O_RDWR);
+  REQUIRE(creator >= 0);
+  REQUIRE(d::try_lock_producer(creator));
   expect_refused(guard.name, Errc::not_ready);
-  CHECK(Clock::now() - t0 < 10s);  // retried for a bounded time, not forever
+  ::close(creator);
+  expect_refused(guard.name, Errc::abandoned);  // the creator went away without finishing
+}
+
+TEST_CASE("hostile shm: open_or_create replaces an abandoned object, never one being created", "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-abandoned"));
+  write_object(guard.name, nullptr, 0, 0);
+  const int creator = ::open(("/dev/shm/" + d::ring_object_name(guard.name)).c_str(), O_RDWR);
+  REQUIRE(creator >= 0);
+  REQUIRE(d::try_lock_producer(creator));
+  try {
+    (void)Producer::open_or_create(guard.name, Geometry{4, 64, 0});
+    FAIL("replaced an object being created");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::not_ready);
+  }
+  ::close(creator);
+  Producer p = Producer::open_or_create(guard.name, Geometry{4, 64, 0});
+  CHECK(p.geometry() == (Geometry{4, 64, 0}));
 }
 
 TEST_CASE("hostile shm: each corrupt header gets its own Errc", "[fault][hostile]") {

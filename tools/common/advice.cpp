@@ -2,34 +2,7 @@
 
 #include "common/format.hpp"
 
-#include <ctime>
-#include <sys/stat.h>
-
 namespace shmcast::cli {
-
-namespace {
-
-// A ring is "not ready" while its creator sizes and initialises it, which takes
-// milliseconds. What the object in /dev/shm looks like tells a ring being created from
-// one that was abandoned or is not a ring at all: an object left empty or uninitialised
-// for seconds will not become a ring.
-std::string not_ready_advice(const std::string& ring, const std::string& name) {
-  const std::string remove = "remove it with `shmcast rm " + name + "`";
-  struct stat st {};
-  if (ring.empty() || ::stat(("/dev/shm/shmcast." + ring).c_str(), &st) != 0)
-    return "retry (a ring being created is ready within milliseconds), or " + remove;
-  const std::time_t now = std::time(nullptr);
-  const long long idle = now > st.st_mtime ? static_cast<long long>(now - st.st_mtime) : 0;
-  if (idle < 2) return "it is probably being created: retry in a moment, or " + remove + " if it stays so";
-  const std::string age = std::to_string(idle) + " s";
-  if (st.st_size == 0)
-    return "the object has been empty for " + age +
-           ": its creator died before sizing it, or something else made it; it is no ring: " + remove;
-  return "the object has been unchanged and uninitialised for " + age +
-         ": its creator died while creating it; it will not become ready: " + remove;
-}
-
-}  // namespace
 
 std::string advice(Errc code, const std::string& ring, std::string_view command) {
   const std::string name = ring.empty() ? std::string("NAME") : ring;
@@ -46,7 +19,8 @@ std::string advice(Errc code, const std::string& ring, std::string_view command)
     case Errc::truncated: return "remove it with `shmcast rm " + name + "` and recreate it";
     case Errc::foreign: return "remove it or choose another name";
     case Errc::version_mismatch: return "use a matching shmcast build or recreate the ring";
-    case Errc::not_ready: return not_ready_advice(ring, name);
+    case Errc::not_ready: return "retry in a moment (a ring being created is ready within milliseconds, large ones within seconds)";
+    case Errc::abandoned: return "it will not become a ring: remove it with `shmcast rm " + name + "`";
     case Errc::producer_active:
       if (command == "rm") return "stop it first, or pass --even-if-live to remove the ring anyway";
       if (command == "create") return "stop it first, or pass --even-if-live to replace the ring anyway";
