@@ -214,7 +214,7 @@ inline ReadResult Reader::read_slot() noexcept {
     position_ = seq + 1;
     ++delivered_;
     if (entry_ != nullptr) {
-      entry_->publish_progress(position_, delivered_);
+      entry_->publish_progress(position_);
       if (delivered_ % kEventsPerActivityStamp == 0) entry_->stamp_activity(meta.timestamp_ns);
     }
     ReadResult r;

@@ -94,10 +94,13 @@ struct EntryCopy {
 struct ReaderEntry {
   au32 pid_;               // 0: free. Claimed by CAS 0 -> pid, or dead pid -> pid.
   au32 flags_;             // kWaiting while blocked in a futex wait
-  au64 counters_version_;  // seqlock over the counters below: odd while the owner writes them
+  au64 counters_version_;  // seqlock over the counters below but position: odd while the owner writes them
   au64 start_;             // where the owner's span begins (Reader::start())
   au64 position_;          // next sequence the reader will read
-  au64 delivered_;
+  // position - delivered. A delivery moves position alone and leaves this as it is; only
+  // a move without delivery (gap, seek, retaken start) changes it. So delivered is never
+  // stored: it is position minus this, whatever moment the position is from.
+  au64 undelivered_;
   au64 gaps_;
   au64 missed_;
   au64 snapshots_;         // snapshots delivered
@@ -157,19 +160,19 @@ struct ReaderEntry {
     const u64 v = begin_counters();
     start_.store(start, std::memory_order_relaxed);
     position_.store(position, std::memory_order_relaxed);
-    delivered_.store(delivered, std::memory_order_relaxed);
+    undelivered_.store(position - delivered, std::memory_order_relaxed);
     gaps_.store(gaps, std::memory_order_relaxed);
     missed_.store(missed, std::memory_order_relaxed);
     snapshots_.store(snapshots, std::memory_order_relaxed);
     counters_version_.store(v + 2, std::memory_order_release);
   }
-  // The per-message subset of publish_counters, for the read hot path.
-  void publish_progress(u64 position, u64 delivered) noexcept {
-    const u64 v = begin_counters();
-    position_.store(position, std::memory_order_relaxed);
-    delivered_.store(delivered, std::memory_order_relaxed);
-    counters_version_.store(v + 2, std::memory_order_release);
-  }
+  // A delivery, on the read hot path: position alone, one store outside the seqlock.
+  // Every other counter is unchanged by a delivery (delivered is derived), so an observer
+  // pairs whichever position it reads with them correctly. Release (a plain store on
+  // x86): an observer that reads this position, then its acquire fence, sees every
+  // version stored before it, so a position from after a later publish_counters cannot
+  // pass the version check paired with that section's older fields.
+  void publish_progress(u64 position) noexcept { position_.store(position, std::memory_order_release); }
   void stamp_activity(u64 now_ns) noexcept { last_active_ns_.store(now_ns, std::memory_order_relaxed); }
   void set_external_position(u64 position) noexcept { external_position_.store(position, std::memory_order_relaxed); }
 
@@ -187,7 +190,7 @@ struct ReaderEntry {
     const u64 v1 = counters_version_.load(std::memory_order_acquire);
     c.start = start_.load(std::memory_order_relaxed);
     c.position = position_.load(std::memory_order_relaxed);
-    c.delivered = delivered_.load(std::memory_order_relaxed);
+    c.delivered = c.position - undelivered_.load(std::memory_order_relaxed);
     c.gaps = gaps_.load(std::memory_order_relaxed);
     c.missed = missed_.load(std::memory_order_relaxed);
     c.snapshots = snapshots_.load(std::memory_order_relaxed);
