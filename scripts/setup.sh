@@ -18,6 +18,8 @@ packages=(
   nats-server libnats-dev # bridge across hosts (NATS JetStream), and its tests
   iceoryx libiceoryx-posh-dev  # optional shmcast-bench transport: iceoryx 2.0 (iox-roudi, posh library)
   libzmq3-dev             # optional shmcast-bench transport: ZeroMQ PUB/SUB over ipc://
+  pybind11-dev python3-pybind11 python3-dev  # the `shmcast` Python module (python/)
+  python3-numpy python3-pytest  # its batch API (numpy arrays) and its tests (tests/python)
 )
 
 missing=()

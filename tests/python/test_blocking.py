@@ -1,0 +1,110 @@
+"""read(timeout) waits with the GIL released, and SIGINT interrupts a blocked read."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import shmcast
+
+
+def test_read_releases_the_gil(ring_name):
+    with shmcast.Producer.create(ring_name(), slot_count=64, slot_size=128) as p, shmcast.Reader(p.name) as r:
+        progress = 0
+        stop = threading.Event()
+
+        def spin():
+            nonlocal progress
+            while not stop.is_set():
+                progress += 1
+
+        t = threading.Thread(target=spin)
+        t.start()
+        try:
+            time.sleep(0.05)
+            before = progress
+            t0 = time.monotonic()
+            assert r.read(timeout=0.5) is None
+            elapsed = time.monotonic() - t0
+            during = progress - before
+        finally:
+            stop.set()
+            t.join()
+        assert 0.45 <= elapsed < 5
+        assert during > 10000, f"the other thread made only {during} steps while read() waited"
+
+
+def test_read_wakes_for_a_message_from_another_thread(ring_name):
+    with shmcast.Producer.create(ring_name(), slot_count=64, slot_size=128) as p, shmcast.Reader(p.name) as r:
+        t = threading.Timer(0.2, lambda: p.publish(b"late"))
+        t.start()
+        ev = r.read(timeout=10)
+        t.join()
+        assert ev.data == b"late"
+
+
+def test_reader_busy_in_another_thread_raises(ring_name):
+    with shmcast.Producer.create(ring_name(), slot_count=64, slot_size=128) as p:
+        r = shmcast.Reader(p.name)
+        t = threading.Thread(target=lambda: r.read(timeout=0.5))
+        t.start()
+        time.sleep(0.1)
+        try:
+            for use in (r.try_read, r.close, lambda: r.position):
+                try:
+                    use()
+                    raise AssertionError("use during a waiting read did not raise")
+                except ValueError:
+                    pass
+        finally:
+            t.join()
+        r.close()
+
+
+BLOCKED_READER = r"""
+import sys, time, shmcast
+r = shmcast.Reader(sys.argv[1])
+print("ready", flush=True)
+t0 = time.monotonic()
+try:
+    r.read()
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(0)
+sys.exit(3)
+"""
+
+
+def test_sigint_interrupts_a_blocked_read(ring_name, python_env):
+    with shmcast.Producer.create(ring_name(), slot_count=64, slot_size=128) as p:
+        child = subprocess.Popen([sys.executable, "-c", BLOCKED_READER, p.name], env=python_env,
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            assert child.stdout.readline().strip() == "ready"
+            time.sleep(0.3)  # well inside read()
+            t0 = time.monotonic()
+            child.send_signal(signal.SIGINT)
+            rc = child.wait(timeout=10)
+            elapsed = time.monotonic() - t0
+        finally:
+            if child.poll() is None:
+                child.kill()
+        assert rc == 0 and child.stdout.read().strip() == "interrupted"
+        # 100 ms slices, plus the interpreter's exit: generous for a loaded machine.
+        assert elapsed < 1.5, elapsed
+
+
+def test_sigint_in_process(ring_name):
+    with shmcast.Producer.create(ring_name(), slot_count=64, slot_size=128) as p, shmcast.Reader(p.name) as r:
+        timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+        timer.start()
+        t0 = time.monotonic()
+        try:
+            r.read()
+            raise AssertionError("read() returned")
+        except KeyboardInterrupt:
+            pass
+        timer.join()
+        assert time.monotonic() - t0 < 0.2 + 0.5
+        assert r.try_read() is None  # still usable
