@@ -277,7 +277,10 @@ TEST_CASE("processes: readers stalled at random rebuild the producer's table byt
   std::vector<pid_t> readers;
   for (int i = 0; i < 3; ++i) {
     readers.push_back(shmcast::test::spawn([&, i] {
-      Reader r(g.name, {.start = StartAt::oldest, .on_gap = GapPolicy::snapshot, .wait = WaitStrategy::spin_yield});
+      // From the first change: the table is rebuilt from an empty one, so a loss before the
+      // first read must be a gap (an oldest start would be taken again, silently).
+      Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::snapshot,
+                        .wait = WaitStrategy::spin_yield});
       shared->ready.fetch_add(1);
       std::mt19937 rng(static_cast<unsigned>(i) * 7 + 1);
       Table table{};
