@@ -340,9 +340,17 @@ struct Record {
   std::uint64_t timestamp_ns;
 };
 
+// numpy is needed by poll_into only: `import shmcast` works without it.
+void register_record_dtype() {
+  static bool done = false;
+  if (done) return;
+  PYBIND11_NUMPY_DTYPE(Record, offset, length, type, seq, timestamp_ns);
+  done = true;
+}
+
 struct PyBatch {
   std::size_t count = 0;
-  py::array_t<Record> records;
+  py::object records = py::none();  // numpy structured array of Record (numpy is imported on first use)
   py::object gap = py::none();
   py::object snapshot = py::none();
   std::size_t used = 0;  // bytes of the buffer used (the end of the last payload)
@@ -393,6 +401,7 @@ struct PyReader {
   }
 
   PyBatch poll_into(py::handle buffer, std::optional<std::size_t> max_messages, std::optional<double> timeout) {
+    register_record_dtype();  // before reading: a missing numpy must not lose a batch
     shmcast::Reader& reader = get();
     HeldBuffer buf(buffer, true);
     const std::size_t cap = reader.geometry().payload_capacity();
@@ -436,8 +445,9 @@ struct PyReader {
     }
     batch.count = recs.size();
     batch.used = std::min(used, buf.size());
-    batch.records = py::array_t<Record>(static_cast<py::ssize_t>(recs.size()));
-    if (!recs.empty()) std::memcpy(batch.records.mutable_data(), recs.data(), recs.size() * sizeof(Record));
+    py::array_t<Record> records(static_cast<py::ssize_t>(recs.size()));
+    if (!recs.empty()) std::memcpy(records.mutable_data(), recs.data(), recs.size() * sizeof(Record));
+    batch.records = std::move(records);
     if (stop.status == shmcast::ReadStatus::gap) batch.gap = to_event(stop);
     if (stop.status == shmcast::ReadStatus::snapshot) batch.snapshot = to_event(stop);
     return batch;
@@ -445,6 +455,7 @@ struct PyReader {
 };
 
 py::object record_field(const PyBatch& b, const char* name) { return b.records[py::str(name)]; }
+
 
 }  // namespace
 
@@ -518,7 +529,6 @@ PYBIND11_MODULE(shmcast, m) {
         return "Snapshot(as_of=" + std::to_string(s.as_of) + ", data=<" + std::to_string(py::len(s.data)) + " bytes>)";
       });
 
-  PYBIND11_NUMPY_DTYPE(Record, offset, length, type, seq, timestamp_ns);
   py::class_<PyBatch>(m, "Batch",
                       "What Reader.poll_into() read: `count` messages whose payloads lie in the caller's buffer at\n"
                       "offsets[i] (8-byte aligned), lengths[i] bytes long; `gap` or `snapshot` if one ended the batch.")
