@@ -55,7 +55,8 @@ const shmcast::Errc kAllCodes[] = {
 };
 
 std::string class_name_for(shmcast::Errc code) {
-  // not_found -> NotFoundError
+  // not_found -> NotFoundError; `system` would shadow Python's builtin SystemError.
+  if (code == shmcast::Errc::system) return "SystemCallError";
   std::string out;
   bool upper = true;
   for (const char* p = shmcast::to_string(code); *p; ++p) {
