@@ -7,6 +7,7 @@
 #include "histogram.hpp"
 #include "tsc.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -23,7 +24,8 @@ namespace shmcast::bench {
 
 using u64 = std::uint64_t;
 
-constexpr int kMaxReaders = 64;
+// Reader processes per point: the fan-out sweep goes up to 512 (options.cpp).
+constexpr int kMaxReaders = 512;
 
 struct alignas(64) ReaderSlot {
   u64 delivered = 0;
@@ -31,6 +33,7 @@ struct alignas(64) ReaderSlot {
   u64 corrupt = 0;     // payload that does not match its sequence (a torn read)
   u64 reordered = 0;   // a sequence at or below one already delivered
   u64 negative = 0;    // receipt TSC before the stamp (unsynchronised TSCs)
+  int cpu = -1;        // sched_getcpu() when the role ended (which CPU it ran on)
   Histogram hist;
 };
 
@@ -49,6 +52,7 @@ struct Control {
   alignas(64) u64 published;
   u64 producer_cpu_ns;
   u64 elapsed_ns;
+  int producer_cpu_seen = -1;  // sched_getcpu() when the producer (or ping) ended; -1 until then
   double ns_per_tick;
   double memcpy_bps[3];
   char error[256];
@@ -67,11 +71,20 @@ inline void set_error(Control& c, const std::string& what) {
   if (c.error[0] == 0) std::snprintf(c.error, sizeof c.error, "%s", what.c_str());
 }
 
+// How long K readers may take to attach, join (zmq's warm-up) or finish: 30 s, and 0.1 s
+// more a reader, since with the sweep's hundreds of readers time-sharing one CPU each of
+// them starts, connects and drains in turn.
+inline double attach_timeout_s(int readers) { return 30.0 + 0.1 * readers; }
+
 inline bool wait_flag(const std::atomic<std::uint32_t>& flag, std::uint32_t at_least, double timeout_s) {
   const u64 deadline = mono_ns() + static_cast<u64>(timeout_s * 1e9);
+  // 50 us, doubling to 1.6 ms: hundreds of readers waiting here on one CPU (the fan-out
+  // sweep) would otherwise take it from the processes they wait for.
+  auto pause = std::chrono::microseconds(50);
   while (flag.load(std::memory_order_acquire) < at_least) {
     if (mono_ns() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(1600));
   }
   return true;
 }

@@ -95,7 +95,7 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
       ->delimiter(',')
       ->check(CLI::IsMember({"ring", "mutex", "spsc-fanout", "spsc", "iceoryx", "zmq"}).description(""))
       ->type_name("LIST");
-  app.add_option("--workloads", workloads, "throughput,latency,rtt (default all three)")
+  auto* workloads_opt = app.add_option("--workloads", workloads, "throughput,latency,rtt (default all three)")
       ->delimiter(',')
       ->check(CLI::IsMember({"throughput", "latency", "rtt"}).description(""))
       ->type_name("LIST");
@@ -110,6 +110,17 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
                   ->check(CLI::Range(0, CPU_SETSIZE - 1).description(""))
                   ->type_name("LIST");
   app.add_flag("--no-pin", no_pin, "do not pin (the floor probe is skipped)")->excludes(pin);
+  app.add_flag("--sweep", o.sweep,
+               "the fan-out sweep: K = 1,2,8,32,128,256,512 blocking readers, 64 B, per transport:\n"
+               "producer CPU/msg, delivered rate and loss unpaced, p50/p99 paced (alone unless --workloads)");
+  auto* sweep_readers = app.add_option("--sweep-readers", o.sweep_readers, "the sweep's reader counts (default 1,2,8,32,128,256,512)")
+                            ->delimiter(',')
+                            ->check(CLI::Range(1, kMaxReaders).description(""))
+                            ->type_name("LIST");
+  auto* sweep_interval =
+      app.add_option("--sweep-interval", o.sweep_interval_ns, "pacing of the sweep's latency points (default 10000: 100 k msg/s)")->type_name("NS");
+  auto* sweep_samples = app.add_option("--sweep-samples", o.sweep_samples, "messages per paced sweep point (default 50000)")->type_name("N");
+  auto* sweep_duration = app.add_option("--sweep-duration", o.sweep_duration_s, "seconds per unpaced sweep point (default 0.5)")->type_name("SEC");
   app.add_flag("--json", o.json, "print one JSON array (results and probes) on stdout; the table goes to stderr");
   app.add_option("--out", o.out_dir, "write DIR/bench.json, DIR/table.txt, DIR/bench.gp and DIR/bench.png")->option_text("DIR");
   app.footer("Verdicts against the benchmark's targets: python3 bench/targets.py DIR/bench.json");
@@ -135,6 +146,9 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
   }
   if (wait != "auto") o.wait = wait == "spin" ? Wait::spin : wait == "yield" ? Wait::yield : Wait::block;
   o.sizes_given = sizes->count() != 0;
+  if (sweep_readers->count() != 0 || sweep_interval->count() != 0 || sweep_samples->count() != 0 || sweep_duration->count() != 0)
+    o.sweep = true;
+  o.only_sweep = o.sweep && workloads_opt->count() == 0;
   if (o.quick) {
     if (sizes->count() == 0) o.sizes = {64, 4096};
     if (readers->count() == 0) o.readers = {1, 2};
@@ -143,7 +157,11 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
     if (repeat->count() == 0) o.repeat = 1;
     if (cap->count() == 0) o.latency_cap_s = 1.0;
     if (probe->count() == 0) o.probe_samples = 20'000;
+    if (sweep_readers->count() == 0) o.sweep_readers = {1, 8};
+    if (sweep_samples->count() == 0) o.sweep_samples = 5'000;
+    if (sweep_duration->count() == 0) o.sweep_duration_s = 0.1;
   }
+  if (o.sweep_interval_ns == 0) o.sweep_interval_ns = 1;
   if (o.cpus.empty()) o.cpus = usable_cpus();
   return std::nullopt;
 }
@@ -184,7 +202,9 @@ std::vector<Spec> build_points(const Options& o) {
       pts.push_back(s);
     }
   };
-  auto has = [&](Workload w) { return std::find(o.workloads.begin(), o.workloads.end(), w) != o.workloads.end(); };
+  auto has = [&](Workload w) {
+    return !o.only_sweep && std::find(o.workloads.begin(), o.workloads.end(), w) != o.workloads.end();
+  };
   const std::size_t base = 64;
   const std::vector<std::size_t> k_sizes = o.quick ? std::vector<std::size_t>{64} : std::vector<std::size_t>{64, 1024};
   if (has(Workload::throughput)) {
@@ -203,6 +223,26 @@ std::vector<Spec> build_points(const Options& o) {
       for (std::size_t s : o.sizes) add(Workload::rtt, 1, s);
     else
       add(Workload::rtt, 1, base);
+  }
+  if (o.sweep) {
+    // Per K, the transports side by side: unpaced throughput, then paced latency. Every
+    // reader blocks (the ring on its futex, iceoryx in a WaitSet, zmq in zmq_poll, the
+    // mutex ring on its condition variable; spsc-fanout, which has none, yields after a few
+    // polls), since K readers soon outnumber the CPUs: spinning ones would livelock them.
+    for (int k : o.sweep_readers) {
+      for (Workload w : {Workload::throughput, Workload::latency}) {
+        const std::size_t first = pts.size();
+        add(w, k, base);
+        for (std::size_t i = first; i < pts.size(); ++i) {
+          Spec& s = pts[i];
+          s.sweep = true;
+          s.wait = o.wait ? *o.wait : Wait::block;
+          s.duration_s = o.sweep_duration_s;
+          s.interval_ns = o.sweep_interval_ns;
+          s.samples = o.sweep_samples;
+        }
+      }
+    }
   }
   return pts;
 }

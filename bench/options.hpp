@@ -38,7 +38,11 @@ struct Spec {
   u64 interval_ns = 2000;      // a latency point's pacing
   u64 samples = 1'000'000;     // latency and rtt points stop after this many messages...
   double cap_s = 4.0;          // ... or this long, whichever comes first
+  bool sweep = false;          // a point of the fan-out sweep (--sweep): reported in its own table
 };
+
+// The fan-out sweep's reader counts (--sweep-readers overrides them).
+inline const std::vector<int> kSweepReaders{1, 2, 8, 32, 128, 256, 512};
 
 struct Options {
   bool quick = false;
@@ -58,6 +62,15 @@ struct Options {
   bool json = false;
   std::string out_dir;
   bool sizes_given = false;  // --sizes: rtt runs at each of them too (else at 64 B only)
+  // The fan-out sweep: per K and transport, one unpaced throughput point (producer CPU per
+  // message, per-reader delivered rate, loss) and one paced latency point, 64 B, readers
+  // blocking. With --sweep alone only the sweep runs; with --workloads too, both.
+  bool sweep = false;
+  bool only_sweep = false;
+  std::vector<int> sweep_readers = kSweepReaders;
+  u64 sweep_interval_ns = 10'000;  // 100 k msg/s: a rate every transport sustains at K = 1
+  u64 sweep_samples = 50'000;      // messages per paced sweep point (0.5 s at 100 k msg/s)
+  double sweep_duration_s = 0.5;   // per unpaced sweep point
 };
 
 // Fills `o` from the command line. Returns an exit status when the program should stop

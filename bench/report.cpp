@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -67,9 +68,9 @@ void add_note(Run& run, const std::string& note) {
   run.notes.push_back(note);
 }
 
-const Result* find(const Run& run, Transport t, Workload w, int k, std::size_t size) {
+const Result* find(const Run& run, Transport t, Workload w, int k, std::size_t size, bool sweep) {
   for (const Result& r : run.results)
-    if (r.spec.transport == t && r.spec.workload == w && r.spec.readers == k && r.spec.size == size) return &r;
+    if (r.spec.transport == t && r.spec.workload == w && r.spec.readers == k && r.spec.size == size && r.spec.sweep == sweep) return &r;
   return nullptr;
 }
 
@@ -105,6 +106,9 @@ Json result_json(const Result& r) {
   j["wait"] = name_of(r.spec.wait);
   j["runs"] = r.runs;
   j["floor_p50_ns"] = r.floor ? Json(r.floor->p50) : Json(nullptr);
+  if (r.spec.sweep) j["sweep"] = true;
+  if (r.spec.workload == Workload::latency) j["interval_ns"] = r.spec.interval_ns;
+  j["cpus_seen"] = {{"producer", r.producer_cpu_seen}, {"readers", r.reader_cpus_seen}};
   j["ok"] = r.error.empty();
   if (!r.error.empty()) j["error"] = r.error;
   return j;
@@ -138,6 +142,7 @@ std::string bench_json(const Run& run) {
   if (!run.memcpy_bps.empty()) items.push_back(memcpy_json(run.memcpy_cpu, run.memcpy_bps));
   for (const auto& [f, before] : run.floors) items.push_back(floor_json(f, before));
   for (const std::string& n : run.notes) items.push_back({{"note", n}});
+  for (const std::string& n : run.sweep_notes) items.push_back({{"note", n}, {"sweep", true}});
   items.push_back({{"machine", run.machine}, {"cpus_online", run.cpus_online}, {"tsc_ns_per_tick", run.tick_ns}, {"load", run.load}});
   // One array, laid out one object a line so that a diff or grep shows one point at a time.
   std::string out = "[\n";
@@ -150,6 +155,7 @@ void print_table(std::FILE* out, const Run& run) {
   std::fprintf(out, "\n%-11s %-10s %2s %5s %10s %10s %7s %8s %7s %7s %7s %7s %8s %9s %7s %7s\n", "transport", "workload", "K", "size",
                "msg/s/rdr", "B/s/rdr", "loss%", "prod ns", "p50", "p90", "p99", "p99.9", "max", "samples", "vs mtx", "/floor");
   for (const Result& r : run.results) {
+    if (r.spec.sweep) continue;
     const Result* m = find(run, Transport::mutex, r.spec.workload, r.spec.readers, r.spec.size);
     std::string vs = "-";
     if (m != nullptr && m != &r && r.error.empty() && m->error.empty()) {
@@ -168,7 +174,7 @@ void print_table(std::FILE* out, const Run& run) {
                  r.error.empty() ? "" : "  FAILED");
   }
   for (const Result& r : run.results)
-    if (!r.error.empty())
+    if (!r.error.empty() && !r.spec.sweep)
       std::fprintf(out, "FAILED %s %s K=%d size=%zu: %s\n", name_of(r.spec.transport), name_of(r.spec.workload), r.spec.readers,
                    r.spec.size, r.error.c_str());
   std::fprintf(out, "\nlatencies in ns; msg/s and B/s are per reader (mean over readers); prod ns = producer CPU ns per message;\n"
@@ -178,6 +184,119 @@ void print_table(std::FILE* out, const Run& run) {
   if (run.memcpy_bps.size() == 3)
     std::fprintf(out, "memcpy probe (one core): 4 KiB %s B/s, 64 KiB %s B/s, 64 MiB %s B/s\n", human(run.memcpy_bps[0]).c_str(),
                  human(run.memcpy_bps[1]).c_str(), human(run.memcpy_bps[2]).c_str());
+}
+
+namespace {
+
+// A sweep column's cell for transport t at K: "-" where the point did not run or failed.
+struct SweepRow {
+  const Result* tp = nullptr;  // unpaced
+  const Result* lat = nullptr;  // paced
+};
+SweepRow sweep_row(const Run& run, Transport t, int k) {
+  SweepRow row{find(run, t, Workload::throughput, k, 64, true), find(run, t, Workload::latency, k, 64, true)};
+  if (row.tp && !row.tp->error.empty()) row.tp = nullptr;
+  if (row.lat && !row.lat->error.empty()) row.lat = nullptr;
+  return row;
+}
+
+std::vector<int> sweep_ks(const Run& run) {
+  std::vector<int> ks;
+  for (const Result& r : run.results)
+    if (r.spec.sweep && std::find(ks.begin(), ks.end(), r.spec.readers) == ks.end()) ks.push_back(r.spec.readers);
+  std::sort(ks.begin(), ks.end());
+  return ks;
+}
+
+std::string cpus_str(const Result* r) {
+  if (r == nullptr || r->producer_cpu_seen < 0) return "-";
+  std::string s = std::to_string(r->producer_cpu_seen);
+  char sep = '/';
+  for (int cpu : r->reader_cpus_seen) {
+    s += sep;
+    s += std::to_string(cpu);
+    sep = ',';
+  }
+  return s;
+}
+
+void write_sweep_plot(const std::string& dir, const Run& run, std::FILE* log) {
+  const std::string gp = dir + "/sweep.gp";
+  std::ofstream f(gp);
+  const std::vector<int> ks = sweep_ks(run);
+  std::vector<Transport> shown;
+  for (Transport t : kAllTransports) {
+    std::string rows;
+    for (int k : ks) {
+      const SweepRow row = sweep_row(run, t, k);
+      if (row.tp == nullptr) continue;
+      rows += std::to_string(k) + " " + std::to_string(row.tp->producer_cpu_ns) + " " + std::to_string(row.tp->msgs_per_s) + "\n";
+    }
+    if (rows.empty()) continue;
+    shown.push_back(t);
+    f << "$sw_" << (t == Transport::spsc ? "spsc" : name_of(t)) << " << EOD\n" << rows << "EOD\n";
+  }
+  f << "set terminal pngcairo size 1400,560 font 'sans,10'\nset output '" << dir << "/sweep.png'\n"
+    << "set multiplot layout 1,2 title 'shmcast-bench fan-out sweep: 64 B, readers blocking, " << run.cpus_online << " CPUs online'\n"
+    << "set grid\nset key top left\nset logscale x 2\nset xrange [0.9:600]\nset xtics (1,2,8,32,128,256,512)\n"
+    << "set xlabel 'readers K (log scale)'\nset logscale y 10\n";
+  auto plot = [&](const char* title, const char* ylabel, const char* cols) {
+    f << "set title '" << title << "'\nset ylabel '" << ylabel << "'\nplot ";
+    bool first = true;
+    for (Transport t : shown) {
+      f << (first ? "" : ", ") << "$sw_" << (t == Transport::spsc ? "spsc" : name_of(t)) << " using " << cols
+        << " with linespoints lc " << 1 + static_cast<int>(t) << " lw 2 pt 7 title '" << name_of(t) << "'";
+      first = false;
+    }
+    if (first) f << "[1:2][1:10] NaN notitle";
+    f << "\n";
+  };
+  plot("producer CPU per message (unpaced)", "producer CPU ns per message", "1:2");
+  plot("delivered rate per reader (unpaced; readers time-share the cores)", "messages/s per reader", "1:3");
+  f << "unset multiplot\n";
+  f.close();
+  const std::string cmd = "gnuplot '" + gp + "' 2>&1";
+  const int rc = std::system(cmd.c_str());
+  if (rc != 0) std::fprintf(log, "warning: gnuplot failed (%d); the script is %s\n", rc, gp.c_str());
+  else std::fprintf(log, "plot: %s/sweep.png\n", dir.c_str());
+}
+
+}  // namespace
+
+void print_sweep_table(std::FILE* out, const Run& run) {
+  const std::vector<int> ks = sweep_ks(run);
+  if (ks.empty()) return;
+  std::fprintf(out, "\nfan-out sweep, 64 B, readers blocking (prod ns, msg/s/rdr and loss unpaced; p50/p99 paced):\n");
+  std::fprintf(out, "%-11s %4s %9s %10s %10s %7s %9s %9s %8s %-12s\n", "transport", "K", "prod ns", "msg/s/rdr", "min rdr", "loss%",
+               "p50", "p99", "pacedloss", "cpus p/rdrs");
+  for (Transport t : kAllTransports) {
+    for (int k : ks) {
+      const Result* tp = find(run, t, Workload::throughput, k, 64, true);
+      const Result* lat = find(run, t, Workload::latency, k, 64, true);
+      if (tp == nullptr && lat == nullptr) continue;
+      const bool tp_ok = tp && tp->error.empty(), lat_ok = lat && lat->error.empty();
+      auto loss = [](const Result* r) {
+        const double total = static_cast<double>(r->delivered + r->missed);
+        return total == 0 ? std::string("-") : fmt("%.2f", 100.0 * static_cast<double>(r->missed) / total);
+      };
+      std::fprintf(out, "%-11s %4d %9s %10s %10s %7s %9s %9s %8s %-12s%s\n", name_of(t), k,
+                   tp_ok && !std::isnan(tp->producer_cpu_ns) ? fmt("%.1f", tp->producer_cpu_ns).c_str() : "-",
+                   tp_ok ? human(tp->msgs_per_s).c_str() : "-", tp_ok ? human(tp->min_msgs_per_s).c_str() : "-",
+                   tp_ok ? loss(tp).c_str() : "-", lat_ok ? std::to_string(lat->p50).c_str() : "-",
+                   lat_ok ? std::to_string(lat->p99).c_str() : "-", lat_ok ? loss(lat).c_str() : "-", cpus_str(tp_ok ? tp : lat).c_str(),
+                   (tp && !tp_ok) || (lat && !lat_ok) ? "  FAILED" : "");
+    }
+  }
+  for (const Result& r : run.results)
+    if (!r.error.empty() && r.spec.sweep)
+      std::fprintf(out, "FAILED sweep %s %s K=%d: %s\n", name_of(r.spec.transport), name_of(r.spec.workload), r.spec.readers, r.error.c_str());
+  std::fprintf(out, "prod ns = producer CPU ns per message; min rdr = the slowest reader's rate; latencies in ns, over all readers;\n"
+                    "cpus p/rdrs = the CPU the producer ended on / the CPUs its readers ended on (sched_getcpu).\n");
+  const Result* ring1 = find(run, Transport::ring, Workload::throughput, 1, 64, true);
+  const Result* ringk = find(run, Transport::ring, Workload::throughput, ks.back(), 64, true);
+  if (ring1 && ringk && ring1 != ringk && ring1->error.empty() && ringk->error.empty() && ring1->producer_cpu_ns > 0)
+    std::fprintf(out, "ring producer CPU/msg at K=%d over K=1: %.2fx (target <= 1.5x)\n", ks.back(), ringk->producer_cpu_ns / ring1->producer_cpu_ns);
+  for (const std::string& n : run.sweep_notes) std::fprintf(out, "note: %s\n", n.c_str());
 }
 
 void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
@@ -193,7 +312,7 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
     // Rows keyed by their x value, so that lines join points in order.
     std::map<std::size_t, std::string> rows[4];
     for (const Result& r : run.results) {
-      if (r.spec.transport != t || !r.error.empty()) continue;
+      if (r.spec.transport != t || !r.error.empty() || r.spec.sweep) continue;
       const std::size_t k = static_cast<std::size_t>(r.spec.readers);
       if (r.spec.workload == Workload::throughput && k == 1) rows[0][r.spec.size] = std::to_string(r.msgs_per_s) + " " + std::to_string(r.bytes_per_s);
       if (r.spec.workload == Workload::latency && k == 1) rows[1][r.spec.size] = std::to_string(r.p50) + " " + std::to_string(r.p99);
@@ -247,6 +366,7 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
   const int rc = std::system(cmd.c_str());
   if (rc != 0) std::fprintf(log, "warning: gnuplot failed (%d); the script is %s\n", rc, gp.c_str());
   else std::fprintf(log, "plot: %s/bench.png\n", dir.c_str());
+  if (std::any_of(run.results.begin(), run.results.end(), [](const Result& r) { return r.spec.sweep; })) write_sweep_plot(dir, run, log);
 }
 
 }  // namespace shmcast::bench

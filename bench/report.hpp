@@ -28,6 +28,8 @@ struct Result {
   std::string error;  // empty if the point ran and its accounting added up
   std::string skipped;  // why the point did not run (not an error): it becomes a note
   int runs = 1;
+  int producer_cpu_seen = -1;         // where the producer (or ping) ran when it ended (sched_getcpu)
+  std::vector<int> reader_cpus_seen;  // the distinct CPUs the readers (or the echo) ended on
 };
 
 struct Run {
@@ -40,6 +42,7 @@ struct Run {
   int memcpy_cpu = -1;
   std::vector<double> memcpy_bps;  // one per kMemcpySizes
   std::vector<std::string> notes;  // one line each: transports skipped, and why
+  std::vector<std::string> sweep_notes;  // the sweep's own: pacing, blocking, cores shared
 };
 
 // Adds `note` to the run's notes unless it is there already.
@@ -51,14 +54,21 @@ std::string size_str(std::size_t s);       // 64, 4K
 std::string loadavg();                     // "0.52 0.40 0.33"
 std::string cpu_model();                   // /proc/cpuinfo's model name
 
-const Result* find(const Run& run, Transport t, Workload w, int k, std::size_t size);
+// The regular point (not the sweep's) of that transport, workload, K and size, or null;
+// with `sweep`, the sweep's.
+const Result* find(const Run& run, Transport t, Workload w, int k, std::size_t size, bool sweep = false);
 
 void print_table(std::FILE* out, const Run& run);
+
+// The fan-out sweep's table (nothing if the run had no sweep): per transport and K, the
+// unpaced point's producer CPU/msg, per-reader rate and loss, the paced point's p50/p99.
+void print_sweep_table(std::FILE* out, const Run& run);
 
 // bench.json: one JSON array, one object a line (results, then probes, then notes, then the machine).
 std::string bench_json(const Run& run);
 
-// DIR/bench.gp and, through gnuplot, DIR/bench.png; says on `log` how it went.
+// DIR/bench.gp and, through gnuplot, DIR/bench.png (and for a sweep DIR/sweep.gp and
+// DIR/sweep.png); says on `log` how it went.
 void write_plot(const std::string& dir, const Run& run, std::FILE* log);
 
 }  // namespace shmcast::bench

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <sched.h>
 #include <stdexcept>
 #include <thread>
 
@@ -41,13 +42,13 @@ inline bool payload_ok(const Got& g, std::size_t size) noexcept {
 // How each transport's Tx and Rx are made from a Setup: channel `ch` (0, or 1 for the echo
 // of rtt), with `queues` readers on it.
 struct RingKind {
-  static std::unique_ptr<RingTx> tx(const Spec& spec, const Setup& s, Control& c, int ch, std::size_t) {
-    auto t = std::make_unique<RingTx>(s.ring_name[ch], s.geometry, spec.size);
+  static std::unique_ptr<RingTx> tx(const Spec& spec, const Setup& s, Control& c, int ch, std::size_t queues) {
+    auto t = std::make_unique<RingTx>(s.ring_name[ch], s.geometry, spec.size, static_cast<std::uint32_t>(queues));
     c.ring_ready[ch].store(1, std::memory_order_release);
     return t;
   }
   static std::unique_ptr<RingRx> rx(const Spec& spec, const Setup& s, Control& c, int ch, std::size_t, std::size_t) {
-    if (!wait_flag(c.ring_ready[ch], 1, 30)) throw std::runtime_error("ring was never created");
+    if (!wait_flag(c.ring_ready[ch], 1, attach_timeout_s(spec.readers))) throw std::runtime_error("ring was never created");
     return std::make_unique<RingRx>(s.ring_name[ch], spec.wait);
   }
 };
@@ -108,7 +109,7 @@ struct ZmqKind {
 template <class Tx>
 void await_subscribers(Tx& tx, Control& c, int ch, std::uint32_t readers) {
   if constexpr (requires { tx.warm_up(); }) {
-    const u64 deadline = mono_ns() + 30'000'000'000ull;
+    const u64 deadline = mono_ns() + static_cast<u64>(attach_timeout_s(static_cast<int>(readers)) * 1e9);
     while (c.joined[ch].load(std::memory_order_acquire) < readers) {
       if (mono_ns() > deadline) throw std::runtime_error("readers never received the warm-up message");
       tx.warm_up();
@@ -167,7 +168,7 @@ template <class Kind>
 struct Roles {
   static int producer(const Spec& spec, const Setup& s, Control& c) {
     auto tx = Kind::tx(spec, s, c, 0, static_cast<std::size_t>(spec.readers));
-    if (!wait_flag(c.readers_ready, static_cast<std::uint32_t>(spec.readers), 30))
+    if (!wait_flag(c.readers_ready, static_cast<std::uint32_t>(spec.readers), attach_timeout_s(spec.readers)))
       throw std::runtime_error("readers did not attach");
     await_subscribers(*tx, c, 0, static_cast<std::uint32_t>(spec.readers));
     std::byte* buf = tx->buffer();
@@ -205,6 +206,7 @@ struct Roles {
     c.producer_cpu_ns = process_cpu_ns() - cpu0;
     c.elapsed_ns = mono_ns() - t0;
     c.published = seq;
+    c.producer_cpu_seen = ::sched_getcpu();
     c.producer_done.store(1, std::memory_order_release);
     tx->finish();
     await_end(*tx, c, static_cast<std::uint32_t>(spec.readers));
@@ -252,6 +254,7 @@ struct Roles {
     slot.corrupt = corrupt;
     slot.reordered = reordered;
     slot.negative = negative;
+    slot.cpu = ::sched_getcpu();
     return corrupt != 0 || reordered != 0 ? 3 : 0;
   }
 
@@ -287,6 +290,7 @@ struct Roles {
     }
     c.elapsed_ns = mono_ns() - t0;
     c.published = seq;
+    c.producer_cpu_seen = ::sched_getcpu();
     c.producer_done.store(1, std::memory_order_release);
     tx->finish();
     return slot.corrupt != 0 ? 3 : 0;
@@ -308,6 +312,7 @@ struct Roles {
       std::memcpy(tx->buffer(), g.data, g.len);
       tx->send(g.len, g.ts);
     }
+    c.readers[0].cpu = ::sched_getcpu();  // after ping's slot.delivered etc.: ping has ended
     return 0;
   }
 };

@@ -11,6 +11,7 @@
 
 #include <boost/interprocess/shared_memory_object.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -86,6 +87,13 @@ Setup make_setup(const Spec& spec, int point_id) {
   if (spec.transport == Transport::iceoryx) {
 #if SHMCAST_BENCH_ICEORYX
     const std::size_t readers = spec.workload == Workload::rtt ? 1 : static_cast<std::size_t>(spec.readers);
+    // The build's limits: subscribers per publisher, and processes per RouDi (the readers
+    // and the producer each register as one).
+    const std::size_t most = std::min<std::size_t>(iox::MAX_SUBSCRIBERS_PER_PUBLISHER, iox::MAX_PROCESS_NUMBER - 1);
+    if (readers > most)
+      throw PointSkipped("iceoryx skipped at K=" + std::to_string(readers) + ": this build takes at most " + std::to_string(most) +
+                         " readers (MAX_SUBSCRIBERS_PER_PUBLISHER " + std::to_string(iox::MAX_SUBSCRIBERS_PER_PUBLISHER) +
+                         ", MAX_PROCESS_NUMBER " + std::to_string(iox::MAX_PROCESS_NUMBER) + ")");
     s.iox_names.push_back("shmcast-" + base + "-tx");
     for (std::size_t i = 0; i < readers; ++i) s.iox_names.push_back("shmcast-" + base + "-rx" + std::to_string(i));
     // A runtime removes its unix-domain socket (iceoryx 2.0: /tmp/NAME) when it exits; a

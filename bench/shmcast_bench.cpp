@@ -55,7 +55,9 @@ Result run_point(const Spec& spec, double tick_ns, int point_id) {
     spawn(spec.producer_cpu, *c, [&] { return dispatch(Role::producer, spec, setup, *c, 0); });
   }
   int rc = 0;
-  if (!wait_flag(c->started, 1, 30)) {
+  const double attach_s = attach_timeout_s(spec.readers);
+  // The producer waits up to attach_s for its readers and as long again for zmq's to join.
+  if (!wait_flag(c->started, 1, 2 * attach_s + 5)) {
     set_error(*c, "the producer never started");
     c->stop.store(1);
     rc = reap_children(*c, 5);
@@ -63,9 +65,9 @@ Result run_point(const Spec& spec, double tick_ns, int point_id) {
     if (spec.workload == Workload::throughput) {
       std::this_thread::sleep_for(std::chrono::duration<double>(spec.duration_s));
       c->stop.store(1, std::memory_order_release);
-      rc = reap_children(*c, 30);
+      rc = reap_children(*c, attach_s);
     } else {
-      rc = reap_children(*c, spec.cap_s + 30);
+      rc = reap_children(*c, spec.cap_s + attach_s);
     }
   }
 
@@ -87,6 +89,8 @@ Result run_point(const Spec& spec, double tick_ns, int point_id) {
     min_rate = std::min(min_rate, rate);
     if (s.corrupt != 0) problems += " reader " + std::to_string(i) + ": " + std::to_string(s.corrupt) + " corrupt payloads;";
     if (s.reordered != 0) problems += " reader " + std::to_string(i) + ": " + std::to_string(s.reordered) + " out of order;";
+    if (s.cpu >= 0 && std::find(r.reader_cpus_seen.begin(), r.reader_cpus_seen.end(), s.cpu) == r.reader_cpus_seen.end())
+      r.reader_cpus_seen.push_back(s.cpu);
     if (spec.workload != Workload::rtt && s.delivered + s.missed != c->published)
       problems += " reader " + std::to_string(i) + ": delivered " + std::to_string(s.delivered) + " + missed " +
                   std::to_string(s.missed) + " != published " + std::to_string(c->published) + ";";
@@ -94,6 +98,8 @@ Result run_point(const Spec& spec, double tick_ns, int point_id) {
   if (spec.workload == Workload::rtt && c->readers[0].delivered != c->published)
     problems += " rtt: " + std::to_string(c->readers[0].delivered) + " echoes for " + std::to_string(c->published) + " pings;";
   if (c->published == 0) problems += " nothing was published;";
+  std::sort(r.reader_cpus_seen.begin(), r.reader_cpus_seen.end());
+  r.producer_cpu_seen = c->producer_cpu_seen;
   r.msgs_per_s = sum_rate / readers;
   r.min_msgs_per_s = min_rate;
   r.bytes_per_s = r.msgs_per_s * static_cast<double>(spec.size);
@@ -146,9 +152,10 @@ void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std
   for (std::size_t i = 0; i < points.size();) {
     std::size_t j = i;
     while (j < points.size() && points[j].workload == points[i].workload && points[j].readers == points[i].readers &&
-           points[j].size == points[i].size)
+           points[j].size == points[i].size && points[j].sweep == points[i].sweep)
       ++j;
-    const int reps = points[i].workload == Workload::latency ? 1 : o.repeat;
+    // The sweep's points run once each: seven reader counts up to 512 processes apiece.
+    const int reps = points[i].workload == Workload::latency || points[i].sweep ? 1 : o.repeat;
     std::vector<std::vector<Result>> runs(j - i);
     for (int rep = 0; rep < reps; ++rep) {
       for (std::size_t p = i; p < j; ++p) {
@@ -158,7 +165,7 @@ void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std
           floor = probe_pingpong(s.producer_cpu, s.reader_cpus.at(0), o.probe_samples, run.tick_ns);
           run.floors.emplace_back(*floor, s);
         }
-        std::fprintf(log, "[%zu/%zu] %-11s %-10s K=%d size=%-6zu wait=%-5s run %d/%d ...", p + 1, points.size(), name_of(s.transport),
+        std::fprintf(log, "[%zu/%zu] %s%-11s %-10s K=%d size=%-6zu wait=%-5s run %d/%d ...", p + 1, points.size(), s.sweep ? "sweep " : "", name_of(s.transport),
                      name_of(s.workload), s.readers, s.size, name_of(s.wait), rep + 1, reps);
         std::fflush(log);
         Result r = run_point(s, run.tick_ns, point_id++);
@@ -209,6 +216,24 @@ int main_impl(int argc, char** argv) {
   }
   o.transports = runnable;
 
+  if (o.sweep) {
+    const int most = *std::max_element(o.sweep_readers.begin(), o.sweep_readers.end());
+    const long ncpu = static_cast<long>(o.cpus.size());
+    run.sweep_notes.push_back(fmt("sweep: 64 B; latency paced at one message every %.0f ns (", static_cast<double>(o.sweep_interval_ns)) +
+                              human(1e9 / static_cast<double>(o.sweep_interval_ns)) + " msg/s), " + std::to_string(o.sweep_samples) +
+                              " messages; throughput unpaced for " + fmt("%g s", o.sweep_duration_s) + "; each point run once");
+    run.sweep_notes.push_back(
+        "sweep: readers block (ring: futex; iceoryx: WaitSet; zmq: zmq_poll; mutex: condition variable; spsc-fanout has no "
+        "blocking primitive and yields after 16 empty polls) so that readers outnumbering the CPUs do not livelock them");
+    if (most + 1 > ncpu)
+      run.sweep_notes.push_back("sweep: this machine has " + std::to_string(ncpu) + " usable CPUs for up to " + std::to_string(most) +
+                                " readers and a producer: readers TIME-SHARE the cores" +
+                                (o.pin && ncpu > 1 ? " (producer pinned to CPU " + std::to_string(o.cpus[0]) + ", readers round-robin on the rest)" : "") +
+                                ", so per-reader rates and latencies at large K measure the scheduler; the producer-cost column "
+                                "(prod ns) is the meaningful one");
+    for (const std::string& n : run.sweep_notes) std::fprintf(log, "note: %s\n", n.c_str());
+  }
+
   run.memcpy_cpu = o.pin && !o.cpus.empty() ? o.cpus[0] : -1;
   run.memcpy_bps = probe_memcpy(run.memcpy_cpu, o.quick ? 0.02 : 0.2);
   run_points(build_points(o), o, run, log);
@@ -216,7 +241,9 @@ int main_impl(int argc, char** argv) {
   std::FILE* table_out = o.json ? stderr : stdout;
   run.load = "load average at start " + load_start + ", at end " + loadavg();
   std::fprintf(table_out, "\n%s, %ld CPUs online; %s\n", run.machine.c_str(), run.cpus_online, run.load.c_str());
-  print_table(table_out, run);
+  const bool regular = std::any_of(run.results.begin(), run.results.end(), [](const Result& r) { return !r.spec.sweep; });
+  if (regular || !o.sweep) print_table(table_out, run);
+  print_sweep_table(table_out, run);
 
   const std::string json = bench_json(run);
   if (o.json) std::fputs(json.c_str(), stdout);
@@ -227,7 +254,8 @@ int main_impl(int argc, char** argv) {
       std::fprintf(t, "%s, %ld CPUs; %s\ncommand:", run.machine.c_str(), run.cpus_online, run.load.c_str());
       for (int i = 0; i < argc; ++i) std::fprintf(t, " %s", argv[i]);
       std::fprintf(t, "\n");
-      print_table(t, run);
+      if (regular || !o.sweep) print_table(t, run);
+      print_sweep_table(t, run);
       std::fclose(t);
     }
     write_plot(o.out_dir, run, log);

@@ -41,7 +41,7 @@ def num(v):
 
 class Report:
     def __init__(self, items):
-        self.results = [i for i in items if "transport" in i and "workload" in i]
+        self.results = [i for i in items if "transport" in i and "workload" in i and not i.get("sweep")]
         self.memcpy = next((i for i in items if i.get("probe") == "memcpy"), None)
 
     def find(self, transport, workload, readers, size):

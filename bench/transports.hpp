@@ -35,6 +35,7 @@
 #include <boost/interprocess/sync/scoped_lock.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -42,6 +43,7 @@
 #include <cstring>
 #include <memory>
 #include <sched.h>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -81,8 +83,11 @@ Poll poll_until(PollFn&& poll_once, Got& g, Wait wait, std::chrono::nanoseconds 
 
 class RingTx {
  public:
-  RingTx(const std::string& name, const Geometry& geometry, std::size_t size)
-      : producer_(Producer::create(name, geometry, {.mode = 0600, .replace = true})), buffer_(size / 8 + 1) {}
+  // The registry holds `readers` registered readers at least (the fan-out sweep's K).
+  RingTx(const std::string& name, const Geometry& geometry, std::size_t size, std::uint32_t readers)
+      : producer_(Producer::create(name, geometry,
+                                   {.mode = 0600, .replace = true, .max_readers = std::max(kDefaultMaxReaders, readers)})),
+        buffer_(size / 8 + 1) {}
   std::byte* buffer() noexcept { return reinterpret_cast<std::byte*>(buffer_.data()); }
   void send(std::size_t len, std::uint64_t ts) { producer_.publish({buffer(), len}, 0, ts); }
   void finish() noexcept {}
@@ -94,7 +99,11 @@ class RingTx {
 
 class RingRx {
  public:
-  RingRx(const std::string& name, Wait wait) : reader_(name, options(wait)) {}
+  // Registered, as the readers of a real deployment are (they show in `shmcast stat`): a
+  // reader the registry could not take fails the point rather than read on unregistered.
+  RingRx(const std::string& name, Wait wait) : reader_(name, options(wait)) {
+    if (!reader_.registered()) throw std::runtime_error("ring reader not registered: " + reader_.registration_error());
+  }
   Poll poll(Got& g) noexcept { return take(reader_.try_read(), g); }
   Poll wait(Got& g, std::chrono::nanoseconds timeout) noexcept { return take(reader_.read(timeout), g); }
   [[nodiscard]] std::uint64_t missed() const noexcept { return reader_.missed(); }
