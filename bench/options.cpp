@@ -75,6 +75,7 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
   std::vector<std::string> transports, workloads;
   std::string wait = "auto";
   bool no_pin = false;
+  bool no_sweep = false;
 
   app.add_flag("--quick", o.quick, "a seconds-long smoke run (what CI runs)");
   auto* duration = app.add_option("--duration", o.duration_s, "seconds per throughput point (default 0.5)")->type_name("SEC");
@@ -112,7 +113,9 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
   app.add_flag("--no-pin", no_pin, "do not pin (the floor probe is skipped)")->excludes(pin);
   app.add_flag("--sweep", o.sweep,
                "the fan-out sweep: K = 1,2,8,32,128,256,512 blocking readers, 64 B, per transport:\n"
-               "producer CPU/msg, delivered rate and loss unpaced, p50/p99 paced (alone unless --workloads)");
+               "producer CPU/msg, delivered rate and loss unpaced, p50/p99 paced (alone unless --workloads;\n"
+               "the default set, without --quick, --workloads, --sizes or --readers, runs it after the workloads)");
+  app.add_flag("--no-sweep", no_sweep, "leave the fan-out sweep out of the default set");
   auto* sweep_readers = app.add_option("--sweep-readers", o.sweep_readers, "the sweep's reader counts (default 1,2,8,32,128,256,512)")
                             ->delimiter(',')
                             ->check(CLI::Range(1, kMaxReaders).description(""))
@@ -149,6 +152,10 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
   if (sweep_readers->count() != 0 || sweep_interval->count() != 0 || sweep_samples->count() != 0 || sweep_duration->count() != 0)
     o.sweep = true;
   o.only_sweep = o.sweep && workloads_opt->count() == 0;
+  // The default set (nothing narrowed) is every workload, then the sweep: one run answers
+  // both questions a user choosing an IPC mechanism asks.
+  if (!o.sweep && !no_sweep && !o.quick && workloads_opt->count() == 0 && sizes->count() == 0 && readers->count() == 0)
+    o.sweep = true;
   if (o.quick) {
     if (sizes->count() == 0) o.sizes = {64, 4096};
     if (readers->count() == 0) o.readers = {1, 2};

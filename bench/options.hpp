@@ -64,7 +64,9 @@ struct Options {
   bool sizes_given = false;  // --sizes: rtt runs at each of them too (else at 64 B only)
   // The fan-out sweep: per K and transport, one unpaced throughput point (producer CPU per
   // message, per-reader delivered rate, loss) and one paced latency point, 64 B, readers
-  // blocking. With --sweep alone only the sweep runs; with --workloads too, both.
+  // blocking. With --sweep alone only the sweep runs; with --workloads too, both. The
+  // default set (no --quick, --workloads, --sizes or --readers) runs it after the workloads,
+  // unless --no-sweep.
   bool sweep = false;
   bool only_sweep = false;
   std::vector<int> sweep_readers = kSweepReaders;
