@@ -208,6 +208,18 @@ std::vector<int> sweep_ks(const Run& run) {
   return ks;
 }
 
+// A transport's name as a gnuplot identifier ("spsc-fanout" has a '-', which gnuplot reads
+// as a minus).
+std::string gnuplot_id(Transport t) { return t == Transport::spsc ? "spsc" : name_of(t); }
+
+// Runs gnuplot on `gp`, which writes `png`; says which on `log`.
+void run_gnuplot(const std::string& gp, const std::string& png, std::FILE* log) {
+  const std::string cmd = "gnuplot '" + gp + "' 2>&1";
+  const int rc = std::system(cmd.c_str());
+  if (rc != 0) std::fprintf(log, "warning: gnuplot failed (%d); the script is %s\n", rc, gp.c_str());
+  else std::fprintf(log, "plot: %s\n", png.c_str());
+}
+
 std::string cpus_str(const Result* r) {
   if (r == nullptr || r->producer_cpu_seen < 0) return "-";
   std::string s = std::to_string(r->producer_cpu_seen);
@@ -234,7 +246,7 @@ void write_sweep_plot(const std::string& dir, const Run& run, std::FILE* log) {
     }
     if (rows.empty()) continue;
     shown.push_back(t);
-    f << "$sw_" << (t == Transport::spsc ? "spsc" : name_of(t)) << " << EOD\n" << rows << "EOD\n";
+    f << "$sw_" << gnuplot_id(t) << " << EOD\n" << rows << "EOD\n";
   }
   f << "set terminal pngcairo size 1400,560 font 'sans,10'\nset output '" << dir << "/sweep.png'\n"
     << "set multiplot layout 1,2 title 'shmcast-bench fan-out sweep: 64 B, readers blocking, " << run.cpus_online << " CPUs online'\n"
@@ -244,7 +256,7 @@ void write_sweep_plot(const std::string& dir, const Run& run, std::FILE* log) {
     f << "set title '" << title << "'\nset ylabel '" << ylabel << "'\nplot ";
     bool first = true;
     for (Transport t : shown) {
-      f << (first ? "" : ", ") << "$sw_" << (t == Transport::spsc ? "spsc" : name_of(t)) << " using " << cols
+      f << (first ? "" : ", ") << "$sw_" << gnuplot_id(t) << " using " << cols
         << " with linespoints lc " << 1 + static_cast<int>(t) << " lw 2 pt 7 title '" << name_of(t) << "'";
       first = false;
     }
@@ -255,10 +267,7 @@ void write_sweep_plot(const std::string& dir, const Run& run, std::FILE* log) {
   plot("delivered rate per reader (unpaced; readers time-share the cores)", "messages/s per reader", "1:3");
   f << "unset multiplot\n";
   f.close();
-  const std::string cmd = "gnuplot '" + gp + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  if (rc != 0) std::fprintf(log, "warning: gnuplot failed (%d); the script is %s\n", rc, gp.c_str());
-  else std::fprintf(log, "plot: %s/sweep.png\n", dir.c_str());
+  run_gnuplot(gp, dir + "/sweep.png", log);
 }
 
 }  // namespace
@@ -308,7 +317,7 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
   };
   std::map<std::string, bool> nonempty;
   for (Transport t : ts) {
-    const std::string tn = t == Transport::spsc ? "spsc" : name_of(t);
+    const std::string tn = gnuplot_id(t);
     // Rows keyed by their x value, so that lines join points in order.
     std::map<std::size_t, std::string> rows[4];
     for (const Result& r : run.results) {
@@ -337,7 +346,7 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
     f << "plot ";
     bool first = true;
     for (Transport t : ts) {
-      const std::string tn = t == Transport::spsc ? "spsc" : name_of(t);
+      const std::string tn = gnuplot_id(t);
       if (!nonempty[prefix + tn]) continue;
       if (!first) f << ", ";
       first = false;
@@ -362,10 +371,7 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
   plot("lk_", "1:2", true);
   f << "unset multiplot\n";
   f.close();
-  const std::string cmd = "gnuplot '" + gp + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  if (rc != 0) std::fprintf(log, "warning: gnuplot failed (%d); the script is %s\n", rc, gp.c_str());
-  else std::fprintf(log, "plot: %s/bench.png\n", dir.c_str());
+  run_gnuplot(gp, dir + "/bench.png", log);
   if (std::any_of(run.results.begin(), run.results.end(), [](const Result& r) { return r.spec.sweep; })) write_sweep_plot(dir, run, log);
 }
 

@@ -66,8 +66,8 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   wait_ = options.wait;
 
   switch (options.start) {
-    case StartAt::latest: position_ = head(); s.start_retakable = true; break;
-    case StartAt::oldest: position_ = oldest(); s.start_retakable = true; break;
+    case StartAt::latest: position_ = head(); s.set(kStartRetakable, true); break;
+    case StartAt::oldest: position_ = oldest(); s.set(kStartRetakable, true); break;
     case StartAt::sequence: position_ = options.start_seq; break;
     case StartAt::snapshot:
       // The span starts where the state the reader rebuilds starts: the newest snapshot's
@@ -75,7 +75,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
       // the ring still holds is reported as a gap by the first read (take_snapshot).
       position_ = view_->has_snapshot_area() && peek_snapshot(*view_).published != 0 ? peek_snapshot(*view_).as_of
                                                                                    : sequence_->first_seq();
-      s.want_snapshot = true;
+      s.set(kWantSnapshot, true);
       break;
   }
   s.start = position_;
@@ -151,9 +151,7 @@ bool Reader::seek(std::uint64_t seq) noexcept {
   const std::uint64_t h = head();
   if (seq > h) return false;
   position_ = seq;
-  state_->want_snapshot = false;
-  state_->snapshot_pending = false;
-  state_->start_retakable = false;
+  state_->slow_path = 0;
   publish_counters();
   return seq == h || view_->slot(seq).stamp() == stamp_committed(seq);
 }
@@ -169,25 +167,26 @@ void Reader::touch_registry() noexcept {
 }
 
 ReadResult Reader::try_read() noexcept {
-  if (state_->want_snapshot || state_->snapshot_pending || state_->start_retakable) [[unlikely]] return read_at_start();
+  if (state_->slow_path != 0) [[unlikely]] return read_slow_path();
   return read_slot();
 }
 
-// What a reader does before its first event: a snapshot start, a snapshot to deliver, or
-// a latest/oldest start that may be taken again (retake_start).
-ReadResult Reader::read_at_start() noexcept {
+// try_read off its fast path (ReaderState::slow_path): a snapshot start not yet served, a
+// snapshot whose gap was reported and that is delivered next, or a latest/oldest start
+// that may still be taken again (retake_start).
+ReadResult Reader::read_slow_path() noexcept {
   ReaderState& s = *state_;
-  if (s.snapshot_pending) return deliver_pending_snapshot();
-  if (s.want_snapshot) {
-    // take_snapshot clears want_snapshot once it has decided; until then (a snapshot
+  if (s.is(kSnapshotPending)) return deliver_pending_snapshot();
+  if (s.is(kWantSnapshot)) {
+    // take_snapshot clears kWantSnapshot once it has decided; until then (a snapshot
     // rewritten faster than it could be copied) the reader reads nothing else.
     ReadResult r = take_snapshot(position_, /*at_start=*/true);
-    if (r || s.want_snapshot) return r;
+    if (r || s.is(kWantSnapshot)) return r;
   }
-  if (!s.start_retakable) return read_slot();
+  if (!s.is(kStartRetakable)) return read_slot();
   s.retakes = 0;
   const ReadResult r = read_slot();
-  if (r) s.start_retakable = false;  // the first event fixes the start
+  if (r) s.set(kStartRetakable, false);  // the first event fixes the start
   return r;
 }
 
@@ -269,7 +268,7 @@ std::uint64_t Reader::skipped_run_end(std::uint64_t seq) const noexcept {
 bool Reader::retake_start(std::uint64_t lost_until) noexcept {
   constexpr int kMaxRetakes = 8;
   ReaderState& s = *state_;
-  if (!s.start_retakable || s.retakes == kMaxRetakes) return false;
+  if (!s.is(kStartRetakable) || s.retakes == kMaxRetakes) return false;
   ++s.retakes;
   position_ = std::max(s.options.start == StartAt::latest ? head() : oldest(), lost_until);
   s.start = position_;
@@ -315,7 +314,7 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
   };
   const std::uint64_t stamp = view_->has_snapshot_area() ? view_->snapshot_control().stamp() : 0;
   if (stamp == 0) {
-    s.want_snapshot = false;
+    s.set(kWantSnapshot, false);
     return lost_since(from);
   }
   if (!at_start && stamp == s.stale_snapshot_stamp) return {};
@@ -323,23 +322,23 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
   if (!copy) return {};  // being rewritten faster than we copy: try again on the next read
   if (copy->as_of < from || copy->as_of < oldest()) {
     if (at_start) {
-      s.want_snapshot = false;
+      s.set(kWantSnapshot, false);
       return lost_since(from);
     }
     s.stale_snapshot_stamp = copy->stamp;
     return {};
   }
-  s.want_snapshot = false;
+  s.set(kWantSnapshot, false);
   s.pending_as_of = copy->as_of;
   s.pending_length = copy->length;
-  s.snapshot_pending = true;
+  s.set(kSnapshotPending, true);
   if (copy->as_of == from) return deliver_pending_snapshot();
   return report_gap(from, copy->as_of);
 }
 
 ReadResult Reader::deliver_pending_snapshot() noexcept {
   ReaderState& s = *state_;
-  s.snapshot_pending = false;
+  s.set(kSnapshotPending, false);
   ++snapshots_;
   publish_counters();
   ReadResult r;

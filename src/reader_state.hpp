@@ -17,6 +17,15 @@
 
 namespace shmcast::detail {
 
+// Why Reader::try_read leaves its fast path (ReaderState::slow_path).
+enum SlowPathBit : std::uint8_t {
+  kWantSnapshot = 1,     // StartAt::snapshot, not yet served
+  kSnapshotPending = 2,  // a snapshot copied into the buffer whose gap has been reported: delivered next
+  // StartAt::latest or oldest, and no event returned and no seek yet: a start lost is
+  // taken again instead of reported (Reader::retake_start).
+  kStartRetakable = 4,
+};
+
 struct ReaderState {
   // The registry entry is released here, before the registry mapping below goes away,
   // and only by the state that owns it: a moved-from Reader has no state, so moving a
@@ -36,14 +45,15 @@ struct ReaderState {
   std::vector<std::uint64_t> buffer;  // word-aligned copy target for payloads and snapshots
   std::uint64_t stale_snapshot_stamp = 0;  // the stamp of a snapshot already found too old
   ObjectIdentity identity;  // which object `ring` is, for replaced()
-  bool want_snapshot = false;  // StartAt::snapshot, not yet served
-  // StartAt::latest or oldest, and no event returned and no seek yet: a start lost is
-  // taken again instead of reported (Reader::retake_start).
-  bool start_retakable = false;
+  // What sends try_read off its fast path, one bit each, so that the fast path tests one
+  // byte (SlowPathBit).
+  std::uint8_t slow_path = 0;
+  [[nodiscard]] bool is(SlowPathBit bit) const noexcept { return (slow_path & bit) != 0; }
+  void set(SlowPathBit bit, bool on) noexcept {
+    slow_path = static_cast<std::uint8_t>(on ? slow_path | bit : slow_path & ~bit);
+  }
   int retakes = 0;  // in a row, within one read
   std::uint64_t start = 0;  // where the reader's span begins: Reader::start()
-  // A snapshot copied into the buffer whose gap has been reported: delivered next.
-  bool snapshot_pending = false;
   std::uint64_t pending_as_of = 0;
   std::uint64_t pending_length = 0;
 };

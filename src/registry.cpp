@@ -36,7 +36,6 @@ void check_max_readers(std::uint32_t max_readers, std::string_view ring) {
 }
 
 Registry create_registry(std::string_view ring, std::uint64_t ring_id, unsigned mode, std::uint32_t max_readers) {
-  check_max_readers(max_readers, ring);
   const std::string object_name = registry_object_name(ring);
   const std::uint64_t size = registry_size(max_readers);
   Registry registry;

@@ -30,8 +30,8 @@ struct Registry {
   }
 };
 
-// Creates the registry for ring `ring_id` with room for `max_readers` entries (1 to
-// kMaxReadersLimit: check_max_readers), replacing a stale one left by an earlier ring.
+// Creates the registry for ring `ring_id` with room for `max_readers` entries, replacing a
+// stale one left by an earlier ring. The caller has checked max_readers (check_max_readers).
 Registry create_registry(std::string_view ring, std::uint64_t ring_id, unsigned mode, std::uint32_t max_readers);
 // The one capacity rule: Errc::invalid_argument unless 1 <= max_readers <= kMaxReadersLimit.
 void check_max_readers(std::uint32_t max_readers, std::string_view ring);

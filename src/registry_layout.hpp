@@ -73,7 +73,7 @@ struct EntryCopy {
   u32 pid = 0;
   u64 start_time = 0;
   bool waiting = false;
-  // The counters, read together (ReaderEntry::copy): delivered + missed == position - start
+  // The counters, read together (ReaderEntry::try_copy_counters): delivered + missed == position - start
   // unless the owner seeks, and `consistent` is false only if they never held still.
   u64 start = 0;
   u64 position = 0;
@@ -129,7 +129,6 @@ struct ReaderEntry {
   // observer that reads it (acquire) reads the reset fields.
   void reset(std::string_view label, u64 position, u64 now_ns, u64 owner_start_time) noexcept {
     flags_.store(0, std::memory_order_relaxed);
-    counters_version_.store(0, std::memory_order_relaxed);
     publish_counters(position, position, 0, 0, 0, 0);
     external_position_.store(0, std::memory_order_relaxed);
     last_active_ns_.store(now_ns, std::memory_order_relaxed);
@@ -220,9 +219,12 @@ struct ReaderEntry {
 
  private:
   // The writer's opening half of the seqlock: odd version, then a release fence so that
-  // no field store is seen before it.
+  // no field store is seen before it. The version only grows, across owners too: a new
+  // owner goes on from its predecessor's (a live one released the entry after its last
+  // write), so an observer can never match a version from before a hand-over with one
+  // after it; an odd one left by an owner killed mid-write is first rounded up to even.
   u64 begin_counters() noexcept {
-    const u64 v = counters_version_.load(std::memory_order_relaxed);
+    const u64 v = (counters_version_.load(std::memory_order_relaxed) + 1) & ~u64{1};
     counters_version_.store(v + 1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
     return v;

@@ -8,7 +8,6 @@
 #include "ring_view.hpp"
 
 #include <cstdint>
-#include <string_view>
 
 namespace shmcast::detail {
 

@@ -132,7 +132,7 @@ class Reader {
 
  private:
   bool retake_start(std::uint64_t lost_until) noexcept;
-  ReadResult read_at_start() noexcept;
+  ReadResult read_slow_path() noexcept;
   ReadResult read_slot() noexcept;
   ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept;
   [[nodiscard]] std::uint64_t skipped_run_end(std::uint64_t seq) const noexcept;

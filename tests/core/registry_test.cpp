@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "names.hpp"
+#include "raw_ring.hpp"
 #include "registry.hpp"
 #include "test_support.hpp"
 
@@ -31,7 +32,7 @@ TEST_CASE("the registry holds as many readers as the ring was created for, and o
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.max_readers = 3});
   std::vector<Reader> readers;
   for (int i = 0; i < 3; ++i) {
-    readers.emplace_back(g.name, ReaderOptions{.label = "r" + std::to_string(i)});
+    readers.emplace_back(g.name, ReaderOptions{.label = std::string(1, 'r').append(std::to_string(i))});
     CHECK(readers.back().registered());
   }
   Reader extra(g.name, {.label = "extra"});
@@ -69,7 +70,7 @@ TEST_CASE("a registry at the largest capacity: readers register in it and the ob
   RingGuard g(unique_ring("capacity-max"));
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.max_readers = kMaxReadersLimit});
   std::vector<Reader> readers;
-  for (int i = 0; i < 40; ++i) readers.emplace_back(g.name, ReaderOptions{.label = "r" + std::to_string(i)});
+  for (int i = 0; i < 40; ++i) readers.emplace_back(g.name, ReaderOptions{.label = std::string(1, 'r').append(std::to_string(i))});
   for (const Reader& r : readers) CHECK(r.registered());
   const RingStatus st = inspect(g.name);
   CHECK(st.max_readers == kMaxReadersLimit);
@@ -157,7 +158,7 @@ TEST_CASE("a registry whose header claims more entries than its object holds is 
   RingGuard g(unique_ring("capacity-lie"));
   Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.max_readers = 2});
   {
-    const int fd = ::shm_open(("/" + detail::registry_object_name(g.name)).c_str(), O_RDWR, 0);
+    const int fd = ::shm_open(test::shm_name(detail::registry_object_name(g.name)).c_str(), O_RDWR, 0);
     REQUIRE(fd >= 0);
     void* map = ::mmap(nullptr, detail::kRegistryEntriesOffset, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     ::close(fd);
@@ -173,4 +174,24 @@ TEST_CASE("a registry whose header claims more entries than its object holds is 
   CHECK(st.registry_error.find("truncated") != std::string::npos);
   p.publish(bytes_of("still read"));
   CHECK(r.try_read().status == ReadStatus::message);
+}
+
+TEST_CASE("an entry's counter version only grows across owners, even after one killed mid-write", "[registry]") {
+  RingGuard g(unique_ring("version-handover"));
+  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.max_readers = 1});
+  std::string why;
+  const std::optional<detail::Registry> registry = detail::open_registry(g.name, inspect(g.name).ring_id, true, why);
+  REQUIRE(registry);
+  detail::ReaderEntry* entry = registry->entry(0);
+  { Reader first(g.name, {.label = "first"}); }
+  // What an owner killed inside publish_counters leaves: an odd version, far along.
+  entry->counters_version_.store(101, std::memory_order_relaxed);
+  Reader second(g.name, {.label = "second"});
+  REQUIRE(second.registered());
+  const std::uint64_t v = entry->counters_version_.load(std::memory_order_relaxed);
+  CHECK(v > 101);   // not restarted from 0: an observer holding 2 from before cannot match
+  CHECK(v % 2 == 0);  // and settled: the copy below is one moment's
+  const detail::EntryCopy c = detail::copy_entry(*registry, 0);
+  CHECK(c.consistent);
+  CHECK(c.position == second.position());
 }

@@ -494,28 +494,34 @@ TEST_CASE("list_rings finds rings and not registries", "[ring][inspect]") {
 
 TEST_CASE("now_ns tracks CLOCK_REALTIME across re-anchorings, in every thread", "[clock]") {
   std::atomic<std::int64_t> worst{0};
+  std::atomic<std::uint64_t> samples{0};
   auto probe = [&] {
     const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
     while (std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
       timespec ts{};
       const std::uint64_t a = now_ns();
       ::clock_gettime(CLOCK_REALTIME, &ts);
       const std::uint64_t b = now_ns();
       const auto real = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+      // A thread preempted between the reads measures the scheduler, not the clock: such
+      // a sample (the two now_ns reads 100 us or more apart) is left out.
+      if (b > a && b - a >= 100'000) continue;
+      samples.fetch_add(1);
       const std::int64_t off = std::max(std::abs(static_cast<std::int64_t>(a) - real), std::abs(static_cast<std::int64_t>(b) - real));
       std::int64_t seen = worst.load();
       while (off > seen && !worst.compare_exchange_weak(seen, off)) {
       }
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   };
   std::thread t1(probe), t2(probe);
   probe();
   t1.join();
   t2.join();
-  INFO("worst offset from CLOCK_REALTIME: " << worst.load() << " ns (tsc clock: " << clock_uses_tsc() << ")");
-  // Calibration error over a second of re-anchoring stays in microseconds; preemption
-  // inside a read is allowed for (a whole scheduling quantum).
+  INFO("worst offset from CLOCK_REALTIME: " << worst.load() << " ns over " << samples.load()
+                                                << " samples (tsc clock: " << clock_uses_tsc() << ")");
+  // Calibration error over a second of re-anchoring stays in microseconds.
+  CHECK(samples.load() > 100);
   CHECK(worst.load() < 2'000'000);
 }
 
