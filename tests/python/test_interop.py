@@ -94,7 +94,7 @@ def test_slowed_python_reader_accounts_for_gaps(cli, ring_name):
     name = ring_name("slow")
     subprocess.run([cli, "create", name, "--slots", "64", "--slot-size", "64"], check=True)
     n = 20000
-    with shmcast.Reader(name, start="oldest") as r:
+    with shmcast.Reader(name, start="sequence", start_seq=0) as r:
         pub = subprocess.Popen([cli, "publish", name, "--message", "payload-xyz", "--count", str(n),
                                 "--rate", "100000"], stderr=subprocess.PIPE)
         delivered = missed = gaps = 0
@@ -125,7 +125,7 @@ def test_slowed_batch_reader_accounts_for_gaps(cli, ring_name):
     subprocess.run([cli, "create", name, "--slots", "64", "--slot-size", "64"], check=True)
     n = 20000
     buf = bytearray(64 * 64)
-    with shmcast.Reader(name, start="oldest") as r:
+    with shmcast.Reader(name, start="sequence", start_seq=0) as r:
         pub = subprocess.Popen([cli, "publish", name, "--message", "batch", "--count", str(n), "--rate", "200000"],
                                stderr=subprocess.PIPE)
         delivered = missed = 0
