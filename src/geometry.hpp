@@ -14,8 +14,8 @@
 
 namespace shmcast::detail {
 
-inline constexpr u64 kMaxSlotCount = u64{1} << 30;
-inline constexpr u32 kMaxSlotSize = 1u << 24;  // 16 MiB
+inline constexpr u64 kMinRingBytes = u64{1} << 12;  // 4 KiB
+inline constexpr u64 kMaxRingBytes = u64{1} << 36;  // 64 GiB
 inline constexpr u64 kMaxSnapshotCapacity = u64{1} << 32;
 
 // Throws Errc::invalid_argument about `ring` if the geometry breaks a rule
@@ -23,17 +23,19 @@ inline constexpr u64 kMaxSnapshotCapacity = u64{1} << 32;
 void check_geometry(const Geometry& geometry, std::string_view ring);
 
 [[nodiscard]] u64 snapshot_stride(u64 capacity) noexcept;
+[[nodiscard]] u64 index_entries(const Geometry& geometry) noexcept;
+[[nodiscard]] u64 index_offset(const Geometry& geometry) noexcept;
 [[nodiscard]] u64 ring_size(const Geometry& geometry) noexcept;
 // Where the first snapshot buffer starts; 0 for a ring without a snapshot area.
 [[nodiscard]] u64 snapshot_offset(const Geometry& geometry) noexcept;
 
 // Writes every header field but the magic (the creator stores that last, with
-// publish_magic()). `header` lies in a fresh, zeroed object.
+// publish_magic()). `header` lies in a fresh, zeroed object; `geometry` is resolved.
 void init_header(RingHeader& header, const Geometry& geometry, u64 ring_id, u64 creation_time_ns) noexcept;
 
 // Checks a header copied from shared memory against the rules and against the size of
-// the object it came from; returns its geometry. Throws foreign, version_mismatch,
-// corrupt or truncated about `ring`.
+// the object it came from; returns its (resolved) geometry. Throws foreign,
+// version_mismatch, corrupt or truncated about `ring`.
 Geometry validate_header(const RingHeader& header, u64 object_size, std::string_view ring);
 
 }  // namespace shmcast::detail

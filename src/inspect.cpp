@@ -7,6 +7,7 @@
 #include "mapping.hpp"
 #include "registry.hpp"
 #include "ring_view.hpp"
+#include "record_chain.hpp"
 #include "snapshot_area.hpp"
 
 #include <chrono>
@@ -64,15 +65,15 @@ ReaderStatus reader_status(std::uint32_t index, const EntryReport& report, std::
   return r;
 }
 
-// The one rule for a reader's state. `previous` is the same reader at the observer's
-// previous sample, if it was seen there.
-ReaderState state_of(const ReaderStatus& r, std::uint64_t slot_count, const ObserverState::Seen* previous,
-                     bool head_moved) noexcept {
+// The one rule for a reader's state. The ring holds sequences oldest .. head - 1;
+// `previous` is the same reader at the observer's previous sample, if it was seen there.
+ReaderState state_of(const ReaderStatus& r, std::uint64_t oldest, std::uint64_t held,
+                     const ObserverState::Seen* previous, bool head_moved) noexcept {
   if (!r.alive) return ReaderState::dead;
-  if (r.lag > slot_count) return ReaderState::lapped;  // the ring holds head - slot_count .. head - 1
+  if (r.position < oldest) return ReaderState::lapped;
   if (r.waiting && r.lag == 0) return ReaderState::waiting;
   if (previous != nullptr && head_moved && previous->position == r.position && r.lag != 0) return ReaderState::stalled;
-  if (r.lag >= slot_count / 2) return ReaderState::behind;
+  if (held != 0 && r.lag >= (held + 1) / 2) return ReaderState::behind;
   return ReaderState::keeping_up;
 }
 
@@ -124,14 +125,24 @@ RingStatus RingObserver::sample() {
   if (::fstat(s.ring.segment.fd(), &fs) == 0) st.mode = fs.st_mode & 0777;
   st.creation_time_ns = s.ring.header.creation_time_ns;
   const ProducerLine& p = view.producer();
+  const ReserveLine& reserve = view.reserve();
   st.head = p.head();
   st.published = p.published();
   st.published_bytes = p.published_bytes();
   st.last_publish_ns = p.last_publish_ns();
-  st.producer_pid = p.pid();
+  st.producer_pid = reserve.pid();
   st.producer_alive = producer_lock_held(s.ring.segment.fd());
-  st.takeovers = p.takeovers();
-  st.source_position = p.source_position();
+  st.takeovers = reserve.takeovers();
+  st.source_position = view.relay().source_position();
+  // What the ring holds: from the oldest record still whole to the tail.
+  if (const std::optional<ChainPoint> oldest = first_point_from(view, view.sequence().first_seq(), 0)) {
+    st.oldest = std::min(oldest->seq, st.head);
+    const std::uint64_t tail = p.tail();
+    st.held_bytes = tail > oldest->position ? std::min(tail - oldest->position, view.ring_bytes()) : 0;
+  } else {
+    st.oldest = st.head;
+  }
+  st.held = st.head - st.oldest;
   const SourceStatus source = view.relay().get();
   st.source_head = source.head;
   st.source_gaps = source.gaps;
@@ -161,7 +172,7 @@ RingStatus RingObserver::sample() {
       }
       ReaderStatus r = reader_status(i, *report, st.head);
       const bool same_reader = s.have_previous && seen.pid == r.pid && seen.attached_ns == r.attached_ns;
-      r.state = state_of(r, st.geometry.slot_count, same_reader ? &seen : nullptr, head_moved);
+      r.state = state_of(r, st.oldest, st.held, same_reader ? &seen : nullptr, head_moved);
       seen = {r.pid, r.attached_ns, r.position};
       st.live_readers += r.alive ? 1u : 0u;
       st.waiters += r.waiting ? 1u : 0u;

@@ -1,9 +1,15 @@
-// The write side of the stamp protocol (docs/DESIGN.md, "The stamp protocol"): for
-// message n, SlotHeader::begin (stamp 2n+1, release fence, header words), the payload
-// (slot_io.hpp), SlotHeader::commit (stamp 2n+2, release), then head = n+1 (release).
-// A reader that sees 2n+2 both before and after its copy therefore copied message n whole.
-// Publishing never waits, allocates or makes a system call, except the FUTEX_WAKE owed
-// to a reader that announced it is going to sleep.
+// The write side of the record protocol (docs/DESIGN.md, "The record protocol"). For
+// message n at the tail position p, with R = record_bytes(length):
+//   if the record would cross the end of the data: "nothing yet" at the data's start,
+//     then a padding record at p (release), and p moves to the start;
+//   if p + R + 32 passes the horizon: move the horizon a step past it (ReserveLine::reserve,
+//     a relaxed store and a release fence before any store beyond the old horizon);
+//   header words, payload, index entry; "nothing yet" at p + R; stamp n + 1 at p (release);
+//   then records, head (release) and the tail for a successor.
+// A reader that sees the stamp sees the record and the mark where the next one will go,
+// and checks what it read against the horizon. Publishing never waits, allocates or
+// makes a system call, except the FUTEX_WAKE owed to a reader that announced it is going
+// to sleep.
 #include <shmcast/clock.hpp>
 #include <shmcast/error.hpp>
 #include <shmcast/producer.hpp>
@@ -11,25 +17,35 @@
 #include "clock_internal.hpp"
 #include "futex.hpp"
 #include "layout.hpp"
+#include "payload_io.hpp"
 #include "producer_state.hpp"
 #include "registry.hpp"
-#include "slot_io.hpp"
 #include "snapshot_area.hpp"
 #include "test_hooks.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace shmcast {
 
 namespace detail {
 
-// Prefetching the slot a few ahead hides the cost of re-acquiring lines that keeping-up
-// readers just read: about 4 is best, 16 hurt. Slots of up to kWholeSlotPrefetchLines
-// lines are prefetched whole; larger ones only their first kStreamPrefetchLines, which
-// the hardware prefetcher then streams (measurements: bench/README.md, "Producer prefetch").
-inline constexpr std::uint64_t kPrefetchDistance = 4;
-inline constexpr std::uint32_t kWholeSlotPrefetchLines = 33;
-inline constexpr std::uint32_t kStreamPrefetchLines = 4;
+// The horizon moves a sixteenth of the ring at a time, at most 64 KiB: a store readers
+// must re-fetch once per step instead of once per record, for a ring held that much
+// smaller (measurements: bench/README.md, "Reservation step").
+inline constexpr std::uint64_t kMaxReserveStep = std::uint64_t{64} << 10;
+constexpr std::uint64_t reserve_step(std::uint64_t ring_bytes) noexcept {
+  return std::clamp<std::uint64_t>(ring_bytes / 16, kRecordAlign, kMaxReserveStep);
+}
+
+// Prefetching the lines the producer will write a few records ahead hides the cost of
+// re-acquiring lines that keeping-up readers just read. Records of up to
+// kWholeRecordPrefetchLines lines are prefetched whole; larger ones only their first
+// kStreamPrefetchLines, which the hardware prefetcher then streams (bench/README.md,
+// "Producer prefetch").
+inline constexpr std::uint64_t kPrefetchRecords = 4;
+inline constexpr std::uint64_t kWholeRecordPrefetchLines = 33;
+inline constexpr std::uint64_t kStreamPrefetchLines = 4;
 
 #ifdef SHMCAST_TEST_HOOKS
 void (*g_mid_publish_hook)(std::uint64_t) = nullptr;
@@ -44,8 +60,14 @@ Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(stat
   s.producing = true;
   view_ = &s.view;
   line_ = &s.view.producer();
+  reserve_line_ = &s.view.reserve();
   wait_ = s.registry ? s.registry->wait_line() : &s.no_registry;
   head_ = line_->head();
+  records_ = line_->records();
+  tail_ = line_->tail();
+  reserved_ = reserve_line_->reserved();
+  reserve_step_ = reserve_step(s.view.ring_bytes());
+  max_message_ = s.view.max_message();
   published_ = line_->published();
   published_bytes_ = line_->published_bytes();
   full_fence_ = s.full_fence;
@@ -59,36 +81,58 @@ Producer::~Producer() = default;
 const Geometry& Producer::geometry() const noexcept { return state_->geometry; }
 const std::string& Producer::name() const noexcept { return state_->name; }
 std::uint64_t Producer::ring_id() const noexcept { return state_->ring_id; }
-std::uint32_t Producer::payload_capacity() const noexcept { return view_->payload_capacity(); }
+std::uint32_t Producer::max_message() const noexcept { return max_message_; }
 
 void Producer::throw_too_large(std::size_t size) const {
   throw Error(Errc::message_too_large, state_->name,
-              "message of " + std::to_string(size) + " bytes exceeds the slot payload capacity of " +
-                  std::to_string(view_->payload_capacity()) + " bytes; nothing was written");
+              "message of " + std::to_string(size) + " bytes exceeds the ring's maximum message size of " +
+                  std::to_string(max_message_) + " bytes (`shmcast create --max-message` sets it); nothing was written");
 }
 
-std::byte* Producer::begin_write(std::uint64_t seq, std::size_t size, std::uint32_t type, std::uint64_t timestamp_ns) noexcept {
-  SlotHeader& slot = view_->slot(seq);
-  slot.begin(seq, size, type, timestamp_ns);
-  return reinterpret_cast<std::byte*>(&slot);
+void Producer::reserve(std::uint64_t end) noexcept {
+  reserved_ = (end + reserve_step_ - 1) / reserve_step_ * reserve_step_;
+  reserve_line_->reserve(reserved_);
 }
 
-void Producer::end_write(std::uint64_t seq, std::size_t size, std::byte* slot_bytes) noexcept {
-  auto& slot = *reinterpret_cast<SlotHeader*>(slot_bytes);
-  slot.commit(seq);
+// Where a record with a payload of `size` bytes goes: at the tail, or, if it would cross
+// the end of the data, at the data's start after a padding record. The horizon covers
+// the record and the "nothing yet" mark after it before anything is written there.
+std::uint64_t Producer::place(std::uint64_t size) noexcept {
+  const std::uint64_t bytes = record_bytes(size);
+  std::uint64_t position = tail_;
+  if (const std::uint64_t room = view_->room_to_end(position); room < bytes) [[unlikely]] {
+    const std::uint64_t start = position + room;
+    if (start + bytes + kRecordAlign > reserved_) reserve(start + bytes + kRecordAlign);
+    view_->record(start).mark_nothing_yet();  // a reader that follows the padding waits there
+    view_->record(position).commit_padding();
+    tail_ = position = start;
+  } else if (position + bytes + kRecordAlign > reserved_) [[unlikely]] {
+    reserve(position + bytes + kRecordAlign);
+  }
+  return position;
+}
+
+void Producer::end_write(std::uint64_t seq, std::uint64_t position, std::size_t size, std::uint64_t timestamp_ns) noexcept {
+  const std::uint64_t bytes = record_bytes(size);
+  view_->index(records_).set(position);
+  view_->record(position + bytes).mark_nothing_yet();
+  view_->record(position).commit(seq);
   head_ = seq + 1;
+  ++records_;
+  tail_ = position + bytes;
   ++published_;
   published_bytes_ += size;
-  line_->publish_head(head_);
-  line_->publish_totals(published_, published_bytes_, slot.timestamp_ns());
-  // Every line of the slot, not just its first: a 64-byte message takes a 128-byte slot,
-  // and its second line is re-acquired from the readers just as the first is.
+  line_->publish_position(head_, records_, tail_);
+  line_->publish_totals(published_, published_bytes_, timestamp_ns);
+  // The lines a few records ahead, each as big as this one: re-acquiring them from the
+  // readers that just read them costs less while nothing waits for it.
   // `__builtin_prefetch(p, 1, 3)` is a plain prefetcht0 for generic x86-64.
   {
-    const auto* ahead = reinterpret_cast<const std::byte*>(&view_->slot(head_ + kPrefetchDistance));
-    const auto slot_lines = static_cast<std::uint32_t>(view_->slot_size() / kCacheLine);
-    const std::uint32_t lines = slot_lines <= kWholeSlotPrefetchLines ? slot_lines : kStreamPrefetchLines;
-    for (std::uint32_t i = 0; i < lines; ++i) __builtin_prefetch(ahead + i * kCacheLine, 1, 3);
+    const std::uint64_t lines = bytes / kCacheLine + 1;
+    const std::uint64_t count = lines <= kWholeRecordPrefetchLines ? lines : kStreamPrefetchLines;
+    const std::uint64_t ahead = tail_ + kPrefetchRecords * bytes;
+    for (std::uint64_t i = 0; i < count; ++i)
+      __builtin_prefetch(reinterpret_cast<const std::byte*>(&view_->record(ahead + i * kCacheLine)), 1, 3);
   }
   wake_if_armed();
 }
@@ -115,32 +159,35 @@ void Producer::wake_readers() noexcept {
 }
 
 std::uint64_t Producer::publish(std::span<const std::byte> payload, std::uint32_t type, std::uint64_t timestamp_ns) {
-  if (payload.size() > view_->payload_capacity()) [[unlikely]]
+  if (payload.size() > max_message_) [[unlikely]]
     throw_too_large(payload.size());
   if (timestamp_ns == kNow) timestamp_ns = now_ns();
   const std::uint64_t seq = head_;
-  std::byte* slot = begin_write(seq, payload.size(), type, timestamp_ns);
-  store_payload(slot + kSlotHeaderSize, payload.data(), payload.size());
+  const std::uint64_t position = place(payload.size());
+  view_->record(position).set_meta(payload.size(), type, timestamp_ns);
+  store_payload(view_->payload(position), payload.data(), payload.size());
   SHMCAST_MID_PUBLISH_HOOK(seq);
-  end_write(seq, payload.size(), slot);
+  end_write(seq, position, payload.size(), timestamp_ns);
   return seq;
 }
 
+// One skip record at the tail, numbered with the first skipped sequence: the one a
+// keeping-up reader waits for. It says "skipped up to seq", so that reader reports the
+// whole run as one gap; the record after it carries seq.
 void Producer::jump_to(std::uint64_t seq) noexcept {
   SequenceLine& line = view_->sequence();
   const std::uint64_t from = head_;
   if (published_ == 0) line.set_first_seq(seq);
-  // One skip record, in the slot of the first skipped sequence: the one a keeping-up
-  // reader waits on. It says "skipped up to seq", so that reader reports the whole run
-  // as one gap; it overwrites only the oldest message, as a publish would. A reader that
-  // is elsewhere inside the run finds its slot vacant with jump_seq past it: a gap too.
-  SlotHeader& slot = view_->slot(from);
-  slot.begin(from, 0, 0, seq);
-  slot.mark_skip();
-  slot.commit(from);
-  line.add_skipped(seq - from);
-  line.publish_jump(seq);
+  const std::uint64_t position = place(0);
+  RecordHeader& record = view_->record(position);
+  record.set_meta(kSkipRecordLength, 0, seq);
+  view_->index(records_).set(position);
+  view_->record(position + kRecordAlign).mark_nothing_yet();
+  record.commit(from);
+  ++records_;
+  tail_ = position + kRecordAlign;
   head_ = seq;
+  line.add_skipped(seq - from);
 }
 
 void Producer::skip_to(std::uint64_t seq) {
@@ -149,7 +196,7 @@ void Producer::skip_to(std::uint64_t seq) {
                 "skip_to(" + std::to_string(seq) + ") is below head " + std::to_string(head_) + "; sequences only increase");
   if (seq == head_) return;
   jump_to(seq);
-  line_->publish_head(head_);
+  line_->publish_position(head_, records_, tail_);
   wake_if_armed();
 }
 
@@ -158,31 +205,30 @@ std::uint64_t Producer::publish_at(std::uint64_t seq, std::span<const std::byte>
   if (seq < head_)
     throw Error(Errc::invalid_argument, state_->name,
                 "publish_at(" + std::to_string(seq) + ") is below head " + std::to_string(head_) + "; sequences only increase");
-  if (payload.size() > view_->payload_capacity()) [[unlikely]]
+  if (payload.size() > max_message_) [[unlikely]]
     throw_too_large(payload.size());
   if (seq > head_) jump_to(seq);
   return publish(payload, type, timestamp_ns);
 }
 
-Producer::Claim Producer::claim(std::size_t size, std::uint32_t type, std::uint64_t timestamp_ns) {
-  if (size > view_->payload_capacity()) [[unlikely]]
-    throw_too_large(size);
+Producer::Claim Producer::claim(std::size_t max, std::uint32_t type, std::uint64_t timestamp_ns) {
+  if (max > max_message_) [[unlikely]]
+    throw_too_large(max);
   if (timestamp_ns == kNow) timestamp_ns = now_ns();
-  const std::uint64_t seq = head_;
-  return Claim(this, begin_write(seq, size, type, timestamp_ns), seq, size);
+  const std::uint64_t position = place(max);
+  view_->record(position).set_meta(max, type, timestamp_ns);
+  return Claim(this, position, view_->payload(position), head_, max);
 }
 
-void Producer::abandon(std::uint64_t seq, std::byte* slot) noexcept { reinterpret_cast<SlotHeader*>(slot)->vacate(seq); }
-
-Producer::Claim::Claim(Producer* owner, std::byte* slot, std::uint64_t seq, std::size_t size) noexcept
-    : owner_(owner), slot_(slot), payload_(slot + kSlotHeaderSize), seq_(seq), size_(size) {}
+Producer::Claim::Claim(Producer* owner, std::uint64_t position, std::byte* payload, std::uint64_t seq, std::size_t size) noexcept
+    : owner_(owner), position_(position), payload_(payload), seq_(seq), size_(size) {}
 
 Producer::Claim::Claim(Claim&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)), slot_(other.slot_), payload_(other.payload_), seq_(other.seq_), size_(other.size_) {}
+    : owner_(std::exchange(other.owner_, nullptr)), position_(other.position_), payload_(other.payload_), seq_(other.seq_), size_(other.size_) {}
 
-Producer::Claim::~Claim() {
-  if (owner_ != nullptr) owner_->abandon(seq_, slot_);
-}
+// An abandoned claim leaves no trace: the record was never committed, so where it was
+// still says "nothing yet", and the next record goes there.
+Producer::Claim::~Claim() = default;
 
 void Producer::Claim::write(std::size_t offset, std::span<const std::byte> bytes) noexcept {
   store_bytes_at(payload_, offset, bytes.data(), bytes.size());
@@ -192,8 +238,9 @@ std::uint64_t Producer::Claim::commit(std::size_t length) {
   Producer* owner = std::exchange(owner_, nullptr);
   if (owner == nullptr) throw Error(Errc::invalid_argument, "Claim::commit: this claim was already committed");
   if (length > size_) length = size_;
-  if (length != size_) reinterpret_cast<SlotHeader*>(slot_)->set_length(length);
-  owner->end_write(seq_, length, slot_);
+  RecordHeader& record = owner->view_->record(position_);
+  if (length != size_) record.set_length(length);
+  owner->end_write(seq_, position_, length, record.meta().timestamp_ns);
   return seq_;
 }
 
@@ -214,8 +261,8 @@ std::size_t Producer::reader_count() const {
   return live;
 }
 
-void Producer::set_source_position(std::uint64_t position) noexcept { line_->set_source_position(position); }
-std::uint64_t Producer::source_position() const noexcept { return line_->source_position(); }
+void Producer::set_source_position(std::uint64_t position) noexcept { view_->relay().set_source_position(position); }
+std::uint64_t Producer::source_position() const noexcept { return view_->relay().source_position(); }
 void Producer::set_source_status(const SourceStatus& status) noexcept { view_->relay().set(status); }
 SourceStatus Producer::source_status() const noexcept { return view_->relay().get(); }
 

@@ -39,8 +39,8 @@ std::uint64_t new_ring_id() noexcept {
 unsigned registry_mode_for(unsigned ring_mode) noexcept { return (ring_mode | ((ring_mode & 0444u) >> 1)) & 0777u; }
 
 std::string describe(const Geometry& g) {
-  return std::to_string(g.slot_count) + " slots of " + std::to_string(g.slot_size) + " bytes (snapshot " +
-         std::to_string(g.snapshot_capacity) + ")";
+  return std::to_string(g.ring_bytes) + " ring bytes, messages up to " + std::to_string(g.message_limit()) +
+         " bytes (snapshot " + std::to_string(g.snapshot_capacity) + ")";
 }
 
 }  // namespace
@@ -52,16 +52,16 @@ Producer Producer::create(std::string_view name, const Geometry& geometry, const
   if (options.replace) remove(name);
   auto s = std::make_unique<ProducerState>();
   s->name = std::string(name);
-  s->geometry = geometry;
+  s->geometry = geometry.resolved();
   s->ring_id = new_ring_id();
   const std::string object_name = ring_object_name(name);
-  s->ring = create_object(object_name, ring_size(geometry), options.mode, name, /*lock_as_producer=*/true);
+  s->ring = create_object(object_name, ring_size(s->geometry), options.mode, name, /*lock_as_producer=*/true);
   populate(s->ring, /*writable=*/true);
   try {
-    s->view = RingView(s->ring.base(), geometry);
+    s->view = RingView(s->ring.base(), s->geometry);
     RingHeader& header = s->view.prefix().header;
-    init_header(header, geometry, s->ring_id, realtime_ns());
-    s->full_fence = claim_producer_identity(s->view.producer());
+    init_header(header, s->geometry, s->ring_id, realtime_ns());
+    s->full_fence = claim_producer_identity(s->view.reserve());
     s->registry = create_registry(name, s->ring_id, options.registry_mode.value_or(registry_mode_for(options.mode)),
                                   options.max_readers);
     header.publish_magic();  // a reader that sees it sees every field above, and the registry
@@ -82,9 +82,9 @@ Producer Producer::open(std::string_view name) {
   s->view = RingView(s->ring.base(), s->geometry);
   if (!try_lock_producer(s->ring.fd()))
     throw Error(Errc::producer_active, name,
-                "already has a live producer (pid " + std::to_string(s->view.producer().pid()) + ")");
+                "already has a live producer (pid " + std::to_string(s->view.reserve().pid()) + ")");
   populate(s->ring, /*writable=*/true);
-  recover_head(s->view);
+  recover_position(s->view);
   std::string why;
   s->registry = open_registry(name, s->ring_id, /*writable=*/true, why);
   if (!s->registry) {
@@ -93,10 +93,10 @@ Producer Producer::open(std::string_view name) {
     s->registry = create_registry(name, s->ring_id, registry_mode_for(mode), kDefaultMaxReaders);
   }
   // A restart after a producer that closed the ring is routine; one after a producer that
-  // died is a takeover (recover_head above repaired what it left).
-  const bool predecessor_died = !s->view.producer().closed();
-  s->full_fence = claim_producer_identity(s->view.producer());
-  if (predecessor_died) s->view.producer().count_takeover();
+  // died is a takeover (recover_position above found what it left).
+  const bool predecessor_died = !s->view.reserve().closed();
+  s->full_fence = claim_producer_identity(s->view.reserve());
+  if (predecessor_died) s->view.reserve().count_takeover();
   return Producer(std::move(s));
 }
 

@@ -20,7 +20,7 @@ struct ProducerState {
   // mapping and the producer lock go away below), so a successor can tell a restart from
   // a takeover after a death.
   ~ProducerState() {
-    if (producing) view.producer().mark_closed();
+    if (producing) view.reserve().mark_closed();
   }
   ProducerState() = default;
   ProducerState(const ProducerState&) = delete;

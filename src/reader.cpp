@@ -1,13 +1,15 @@
-// The read side of the stamp protocol (docs/DESIGN.md, "The stamp protocol"). Expecting
-// message n in its slot:
-//   s1 = stamp()
-//   s1 <  2n+1  not yet published, unless the producer jumped past n (then: a gap)
-//   s1 == 2n+1  being written: nothing new yet
-//   s1 == 2n+2  copy header and payload ; s2 = stamp_after_copy() ;
-//               s2 == s1: deliver ; else overwritten while copying: a gap
-//   s1 >  2n+2  overwritten by a later lap: a gap
-// On a gap the reader repositions by its policy (oldest, latest, snapshot); for every
-// reader, delivered + missed == the sequences it moved over.
+// The read side of the record protocol (docs/DESIGN.md, "The record protocol"). Expecting
+// message n at position c:
+//   s = stamp at c (acquire)
+//   s == n + 1        read header and payload (the length checked against the ring), then
+//                     the horizon: reserved <= c + ring_bytes: deliver; else overwritten
+//                     while read: a gap
+//   s == padding      the record is at the start of the data (after the same check)
+//   anything else     nothing yet, unless the horizon has passed c + ring_bytes: a gap
+// No byte read from the record is trusted before the horizon check: a later lap's
+// payload may imitate any header. On a gap the reader repositions by its policy (oldest,
+// latest, snapshot), finding its new place through the record index; for every reader,
+// delivered + missed == the sequences it moved over.
 #include <shmcast/clock.hpp>
 #include <shmcast/error.hpp>
 #include <shmcast/reader.hpp>
@@ -15,13 +17,15 @@
 #include "clock_internal.hpp"
 #include "layout.hpp"
 #include "liveness.hpp"
+#include "payload_io.hpp"
 #include "reader_state.hpp"
-#include "slot_io.hpp"
+#include "record_chain.hpp"
 #include "snapshot_area.hpp"
 #include "test_hooks.hpp"
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 namespace shmcast {
 
@@ -32,14 +36,10 @@ void (*g_mid_copy_hook)(std::uint64_t) = nullptr;
 #endif
 
 namespace {
-
 inline constexpr std::uint64_t kEventsPerActivityStamp = 4096;
-
-// Re-positioning "oldest" keeps this many slots between the reader and the producer
-// so that a reader that just fell behind does not land on the slot being overwritten.
-std::uint64_t safety_margin(std::uint64_t slot_count) noexcept { return std::max<std::uint64_t>(1, slot_count / 16); }
-
+inline constexpr std::uint64_t kIdlePollsPerActivityStamp = 1024;
 }  // namespace
+
 }  // namespace detail
 
 using namespace detail;
@@ -55,20 +55,33 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   s.view = RingView(s.ring.base(), s.geometry);
   populate(s.ring, /*writable=*/false);
   s.identity = identity_of(s.ring);
-  const std::uint64_t words = (std::max<std::uint64_t>(s.geometry.payload_capacity(), s.geometry.snapshot_capacity) + 7) / 8 + 1;
-  s.buffer.assign(words, 0);
-  buffer_ = reinterpret_cast<std::byte*>(s.buffer.data());
+  const std::uint64_t words = (std::max<std::uint64_t>(s.geometry.message_limit(), s.geometry.snapshot_capacity) + 7) / 8 + 1;
+  s.buffer = std::make_unique_for_overwrite<std::uint64_t[]>(words);
+  buffer_ = reinterpret_cast<std::byte*>(s.buffer.get());
 
   view_ = &s.view;
   line_ = &s.view.producer();
+  reserve_ = &s.view.reserve();
   sequence_ = &s.view.sequence();
   on_gap_ = options.on_gap;
   wait_ = options.wait;
 
+  const auto stand_at = [&](std::optional<ChainPoint> p) {
+    if (p) {
+      position_ = p->seq;
+      cursor_ = p->position;
+    } else {
+      position_ = head();
+      s.set(kUnresolved, true);
+    }
+  };
   switch (options.start) {
-    case StartAt::latest: position_ = head(); s.set(kStartRetakable, true); break;
-    case StartAt::oldest: position_ = oldest(); s.set(kStartRetakable, true); break;
-    case StartAt::sequence: position_ = options.start_seq; break;
+    case StartAt::latest: stand_at(latest_point(*view_)); s.set(kStartRetakable, true); break;
+    case StartAt::oldest: stand_at(oldest_point(*view_)); s.set(kStartRetakable, true); break;
+    case StartAt::sequence:
+      position_ = options.start_seq;
+      s.set(kUnresolved, true);
+      break;
     case StartAt::snapshot:
       // The span starts where the state the reader rebuilds starts: the newest snapshot's
       // as_of, or the first sequence if there is none. Whatever neither the snapshot nor
@@ -76,6 +89,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
       position_ = view_->has_snapshot_area() && peek_snapshot(*view_).published != 0 ? peek_snapshot(*view_).as_of
                                                                                    : sequence_->first_seq();
       s.set(kWantSnapshot, true);
+      s.set(kUnresolved, true);
       break;
   }
   s.start = position_;
@@ -100,21 +114,18 @@ Reader::~Reader() = default;
 std::uint64_t Reader::head() const noexcept { return line_->head(); }
 
 std::uint64_t Reader::oldest() const noexcept {
-  const std::uint64_t h = head();
-  const std::uint64_t slot_count = view_->slot_count();
-  const std::uint64_t margin = safety_margin(slot_count);
-  const std::uint64_t by_window = h + margin > slot_count ? h + margin - slot_count : 0;
-  return std::max(by_window, sequence_->first_seq());
+  const std::optional<ChainPoint> p = oldest_point(*view_);
+  return p ? p->seq : head();
 }
 
 std::uint64_t Reader::start() const noexcept { return state_->start; }
 bool Reader::producer_alive() const noexcept { return producer_lock_held(state_->ring.fd()); }
-pid_t Reader::producer_pid() const noexcept { return static_cast<pid_t>(line_->pid()); }
+pid_t Reader::producer_pid() const noexcept { return static_cast<pid_t>(reserve_->pid()); }
 const std::string& Reader::registration_error() const noexcept { return state_->registration_error; }
 const Geometry& Reader::geometry() const noexcept { return state_->geometry; }
 const std::string& Reader::name() const noexcept { return state_->name; }
 std::uint64_t Reader::ring_id() const noexcept { return state_->header.ring_id; }
-std::uint64_t Reader::source_position() const noexcept { return line_->source_position(); }
+std::uint64_t Reader::source_position() const noexcept { return view_->relay().source_position(); }
 
 bool Reader::replaced() const noexcept { return ring_replaced(state_->name, state_->identity); }
 
@@ -148,12 +159,17 @@ bool Reader::reattach(const Backoff& backoff, const std::function<bool()>& shoul
 }
 
 bool Reader::seek(std::uint64_t seq) noexcept {
-  const std::uint64_t h = head();
-  if (seq > h) return false;
+  if (seq > head()) return false;
+  ReaderState& s = *state_;
+  s.slow_path = 0;
+  peeked_ = 0;
   position_ = seq;
-  state_->slow_path = 0;
+  const std::optional<ChainPoint> p = first_point_from(*view_, seq, 0);
+  const bool held = p && p->seq == seq;
+  if (held) cursor_ = p->position;
+  else s.set(kUnresolved, true);  // the next read reports what is lost from seq on
   publish_counters();
-  return seq == h || view_->slot(seq).stamp() == stamp_committed(seq);
+  return held;
 }
 
 void Reader::publish_counters() noexcept {
@@ -166,14 +182,29 @@ void Reader::touch_registry() noexcept {
   entry_->stamp_activity(now_ns());
 }
 
+// Moves past `count` messages read (copied, or peeked and confirmed): one position store
+// in the registry for all of them.
+inline void Reader::deliver(std::uint64_t count, std::uint64_t next_seq, std::uint64_t next_position,
+                            std::uint64_t timestamp_ns) noexcept {
+  const std::uint64_t before = delivered_;
+  position_ = next_seq;
+  cursor_ = next_position;
+  delivered_ += count;
+  if (entry_ != nullptr) {
+    entry_->publish_progress(position_);
+    if (before / kEventsPerActivityStamp != delivered_ / kEventsPerActivityStamp) entry_->stamp_activity(timestamp_ns);
+  }
+}
+
 ReadResult Reader::try_read() noexcept {
+  peeked_ = 0;
   if (state_->slow_path != 0) [[unlikely]] return read_slow_path();
-  return read_slot();
+  return read_record();
 }
 
 // try_read off its fast path (ReaderState::slow_path): a snapshot start not yet served, a
-// snapshot whose gap was reported and that is delivered next, or a latest/oldest start
-// that may still be taken again (retake_start).
+// snapshot whose gap was reported and that is delivered next, a place not yet found, or
+// a latest/oldest start that may still be taken again (retake_start).
 ReadResult Reader::read_slow_path() noexcept {
   ReaderState& s = *state_;
   if (s.is(kSnapshotPending)) return deliver_pending_snapshot();
@@ -183,76 +214,144 @@ ReadResult Reader::read_slow_path() noexcept {
     ReadResult r = take_snapshot(position_, /*at_start=*/true);
     if (r || s.is(kWantSnapshot)) return r;
   }
-  if (!s.is(kStartRetakable)) return read_slot();
+  if (s.is(kUnresolved)) {
+    ReadResult r = resolve_position();
+    if (r || s.is(kUnresolved)) return r;
+  }
+  if (!s.is(kStartRetakable)) return read_record();
   s.retakes = 0;
-  const ReadResult r = read_slot();
+  const ReadResult r = read_record();
   if (r) s.set(kStartRetakable, false);  // the first event fixes the start
   return r;
 }
 
-inline ReadResult Reader::read_slot() noexcept {
+inline ReadResult Reader::read_record() noexcept {
   const std::uint64_t seq = position_;
-  const SlotHeader& slot = view_->slot(seq);
-  const std::uint64_t s1 = slot.stamp();
-  if (s1 == stamp_committed(seq)) [[likely]] {
-    const SlotMeta meta = slot.meta();
-    const std::uint32_t capacity = view_->payload_capacity();
-    // Bounded by the slot's capacity whatever the slot says: never read past it.
-    const std::size_t copy = meta.length <= capacity ? meta.length : 0;
-    load_payload(buffer_, RingView::payload(slot), copy);
+  const std::uint64_t at = cursor_;
+  const RecordHeader& record = view_->record(at);
+  const std::uint64_t stamp = record.stamp();
+  if (stamp == record_stamp(seq)) [[likely]] {
+    const RecordMeta meta = record.meta();
+    // Never read past the record's room, whatever its header says.
+    const bool fits = view_->fits(at, meta.length);
+    const std::size_t copy = fits ? meta.length : 0;
+    load_payload(buffer_, view_->payload(at), copy);
     SHMCAST_MID_COPY_HOOK(seq);
-    if (slot.stamp_after_copy() != s1) return on_lapped(seq, seq + 1);  // overwritten while copying
-    if (meta.length > capacity) [[unlikely]] {
+    if (!stayed_whole(*view_, at)) [[unlikely]] return on_lapped(seq, seq + 1);  // overwritten while read
+    if (!fits) [[unlikely]] {
       // A skip record: [seq, target) were skipped by a producer that jumped ahead.
       if (meta.is_skip() && meta.timestamp_ns > seq) {
-        if (retake_start(meta.timestamp_ns)) return read_slot();
-        return report_gap(seq, meta.timestamp_ns);
+        if (retake_start(meta.timestamp_ns)) return read_record();
+        return report_gap(seq, {meta.timestamp_ns, at + kRecordAlign});
       }
-      return report_gap(seq, seq + 1);  // a slot claiming more than it holds is corrupt: drop it, counted
+      return on_lapped(seq, seq + 1);  // a record claiming more than it may hold is corrupt: dropped, counted
     }
-    position_ = seq + 1;
-    ++delivered_;
-    if (entry_ != nullptr) {
-      entry_->publish_progress(position_);
-      if (delivered_ % kEventsPerActivityStamp == 0) entry_->stamp_activity(meta.timestamp_ns);
-    }
+    deliver(1, seq + 1, at + record_bytes(meta.length), meta.timestamp_ns);
     ReadResult r;
     r.status = ReadStatus::message;
     r.message = Message{seq, meta.type, meta.timestamp_ns, {buffer_, copy}};
     return r;
   }
-  if (s1 <= stamp_writing(seq)) {
-    // Waiting for message seq. A two-line slot (41-104 byte payloads) has its second line
-    // written before its stamp commits: asking for that line while polling lets its
-    // transfer overlap the stamp line's instead of following it (bench/README.md,
-    // "Reader prefetch"). A prefetch only starts a fetch; it never waits or faults.
-    if (view_->slot_size() == 2 * kCacheLine) __builtin_prefetch(reinterpret_cast<const std::byte*>(&slot) + kCacheLine, 0, 3);
-    return s1 == stamp_writing(seq) ? ReadResult{} : on_vacant(seq);
+  if (!stayed_whole(*view_, at)) return on_lapped(seq, seq);
+  if (stamp == kPaddingStamp) {
+    // The record is at the start of the data. Padding that starts there is corrupt.
+    if (view_->room_to_end(at) == view_->ring_bytes()) return on_lapped(seq, seq + 1);
+    cursor_ = at + view_->room_to_end(at);
+    return read_record();
   }
-  return on_lapped(seq, seq + 1);
-}
-
-ReadResult Reader::on_vacant(std::uint64_t seq) noexcept {
-  constexpr std::uint64_t kIdlePollsPerActivityStamp = 1024;
+  // Nothing yet (or bytes no producer wrote there, which only a lap can replace).
   if (++idle_polls_ % kIdlePollsPerActivityStamp == 0) touch_registry();
-  // The common idle path: the producer has not jumped past seq, so it is simply not yet published.
-  if (sequence_->jump_seq() <= seq) return {};
-  // The producer jumped past seq. The first sequence of a jump carries a skip record; a
-  // slot still vacant after the acquire above lies inside a skipped run (a reader that
-  // sought there) or was skipped a lap ago: a gap, repositioned by the policy.
-  if (view_->slot(seq).stamp() >= stamp_writing(seq)) return {};  // it arrived meanwhile
-  return on_lapped(seq, skipped_run_end(seq));
+  return {};
 }
 
-// Every sequence below jump_seq is decided: published, or skipped by a jump. A slot whose
-// stamp is below "writing" for such a sequence was never written for it: skipped. The run
-// of them from seq on is one loss, reported as one gap whatever the policy (a policy
-// repositioning inside the run would otherwise report it one sequence at a time).
-std::uint64_t Reader::skipped_run_end(std::uint64_t seq) const noexcept {
-  const std::uint64_t limit = std::min(sequence_->jump_seq(), seq + view_->slot_count());
-  std::uint64_t end = seq + 1;
-  while (end < limit && view_->slot(end).stamp() < stamp_writing(end)) ++end;
-  return end;
+Reader::Batch Reader::peek(std::span<Message> out) noexcept {
+  peeked_ = 0;
+  Batch batch;
+  if (out.empty()) return batch;
+  // Off the fast path, and whenever the next record is not a plain message, the copying
+  // read decides the event; a message it returns is already copied and checked.
+  const auto by_copy = [&]() -> Batch {
+    ReadResult r = try_read();
+    if (r.status == ReadStatus::message) {
+      out[0] = r.message;
+      return Batch{1, {}};
+    }
+    return Batch{0, r};
+  };
+  if (state_->slow_path != 0) [[unlikely]] return by_copy();
+  std::uint64_t seq = position_;
+  std::uint64_t at = cursor_;
+  std::uint64_t last_ns = 0;
+  std::size_t n = 0;
+  while (n < out.size()) {
+    const RecordHeader& record = view_->record(at);
+    const std::uint64_t stamp = record.stamp();
+    if (stamp == record_stamp(seq)) {
+      const RecordMeta meta = record.meta();
+      if (!view_->fits(at, meta.length)) break;  // a skip record, or corrupt
+      out[n++] = Message{seq, meta.type, meta.timestamp_ns, {view_->payload(at), meta.length}};
+      last_ns = meta.timestamp_ns;
+      ++seq;
+      at += record_bytes(meta.length);
+      continue;
+    }
+    // Padding inside a batch: the records go on at the start of the data. The check in
+    // confirm() covers it with the rest (it starts after the batch's first position).
+    if (stamp == kPaddingStamp && n != 0 && view_->room_to_end(at) != view_->ring_bytes()) {
+      at += view_->room_to_end(at);
+      continue;
+    }
+    break;
+  }
+  if (n == 0) return by_copy();
+  peeked_ = n;
+  peeked_next_seq_ = seq;
+  peeked_next_position_ = at;
+  peeked_last_ns_ = last_ns;
+  batch.count = n;
+  return batch;
+}
+
+// Every peeked record lies at or after cursor_, so one horizon check covers them all.
+// On failure nothing moves: the next read finds the record at cursor_ overwritten (the
+// horizon only grows) and reports the gap by the policy.
+bool Reader::confirm() noexcept {
+  const std::uint64_t count = std::exchange(peeked_, 0);
+  if (count == 0) return true;
+  if (!stayed_whole(*view_, cursor_)) return false;
+  deliver(count, peeked_next_seq_, peeked_next_position_, peeked_last_ns_);
+  return true;
+}
+
+// The reader knows position_ but not where its record is. Finds it; a sequence that is
+// no longer held (overwritten, or inside a run skipped by a jump) is a gap by the policy,
+// counted from position_. A sequence not yet published is waited for.
+ReadResult Reader::resolve_position() noexcept {
+  ReaderState& s = *state_;
+  if (position_ > head()) return {};
+  const std::optional<ChainPoint> p = first_point_from(*view_, position_, 0);
+  if (!p) return {};
+  s.set(kUnresolved, false);
+  if (p->seq == position_) {
+    cursor_ = p->position;
+    return {};
+  }
+  return on_lapped(position_, p->seq);
+}
+
+// Where a reader goes on after losing everything before `lost_until`: the point after the
+// newest record (latest), or the oldest record held with the resynchronisation margin,
+// and never before lost_until (oldest).
+std::optional<Reader::Point> Reader::point_by_policy(bool latest, std::uint64_t lost_until) const noexcept {
+  std::optional<ChainPoint> p;
+  if (latest) {
+    p = latest_point(*view_);
+    if (p && p->seq < lost_until) p = first_point_from(*view_, lost_until, 0);
+  } else {
+    p = first_point_from(*view_, std::max(lost_until, sequence_->first_seq()), resync_margin(view_->ring_bytes()));
+  }
+  if (!p) return std::nullopt;
+  return Point{p->seq, p->position};
 }
 
 // A reader that starts at latest or oldest has been promised nothing before its first
@@ -262,37 +361,53 @@ std::uint64_t Reader::skipped_run_end(std::uint64_t seq) const noexcept {
 // rule instead of being reported as a gap. The span, and so delivered + missed ==
 // position - start(), begins at the retaken start, never inside the run that was lost.
 // The first event, or a seek, fixes the start; after that a loss is a gap. A producer
-// that laps the reader again and again within one read (faster than it can copy one
+// that laps the reader again and again within one read (faster than it can read one
 // message) fixes it too: after kMaxRetakes in a row the loss is a gap, so a read cannot
 // spin forever.
 bool Reader::retake_start(std::uint64_t lost_until) noexcept {
   constexpr int kMaxRetakes = 8;
   ReaderState& s = *state_;
   if (!s.is(kStartRetakable) || s.retakes == kMaxRetakes) return false;
+  const std::optional<Point> p = point_by_policy(s.options.start == StartAt::latest, lost_until);
+  if (!p) return false;
   ++s.retakes;
-  position_ = std::max(s.options.start == StartAt::latest ? head() : oldest(), lost_until);
+  position_ = p->seq;
+  cursor_ = p->position;
   s.start = position_;
   publish_counters();
   return true;
 }
 
 ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept {
-  if (retake_start(lost_until)) [[unlikely]] return read_slot();
+  if (retake_start(lost_until)) [[unlikely]] return read_record();
   if (on_gap_ == GapPolicy::snapshot && view_->has_snapshot_area() && view_->snapshot_control().stamp() != 0)
     return take_snapshot(seq, /*at_start=*/false);
-  std::uint64_t next = on_gap_ == GapPolicy::latest ? head() : oldest();
-  next = std::max(next, lost_until);
-  return report_gap(seq, next);
+  const std::optional<Point> next = point_by_policy(on_gap_ == GapPolicy::latest, lost_until);
+  if (!next) {
+    // The producer kept overwriting the places found faster than they could be checked:
+    // stand where we were, and find the place again on the next read.
+    position_ = seq;
+    state_->set(kUnresolved, true);
+    return {};
+  }
+  if (next->seq <= seq) {  // nothing before it was lost after all (only the place was)
+    position_ = next->seq;
+    cursor_ = next->position;
+    return {};
+  }
+  return report_gap(seq, *next);
 }
 
-ReadResult Reader::report_gap(std::uint64_t first, std::uint64_t next) noexcept {
+ReadResult Reader::report_gap(std::uint64_t first, Point next) noexcept {
   ++gaps_;
-  missed_ += next - first;
-  position_ = next;
+  missed_ += next.seq - first;
+  position_ = next.seq;
+  cursor_ = next.position;
+  state_->set(kUnresolved, false);
   publish_counters();
   ReadResult r;
   r.status = ReadStatus::gap;
-  r.gap = Gap{first, next - first};
+  r.gap = Gap{first, next.seq - first};
   return r;
 }
 
@@ -308,9 +423,18 @@ ReadResult Reader::report_gap(std::uint64_t first, std::uint64_t next) noexcept 
 // With no snapshot at all the reader behaves as `oldest`, reporting what is gone.
 ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
   ReaderState& s = *state_;
-  const auto lost_since = [&](std::uint64_t first) {
-    const std::uint64_t next = std::max(oldest(), first);
-    return next == first ? ReadResult{} : report_gap(first, next);
+  const auto lost_since = [&](std::uint64_t first) -> ReadResult {
+    const std::optional<Point> p = point_by_policy(/*latest=*/false, first);
+    if (!p) {
+      position_ = first;
+      s.set(kUnresolved, true);
+      return {};
+    }
+    if (p->seq > first) return report_gap(first, *p);
+    position_ = p->seq;
+    cursor_ = p->position;
+    s.set(kUnresolved, false);
+    return {};
   };
   const std::uint64_t stamp = view_->has_snapshot_area() ? view_->snapshot_control().stamp() : 0;
   if (stamp == 0) {
@@ -320,7 +444,10 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
   if (!at_start && stamp == s.stale_snapshot_stamp) return {};
   const std::optional<SnapshotCopy> copy = copy_newest_snapshot(*view_, buffer_);
   if (!copy) return {};  // being rewritten faster than we copy: try again on the next read
-  if (copy->as_of < from || copy->as_of < oldest()) {
+  // The messages from as_of on must still be held, with the margin a lapped reader keeps.
+  std::optional<ChainPoint> after;
+  if (copy->as_of >= from) after = first_point_from(*view_, copy->as_of, resync_margin(view_->ring_bytes()));
+  if (!after || after->seq != copy->as_of) {
     if (at_start) {
       s.set(kWantSnapshot, false);
       return lost_since(from);
@@ -332,8 +459,13 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
   s.pending_as_of = copy->as_of;
   s.pending_length = copy->length;
   s.set(kSnapshotPending, true);
-  if (copy->as_of == from) return deliver_pending_snapshot();
-  return report_gap(from, copy->as_of);
+  if (copy->as_of == from) {
+    position_ = from;
+    cursor_ = after->position;
+    s.set(kUnresolved, false);
+    return deliver_pending_snapshot();
+  }
+  return report_gap(from, {copy->as_of, after->position});
 }
 
 ReadResult Reader::deliver_pending_snapshot() noexcept {

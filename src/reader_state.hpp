@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
-#include <vector>
+#include <memory>
 
 namespace shmcast::detail {
 
@@ -24,6 +24,9 @@ enum SlowPathBit : std::uint8_t {
   // StartAt::latest or oldest, and no event returned and no seek yet: a start lost is
   // taken again instead of reported (Reader::retake_start).
   kStartRetakable = 4,
+  // The reader knows its next sequence but not where its record is (a start at a
+  // sequence, a seek, a lap whose new place could not be found yet): Reader::resolve_position.
+  kUnresolved = 8,
 };
 
 struct ReaderState {
@@ -42,7 +45,7 @@ struct ReaderState {
   Geometry geometry;
   RingHeader header{};
   std::string registration_error;
-  std::vector<std::uint64_t> buffer;  // word-aligned copy target for payloads and snapshots
+  std::unique_ptr<std::uint64_t[]> buffer;  // word-aligned copy target for payloads and snapshots (untouched until used)
   std::uint64_t stale_snapshot_stamp = 0;  // the stamp of a snapshot already found too old
   ObjectIdentity identity;  // which object `ring` is, for replaced()
   // What sends try_read off its fast path, one bit each, so that the fast path tests one

@@ -63,7 +63,7 @@ ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) no
       entry_->set_waiting();
     }
     wait_line.arm();
-    heavy_fence(line_->full_fence());
+    heavy_fence(reserve_->full_fence());
     const std::uint32_t word = line_->wake_word();
     ReadResult r = try_read();
     if (!r) {

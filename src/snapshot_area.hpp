@@ -8,7 +8,7 @@
 
 #include "layout.hpp"
 #include "ring_view.hpp"
-#include "slot_io.hpp"
+#include "payload_io.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -3,44 +3,51 @@
 #include "futex.hpp"
 #include "liveness.hpp"
 
-#include <algorithm>
 #include <unistd.h>
 
 namespace shmcast::detail {
 
-std::uint64_t recover_head(const RingView& view) noexcept {
+void recover_position(const RingView& view) noexcept {
   ProducerLine& line = view.producer();
-  SequenceLine& sequence = view.sequence();
-  std::uint64_t seq = std::max(line.head(), sequence.jump_seq());
+  std::uint64_t head = line.head(), records = line.records(), tail = line.tail();
   // Messages the predecessor committed but did not count: they stand, so they count.
   std::uint64_t kept = 0, kept_bytes = 0, last_ns = line.last_publish_ns();
-  for (std::uint64_t i = 0; i < view.slot_count(); ++i, ++seq) {
-    SlotHeader& slot = view.slot(seq);
-    const std::uint64_t stamp = slot.stamp();
-    if (stamp == stamp_committed(seq)) {
-      const SlotMeta meta = slot.meta();
-      if (meta.is_skip()) {
-        // A skip record: the predecessor died inside a jump; finish it.
-        if (meta.timestamp_ns > seq + 1) {
-          sequence.publish_jump(meta.timestamp_ns);
-          seq = meta.timestamp_ns - 1;  // the loop's ++seq lands on the jump's target
-        }
-      } else {
-        ++kept;
-        kept_bytes += meta.length;
-        last_ns = meta.timestamp_ns;
-      }
+  // A few steps suffice (a padding, the record already counted, one not counted); the
+  // bound keeps a corrupt ring from holding the successor here.
+  for (int step = 0; step < 8; ++step) {
+    RecordHeader& record = view.record(tail);
+    const std::uint64_t stamp = record.stamp();
+    if (stamp == kPaddingStamp && view.room_to_end(tail) != view.ring_bytes()) {
+      tail += view.room_to_end(tail);
       continue;
     }
-    if (stamp == stamp_writing(seq)) slot.vacate(seq);
-    break;
+    if (stamp == kNothingYet || stamp == kPaddingStamp) break;
+    const std::uint64_t seq = stamp - 1;
+    const RecordMeta meta = record.meta();
+    if (!meta.is_skip() && !view.fits(tail, meta.length)) break;
+    const std::uint64_t bytes = meta.is_skip() ? kRecordAlign : record_bytes(meta.length);
+    const std::uint64_t next = meta.is_skip() ? meta.timestamp_ns : seq + 1;
+    if (next == head && seq < head) {  // counted already; only the tail was not stored
+      tail += bytes;
+      continue;
+    }
+    if (seq != head || next <= seq) break;
+    if (records == 0 || view.index(records - 1).position() != tail) ++records;
+    if (!meta.is_skip()) {
+      ++kept;
+      kept_bytes += meta.length;
+      last_ns = meta.timestamp_ns;
+    }
+    head = next;
+    tail += bytes;
   }
+  // Whatever lies at the tail is not a record readers may take: say so before anything else.
+  view.record(tail).mark_nothing_yet();
   if (kept != 0) line.publish_totals(line.published() + kept, line.published_bytes() + kept_bytes, last_ns);
-  line.publish_head(seq);
-  return seq;
+  line.publish_position(head, records, tail);
 }
 
-bool claim_producer_identity(ProducerLine& line) noexcept {
+bool claim_producer_identity(ReserveLine& line) noexcept {
   const bool full_fence = !register_for_heavy_fence();
   line.claim_identity(static_cast<std::uint32_t>(::getpid()), process_start_time(::getpid()), full_fence);
   return full_fence;

@@ -8,12 +8,12 @@ namespace shmcast::detail {
 
 #ifdef SHMCAST_TEST_HOOKS
 // Called inside publish() after the payload is written and before the commit stamp:
-// a test that kills the process here leaves a half-written (odd-stamped) slot behind.
+// a test that kills the process here leaves a half-written (uncommitted) record behind.
 extern void (*g_mid_publish_hook)(std::uint64_t seq);
 #define SHMCAST_MID_PUBLISH_HOOK(seq) \
   do { if (::shmcast::detail::g_mid_publish_hook) ::shmcast::detail::g_mid_publish_hook(seq); } while (0)
-// Called inside try_read() between the payload copy and the stamp re-check: a test
-// that overwrites the slot here exercises "overwritten while copying" deterministically.
+// Called inside try_read() between the payload copy and the horizon check: a test
+// that overwrites the record here exercises "overwritten while copying" deterministically.
 extern void (*g_mid_copy_hook)(std::uint64_t seq);
 #define SHMCAST_MID_COPY_HOOK(seq) \
   do { if (::shmcast::detail::g_mid_copy_hook) ::shmcast::detail::g_mid_copy_hook(seq); } while (0)

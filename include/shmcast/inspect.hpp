@@ -19,9 +19,9 @@ namespace shmcast {
 
 // What an operator needs to know of a reader, in one word, decided by the observer.
 enum class ReaderState {
-  keeping_up,  // less than half a ring behind
-  behind,      // half a ring or more behind: at risk of being lapped
-  lapped,      // more than a whole ring behind: its next read reports a gap
+  keeping_up,  // less than half of what the ring holds behind
+  behind,      // half of what the ring holds or more behind: at risk of being lapped
+  lapped,      // behind the oldest sequence held: its next read reports a gap
   stalled,     // not moving since the observer's previous sample while messages arrived
   waiting,     // blocked waiting for the next message (nothing to read)
   dead,        // its process is gone; the entry is reclaimed by the next reap
@@ -57,6 +57,9 @@ struct RingStatus {
   unsigned mode = 0;
   std::uint64_t creation_time_ns = 0;
   std::uint64_t head = 0;
+  std::uint64_t oldest = 0;      // the oldest sequence the ring still holds (head if none)
+  std::uint64_t held = 0;        // sequences held: head - oldest (a run skipped by a jump counts whole)
+  std::uint64_t held_bytes = 0;  // bytes of the ring those records take, padding included
   std::uint64_t published = 0;
   std::uint64_t published_bytes = 0;
   std::uint64_t last_publish_ns = 0;

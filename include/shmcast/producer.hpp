@@ -1,16 +1,19 @@
 // shmcast::Producer: the one writer of a ring.
 //
-// A Producer creates a ring (or takes an existing one over) and publishes messages into
-// it. Publishing never waits for a reader, never allocates and makes no system call: it
-// stamps the slot "being written", copies the payload once, stamps it "committed" and
-// advances head. A reader that was a lap behind sees the overwrite as a gap.
+// A Producer creates a ring (or takes an existing one over) and publishes messages of any
+// size up to the ring's max_message into it. Publishing never waits for a reader, never
+// allocates and makes no system call: it writes the record (header and payload, rounded
+// up to 32 bytes) at the tail of the byte ring, marks where the next one goes, and
+// commits it with one release store. Every ring_bytes / 16 bytes or so it first moves the
+// overwrite horizon that readers check their reads against. A reader that was a lap
+// behind sees the overwrite as a gap.
 //
 // How the payload is copied depends on its size and the build (docs/DESIGN.md, "Copy
 // paths shipped per build"): relaxed 8-byte atomic words, free of data races in the C++
 // memory model (every payload under ThreadSanitizer and off x86-64; below 48 B
 // elsewhere), or on x86-64 outside ThreadSanitizer plain 16-byte SSE stores from 48 B and
 // one `rep movsb` from 1 KiB: formally data races with a lapped reader, which x86-TSO and
-// the stamp re-check make harmless.
+// the horizon check make harmless.
 //
 // Thread safety: a Producer is used by one thread at a time. One producer per ring is
 // enforced across processes by an open-file-description lock the kernel drops when the
@@ -34,6 +37,7 @@ namespace shmcast {
 namespace detail {
 struct ProducerState;
 struct ProducerLine;
+struct ReserveLine;
 struct WaitLine;
 class RingView;
 }  // namespace detail
@@ -65,7 +69,7 @@ class Producer {
  public:
   // Creates a new ring; Errc::already_exists if the name is taken (unless replace).
   static Producer create(std::string_view name, const Geometry& geometry, const CreateOptions& options = {});
-  // Takes over an existing ring at its head, repairing a slot a dead predecessor left half-written.
+  // Takes over an existing ring where its predecessor stopped, keeping a record it committed but did not count.
   static Producer open(std::string_view name);
   // Takes the ring over if it exists (subject to `existing`), else creates it with
   // `geometry` and `options`; safe against concurrent creators. A ring whose creator died
@@ -84,7 +88,7 @@ class Producer {
   ~Producer();
 
   // Publishes one message and returns its sequence number. Throws Errc::message_too_large
-  // (writing nothing) if the payload exceeds payload_capacity().
+  // (writing nothing) if the payload exceeds max_message().
   std::uint64_t publish(std::span<const std::byte> payload, std::uint32_t type = 0,
                         std::uint64_t timestamp_ns = kNow);
 
@@ -99,9 +103,10 @@ class Producer {
   // Throws Errc::invalid_argument if seq < head().
   void skip_to(std::uint64_t seq);
 
-  // Zero-copy publishing: claim a slot, fill it in place, commit. Until commit (or the
-  // Claim's destruction, which abandons it and leaves no trace for readers) the producer
-  // must not publish anything else.
+  // Zero-copy publishing: claim room for up to `max` bytes, fill it in place, commit the
+  // length used; only that length takes room in the ring. Until commit (or the Claim's
+  // destruction, which abandons it and leaves no trace for readers) the producer must not
+  // publish anything else.
   class Claim {
    public:
     Claim(Claim&& other) noexcept;
@@ -114,25 +119,26 @@ class Producer {
     // every build and at every size. Precondition: offset + bytes.size() <= size().
     void write(std::size_t offset, std::span<const std::byte> bytes) noexcept;
     // Raw access for writers that cannot go through write(). Plain stores through it are
-    // data races in C++ terms with readers still copying the slot's previous lap; the
-    // stamps' fences keep them between the stamps and the re-check discards what such a
-    // reader saw (docs/DESIGN.md, "Copy paths shipped per build").
+    // data races in C++ terms with readers still reading the bytes' previous lap; the
+    // horizon's fences keep them after its move and the horizon check discards what such
+    // a reader saw (docs/DESIGN.md, "Copy paths shipped per build").
     [[nodiscard]] std::byte* data() noexcept { return payload_; }
     // Commits the first `length` bytes (default: all of size()) and returns the sequence.
+    // Throws Errc::invalid_argument if the claim was already committed.
     std::uint64_t commit(std::size_t length);
     std::uint64_t commit() { return commit(size_); }
 
    private:
     friend class Producer;
-    Claim(Producer* owner, std::byte* slot, std::uint64_t seq, std::size_t size) noexcept;
+    Claim(Producer* owner, std::uint64_t position, std::byte* payload, std::uint64_t seq, std::size_t size) noexcept;
     Producer* owner_;
-    std::byte* slot_;
+    std::uint64_t position_;
     std::byte* payload_;
     std::uint64_t seq_;
     std::size_t size_;
   };
-  // Throws Errc::message_too_large if size exceeds payload_capacity().
-  [[nodiscard]] Claim claim(std::size_t size, std::uint32_t type = 0, std::uint64_t timestamp_ns = kNow);
+  // Throws Errc::message_too_large if max exceeds max_message().
+  [[nodiscard]] Claim claim(std::size_t max, std::uint32_t type = 0, std::uint64_t timestamp_ns = kNow);
 
   // Stores a snapshot of the producer's state as of head(): it must reflect every message
   // published so far. Throws Errc::message_too_large if it exceeds the snapshot capacity,
@@ -140,7 +146,8 @@ class Producer {
   void publish_snapshot(std::span<const std::byte> state);
 
   [[nodiscard]] std::uint64_t head() const noexcept { return head_; }
-  [[nodiscard]] std::uint32_t payload_capacity() const noexcept;
+  // The largest message the ring accepts (Geometry::max_message, resolved).
+  [[nodiscard]] std::uint32_t max_message() const noexcept;
   [[nodiscard]] const Geometry& geometry() const noexcept;
   [[nodiscard]] const std::string& name() const noexcept;
   [[nodiscard]] std::uint64_t ring_id() const noexcept;
@@ -158,9 +165,9 @@ class Producer {
 
  private:
   explicit Producer(std::unique_ptr<detail::ProducerState> state);
-  std::byte* begin_write(std::uint64_t seq, std::size_t size, std::uint32_t type, std::uint64_t timestamp_ns) noexcept;
-  void end_write(std::uint64_t seq, std::size_t size, std::byte* slot) noexcept;
-  void abandon(std::uint64_t seq, std::byte* slot) noexcept;
+  std::uint64_t place(std::uint64_t size) noexcept;
+  void reserve(std::uint64_t end) noexcept;
+  void end_write(std::uint64_t seq, std::uint64_t position, std::size_t size, std::uint64_t timestamp_ns) noexcept;
   void jump_to(std::uint64_t seq) noexcept;
   void wake_if_armed() noexcept;
   void wake_readers() noexcept;
@@ -170,11 +177,17 @@ class Producer {
   // Hot-path pointers into state_ and the mapping (process-local: src/ring_view.hpp).
   const detail::RingView* view_ = nullptr;
   detail::ProducerLine* line_ = nullptr;
+  detail::ReserveLine* reserve_line_ = nullptr;
   detail::WaitLine* wait_ = nullptr;  // the registry's wait line: is a reader about to sleep?
   std::uint64_t head_ = 0;
+  std::uint64_t tail_ = 0;      // where the next record goes
+  std::uint64_t records_ = 0;   // records written: the next record's index entry
+  std::uint64_t reserved_ = 0;  // the horizon as last stored
+  std::uint64_t reserve_step_ = 0;
   std::uint64_t published_ = 0;
   std::uint64_t published_bytes_ = 0;
   std::uint64_t wakeups_ = 0;
+  std::uint32_t max_message_ = 0;
   bool full_fence_ = false;
 };
 

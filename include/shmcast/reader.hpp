@@ -6,8 +6,11 @@
 // skipped silently: for every reader, delivered + missed == the sequences it moved over
 // (seeks aside).
 //
-// Reading allocates nothing: a message's payload points into the reader's own buffer,
-// valid until its next call. A Reader is used by one thread at a time.
+// Two ways to read messages. try_read() copies one into the reader's own buffer, valid
+// until its next call. peek() hands over a batch of messages in place, in the ring
+// itself, with no copy; confirm() then says whether they stayed intact while the
+// application looked, and only then do they count as delivered. Reading allocates
+// nothing. A Reader is used by one thread at a time.
 #pragma once
 
 #include <shmcast/types.hpp>
@@ -18,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -27,6 +31,7 @@ namespace shmcast {
 namespace detail {
 struct ReaderState;
 struct ProducerLine;
+struct ReserveLine;
 struct SequenceLine;
 struct ReaderEntry;
 class RingView;
@@ -93,7 +98,29 @@ class Reader {
   // Waits by the reader's strategy up to `timeout` for the next event; empty on timeout.
   [[nodiscard]] ReadResult read(std::chrono::nanoseconds timeout) noexcept;
 
-  // Resumes at `seq`. True if seq is held at the moment of the call (or is head): the
+  // Zero-copy reads. peek() fills `out` with up to out.size() consecutive messages whose
+  // payloads point into the ring, and returns how many (Batch::count). If the next event
+  // is not a message, it returns none and that event instead (a gap, already counted and
+  // repositioned as try_read does; a snapshot, copied; or empty).
+  //
+  // The bytes of a peeked message may be overwritten by the producer at any moment:
+  // read them, copy or decode them, but trust nothing derived from them until confirm()
+  // returns true. Lengths are already checked: each payload lies inside the ring.
+  // confirm() then says whether every message of the last peek stayed intact until now:
+  //  - true: they count as delivered and the reader moves past them;
+  //  - false: discard everything derived from them; they never count as delivered, and
+  //    the next read reports them (and whatever else was lost) as a gap.
+  // A peek that is not confirmed is not delivered: the next peek or try_read returns the
+  // same messages again. Payloads stay addressable (the mapping lives as long as the
+  // Reader), but only confirm() makes what was read from them trustworthy.
+  struct Batch {
+    std::size_t count = 0;  // messages written to `out`
+    ReadResult event;       // when count == 0: the event met instead (status empty, gap or snapshot)
+  };
+  [[nodiscard]] Batch peek(std::span<Message> out) noexcept;
+  [[nodiscard]] bool confirm() noexcept;
+
+  // Resumes at `seq` in O(log n). True if seq is held at the moment of the call (or is head): the
   // next read delivers it unless the producer overwrites it first, which that read then
   // reports as a gap. False if seq is no longer held (older than the ring holds, or
   // inside a skipped run): the next read reports the gap. False, changing nothing, if
@@ -131,16 +158,21 @@ class Reader {
   [[nodiscard]] std::uint64_t source_position() const noexcept;  // the producer's relay position
 
  private:
+  struct Point {
+    std::uint64_t seq;
+    std::uint64_t position;
+  };
   bool retake_start(std::uint64_t lost_until) noexcept;
   ReadResult read_slow_path() noexcept;
-  ReadResult read_slot() noexcept;
+  ReadResult read_record() noexcept;
+  ReadResult resolve_position() noexcept;
   ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept;
-  [[nodiscard]] std::uint64_t skipped_run_end(std::uint64_t seq) const noexcept;
-  ReadResult on_vacant(std::uint64_t seq) noexcept;
-  ReadResult report_gap(std::uint64_t first, std::uint64_t next) noexcept;
+  ReadResult report_gap(std::uint64_t first, Point next) noexcept;
   ReadResult take_snapshot(std::uint64_t from, bool at_start) noexcept;
   ReadResult deliver_pending_snapshot() noexcept;
   ReadResult wait_block(std::chrono::steady_clock::time_point deadline) noexcept;
+  [[nodiscard]] std::optional<Point> point_by_policy(bool latest, std::uint64_t lost_until) const noexcept;
+  void deliver(std::uint64_t count, std::uint64_t next_seq, std::uint64_t next_position, std::uint64_t timestamp_ns) noexcept;
   void publish_counters() noexcept;
   void touch_registry() noexcept;
 
@@ -148,15 +180,22 @@ class Reader {
   // Hot-path pointers into state_ and the mapping (process-local: src/ring_view.hpp).
   const detail::RingView* view_ = nullptr;
   const detail::ProducerLine* line_ = nullptr;
+  const detail::ReserveLine* reserve_ = nullptr;
   const detail::SequenceLine* sequence_ = nullptr;
   detail::ReaderEntry* entry_ = nullptr;
-  std::byte* buffer_ = nullptr;  // the larger of payload and snapshot capacity, in whole words, plus one word
-  std::uint64_t position_ = 0;
+  std::byte* buffer_ = nullptr;  // the larger of max_message and snapshot capacity, in whole words, plus one word
+  std::uint64_t position_ = 0;  // the next sequence
+  std::uint64_t cursor_ = 0;    // where its record is (valid unless the slow path says it is to be found)
   std::uint64_t delivered_ = 0;
   std::uint64_t gaps_ = 0;
   std::uint64_t missed_ = 0;
   std::uint64_t snapshots_ = 0;
   std::uint64_t idle_polls_ = 0;
+  // The last peek, until confirm(): how many, and where the chain goes on after them.
+  std::uint64_t peeked_ = 0;
+  std::uint64_t peeked_next_seq_ = 0;
+  std::uint64_t peeked_next_position_ = 0;
+  std::uint64_t peeked_last_ns_ = 0;
   GapPolicy on_gap_ = GapPolicy::oldest;
   WaitStrategy wait_ = WaitStrategy::block;
 };

@@ -9,11 +9,10 @@
 
 namespace shmcast {
 
-// Bytes of every slot taken by the message header (stamp, length, type, timestamp): a
-// slot's payload holds this many fewer bytes than the slot. Part of the layout.
-inline constexpr std::uint32_t kSlotHeaderBytes = 24;
-// Slot sizes are multiples of this (one cache line).
-inline constexpr std::uint32_t kSlotSizeUnit = 64;
+// A record in the ring is this header (sequence stamp, length, type, timestamp) and the
+// payload, rounded up to kRecordAlign bytes: an 8-byte message takes 32. Part of the layout.
+inline constexpr std::uint32_t kRecordHeaderBytes = 24;
+inline constexpr std::uint32_t kRecordAlign = 32;
 // The longest reader label kept in the registry (ReaderOptions::label), in bytes.
 inline constexpr std::size_t kMaxLabelBytes = 47;
 // How many readers a ring's registry holds unless created with another capacity
@@ -22,28 +21,42 @@ inline constexpr std::size_t kMaxLabelBytes = 47;
 inline constexpr std::uint32_t kDefaultMaxReaders = 128;
 inline constexpr std::uint32_t kMaxReadersLimit = 16384;
 
-// The shape of a ring, fixed at creation. The rules it must follow (checked by
-// Producer::create) are in the library's one geometry file: a power-of-two slot count
-// from 2 to 2^30, a slot size that is a multiple of 64 from 64 bytes to 16 MiB, and a
-// snapshot capacity up to 4 GiB.
+// The bytes a message of `payload_bytes` takes in the ring: header and payload, rounded
+// up to kRecordAlign.
+[[nodiscard]] constexpr std::uint64_t record_bytes(std::uint64_t payload_bytes) noexcept {
+  return (payload_bytes + kRecordHeaderBytes + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
+}
+
+// The shape of a ring, fixed at creation (layout version 3: messages of any size up to
+// max_message, packed in one byte ring). The rules it must follow (checked by
+// Producer::create) are in the library's one geometry file: ring_bytes a power of two from
+// 4 KiB to 64 GiB; max_message from 1 byte to half the ring less a record header, and at
+// most 1 GiB; a snapshot capacity up to 4 GiB.
 struct Geometry {
-  std::uint64_t slot_count = 4096;      // a power of two, at least 2
-  std::uint32_t slot_size = 256;        // bytes per slot, a multiple of 64; payload = slot_size - kSlotHeaderBytes
+  std::uint64_t ring_bytes = std::uint64_t{1} << 20;  // the byte ring that holds the records
+  std::uint32_t max_message = 0;        // largest payload accepted; 0 = a quarter of ring_bytes
   std::uint64_t snapshot_capacity = 0;  // bytes per snapshot buffer; 0 = no snapshots
 
-  [[nodiscard]] constexpr std::uint32_t payload_capacity() const noexcept { return slot_size - kSlotHeaderBytes; }
-  friend bool operator==(const Geometry&, const Geometry&) = default;
+  // The largest payload accepted, with 0 taken as the default.
+  [[nodiscard]] constexpr std::uint32_t message_limit() const noexcept {
+    if (max_message != 0) return max_message;
+    const std::uint64_t quarter = ring_bytes / 4;
+    return quarter > kDefaultMaxMessageCap ? kDefaultMaxMessageCap : static_cast<std::uint32_t>(quarter);
+  }
+  // The same geometry with max_message spelled out: what a ring records and reports.
+  [[nodiscard]] constexpr Geometry resolved() const noexcept { return {ring_bytes, message_limit(), snapshot_capacity}; }
+  // Equal once resolved: a default max_message equals the quarter it stands for.
+  friend constexpr bool operator==(const Geometry& a, const Geometry& b) noexcept {
+    return a.ring_bytes == b.ring_bytes && a.message_limit() == b.message_limit() &&
+           a.snapshot_capacity == b.snapshot_capacity;
+  }
+  static constexpr std::uint32_t kDefaultMaxMessageCap = std::uint32_t{1} << 30;
 };
 
 // What is wrong with `geometry` by the rules above, or an empty string if nothing is: the
 // one check Producer::create and attaching readers apply, for callers that want to
 // validate a geometry before they have a ring to create.
 [[nodiscard]] std::string geometry_problem(const Geometry& geometry);
-
-// The smallest slot size (a multiple of 64) whose payload holds `payload_bytes`.
-[[nodiscard]] constexpr std::uint32_t slot_size_for(std::uint32_t payload_bytes) noexcept {
-  return (payload_bytes + kSlotHeaderBytes + kSlotSizeUnit - 1) / kSlotSizeUnit * kSlotSizeUnit;
-}
 
 // A relaying producer's view of its source stream (the bridge): shown by `shmcast stat`.
 struct SourceStatus {
@@ -61,8 +74,10 @@ struct SourceStatus {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-// A delivered message. `payload` points into the reader's own buffer and stays valid
-// until the reader's next read, seek or snapshot call.
+// A message. From Reader::try_read, `payload` points into the reader's own buffer and
+// stays valid until the reader's next call. From Reader::peek it points into the ring
+// itself: it may be overwritten while the application looks at it, and only
+// Reader::confirm() says whether it was not.
 struct Message {
   std::uint64_t seq = 0;
   std::uint32_t type = 0;

@@ -1,13 +1,13 @@
-// Payload copies between private memory and ring slots, chosen at compile time
+// Payload copies between private memory and the ring, chosen at compile time
 // (docs/DESIGN.md, "Copy paths shipped per build").
-//  - The word copies move one relaxed 8-byte atomic word at a time. With the stamps'
+//  - The word copies move one relaxed 8-byte atomic word at a time. With the horizon's
 //    fences they keep the seqlock free of data races in the C++ memory model (Boehm 2012):
-//    a reader may copy a slot the producer is overwriting, but both sides' accesses are
-//    atomic, and the stamp re-check discards such a copy. Every build uses them for small
+//    a reader may copy a record the producer is overwriting, but both sides' accesses are
+//    atomic, and the horizon check discards such a copy. Every build uses them for small
 //    payloads, and ThreadSanitizer builds and other architectures for every payload.
 //  - On x86-64 outside ThreadSanitizer, store_payload and load_payload move larger payloads
 //    with plain 16-byte SSE accesses and `rep movsb`. In C++ terms those are data races
-//    with a lapped reader; x86-TSO and the stamp re-check make them harmless (the argument
+//    with a lapped reader; x86-TSO and the horizon check make them harmless (the argument
 //    is in docs/DESIGN.md). TSan checks the word path only;
 //    tests/core/copy_path_stress_test.cpp runs these paths across processes.
 #pragma once
@@ -42,7 +42,7 @@ inline std::atomic_ref<std::uint64_t> word_at(const std::byte* p) noexcept {
 }
 
 // Copies `len` bytes from private `src` to the 8-byte aligned shared `dst`. The last
-// partial word is zero-padded: the bytes past `len` in a slot are never meaningful.
+// partial word is zero-padded: the bytes past `len` in a record are never meaningful.
 inline void store_words(std::byte* dst, const std::byte* src, std::size_t len) noexcept {
   const std::size_t full = len / 8;
   for (std::size_t i = 0; i < full; ++i) {
@@ -58,7 +58,7 @@ inline void store_words(std::byte* dst, const std::byte* src, std::size_t len) n
 }
 
 // Writes `len` bytes at any byte offset of an 8-byte aligned shared area owned by the
-// caller (the producer's claimed slot): partial words are merged with what is there.
+// caller (the producer's claimed record): partial words are merged with what is there.
 inline void store_bytes_at(std::byte* area, std::size_t offset, const std::byte* src, std::size_t len) noexcept {
   while (len != 0) {
     const std::size_t word = offset / 8;
@@ -86,15 +86,15 @@ inline void load_words(std::byte* dst, const std::byte* src, std::size_t len) no
 
 // From this size (x86-64, not TSan) the producer writes a payload with one `rep movsb` and
 // the reader copies it 16 bytes a load. x86 does not reorder a string store's stores with
-// the stamp stores around it, and keeps the reader's loads before its stamp re-check
+// the horizon and stamp stores around it, and keeps the reader's loads before its horizon check
 // (docs/DESIGN.md, "Copy paths shipped per build"). The cut is where the string store
 // stopped costing the producer more than smaller stores (bench/README.md, "Payload copy paths").
 inline constexpr std::size_t kWideCopyBytes = 1024;
 
 // From this size up to kWideCopyBytes (x86-64, not TSan) the producer writes 16 bytes a
-// store, which x86 keeps in program order between the two stamps; the reader keeps word
-// loads. The cut is past the 40 payload bytes a slot's first line holds. Known cost: at
-// 48-56 B the third store crosses into the slot's second line (bench/README.md,
+// store, which x86 keeps in program order between the horizon and the stamp; the reader keeps word
+// loads. The cut is past the 40 payload bytes a record's first line holds. Known cost: at
+// 48-56 B the third store crosses into the record's second line (bench/README.md,
 // "Payload copy paths").
 inline constexpr std::size_t kVectorStoreBytes = 48;
 

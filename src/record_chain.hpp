@@ -1,0 +1,80 @@
+// Finding places in the record chain (docs/DESIGN.md, "Finding a record"). A reader
+// follows the chain record by record from where it stands; these are the ways it gets a
+// place to stand: the latest point (after the newest record), the first record at or
+// after a sequence (seek, oldest, a snapshot's as_of), and the one check every record
+// read from shared memory passes before anything in it is trusted.
+#pragma once
+
+#include "layout.hpp"
+#include "ring_view.hpp"
+
+#include <cstdint>
+#include <optional>
+
+namespace shmcast::detail {
+
+// A place to read from: the record at `position` has sequence `seq`, or, at the
+// producer's tail, the next record will.
+struct ChainPoint {
+  std::uint64_t seq = 0;
+  std::uint64_t position = 0;
+  friend bool operator==(const ChainPoint&, const ChainPoint&) = default;
+};
+
+// The horizon check (ReserveLine): nothing at or after `position` + ring_bytes - margin
+// had been reserved when the caller's reads of the record at `position` were done, so
+// they read the record whole and at least `margin` bytes stay between it and the producer.
+[[nodiscard, gnu::always_inline]] inline bool stayed_whole(const RingView& view, std::uint64_t position,
+                                                           std::uint64_t margin = 0) noexcept {
+  return view.reserve().reserved_after_read() + margin <= position + view.ring_bytes();
+}
+
+// A record read from the chain and checked.
+struct CheckedRecord {
+  std::uint64_t seq = 0;
+  RecordMeta meta{};
+  ChainPoint next{};  // where the chain goes on: seq + 1 (a skip record: its target) at the following record
+};
+
+// The record at `position` if one is committed there, its length fits, and it stayed
+// whole (with `margin`); nullopt otherwise (nothing yet, padding, overwritten or corrupt).
+[[nodiscard]] inline std::optional<CheckedRecord> check_record(const RingView& view, std::uint64_t position,
+                                                               std::uint64_t margin = 0) noexcept {
+  const RecordHeader& header = view.record(position);
+  const std::uint64_t stamp = header.stamp();
+  if (stamp == kNothingYet || stamp == kPaddingStamp) return std::nullopt;
+  CheckedRecord r;
+  r.seq = stamp - 1;
+  r.meta = header.meta();
+  if (!stayed_whole(view, position, margin)) return std::nullopt;
+  if (r.meta.is_skip()) {
+    if (r.meta.timestamp_ns <= r.seq) return std::nullopt;  // a skip record skips forward
+    r.next = {r.meta.timestamp_ns, position + kRecordAlign};
+  } else {
+    if (!view.fits(position, r.meta.length)) return std::nullopt;
+    r.next = {r.seq + 1, position + record_bytes(r.meta.length)};
+  }
+  return r;
+}
+
+// The point after the newest record: where a reader that wants only new messages
+// starts. nullopt only if the producer overwrote the newest record again and again
+// while this looked (then try again later).
+[[nodiscard]] std::optional<ChainPoint> latest_point(const RingView& view) noexcept;
+
+// The first record whose sequence is at or after `seq`, or, when `seq` lies in a run
+// skipped by a jump, the point after that run; among the records that stayed whole with
+// `margin` bytes to spare. When no such record is held (`seq` is at the head, or later,
+// or everything from `seq` on was overwritten meanwhile), the latest point. O(log n)
+// through the record index.
+[[nodiscard]] std::optional<ChainPoint> first_point_from(const RingView& view, std::uint64_t seq,
+                                                         std::uint64_t margin) noexcept;
+
+// How far a reader that resynchronises by "oldest" stays from the producer: the ring's
+// own margin, so that a reader just lapped does not land where the producer writes next.
+[[nodiscard]] constexpr std::uint64_t resync_margin(std::uint64_t ring_bytes) noexcept { return ring_bytes / 16; }
+
+// The oldest point held with the resynchronisation margin, from the ring's first sequence on.
+[[nodiscard]] std::optional<ChainPoint> oldest_point(const RingView& view) noexcept;
+
+}  // namespace shmcast::detail
