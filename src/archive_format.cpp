@@ -1,0 +1,147 @@
+#include "archive_format.hpp"
+
+#include <shmcast/error.hpp>
+
+#include <boost/crc.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
+namespace shmcast::detail {
+
+namespace {
+
+using BoostCrc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc, const unsigned char* p,
+                                                             std::size_t n) noexcept {
+  std::uint64_t c = ~crc;
+  while (n >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    c = _mm_crc32_u64(c, w);
+    p += 8;
+    n -= 8;
+  }
+  auto c32 = static_cast<std::uint32_t>(c);
+  while (n-- != 0) c32 = _mm_crc32_u8(c32, *p++);
+  return ~c32;
+}
+const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+#endif
+
+}  // namespace
+
+std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t size) noexcept {
+  const auto* p = static_cast<const unsigned char*>(data);
+#if defined(__x86_64__)
+  if (kHaveSse42) return crc32c_sse42(crc, p, size);
+#endif
+  // Boost's register holds the running value before the final xor.
+  BoostCrc32c c(crc ^ 0xFFFFFFFFu);
+  c.process_bytes(p, size);
+  return c.checksum();
+}
+
+std::uint32_t frame_crc(const FrameHeader& header, const std::byte* payload) noexcept {
+  FrameHeader h = header;
+  h.crc = 0;
+  return crc32c(crc32c(0, &h, sizeof h), payload, header.length);
+}
+
+std::uint32_t segment_crc(const SegmentHeader& header) noexcept {
+  return crc32c(0, &header, offsetof(SegmentHeader, crc));
+}
+
+bool plausible(const FrameHeader& h) noexcept {
+  if (h.kind == kFrameMessage) return h.length <= kMaxFramePayload;
+  if (h.kind == kFrameGap) return h.length == 0 && h.word != 0 && h.seq + h.word > h.seq;
+  return false;
+}
+
+std::string segment_name(std::uint64_t first_seq, const char* suffix) {
+  char name[40];
+  std::snprintf(name, sizeof name, "%020llu%s", static_cast<unsigned long long>(first_seq), suffix);
+  return name;
+}
+
+std::vector<SegmentFile> list_segments(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    const int e = errno;
+    if (e == ENOENT || e == ENOTDIR) throw Error(Errc::not_found, "archive " + dir + ": no such directory");
+    if (e == EACCES) throw Error(Errc::permission_denied, "archive " + dir + ": permission denied");
+    throw Error(Errc::system, "archive " + dir + ": " + std::strerror(e));
+  }
+  std::vector<SegmentFile> out;
+  while (const dirent* entry = ::readdir(d)) {
+    const std::string name = entry->d_name;
+    if (name.size() != 24 || name.compare(20, 4, ".seg") != 0) continue;
+    if (!std::all_of(name.begin(), name.begin() + 20, [](char c) { return c >= '0' && c <= '9'; })) continue;
+    errno = 0;
+    const unsigned long long v = std::strtoull(name.substr(0, 20).c_str(), nullptr, 10);
+    if (errno != 0) continue;
+    out.push_back({v, dir + "/" + name, dir + "/" + name.substr(0, 20) + ".idx"});
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(), [](const SegmentFile& a, const SegmentFile& b) { return a.first_seq < b.first_seq; });
+  return out;
+}
+
+HeaderCheck read_segment_header(int fd) {
+  SegmentHeader h{};
+  const ssize_t n = ::pread(fd, &h, sizeof h, 0);
+  if (n != static_cast<ssize_t>(sizeof h)) return {std::nullopt, "shorter than a segment header"};
+  if (h.magic != kArchiveMagic) return {std::nullopt, "not a shmcast archive segment (bad magic)"};
+  if (h.version != kArchiveVersion)
+    return {std::nullopt, "archive format version " + std::to_string(h.version) + ", this build reads version " +
+                              std::to_string(kArchiveVersion)};
+  if (h.header_size != sizeof h || segment_crc(h) != h.crc) return {std::nullopt, "segment header fails its CRC"};
+  return {h, {}};
+}
+
+std::vector<IndexRecord> read_index(const std::string& path) {
+  std::vector<IndexRecord> out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  IndexRecord r;
+  std::uint64_t offset = 0;
+  while (::pread(fd, &r, sizeof r, static_cast<off_t>(offset)) == static_cast<ssize_t>(sizeof r)) {
+    offset += sizeof r;
+    if (r.offset < sizeof(SegmentHeader)) break;
+    if (!out.empty() && (r.seq <= out.back().seq || r.offset <= out.back().offset)) break;
+    out.push_back(r);
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace shmcast::detail
+
+namespace shmcast::detail {
+
+FrameRead read_frame(int fd, std::uint64_t size, std::uint64_t offset, FrameHeader& header,
+                     std::vector<std::byte>& payload) {
+  if (offset >= size) return FrameRead::end;
+  if (size - offset < sizeof header) return FrameRead::bad;
+  if (::pread(fd, &header, sizeof header, static_cast<off_t>(offset)) != static_cast<ssize_t>(sizeof header))
+    return FrameRead::bad;
+  if (!plausible(header) || size - offset < frame_bytes(header.length)) return FrameRead::bad;
+  payload.resize(header.length);
+  if (header.length != 0 &&
+      ::pread(fd, payload.data(), header.length, static_cast<off_t>(offset + sizeof header)) !=
+          static_cast<ssize_t>(header.length))
+    return FrameRead::bad;
+  return frame_crc(header, payload.data()) == header.crc ? FrameRead::ok : FrameRead::bad;
+}
+
+}  // namespace shmcast::detail

@@ -1,0 +1,107 @@
+// The on-disk format of an archive (docs/DESIGN.md, "The archive"): a directory of
+// segment files named by their first sequence, each with a sparse index file beside it.
+// Independent of the ring's layout. Integers are native little-endian, fixed width.
+//
+//   NNNNNNNNNNNNNNNNNNNN.seg   SegmentHeader (64 bytes), then frames back to back
+//   NNNNNNNNNNNNNNNNNNNN.idx   IndexRecord (16 bytes) per indexed frame: derived data,
+//                              checked before use, rebuilt by the writer when cut
+//
+// A frame: FrameHeader (32 bytes) and the payload, padded to 8 bytes. The CRC-32C covers
+// the header (with its crc field 0) and the payload.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace shmcast::detail {
+
+inline constexpr std::uint64_t kArchiveMagic = 0x3143524143'4D4853ull;  // "SHMCARC1" LE
+inline constexpr std::uint32_t kArchiveVersion = 1;
+inline constexpr std::uint32_t kFrameMessage = 0x4753'4D01;  // kinds no zero-filled or text bytes imitate easily
+inline constexpr std::uint32_t kFrameGap = 0x5041'4702;
+inline constexpr std::uint32_t kMaxFramePayload = std::uint32_t{1} << 30;  // a ring's largest max_message
+// An index entry every this many frames of a segment: a seek scans at most that many.
+inline constexpr std::uint64_t kFramesPerIndexEntry = 64;
+
+struct SegmentHeader {
+  std::uint64_t magic;
+  std::uint32_t version;
+  std::uint32_t header_size;
+  std::uint64_t first_seq;
+  std::uint64_t ring_id;
+  std::uint64_t created_ns;
+  unsigned char pad[64 - 44];
+  std::uint32_t crc;  // over the bytes before it
+};
+static_assert(sizeof(SegmentHeader) == 64);
+
+struct FrameHeader {
+  std::uint32_t kind;    // kFrameMessage or kFrameGap
+  std::uint32_t length;  // payload bytes (0 for a gap)
+  std::uint64_t seq;     // the message's sequence, or the gap's first
+  std::uint64_t word;    // a message's timestamp_ns, or the gap's count
+  std::uint32_t type;
+  std::uint32_t crc;
+};
+static_assert(sizeof(FrameHeader) == 32);
+
+struct IndexRecord {
+  std::uint64_t seq;
+  std::uint64_t offset;
+};
+static_assert(sizeof(IndexRecord) == 16);
+
+[[nodiscard]] constexpr std::uint64_t frame_bytes(std::uint32_t length) noexcept {
+  return sizeof(FrameHeader) + (std::uint64_t{length} + 7) / 8 * 8;
+}
+// The sequence after a frame: a message's next, or past the gap.
+[[nodiscard]] constexpr std::uint64_t frame_end(const FrameHeader& f) noexcept {
+  return f.kind == kFrameGap ? f.seq + f.word : f.seq + 1;
+}
+
+// CRC-32C (Castagnoli), continuing from `crc` (start with 0): SSE4.2 where the CPU has
+// it, Boost.CRC's table otherwise; the two agree bit for bit.
+[[nodiscard]] std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t size) noexcept;
+[[nodiscard]] std::uint32_t frame_crc(const FrameHeader& header, const std::byte* payload) noexcept;
+[[nodiscard]] std::uint32_t segment_crc(const SegmentHeader& header) noexcept;
+// Whether a header read from disk is sound by itself (kind, bounds of the length, count).
+[[nodiscard]] bool plausible(const FrameHeader& header) noexcept;
+
+struct SegmentFile {
+  std::uint64_t first_seq = 0;
+  std::string path;        // the .seg file
+  std::string index_path;  // the .idx beside it
+};
+[[nodiscard]] std::string segment_name(std::uint64_t first_seq, const char* suffix);
+// The segments of `dir`, by first sequence. Names that are not exactly 20 digits and
+// ".seg" are ignored (an operator's notes beside the archive are not segments). Throws
+// Error: not_found, permission_denied, system.
+[[nodiscard]] std::vector<SegmentFile> list_segments(const std::string& dir);
+// Reads a segment's header; nullopt if the file is too short or its header is not one of
+// ours (the caller decides whether that is a torn new segment or a foreign file).
+struct HeaderCheck {
+  std::optional<SegmentHeader> header;
+  std::string problem;  // why not, when not
+};
+[[nodiscard]] HeaderCheck read_segment_header(int fd);
+// The sparse index of a segment, as far as it can be trusted without reading frames:
+// entries in increasing order of sequence and offset, each past the header.
+[[nodiscard]] std::vector<IndexRecord> read_index(const std::string& path);
+
+}  // namespace shmcast::detail
+
+namespace shmcast::detail {
+
+// One frame read from a segment file of `size` bytes at `offset`.
+enum class FrameRead {
+  ok,    // `header` and `payload` hold it, checked against its CRC
+  end,   // offset == size: nothing more yet
+  bad,   // cut short, implausible, or failing its CRC
+};
+FrameRead read_frame(int fd, std::uint64_t size, std::uint64_t offset, FrameHeader& header,
+                     std::vector<std::byte>& payload);
+
+}  // namespace shmcast::detail

@@ -1,0 +1,241 @@
+// Reading an archive: seeking by sequence through segment names and sparse indexes, and
+// following the records, including those appended while it reads (docs/DESIGN.md, "The archive").
+#include <shmcast/archive.hpp>
+#include <shmcast/error.hpp>
+
+#include "archive_format.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace shmcast {
+
+namespace detail {
+
+struct ArchiveReaderState {
+  std::string dir;
+  std::vector<SegmentFile> segments;
+  std::size_t current = 0;  // index into segments
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::uint64_t position = 0;   // the sequence the next record starts at
+  std::uint64_t cut_from = 0;   // a gap sought into starts here
+  bool positioned = false;      // position is known (after the first record or a seek)
+  std::vector<std::byte> payload;
+
+  ~ArchiveReaderState() { close_segment(); }
+  void close_segment() noexcept {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+  std::string where() const { return "archive " + dir; }
+
+  void refresh() {
+    const std::uint64_t at = segments.empty() || current >= segments.size() ? 0 : segments[current].first_seq;
+    segments = list_segments(dir);
+    current = 0;
+    while (current < segments.size() && segments[current].first_seq < at) ++current;
+    if (current < segments.size() && segments[current].first_seq != at && fd >= 0) {
+      // The segment being read was removed by retention meanwhile: what it held is gone.
+      close_segment();
+    }
+  }
+  bool open_segment(std::size_t i) {
+    close_segment();
+    if (i >= segments.size()) return false;
+    const int f = ::open(segments[i].path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (f < 0) {
+      if (errno == ENOENT) return false;  // removed by retention
+      if (errno == EACCES) throw Error(Errc::permission_denied, where() + ": " + segments[i].path + ": permission denied");
+      throw Error(Errc::system, where() + ": " + segments[i].path + ": " + std::strerror(errno));
+    }
+    const HeaderCheck check = read_segment_header(f);
+    if (!check.header) {
+      struct stat st {};
+      const bool being_created = i + 1 == segments.size() && ::fstat(f, &st) == 0 && st.st_size < 64;
+      ::close(f);
+      if (being_created) return false;
+      const bool other_version = check.problem.find("version") != std::string::npos;
+      throw Error(other_version ? Errc::version_mismatch : check.problem.find("magic") != std::string::npos ? Errc::foreign : Errc::corrupt,
+                  where() + ": " + segments[i].path + ": " + check.problem);
+    }
+    fd = f;
+    current = i;
+    offset = sizeof(SegmentHeader);
+    if (!positioned) {
+      position = check.header->first_seq;
+      positioned = true;
+    }
+    return true;
+  }
+  std::uint64_t size() const {
+    struct stat st {};
+    return fd >= 0 && ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  }
+};
+
+}  // namespace detail
+
+using namespace detail;
+
+Archive::Archive(std::string_view dir) : state_(std::make_unique<ArchiveReaderState>()) {
+  ArchiveReaderState& s = *state_;
+  s.dir = std::string(dir);
+  s.segments = list_segments(s.dir);
+  if (s.segments.empty()) throw Error(Errc::not_found, s.where() + ": no segment files (is it an archive written by `shmcast record`?)");
+  s.open_segment(0);
+}
+
+Archive::Archive(Archive&&) noexcept = default;
+Archive& Archive::operator=(Archive&&) noexcept = default;
+Archive::~Archive() = default;
+
+const std::string& Archive::dir() const noexcept { return state_->dir; }
+std::uint64_t Archive::position() const noexcept { return state_->position; }
+
+bool Archive::seek(std::uint64_t seq) {
+  ArchiveReaderState& s = *state_;
+  s.refresh();
+  if (s.segments.empty()) return false;
+  // The last segment that starts at or before seq (or the first, if the archive starts later).
+  std::size_t i = 0;
+  while (i + 1 < s.segments.size() && s.segments[i + 1].first_seq <= seq) ++i;
+  if (!s.open_segment(i)) return false;
+  std::uint64_t start = s.segments[i].first_seq;
+  // The sparse index: the last entry at or before seq whose frame is what it says.
+  const std::vector<IndexRecord> index = read_index(s.segments[i].index_path);
+  auto it = std::upper_bound(index.begin(), index.end(), seq, [](std::uint64_t v, const IndexRecord& r) { return v < r.seq; });
+  const std::uint64_t size = s.size();
+  FrameHeader h{};
+  while (it != index.begin()) {
+    --it;
+    if (read_frame(s.fd, size, it->offset, h, s.payload) == FrameRead::ok && h.seq == it->seq) {
+      s.offset = it->offset;
+      start = it->seq;
+      break;
+    }
+  }
+  s.position = start;
+  s.positioned = true;
+  // Scan to the record that holds seq; past the end, the next read waits for it.
+  while (s.position < seq) {
+    if (read_frame(s.fd, size, s.offset, h, s.payload) != FrameRead::ok || h.seq != s.position) {
+      s.cut_from = seq;
+      return false;
+    }
+    if (frame_end(h) > seq) break;
+    s.offset += frame_bytes(h.length);
+    s.position = frame_end(h);
+  }
+  s.cut_from = seq;
+  return true;
+}
+
+ReadResult Archive::next() {
+  ArchiveReaderState& s = *state_;
+  for (int hop = 0; hop < 4; ++hop) {
+    if (s.fd < 0) {
+      s.refresh();
+      std::size_t i = 0;
+      while (i < s.segments.size() && s.segments[i].first_seq < s.position) ++i;
+      if (i > 0 && (i == s.segments.size() || s.segments[i].first_seq > s.position)) --i;
+      if (!s.open_segment(i)) return {};
+      // Find our place again in a reopened segment.
+      if (s.segments[i].first_seq < s.position) {
+        const std::uint64_t want = s.position;
+        FrameHeader h{};
+        const std::uint64_t size = s.size();
+        s.position = s.segments[i].first_seq;
+        while (s.position < want && read_frame(s.fd, size, s.offset, h, s.payload) == FrameRead::ok && h.seq == s.position) {
+          s.offset += frame_bytes(h.length);
+          s.position = frame_end(h);
+        }
+      }
+    }
+    const std::uint64_t size = s.size();
+    FrameHeader h{};
+    const FrameRead got = read_frame(s.fd, size, s.offset, h, s.payload);
+    const bool newest = s.current + 1 >= s.segments.size();
+    if (got == FrameRead::ok && h.seq == s.position) {
+      s.offset += frame_bytes(h.length);
+      const std::uint64_t from = std::max(h.seq, s.cut_from);
+      s.position = frame_end(h);
+      ReadResult r;
+      if (h.kind == kFrameGap) {
+        if (from >= s.position) continue;  // sought past this gap's start: nothing of it left
+        r.status = ReadStatus::gap;
+        r.gap = Gap{from, s.position - from};
+      } else {
+        if (h.seq < s.cut_from) continue;
+        r.status = ReadStatus::message;
+        r.message = Message{h.seq, h.type, h.word, {s.payload.data(), s.payload.size()}};
+      }
+      return r;
+    }
+    if (got == FrameRead::ok || (got == FrameRead::bad && !newest)) {
+      throw Error(Errc::corrupt, s.where() + ": " + s.segments[s.current].path + " at offset " + std::to_string(s.offset) + ": " +
+                                     (got == FrameRead::ok ? "record " + std::to_string(h.seq) + " where " + std::to_string(s.position) + " was expected"
+                                                           : "a record fails its CRC or is cut short"));
+    }
+    // The end of this segment (or its torn tail, which only the newest can have): a newer
+    // segment goes on; else nothing more yet.
+    s.refresh();
+    if (s.current + 1 < s.segments.size() && got == FrameRead::end) {
+      if (!s.open_segment(s.current + 1)) return {};
+      continue;
+    }
+    if (got == FrameRead::bad && s.current + 1 < s.segments.size())
+      throw Error(Errc::corrupt, s.where() + ": " + s.segments[s.current].path + " ends with a damaged record at offset " +
+                                     std::to_string(s.offset));
+    return {};
+  }
+  return {};
+}
+
+ArchiveInfo Archive::info() const {
+  ArchiveInfo info;
+  const std::vector<SegmentFile> segments = list_segments(state_->dir);
+  std::vector<std::byte> payload;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const SegmentFile& seg = segments[i];
+    struct stat st {};
+    if (::stat(seg.path.c_str(), &st) == 0) info.bytes += static_cast<std::uint64_t>(st.st_size);
+    if (::stat(seg.index_path.c_str(), &st) == 0) info.bytes += static_cast<std::uint64_t>(st.st_size);
+    const int fd = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    const HeaderCheck check = read_segment_header(fd);
+    if (!check.header) {
+      ::close(fd);
+      continue;
+    }
+    ++info.segments;
+    info.ring_id = check.header->ring_id;
+    if (info.empty) {
+      info.first_seq = info.next_seq = check.header->first_seq;
+      info.empty = false;
+    }
+    const std::uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    std::uint64_t offset = sizeof(SegmentHeader);
+    FrameHeader h{};
+    while (read_frame(fd, size, offset, h, payload) == FrameRead::ok) {
+      offset += frame_bytes(h.length);
+      info.next_seq = frame_end(h);
+      if (h.kind == kFrameGap) {
+        ++info.gaps;
+        info.missed += h.word;
+      } else {
+        ++info.messages;
+        if (info.first_ns == 0) info.first_ns = h.word;
+        info.last_ns = h.word;
+      }
+    }
+    ::close(fd);
+  }
+  return info;
+}
+
+}  // namespace shmcast

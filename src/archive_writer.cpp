@@ -1,0 +1,341 @@
+// Appending to an archive: opening it with its torn tail cut off, framing records,
+// rolling segments, retention, durability, and a full disk (docs/DESIGN.md, "The archive").
+#include <shmcast/archive.hpp>
+#include <shmcast/clock.hpp>
+#include <shmcast/error.hpp>
+
+#include "archive_format.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace shmcast {
+
+namespace detail {
+
+namespace {
+
+// Records wait in memory up to this much before one write() takes them all.
+inline constexpr std::size_t kWriteBuffer = std::size_t{256} << 10;
+
+[[noreturn]] void throw_errno(const std::string& what, int e) {
+  if (e == ENOSPC || e == EDQUOT) throw Error(Errc::no_space, what + ": no space left on the device");
+  if (e == EACCES || e == EPERM || e == EROFS) throw Error(Errc::permission_denied, what + ": " + std::strerror(e));
+  throw Error(Errc::system, what + ": " + std::strerror(e));
+}
+
+std::uint64_t file_size(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+// Writes all of `bytes` at the end of `fd`; returns errno, or 0.
+int write_all(int fd, const std::byte* bytes, std::size_t size) noexcept {
+  while (size != 0) {
+    const ssize_t n = ::write(fd, bytes, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    bytes += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+}  // namespace
+
+struct ArchiveWriterState {
+  std::string dir;
+  ArchiveOptions options;
+  std::uint64_t ring_id = 0;
+  std::vector<SegmentFile> segments;
+  int fd = -1;        // the segment being written
+  int index_fd = -1;  // its index
+  std::uint64_t written = 0;  // bytes of the segment in the file
+  std::uint64_t frames = 0;   // frames in the segment
+  std::vector<std::byte> buffer;
+  std::vector<IndexRecord> index_pending;
+  std::optional<std::uint64_t> next_seq;
+  std::uint64_t last_seq_on_disk = 0;   // the newest message written to the file
+  std::uint64_t last_seq_buffered = 0;  // ... and in the buffer
+  bool unsynced = false;
+  std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
+  bool closed = false;  // after a full disk
+
+  ~ArchiveWriterState() { close_files(); }
+  void close_files() noexcept {
+    if (fd >= 0) ::close(fd);
+    if (index_fd >= 0) ::close(index_fd);
+    fd = index_fd = -1;
+  }
+
+  std::string where() const { return "archive " + dir; }
+
+  void open_existing();
+  void cut_to_valid(const SegmentFile& seg, std::uint64_t first_seq);
+  void start_segment(std::uint64_t first_seq);
+  void enforce_retention();
+  void write_out();
+  void sync_files();
+  void append_frame(const FrameHeader& header, const std::byte* payload);
+};
+
+// The newest segment is the only one that can hold a torn record (older ones were
+// complete when the next began). It is read frame by frame from its last trustworthy
+// index entry; the file is cut after the last good frame, and its index after the last
+// entry that points below the cut. A newest segment whose header never made it to disk
+// (a crash right after creating it) holds nothing and is removed.
+void ArchiveWriterState::open_existing() {
+  segments = list_segments(dir);
+  while (!segments.empty()) {
+    const SegmentFile& seg = segments.back();
+    const int f = ::open(seg.path.c_str(), O_RDWR | O_CLOEXEC);
+    if (f < 0) throw_errno(where() + ": " + seg.path, errno);
+    const HeaderCheck check = read_segment_header(f);
+    if (!check.header) {
+      const bool empty_new = file_size(f) < sizeof(SegmentHeader);
+      ::close(f);
+      if (!empty_new) throw Error(Errc::corrupt, where() + ": " + seg.path + ": " + check.problem);
+      ::unlink(seg.path.c_str());
+      ::unlink(seg.index_path.c_str());
+      segments.pop_back();
+      continue;
+    }
+    if (check.header->ring_id != ring_id) {
+      ::close(f);
+      throw Error(Errc::geometry_mismatch,
+                  where() + " records ring id " + std::to_string(check.header->ring_id) + ", not this ring (id " +
+                      std::to_string(ring_id) + "): the ring was recreated since; record it into a new directory");
+    }
+    fd = f;
+    cut_to_valid(seg, check.header->first_seq);
+    return;
+  }
+}
+
+void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t first_seq) {
+  const std::uint64_t size = file_size(fd);
+  std::vector<IndexRecord> index = read_index(seg.index_path);
+  FrameHeader h{};
+  std::vector<std::byte> payload;
+  // Start from the last index entry that points at a good frame of the sequence it names.
+  std::uint64_t offset = sizeof(SegmentHeader), seq = first_seq, frames_before = 0;
+  while (!index.empty()) {
+    const IndexRecord& r = index.back();
+    if (read_frame(fd, size, r.offset, h, payload) == FrameRead::ok && h.seq == r.seq) {
+      offset = r.offset;
+      seq = r.seq;
+      frames_before = index.size() * kFramesPerIndexEntry;  // approximate: only paces the next entries
+      break;
+    }
+    index.pop_back();
+  }
+  frames = frames_before;
+  for (;;) {
+    const FrameRead got = read_frame(fd, size, offset, h, payload);
+    if (got != FrameRead::ok || h.seq != seq) break;
+    if (h.kind == kFrameMessage) last_seq_on_disk = last_seq_buffered = h.seq;
+    seq = frame_end(h);
+    offset += frame_bytes(h.length);
+    ++frames;
+  }
+  if (offset != size && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) throw_errno(where() + ": cutting " + seg.path, errno);
+  written = offset;
+  next_seq = seq;  // an empty newest segment still says where the archive goes on
+  // The index: keep the entries below the cut, rewritten whole.
+  index_fd = ::open(seg.index_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (index_fd < 0) throw_errno(where() + ": " + seg.index_path, errno);
+  std::vector<IndexRecord> kept;
+  for (const IndexRecord& r : index)
+    if (r.offset < offset) kept.push_back(r);
+  if (!kept.empty()) {
+    if (const int e = write_all(index_fd, reinterpret_cast<const std::byte*>(kept.data()), kept.size() * sizeof(IndexRecord)))
+      throw_errno(where() + ": " + seg.index_path, e);
+  }
+  if (::lseek(fd, 0, SEEK_END) < 0) throw_errno(where() + ": " + seg.path, errno);
+}
+
+void ArchiveWriterState::start_segment(std::uint64_t first_seq) {
+  write_out();
+  sync_files();
+  close_files();
+  const SegmentFile seg{first_seq, dir + "/" + segment_name(first_seq, ".seg"), dir + "/" + segment_name(first_seq, ".idx")};
+  fd = ::open(seg.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw_errno(where() + ": creating " + seg.path, errno);
+  index_fd = ::open(seg.index_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (index_fd < 0) throw_errno(where() + ": creating " + seg.index_path, errno);
+  SegmentHeader h{};
+  h.magic = kArchiveMagic;
+  h.version = kArchiveVersion;
+  h.header_size = sizeof h;
+  h.first_seq = first_seq;
+  h.ring_id = ring_id;
+  h.created_ns = now_ns();
+  h.crc = segment_crc(h);
+  if (const int e = write_all(fd, reinterpret_cast<const std::byte*>(&h), sizeof h); e != 0) {
+    ::unlink(seg.path.c_str());
+    ::unlink(seg.index_path.c_str());
+    throw_errno(where() + ": writing " + seg.path, e);
+  }
+  written = sizeof h;
+  frames = 0;
+  segments.push_back(seg);
+  // The directory entry itself must survive a crash for the segment to be found.
+  if (options.fsync != Fsync::never) {
+    if (const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+      ::fsync(d);
+      ::close(d);
+    }
+  }
+  enforce_retention();
+}
+
+// Oldest segments go whole, never the one being written.
+void ArchiveWriterState::enforce_retention() {
+  if (options.max_bytes == 0 && options.max_age.count() == 0) return;
+  const auto size_of = [](const std::string& path) -> std::uint64_t {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  };
+  std::uint64_t total = 0;
+  for (const SegmentFile& s : segments) total += size_of(s.path) + size_of(s.index_path);
+  const auto now = std::chrono::system_clock::now();
+  while (segments.size() > 1) {
+    const SegmentFile& oldest = segments.front();
+    bool drop = options.max_bytes != 0 && total > options.max_bytes;
+    if (!drop && options.max_age.count() != 0) {
+      struct stat st {};
+      if (::stat(oldest.path.c_str(), &st) == 0) {
+        const auto modified = std::chrono::system_clock::from_time_t(st.st_mtim.tv_sec);
+        drop = now - modified > options.max_age;
+      }
+    }
+    if (!drop) break;
+    total -= std::min(total, size_of(oldest.path) + size_of(oldest.index_path));
+    ::unlink(oldest.path.c_str());
+    ::unlink(oldest.index_path.c_str());
+    segments.erase(segments.begin());
+  }
+}
+
+// A failed write leaves the file as it was before it: the records before this batch stay
+// intact and are synced, and the writer closes.
+void ArchiveWriterState::write_out() {
+  if (fd < 0 || buffer.empty()) return;
+  if (const int e = write_all(fd, buffer.data(), buffer.size()); e != 0) {
+    (void)::ftruncate(fd, static_cast<off_t>(written));
+    (void)::fdatasync(fd);
+    buffer.clear();
+    index_pending.clear();
+    closed = true;
+    const std::string kept = "everything through sequence " + std::to_string(last_seq_on_disk) + " is recorded intact";
+    if (e == ENOSPC || e == EDQUOT)
+      throw Error(Errc::no_space, where() + ": the disk is full; " + kept + ". Free space, then run `shmcast record` again: it carries on from there");
+    throw_errno(where() + ": writing (" + kept + ")", e);
+  }
+  written += buffer.size();
+  last_seq_on_disk = last_seq_buffered;
+  buffer.clear();
+  if (!index_pending.empty()) {
+    (void)write_all(index_fd, reinterpret_cast<const std::byte*>(index_pending.data()),
+                    index_pending.size() * sizeof(IndexRecord));  // derived data: a short index only costs a longer scan
+    index_pending.clear();
+  }
+  unsynced = true;
+}
+
+void ArchiveWriterState::sync_files() {
+  if (fd < 0 || !unsynced) return;
+  if (::fdatasync(fd) != 0) throw_errno(where() + ": fdatasync", errno);
+  if (index_fd >= 0) (void)::fdatasync(index_fd);
+  unsynced = false;
+  last_sync = std::chrono::steady_clock::now();
+}
+
+void ArchiveWriterState::append_frame(const FrameHeader& header, const std::byte* payload) {
+  if (closed) throw Error(Errc::invalid_argument, where() + ": the writer was closed by an earlier error");
+  if (next_seq && header.seq != *next_seq)
+    throw Error(Errc::invalid_argument, where() + ": record " + std::to_string(header.seq) + " does not follow " +
+                                            std::to_string(*next_seq) + "; an archive is never renumbered");
+  const std::uint64_t bytes = frame_bytes(header.length);
+  if (fd < 0 || (frames != 0 && written + buffer.size() + bytes > options.segment_bytes)) start_segment(header.seq);
+  if (frames % kFramesPerIndexEntry == 0) index_pending.push_back({header.seq, written + buffer.size()});
+  const std::size_t at = buffer.size();
+  buffer.resize(at + bytes);
+  std::memcpy(buffer.data() + at, &header, sizeof header);
+  if (header.length != 0) std::memcpy(buffer.data() + at + sizeof header, payload, header.length);
+  std::memset(buffer.data() + at + sizeof header + header.length, 0, bytes - sizeof header - header.length);
+  ++frames;
+  next_seq = frame_end(header);
+  if (header.kind == kFrameMessage) last_seq_buffered = header.seq;
+  if (buffer.size() >= kWriteBuffer || options.fsync == Fsync::every) write_out();
+  if (options.fsync == Fsync::every) sync_files();
+  else if (options.fsync == Fsync::interval && std::chrono::steady_clock::now() - last_sync >= options.fsync_interval) {
+    write_out();
+    sync_files();
+  }
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+ArchiveWriter::ArchiveWriter(std::string_view dir, std::uint64_t ring_id, const ArchiveOptions& options)
+    : state_(std::make_unique<ArchiveWriterState>()) {
+  ArchiveWriterState& s = *state_;
+  s.dir = std::string(dir);
+  s.options = options;
+  s.ring_id = ring_id;
+  if (::mkdir(s.dir.c_str(), 0755) != 0 && errno != EEXIST) throw_errno(s.where() + ": creating the directory", errno);
+  s.open_existing();
+  s.buffer.reserve(kWriteBuffer + 4096);
+}
+
+ArchiveWriter::ArchiveWriter(ArchiveWriter&&) noexcept = default;
+ArchiveWriter& ArchiveWriter::operator=(ArchiveWriter&&) noexcept = default;
+
+ArchiveWriter::~ArchiveWriter() {
+  if (!state_ || state_->closed) return;
+  try {
+    state_->write_out();
+    if (state_->options.fsync != Fsync::never) state_->sync_files();
+  } catch (...) {
+  }
+}
+
+std::optional<std::uint64_t> ArchiveWriter::next_seq() const noexcept { return state_->next_seq; }
+const std::string& ArchiveWriter::dir() const noexcept { return state_->dir; }
+
+void ArchiveWriter::append(const Message& m) {
+  if (m.payload.size() > kMaxFramePayload)
+    throw Error(Errc::message_too_large, state_->where() + ": a message of " + std::to_string(m.payload.size()) + " bytes");
+  FrameHeader h{kFrameMessage, static_cast<std::uint32_t>(m.payload.size()), m.seq, m.timestamp_ns, m.type, 0};
+  h.crc = frame_crc(h, m.payload.data());
+  state_->append_frame(h, m.payload.data());
+}
+
+void ArchiveWriter::append_gap(std::uint64_t first, std::uint64_t missed) {
+  if (missed == 0) return;
+  FrameHeader h{kFrameGap, 0, first, missed, 0, 0};
+  if (!plausible(h)) throw Error(Errc::invalid_argument, state_->where() + ": a gap past the last sequence");
+  h.crc = frame_crc(h, nullptr);
+  state_->append_frame(h, nullptr);
+}
+
+void ArchiveWriter::flush() {
+  state_->write_out();
+  if (state_->options.fsync == Fsync::interval &&
+      std::chrono::steady_clock::now() - state_->last_sync >= state_->options.fsync_interval)
+    state_->sync_files();
+}
+
+void ArchiveWriter::sync() {
+  state_->write_out();
+  state_->sync_files();
+}
+
+}  // namespace shmcast
