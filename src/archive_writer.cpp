@@ -22,7 +22,7 @@ namespace {
 inline constexpr std::size_t kWriteBuffer = std::size_t{256} << 10;
 
 [[noreturn]] void throw_errno(const std::string& what, int e) {
-  if (e == ENOSPC || e == EDQUOT) throw Error(Errc::no_space, what + ": no space left on the device");
+  if (e == ENOSPC || e == EDQUOT || e == EFBIG) throw Error(Errc::no_space, what + ": no space left (" + std::string(std::strerror(e)) + ")");
   if (e == EACCES || e == EPERM || e == EROFS) throw Error(Errc::permission_denied, what + ": " + std::strerror(e));
   throw Error(Errc::system, what + ": " + std::strerror(e));
 }
@@ -233,8 +233,8 @@ void ArchiveWriterState::write_out() {
     index_pending.clear();
     closed = true;
     const std::string kept = "everything through sequence " + std::to_string(last_seq_on_disk) + " is recorded intact";
-    if (e == ENOSPC || e == EDQUOT)
-      throw Error(Errc::no_space, where() + ": the disk is full; " + kept + ". Free space, then run `shmcast record` again: it carries on from there");
+    if (e == ENOSPC || e == EDQUOT || e == EFBIG)
+      throw Error(Errc::no_space, where() + ": the disk is full (" + std::string(std::strerror(e)) + "); " + kept + ". Free space, then run `shmcast record` again: it carries on from there");
     throw_errno(where() + ": writing (" + kept + ")", e);
   }
   written += buffer.size();

@@ -51,6 +51,7 @@ ReaderStatus reader_status(std::uint32_t index, const EntryReport& report, std::
   r.pid = e.pid;
   r.alive = report.alive;
   r.waiting = e.waiting && report.alive;  // a dead reader waits for nothing
+  r.catching_up = e.catching_up && report.alive;
   r.label = std::string(e.label, ::strnlen(e.label, sizeof e.label));
   r.start = e.start;
   r.position = e.position;
@@ -70,6 +71,7 @@ ReaderStatus reader_status(std::uint32_t index, const EntryReport& report, std::
 ReaderState state_of(const ReaderStatus& r, std::uint64_t oldest, std::uint64_t held,
                      const ObserverState::Seen* previous, bool head_moved) noexcept {
   if (!r.alive) return ReaderState::dead;
+  if (r.catching_up) return ReaderState::catching_up;
   if (r.position < oldest) return ReaderState::lapped;
   if (r.waiting && r.lag == 0) return ReaderState::waiting;
   if (previous != nullptr && head_moved && previous->position == r.position && r.lag != 0) return ReaderState::stalled;
@@ -89,6 +91,7 @@ const char* to_string(ReaderState state) noexcept {
     case ReaderState::lapped: return "lapped";
     case ReaderState::stalled: return "stalled";
     case ReaderState::waiting: return "waiting";
+    case ReaderState::catching_up: return "catch-up";
     case ReaderState::dead: return "dead";
   }
   return "unknown";

@@ -103,6 +103,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
                              " reader entries are held by live readers (the ring's max_readers; `shmcast create --max-readers N` sets it)";
   }
   if (!options.register_reader) s.registration_error.clear();
+  if (!options.archive.empty()) s.archive.emplace(options.archive);
   calibrate_clock();  // here, not in the first idle activity stamp (touch_registry)
 }
 
@@ -161,6 +162,7 @@ bool Reader::reattach(const Backoff& backoff, const std::function<bool()>& shoul
 bool Reader::seek(std::uint64_t seq) noexcept {
   if (seq > head()) return false;
   ReaderState& s = *state_;
+  if (s.is(kCatchUp)) leave_catch_up();
   s.slow_path = 0;
   peeked_ = 0;
   position_ = seq;
@@ -208,6 +210,7 @@ ReadResult Reader::try_read() noexcept {
 ReadResult Reader::read_slow_path() noexcept {
   ReaderState& s = *state_;
   if (s.is(kSnapshotPending)) return deliver_pending_snapshot();
+  if (s.is(kCatchUp)) return read_catch_up();
   if (s.is(kWantSnapshot)) {
     // take_snapshot clears kWantSnapshot once it has decided; until then (a snapshot
     // rewritten faster than it could be copied) the reader reads nothing else.
@@ -380,6 +383,7 @@ bool Reader::retake_start(std::uint64_t lost_until) noexcept {
 
 ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept {
   if (retake_start(lost_until)) [[unlikely]] return read_record();
+  if (ReadResult first; state_->archive && enter_catch_up(seq, first)) return first;
   if (on_gap_ == GapPolicy::snapshot && view_->has_snapshot_area() && view_->snapshot_control().stamp() != 0)
     return take_snapshot(seq, /*at_start=*/false);
   const std::optional<Point> next = point_by_policy(on_gap_ == GapPolicy::latest, lost_until);

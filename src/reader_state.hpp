@@ -7,7 +7,10 @@
 #include "registry.hpp"
 #include "ring_view.hpp"
 
+#include <shmcast/archive.hpp>
 #include <shmcast/reader.hpp>
+
+#include <chrono>
 
 #include <cstdint>
 #include <optional>
@@ -27,6 +30,8 @@ enum SlowPathBit : std::uint8_t {
   // The reader knows its next sequence but not where its record is (a start at a
   // sequence, a seek, a lap whose new place could not be found yet): Reader::resolve_position.
   kUnresolved = 8,
+  // Reading from the archive what the ring no longer holds (reader_catch_up.cpp).
+  kCatchUp = 16,
 };
 
 struct ReaderState {
@@ -57,6 +62,10 @@ struct ReaderState {
   }
   int retakes = 0;  // in a row, within one read
   std::uint64_t start = 0;  // where the reader's span begins: Reader::start()
+  std::optional<Archive> archive;      // ReaderOptions::archive
+  std::string archive_error;           // why it was given up
+  std::uint64_t catch_up_reads = 0;
+  std::optional<std::chrono::steady_clock::time_point> archive_idle_since;  // at the archive's end since
   std::uint64_t pending_as_of = 0;
   std::uint64_t pending_length = 0;
 };

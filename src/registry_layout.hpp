@@ -73,6 +73,7 @@ struct EntryCopy {
   u32 pid = 0;
   u64 start_time = 0;
   bool waiting = false;
+  bool catching_up = false;
   // The counters, read together (ReaderEntry::try_copy_counters): delivered + missed == position - start
   // unless the owner seeks, and `consistent` is false only if they never held still.
   u64 start = 0;
@@ -93,7 +94,7 @@ struct EntryCopy {
 // a dead owner (claim or reap), which it first wins by compare-and-swap on pid.
 struct ReaderEntry {
   au32 pid_;               // 0: free. Claimed by CAS 0 -> pid, or dead pid -> pid.
-  au32 flags_;             // kWaiting while blocked in a futex wait
+  au32 flags_;             // kWaiting while blocked in a futex wait; kCatchingUp while reading an archive
   au64 counters_version_;  // seqlock over the counters below but position: odd while the owner writes them
   au64 start_;             // where the owner's span begins (Reader::start())
   au64 position_;          // next sequence the reader will read
@@ -115,6 +116,7 @@ struct ReaderEntry {
   au64 reserved_tail_[(kCacheLine - kRegistryLabelSize) / 8];
 
   static constexpr u32 kWaiting = 1;
+  static constexpr u32 kCatchingUp = 2;
 
   // Ownership. acq_rel on the claim and acquire on the load: the winner of an entry sees
   // what its previous owner (or reaper) stored before releasing it.
@@ -180,7 +182,12 @@ struct ReaderEntry {
   // the pid compare-and-swap orders the hand-over.
   void set_waiting() noexcept { flags_.fetch_or(kWaiting, std::memory_order_relaxed); }
   void clear_waiting() noexcept { flags_.fetch_and(~kWaiting, std::memory_order_relaxed); }
-  [[nodiscard]] bool take_waiting() noexcept { return (flags_.exchange(0, std::memory_order_relaxed) & kWaiting) != 0; }
+  [[nodiscard]] bool take_waiting() noexcept { return (flags_.fetch_and(~kWaiting, std::memory_order_relaxed) & kWaiting) != 0; }
+  // Reading what the ring no longer holds from an archive (ReaderOptions::archive), for `stat`.
+  void set_catching_up(bool on) noexcept {
+    if (on) flags_.fetch_or(kCatchingUp, std::memory_order_relaxed);
+    else flags_.fetch_and(~kCatchingUp, std::memory_order_relaxed);
+  }
 
   // The counters, once, for an observer: true if they held still while read (the same
   // even version before and after), so that they are one moment's. How often to try
@@ -205,7 +212,9 @@ struct ReaderEntry {
     c.pid = owner();
     if (c.pid == 0) return c;
     c.start_time = start_time();
-    c.waiting = (flags_.load(std::memory_order_relaxed) & kWaiting) != 0;
+    const u32 flags = flags_.load(std::memory_order_relaxed);
+    c.waiting = (flags & kWaiting) != 0;
+    c.catching_up = (flags & kCatchingUp) != 0;
     c.last_active_ns = last_active_ns_.load(std::memory_order_relaxed);
     c.attached_ns = attached_ns_.load(std::memory_order_relaxed);
     c.external_position = external_position_.load(std::memory_order_relaxed);

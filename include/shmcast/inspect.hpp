@@ -25,6 +25,7 @@ enum class ReaderState {
   stalled,     // not moving since the observer's previous sample while messages arrived
   waiting,     // blocked waiting for the next message (nothing to read)
   dead,        // its process is gone; the entry is reclaimed by the next reap
+  catching_up, // reading from its archive what the ring no longer holds (ReaderOptions::archive); lag says how far to go
 };
 [[nodiscard]] const char* to_string(ReaderState state) noexcept;
 
@@ -33,6 +34,7 @@ struct ReaderStatus {
   std::uint32_t pid = 0;
   bool alive = false;
   bool waiting = false;  // blocked in a futex wait (never for a dead reader)
+  bool catching_up = false;  // reading from an archive what the ring no longer holds
   std::string label;
   // The counters are one moment's: delivered + missed == position - start (unless the
   // reader sought), even while it runs.

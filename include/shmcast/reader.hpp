@@ -73,6 +73,11 @@ struct ReaderOptions {
   // While the ring is being created (or does not exist yet, if wait_for_ring) attach retries this long.
   std::chrono::milliseconds attach_timeout{2000};
   bool wait_for_ring = false;
+  // An archive of this ring (a directory written by `shmcast record`). When the ring no
+  // longer holds the sequence the reader wants, at its start or after it was lapped, the
+  // reader reads the missing range from the archive, then goes back to the ring exactly at
+  // the next sequence: no duplicate, no reorder, no gap. Only what neither holds is a gap.
+  std::string archive{};
 };
 
 // Exponential backoff for Reader::reattach(): initial, doubling up to cap; give_up = 0 never gives up.
@@ -150,6 +155,10 @@ class Reader {
   [[nodiscard]] bool registered() const noexcept { return entry_ != nullptr; }
   // A relay's far-side position, shown by `shmcast stat` (bridge out: last stream sequence acknowledged).
   void set_external_position(std::uint64_t position) noexcept;
+  // Whether the reader is reading from its archive what the ring no longer holds, and why
+  // the archive was given up, if it was (a corrupt record: the reader reads on without it).
+  [[nodiscard]] bool catching_up() const noexcept;
+  [[nodiscard]] const std::string& archive_error() const noexcept;
   // Why registration failed (empty if registered or not asked for).
   [[nodiscard]] const std::string& registration_error() const noexcept;
   [[nodiscard]] const Geometry& geometry() const noexcept;
@@ -171,6 +180,9 @@ class Reader {
   ReadResult take_snapshot(std::uint64_t from, bool at_start) noexcept;
   ReadResult deliver_pending_snapshot() noexcept;
   ReadResult wait_block(std::chrono::steady_clock::time_point deadline) noexcept;
+  bool enter_catch_up(std::uint64_t seq, ReadResult& first) noexcept;
+  ReadResult read_catch_up() noexcept;
+  void leave_catch_up(const std::string& error = {}) noexcept;
   [[nodiscard]] std::optional<Point> point_by_policy(bool latest, std::uint64_t lost_until) const noexcept;
   void deliver(std::uint64_t count, std::uint64_t next_seq, std::uint64_t next_position, std::uint64_t timestamp_ns) noexcept;
   void publish_counters() noexcept;
