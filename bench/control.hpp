@@ -33,6 +33,7 @@ struct alignas(64) ReaderSlot {
   u64 corrupt = 0;     // payload that does not match its sequence (a torn read)
   u64 reordered = 0;   // a sequence at or below one already delivered
   u64 negative = 0;    // receipt TSC before the stamp (unsynchronised TSCs)
+  u64 unconfirmed = 0; // ring-inplace: batches whose confirm() failed (their messages are counted missed)
   int cpu = -1;        // sched_getcpu() when the role ended (which CPU it ran on)
   Histogram hist;
 };

@@ -16,6 +16,7 @@ namespace shmcast::bench {
 const char* name_of(Transport t) {
   switch (t) {
     case Transport::ring: return "ring";
+    case Transport::ring_inplace: return "ring-inplace";
     case Transport::mutex: return "mutex";
     case Transport::spsc: return "spsc-fanout";
     case Transport::iceoryx: return "iceoryx";
@@ -68,8 +69,8 @@ std::vector<int> usable_cpus() {
 }  // namespace
 
 std::optional<int> parse_args(int argc, char** argv, Options& o) {
-  CLI::App app{"shmcast-bench: the shmcast ring against a mutex-guarded ring, a per-reader spsc_queue fan-out,\n"
-               "iceoryx and ZeroMQ: one producer and K reader processes per point.",
+  CLI::App app{"shmcast-bench: the shmcast ring, read by copying and in place, against a mutex-guarded ring,\n"
+               "a per-reader spsc_queue fan-out, iceoryx and ZeroMQ: one producer and K reader processes per point.",
                "shmcast-bench"};
   app.get_formatter()->column_width(30);
   std::vector<std::string> transports, workloads;
@@ -92,9 +93,10 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
                       ->delimiter(',')
                       ->check(CLI::Range(1, kMaxReaders).description(""))
                       ->type_name("LIST");
-  app.add_option("--transports", transports, "ring,mutex,spsc-fanout,iceoryx,zmq (default all five; those not built are skipped)")
+  app.add_option("--transports", transports,
+                 "ring,ring-inplace,mutex,spsc-fanout,iceoryx,zmq (default all six; those not built are skipped)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"ring", "mutex", "spsc-fanout", "spsc", "iceoryx", "zmq"}).description(""))
+      ->check(CLI::IsMember({"ring", "ring-inplace", "mutex", "spsc-fanout", "spsc", "iceoryx", "zmq"}).description(""))
       ->type_name("LIST");
   auto* workloads_opt = app.add_option("--workloads", workloads, "throughput,latency,rtt (default all three)")
       ->delimiter(',')
@@ -213,7 +215,8 @@ std::vector<Spec> build_points(const Options& o) {
     return !o.only_sweep && std::find(o.workloads.begin(), o.workloads.end(), w) != o.workloads.end();
   };
   const std::size_t base = 64;
-  const std::vector<std::size_t> k_sizes = o.quick ? std::vector<std::size_t>{64} : std::vector<std::size_t>{64, 1024};
+  // K > 1 at the sizes the targets name (64 B, 256 B, 1 KiB; bench/targets.py).
+  const std::vector<std::size_t> k_sizes = o.quick ? std::vector<std::size_t>{64} : std::vector<std::size_t>{64, 256, 1024};
   if (has(Workload::throughput)) {
     for (std::size_t s : o.sizes) add(Workload::throughput, 1, s);
     for (std::size_t s : k_sizes)

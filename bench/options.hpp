@@ -18,8 +18,11 @@ using u64 = std::uint64_t;
 
 // iceoryx and zmq are compiled in only where their libraries were found (SHMCAST_BENCH_ICEORYX,
 // SHMCAST_BENCH_ZMQ); a run that asks for one that is not there skips it with a note.
-enum class Transport { ring, mutex, spsc, iceoryx, zmq };
-inline constexpr Transport kAllTransports[] = {Transport::ring, Transport::mutex, Transport::spsc, Transport::iceoryx, Transport::zmq};
+// ring and ring_inplace are the same ring, read by copying (try_read) and in place
+// (peek/confirm): the two read modes an application chooses between.
+enum class Transport { ring, ring_inplace, mutex, spsc, iceoryx, zmq };
+inline constexpr Transport kAllTransports[] = {Transport::ring,    Transport::ring_inplace, Transport::mutex,
+                                               Transport::spsc,    Transport::iceoryx,      Transport::zmq};
 enum class Workload { throughput, latency, rtt };
 
 const char* name_of(Transport t);

@@ -106,6 +106,7 @@ Json result_json(const Result& r) {
   j["wait"] = name_of(r.spec.wait);
   j["runs"] = r.runs;
   j["floor_p50_ns"] = r.floor ? Json(r.floor->p50) : Json(nullptr);
+  if (r.spec.transport == Transport::ring_inplace) j["unconfirmed_batches"] = r.unconfirmed;
   if (r.spec.sweep) j["sweep"] = true;
   if (r.spec.workload == Workload::latency) j["interval_ns"] = r.spec.interval_ns;
   j["cpus_seen"] = {{"producer", r.producer_cpu_seen}, {"readers", r.reader_cpus_seen}};
@@ -152,7 +153,7 @@ std::string bench_json(const Run& run) {
 }
 
 void print_table(std::FILE* out, const Run& run) {
-  std::fprintf(out, "\n%-11s %-10s %2s %5s %10s %10s %7s %8s %7s %7s %7s %7s %8s %9s %7s %7s\n", "transport", "workload", "K", "size",
+  std::fprintf(out, "\n%-12s %-10s %2s %5s %10s %10s %7s %8s %7s %7s %7s %7s %8s %9s %7s %7s\n", "transport", "workload", "K", "size",
                "msg/s/rdr", "B/s/rdr", "loss%", "prod ns", "p50", "p90", "p99", "p99.9", "max", "samples", "vs mtx", "/floor");
   for (const Result& r : run.results) {
     if (r.spec.sweep) continue;
@@ -166,7 +167,7 @@ void print_table(std::FILE* out, const Run& run) {
     const double total = static_cast<double>(r.delivered + r.missed);
     const std::string loss = r.spec.workload == Workload::rtt || total == 0 ? "-" : fmt("%.2f", 100.0 * static_cast<double>(r.missed) / total);
     auto l = [&](u64 v) { return r.has_latency ? std::to_string(v) : std::string("-"); };
-    std::fprintf(out, "%-11s %-10s %2d %5s %10s %10s %7s %8s %7s %7s %7s %7s %8s %9s %7s %7s%s\n", name_of(r.spec.transport),
+    std::fprintf(out, "%-12s %-10s %2d %5s %10s %10s %7s %8s %7s %7s %7s %7s %8s %9s %7s %7s%s\n", name_of(r.spec.transport),
                  name_of(r.spec.workload), r.spec.readers, size_str(r.spec.size).c_str(), human(r.msgs_per_s).c_str(),
                  human(r.bytes_per_s).c_str(), loss.c_str(), std::isnan(r.producer_cpu_ns) ? "-" : fmt("%.1f", r.producer_cpu_ns).c_str(),
                  l(r.p50).c_str(), l(r.p90).c_str(), l(r.p99).c_str(), l(r.p999).c_str(), l(r.max).c_str(),
@@ -210,7 +211,9 @@ std::vector<int> sweep_ks(const Run& run) {
 
 // A transport's name as a gnuplot identifier ("spsc-fanout" has a '-', which gnuplot reads
 // as a minus).
-std::string gnuplot_id(Transport t) { return t == Transport::spsc ? "spsc" : name_of(t); }
+std::string gnuplot_id(Transport t) {
+  return t == Transport::spsc ? "spsc" : t == Transport::ring_inplace ? "ring_inplace" : name_of(t);
+}
 
 // Runs gnuplot on `gp`, which writes `png`; says which on `log`.
 void run_gnuplot(const std::string& gp, const std::string& png, std::FILE* log) {
@@ -276,7 +279,7 @@ void print_sweep_table(std::FILE* out, const Run& run) {
   const std::vector<int> ks = sweep_ks(run);
   if (ks.empty()) return;
   std::fprintf(out, "\nfan-out sweep, 64 B, readers blocking (prod ns, msg/s/rdr and loss unpaced; p50/p99 paced):\n");
-  std::fprintf(out, "%-11s %4s %9s %10s %10s %7s %9s %9s %8s %-12s\n", "transport", "K", "prod ns", "msg/s/rdr", "min rdr", "loss%",
+  std::fprintf(out, "%-12s %4s %9s %10s %10s %7s %9s %9s %8s %-12s\n", "transport", "K", "prod ns", "msg/s/rdr", "min rdr", "loss%",
                "p50", "p99", "pacedloss", "cpus p/rdrs");
   for (Transport t : kAllTransports) {
     for (int k : ks) {
@@ -288,7 +291,7 @@ void print_sweep_table(std::FILE* out, const Run& run) {
         const double total = static_cast<double>(r->delivered + r->missed);
         return total == 0 ? std::string("-") : fmt("%.2f", 100.0 * static_cast<double>(r->missed) / total);
       };
-      std::fprintf(out, "%-11s %4d %9s %10s %10s %7s %9s %9s %8s %-12s%s\n", name_of(t), k,
+      std::fprintf(out, "%-12s %4d %9s %10s %10s %7s %9s %9s %8s %-12s%s\n", name_of(t), k,
                    tp_ok && !std::isnan(tp->producer_cpu_ns) ? fmt("%.1f", tp->producer_cpu_ns).c_str() : "-",
                    tp_ok ? human(tp->msgs_per_s).c_str() : "-", tp_ok ? human(tp->min_msgs_per_s).c_str() : "-",
                    tp_ok ? loss(tp).c_str() : "-", lat_ok ? std::to_string(lat->p50).c_str() : "-",
@@ -301,10 +304,13 @@ void print_sweep_table(std::FILE* out, const Run& run) {
       std::fprintf(out, "FAILED sweep %s %s K=%d: %s\n", name_of(r.spec.transport), name_of(r.spec.workload), r.spec.readers, r.error.c_str());
   std::fprintf(out, "prod ns = producer CPU ns per message; min rdr = the slowest reader's rate; latencies in ns, over all readers;\n"
                     "cpus p/rdrs = the CPU the producer ended on / the CPUs its readers ended on (sched_getcpu).\n");
-  const Result* ring1 = find(run, Transport::ring, Workload::throughput, 1, 64, true);
-  const Result* ringk = find(run, Transport::ring, Workload::throughput, ks.back(), 64, true);
-  if (ring1 && ringk && ring1 != ringk && ring1->error.empty() && ringk->error.empty() && ring1->producer_cpu_ns > 0)
-    std::fprintf(out, "ring producer CPU/msg at K=%d over K=1: %.2fx (target <= 1.5x)\n", ks.back(), ringk->producer_cpu_ns / ring1->producer_cpu_ns);
+  for (Transport t : {Transport::ring, Transport::ring_inplace}) {
+    const Result* ring1 = find(run, t, Workload::throughput, 1, 64, true);
+    const Result* ringk = find(run, t, Workload::throughput, ks.back(), 64, true);
+    if (ring1 && ringk && ring1 != ringk && ring1->error.empty() && ringk->error.empty() && ring1->producer_cpu_ns > 0)
+      std::fprintf(out, "%s producer CPU/msg at K=%d over K=1: %.2fx (target <= 1.5x)\n", name_of(t), ks.back(),
+                   ringk->producer_cpu_ns / ring1->producer_cpu_ns);
+  }
   for (const std::string& n : run.sweep_notes) std::fprintf(out, "note: %s\n", n.c_str());
 }
 
@@ -338,7 +344,7 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
     }
   }
   f << "set terminal pngcairo size 1400,1000 font 'sans,10'\nset output '" << dir << "/bench.png'\n"
-    << "set multiplot layout 2,2 title 'shmcast-bench: ring vs mutex ring, spsc fan-out, iceoryx, zmq'\n"
+    << "set multiplot layout 2,2 title 'shmcast-bench: ring (copy, in place) vs mutex ring, spsc fan-out, iceoryx, zmq'\n"
     << "set grid\nset key top right\nset logscale y 10\n"
     << "set logscale x 2\nset xlabel 'message size (bytes)'\n"
     << "set ylabel 'messages/s per reader'\nset title 'throughput vs size (K=1)'\n";
@@ -350,7 +356,7 @@ void write_plot(const std::string& dir, const Run& run, std::FILE* log) {
       if (!nonempty[prefix + tn]) continue;
       if (!first) f << ", ";
       first = false;
-      const int color = 1 + static_cast<int>(t);  // ring 1, mutex 2, spsc 3, iceoryx 4, zmq 5
+      const int color = 1 + static_cast<int>(t);  // ring 1, ring-inplace 2, mutex 3, spsc 4, iceoryx 5, zmq 6
       f << "$" << prefix << tn << " using " << cols << " with linespoints lc " << color << " lw 2 title '" << name_of(t)
         << (with_p99 ? " p50'" : "'");
       if (with_p99)

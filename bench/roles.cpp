@@ -6,10 +6,12 @@
 #include "transport_iceoryx.hpp"
 #include "transport_zmq.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <sched.h>
 #include <stdexcept>
 #include <thread>
@@ -26,17 +28,21 @@ inline void stamp_payload(std::byte* p, std::size_t size, u64 seq) noexcept {
     std::memcpy(p + (size / 8 - 1) * 8, &inv, 8);
   }
 }
-inline bool payload_ok(const Got& g, std::size_t size) noexcept {
-  if (g.len != size) return false;
+inline bool payload_ok(u64 seq, const std::byte* data, std::size_t len, std::size_t size) noexcept {
+  if (len != size) return false;
   u64 first = 0;
-  std::memcpy(&first, g.data, 8);
-  if (first != g.seq) return false;
+  std::memcpy(&first, data, 8);
+  if (first != seq) return false;
   if (size >= 16) {
     u64 last = 0;
-    std::memcpy(&last, g.data + (size / 8 - 1) * 8, 8);
-    if (last != ~g.seq) return false;
+    std::memcpy(&last, data + (size / 8 - 1) * 8, 8);
+    if (last != ~seq) return false;
   }
   return true;
+}
+inline bool payload_ok(const Got& g, std::size_t size) noexcept { return payload_ok(g.seq, g.data, g.len, size); }
+inline bool payload_ok(const Message& m, std::size_t size) noexcept {
+  return payload_ok(m.seq, m.payload.data(), m.payload.size(), size);
 }
 
 // How each transport's Tx and Rx are made from a Setup: channel `ch` (0, or 1 for the echo
@@ -50,6 +56,19 @@ struct RingKind {
   static std::unique_ptr<RingRx> rx(const Spec& spec, const Setup& s, Control& c, int ch, std::size_t, std::size_t) {
     if (!wait_flag(c.ring_ready[ch], 1, attach_timeout_s(spec.readers))) throw std::runtime_error("ring was never created");
     return std::make_unique<RingRx>(s.ring_name[ch], spec.wait);
+  }
+};
+
+// The same ring, read in place: its producer is RingKind's; reader, ping and echo are
+// InplaceRoles' (run_role picks them by kInPlace).
+struct RingInplaceKind {
+  static constexpr bool kInPlace = true;
+  static std::unique_ptr<RingTx> tx(const Spec& spec, const Setup& s, Control& c, int ch, std::size_t queues) {
+    return RingKind::tx(spec, s, c, ch, queues);
+  }
+  static std::unique_ptr<RingInplaceRx> rx(const Spec& spec, const Setup& s, Control& c, int ch, std::size_t, std::size_t) {
+    if (!wait_flag(c.ring_ready[ch], 1, attach_timeout_s(spec.readers))) throw std::runtime_error("ring was never created");
+    return std::make_unique<RingInplaceRx>(s.ring_name[ch], spec.wait);
   }
 };
 
@@ -84,19 +103,19 @@ struct IoxKind {
   }
   static std::unique_ptr<IoxRx> rx(const Spec& spec, const Setup& s, Control&, int ch, std::size_t, std::size_t index) {
     iox_runtime(s.iox_names.at(1 + index));
-    return std::make_unique<IoxRx>(iox_service(s.tag, ch), spec.wait);
+    return std::make_unique<IoxRx>(iox_service(s.tag, ch), s.capacity, spec.wait);
   }
 };
 #endif
 
 #if SHMCAST_BENCH_ZMQ
-// High-water marks of the ring's slot count, on both sides.
+// High-water marks of the messages the ring holds (ring_capacity), on both sides.
 struct ZmqKind {
   static std::unique_ptr<ZmqTx> tx(const Spec& spec, const Setup& s, Control&, int ch, std::size_t) {
-    return std::make_unique<ZmqTx>(s.endpoint[ch], static_cast<int>(s.geometry.slot_count), spec.size);
+    return std::make_unique<ZmqTx>(s.endpoint[ch], static_cast<int>(s.capacity), spec.size);
   }
   static std::unique_ptr<ZmqRx> rx(const Spec& spec, const Setup& s, Control& c, int ch, std::size_t, std::size_t) {
-    return std::make_unique<ZmqRx>(s.endpoint[ch], static_cast<int>(s.geometry.slot_count), spec.wait, &c.joined[ch], &c.ended);
+    return std::make_unique<ZmqRx>(s.endpoint[ch], static_cast<int>(s.capacity), spec.wait, &c.joined[ch], &c.ended);
   }
 };
 #endif
@@ -317,13 +336,161 @@ struct Roles {
   }
 };
 
+// Reader, ping and echo for the ring read in place (RingInplaceKind). A batch of up to
+// RingInplaceRx::kBatch messages is looked at where it lies: the checks read the payload's
+// first and last words (its sequence and complement), and where the workload measures
+// latency a TSC reading is taken per message, after its checks, as the other readers take
+// theirs per copied message. What the batch gives is tentative until confirm(): a batch
+// confirmed counts (delivered, latencies, corrupt and misordered payloads); one that is not
+// counts for nothing, and the next peek reports its messages as a gap (missed).
+template <class Kind>
+struct InplaceRoles {
+  static int reader(const Spec& spec, const Setup& s, Control& c, int index) {
+    auto rx = Kind::rx(spec, s, c, 0, static_cast<std::size_t>(spec.readers), static_cast<std::size_t>(index));
+    ReaderSlot& slot = c.readers[index];
+    const bool latency = spec.workload == Workload::latency;
+    const double tick_ns = c.ns_per_tick;
+    u64 delivered = 0, corrupt = 0, reordered = 0, negative = 0, next = 0, unconfirmed = 0;
+    std::array<u64, RingInplaceRx::kBatch> seen{};  // the TSC at each message of the batch
+    auto on_batch = [&](std::span<const Message> batch) {
+      u64 bad = 0, back = 0, expect = next;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        const Message& m = batch[i];
+        if (!payload_ok(m, spec.size)) [[unlikely]]
+          ++bad;
+        if (m.seq < expect) [[unlikely]]
+          ++back;
+        expect = m.seq + 1;
+        if (latency) seen[i] = tsc_after_loads();
+      }
+      if (!rx->confirm()) [[unlikely]] {
+        ++unconfirmed;  // overwritten while looked at: the next peek reports the gap
+        return;
+      }
+      if (latency)
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          const u64 ts = batch[i].timestamp_ns;
+          if (seen[i] >= ts) slot.hist.record(static_cast<u64>(static_cast<double>(seen[i] - ts) * tick_ns));
+          else ++negative, slot.hist.record(0);
+        }
+      delivered += batch.size();
+      corrupt += bad;
+      reordered += back;
+      next = expect;
+    };
+    c.readers_ready.fetch_add(1, std::memory_order_acq_rel);
+    Poll p = Poll::empty;
+    for (;;) {
+      if (const std::size_t n = rx->peek(p); n != 0) {
+        on_batch(rx->messages(n));
+        continue;
+      }
+      if (p == Poll::gap) continue;
+      // Drain: read the stop condition first, then peek until empty, so that nothing
+      // published before the producer said it was done is left unread.
+      if (c.producer_done.load(std::memory_order_acquire) != 0) {
+        for (;;) {
+          if (const std::size_t n = rx->peek(p); n != 0) on_batch(rx->messages(n));
+          else if (p != Poll::gap) break;
+        }
+        break;
+      }
+      if (const std::size_t n = rx->wait(p, std::chrono::milliseconds(1)); n != 0) on_batch(rx->messages(n));
+    }
+    slot.delivered = delivered;
+    slot.missed = rx->missed();
+    slot.corrupt = corrupt;
+    slot.reordered = reordered;
+    slot.negative = negative;
+    slot.unconfirmed = unconfirmed;
+    slot.cpu = ::sched_getcpu();
+    return corrupt != 0 || reordered != 0 ? 3 : 0;
+  }
+
+  // Waits up to 2 s for the one message in flight; throws if none comes.
+  static std::span<const Message> await_one(RingInplaceRx& rx) {
+    Poll p = Poll::empty;
+    std::size_t n = rx.peek(p);
+    if (n == 0) n = rx.wait(p, std::chrono::seconds(2));
+    if (n == 0) throw std::runtime_error("echo lost (no reply within 2 s)");
+    return rx.messages(n);
+  }
+
+  // Round trip, as Roles::ping, the echo read in place.
+  static int ping(const Spec& spec, const Setup& s, Control& c) {
+    auto tx = Kind::tx(spec, s, c, 0, 1);
+    if (!wait_flag(c.readers_ready, 1, 30)) throw std::runtime_error("echo did not attach");
+    auto rx = Kind::rx(spec, s, c, 1, 1, 0);
+    ReaderSlot& slot = c.readers[0];
+    const double tick_ns = c.ns_per_tick;
+    std::byte* buf = tx->buffer();
+    std::memset(buf, 0x5a, spec.size);
+    c.started.store(1, std::memory_order_release);
+    const u64 t0 = mono_ns();
+    const u64 cap = t0 + static_cast<u64>(spec.cap_s * 1e9);
+    u64 seq = 0;
+    for (; seq < spec.samples && c.stop.load(std::memory_order_relaxed) == 0; ++seq) {
+      if ((seq & 1023) == 0 && mono_ns() > cap) break;
+      stamp_payload(buf, spec.size, seq);
+      const u64 ts = tsc();
+      tx->send(spec.size, ts);
+      const std::span<const Message> echo = await_one(*rx);
+      const bool ok = echo.size() == 1 && payload_ok(echo[0], spec.size) && echo[0].timestamp_ns == ts;
+      const u64 now = tsc_after_loads();
+      if (!rx->confirm()) throw std::runtime_error("echo overwritten while read in place");
+      slot.hist.record(static_cast<u64>(static_cast<double>(now - ts) * tick_ns / 2));
+      if (!ok) ++slot.corrupt;
+      ++slot.delivered;
+    }
+    c.elapsed_ns = mono_ns() - t0;
+    c.published = seq;
+    c.producer_cpu_seen = ::sched_getcpu();
+    c.producer_done.store(1, std::memory_order_release);
+    tx->finish();
+    return slot.corrupt != 0 ? 3 : 0;
+  }
+
+  // Republishes each message from where it lies in ring A: one copy (into the producer's
+  // buffer), then publish once confirm() says it was intact.
+  static int echo(const Spec& spec, const Setup& s, Control& c) {
+    auto rx = Kind::rx(spec, s, c, 0, 1, 0);
+    auto tx = Kind::tx(spec, s, c, 1, 1);
+    c.readers_ready.fetch_add(1, std::memory_order_acq_rel);
+    Poll p = Poll::empty;
+    for (;;) {
+      std::size_t n = rx->peek(p);
+      if (n == 0 && p == Poll::empty) {
+        if (c.producer_done.load(std::memory_order_acquire) != 0) break;
+        n = rx->wait(p, std::chrono::milliseconds(1));
+      }
+      if (n == 0) continue;
+      const std::span<const Message> batch = rx->messages(n);
+      std::memcpy(tx->buffer(), batch[0].payload.data(), batch[0].payload.size());
+      // Ping sends one at a time: more than one, or one overwritten, is not echoed, and ping
+      // fails on the echo it never gets.
+      if (rx->confirm() && n == 1) tx->send(batch[0].payload.size(), batch[0].timestamp_ns);
+    }
+    c.readers[0].cpu = ::sched_getcpu();  // after ping's slot.delivered etc.: ping has ended
+    return 0;
+  }
+};
+
 template <class Kind>
 int run_role(Role role, const Spec& spec, const Setup& s, Control& c, int index) {
-  switch (role) {
-    case Role::producer: return Roles<Kind>::producer(spec, s, c);
-    case Role::reader: return Roles<Kind>::reader(spec, s, c, index);
-    case Role::ping: return Roles<Kind>::ping(spec, s, c);
-    case Role::echo: return Roles<Kind>::echo(spec, s, c);
+  if constexpr (requires { Kind::kInPlace; }) {
+    switch (role) {
+      case Role::producer: return Roles<Kind>::producer(spec, s, c);
+      case Role::reader: return InplaceRoles<Kind>::reader(spec, s, c, index);
+      case Role::ping: return InplaceRoles<Kind>::ping(spec, s, c);
+      case Role::echo: return InplaceRoles<Kind>::echo(spec, s, c);
+    }
+  } else {
+    switch (role) {
+      case Role::producer: return Roles<Kind>::producer(spec, s, c);
+      case Role::reader: return Roles<Kind>::reader(spec, s, c, index);
+      case Role::ping: return Roles<Kind>::ping(spec, s, c);
+      case Role::echo: return Roles<Kind>::echo(spec, s, c);
+    }
   }
   return 1;
 }
@@ -333,6 +500,7 @@ int run_role(Role role, const Spec& spec, const Setup& s, Control& c, int index)
 int dispatch(Role role, const Spec& spec, const Setup& s, Control& c, int index) {
   switch (spec.transport) {
     case Transport::ring: return run_role<RingKind>(role, spec, s, c, index);
+    case Transport::ring_inplace: return run_role<RingInplaceKind>(role, spec, s, c, index);
     case Transport::mutex: return run_role<MutexKind>(role, spec, s, c, index);
     case Transport::spsc:
       return with_spsc_class(spec.size, [&]<std::size_t S>() { return run_role<SpscKind<S>>(role, spec, s, c, index); });

@@ -24,8 +24,8 @@ namespace shmcast::bench {
 
 Geometry geometry_for(std::size_t size) {
   Geometry g;
-  g.slot_size = slot_size_for(static_cast<std::uint32_t>(size));
-  g.slot_count = slot_count_for(size);
+  g.ring_bytes = ring_bytes_for(size);
+  g.max_message = static_cast<std::uint32_t>(size);
   return g;
 }
 
@@ -81,6 +81,7 @@ std::string make_temp_dir() {
 Setup make_setup(const Spec& spec, int point_id) {
   Setup s;
   s.geometry = geometry_for(spec.size);
+  s.capacity = ring_capacity(spec.size);
   const int channels = spec.workload == Workload::rtt ? 2 : 1;
   const std::string base = "bench-" + std::to_string(::getpid()) + "-" + std::to_string(point_id);
   s.tag = base;
@@ -119,16 +120,18 @@ Setup make_setup(const Spec& spec, int point_id) {
     const std::string tag = base + (ch == 0 ? "-a" : "-b");
     switch (spec.transport) {
       case Transport::ring:
+      case Transport::ring_inplace:
         s.ring_name[ch] = tag;
         remember_name("shmcast." + tag);
         remember_name("shmcast." + tag + ".readers");
         break;
       case Transport::mutex: {
-        s.region_bytes[ch] = MutexRing::bytes(s.geometry);
+        const std::uint64_t stride = record_bytes(spec.size);
+        s.region_bytes[ch] = MutexRing::bytes(s.capacity, stride);
         s.region[ch] = create_region("shmcast-bench." + tag + ".mutex", s.region_bytes[ch]);
         auto* ring = new (s.region[ch]) MutexRing();
-        ring->slot_count = s.geometry.slot_count;
-        ring->slot_size = s.geometry.slot_size;
+        ring->capacity = s.capacity;
+        ring->stride = stride;
         break;
       }
       case Transport::spsc: {

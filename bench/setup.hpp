@@ -7,6 +7,7 @@
 #include "options.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <sys/types.h>
@@ -17,6 +18,7 @@ namespace shmcast::bench {
 
 struct Setup {
   Geometry geometry;
+  std::uint64_t capacity = 0;  // messages of the point's size the ring holds: the peers' capacity (ring_capacity)
   std::string tag;  // bench-PID-N: the point's names derive from it
   std::string ring_name[2];
   void* region[2] = {nullptr, nullptr};
@@ -38,7 +40,8 @@ struct PointSkipped : std::runtime_error {
 // someone else's now), or "" if it can.
 std::string unavailable(Transport t);
 
-// The ring's geometry for payloads of `size` bytes; the baselines use the same.
+// The ring's geometry for payloads of `size` bytes (ring_bytes_for; max_message = size); the
+// peers hold ring_capacity(size) messages.
 Geometry geometry_for(std::size_t size);
 
 // The spsc fan-out's message type is fixed-size: payloads round up to a power of two from 8.

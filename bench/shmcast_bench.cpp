@@ -84,6 +84,7 @@ Result run_point(const Spec& spec, double tick_ns, int point_id) {
     merged.merge(s.hist);
     r.delivered += s.delivered;
     r.missed += s.missed;
+    r.unconfirmed += s.unconfirmed;
     const double rate = elapsed_s > 0 ? static_cast<double>(s.delivered) / elapsed_s : 0;
     sum_rate += rate;
     min_rate = std::min(min_rate, rate);
@@ -165,7 +166,7 @@ void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std
           floor = probe_pingpong(s.producer_cpu, s.reader_cpus.at(0), o.probe_samples, run.tick_ns);
           run.floors.emplace_back(*floor, s);
         }
-        std::fprintf(log, "[%zu/%zu] %s%-11s %-10s K=%d size=%-6zu wait=%-5s run %d/%d ...", p + 1, points.size(), s.sweep ? "sweep " : "", name_of(s.transport),
+        std::fprintf(log, "[%zu/%zu] %s%-12s %-10s K=%d size=%-6zu wait=%-5s run %d/%d ...", p + 1, points.size(), s.sweep ? "sweep " : "", name_of(s.transport),
                      name_of(s.workload), s.readers, s.size, name_of(s.wait), rep + 1, reps);
         std::fflush(log);
         Result r = run_point(s, run.tick_ns, point_id++);

@@ -8,8 +8,9 @@
 // - a full subscriber queue drops its oldest chunk (QueueFullPolicy::DISCARD_OLDEST_DATA),
 //   and the publisher never waits for a slow subscriber
 //   (ConsumerTooSlowPolicy::DISCARD_OLDEST_DATA): lossy like the ring;
-// - each queue is as deep as the build allows (MAX_SUBSCRIBER_QUEUE_CAPACITY: 256 in Debian's
-//   build; the ring has 64-4096 slots for the same payload);
+// - each queue holds as many messages as the ring holds of the point's size (ring_capacity),
+//   up to what the build allows (MAX_SUBSCRIBER_QUEUE_CAPACITY: 256 in Debian's build; the
+//   ring holds 63 messages of 64 KiB, 255 of 16 KiB, thousands below);
 // - the writer loans a chunk, copies the payload into it (the copy the ring's publish makes
 //   too) and publishes it; the reader takes a chunk, reads it in place (zero-copy, as iceoryx
 //   is meant to be used) and releases it at its next poll;
@@ -35,6 +36,7 @@
 #include <iceoryx_posh/popo/wait_set.hpp>
 #include <iceoryx_posh/runtime/posh_runtime.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -115,7 +117,8 @@ class IoxRx {
  public:
   // Returns once RouDi has connected the subscriber to the publisher (which may come later):
   // from then on every publish reaches its queue.
-  IoxRx(const iox::capro::ServiceDescription& service, Wait wait) : subscriber_(service, options()), wait_(wait) {
+  IoxRx(const iox::capro::ServiceDescription& service, std::uint64_t capacity, Wait wait)
+      : subscriber_(service, options(capacity)), wait_(wait) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (subscriber_.getSubscriptionState() != iox::SubscribeState::SUBSCRIBED) {
       if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("iceoryx: not subscribed within 30 s");
@@ -155,9 +158,9 @@ class IoxRx {
   [[nodiscard]] std::uint64_t missed() const noexcept { return missed_; }
 
  private:
-  static iox::popo::SubscriberOptions options() {
+  static iox::popo::SubscriberOptions options(std::uint64_t capacity) {
     iox::popo::SubscriberOptions o;
-    o.queueCapacity = iox::MAX_SUBSCRIBER_QUEUE_CAPACITY;
+    o.queueCapacity = std::min<std::uint64_t>(capacity, iox::MAX_SUBSCRIBER_QUEUE_CAPACITY);
     o.historyRequest = 0;
     o.queueFullPolicy = iox::popo::QueueFullPolicy::DISCARD_OLDEST_DATA;
     return o;

@@ -3,11 +3,12 @@
 // temporary directory, setup.cpp) and every reader's SUB socket connects to it.
 //
 // Configured as the libzmq documentation has it for a lossy stream:
-// - SNDHWM on the PUB and RCVHWM on each SUB equal to the ring's slot count, set before
-//   bind/connect: a PUB whose pipe to a subscriber is full drops what it would send to that
-//   subscriber (its "mute" state), so a slow reader never slows the producer. libzmq's
-//   high-water marks are approximate, and the kernel's socket buffers sit between the two
-//   pipes, so more messages than the ring holds may be in flight;
+// - SNDHWM on the PUB and RCVHWM on each SUB equal to the messages of the point's size the
+//   ring holds (ring_capacity), set before bind/connect: a PUB whose pipe to a subscriber is
+//   full drops what it would send to that subscriber (its "mute" state), so a slow reader
+//   never slows the producer. libzmq's high-water marks are approximate, and the kernel's
+//   socket buffers sit between the two pipes, so more messages than the ring holds may be
+//   in flight;
 // - one message a frame, [ZmqHeader][payload], sent with one copy into libzmq; the reader
 //   receives into one zmq_msg_t and reads it in place, the same message released at its
 //   next receive;

@@ -14,8 +14,13 @@
 //       void end_marker()                    after the last send, until every reader has one
 //   Rx: bool joined()  bool ended()          a warm-up / the end marker has arrived
 //
-// 1. ring:        shmcast itself (Producer / Reader).
-// 2. mutex:       the broadcast ring people write by hand: the same geometry, guarded by a
+// 1. ring:        shmcast itself (Producer / Reader), the reader copying each message out
+//                 (Reader::try_read).
+//    ring-inplace: the same ring, the reader reading in place: Reader::peek of up to 64
+//                 messages, the checks on the payloads where they lie, then Reader::confirm
+//                 (RingInplaceRx; its loops are in roles.cpp, InplaceRoles).
+// 2. mutex:       the broadcast ring people write by hand: as many messages as the ring holds
+//                 (ring_capacity), guarded by a
 //                 Boost.Interprocess mutex, with a condition variable for sleeping readers.
 //                 Each reader keeps its own cursor; the producer overwrites the oldest.
 //                 Written as well as we could: readers peek at an atomic head before taking
@@ -36,13 +41,16 @@
 #include <boost/lockfree/spsc_queue.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <sched.h>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -79,6 +87,23 @@ Poll poll_until(PollFn&& poll_once, Got& g, Wait wait, std::chrono::nanoseconds 
   }
 }
 
+// ---------------------------------------------------------------- capacities
+
+// How much every transport may hold for payloads of `payload` bytes. The ring gets the byte
+// budget it had before layout version 3 (4096 slots of the payload and a 24-byte header in
+// 64-byte multiples, halved until the ring is at most 8 MiB), rounded down to a power of two:
+// 256 KiB for 8 B, 512 KiB for 64 B, 1 MiB for 256 B, 4 MiB from 1 KiB. The peers hold as
+// many messages as that ring holds of the point's size (ring_capacity): the mutex ring's
+// slots, the spsc queues, zmq's high-water marks and iceoryx's queues (up to its build's
+// limit). bench/README.md, "Layout version 3".
+constexpr std::uint64_t ring_bytes_for(std::size_t payload) noexcept {
+  const std::uint64_t old_slot = (payload + 24 + 63) / 64 * 64;
+  std::uint64_t n = 4096;
+  while (n > 64 && n * old_slot > (std::uint64_t{8} << 20)) n /= 2;
+  return std::bit_floor(n * old_slot);
+}
+constexpr std::uint64_t ring_capacity(std::size_t payload) noexcept { return ring_bytes_for(payload) / record_bytes(payload); }
+
 // ---------------------------------------------------------------- 1. ring (shmcast)
 
 class RingTx {
@@ -97,11 +122,23 @@ class RingTx {
   std::vector<std::uint64_t> buffer_;
 };
 
+// Registered, as the readers of a real deployment are (they show in `shmcast stat`), from
+// sequence 0: a reader the producer laps before its first read counts that loss
+// (StartAt::oldest would take its start again).
+inline ReaderOptions ring_reader_options(Wait wait) {
+  ReaderOptions o;
+  o.start = StartAt::sequence;
+  o.start_seq = 0;
+  o.on_gap = GapPolicy::oldest;
+  o.wait = wait == Wait::spin ? WaitStrategy::spin : wait == Wait::yield ? WaitStrategy::spin_yield : WaitStrategy::block;
+  o.label = "shmcast-bench";
+  return o;
+}
+
 class RingRx {
  public:
-  // Registered, as the readers of a real deployment are (they show in `shmcast stat`): a
-  // reader the registry could not take fails the point rather than read on unregistered.
-  RingRx(const std::string& name, Wait wait) : reader_(name, options(wait)) {
+  // A reader the registry could not take fails the point rather than read on unregistered.
+  RingRx(const std::string& name, Wait wait) : reader_(name, ring_reader_options(wait)) {
     if (!reader_.registered()) throw std::runtime_error("ring reader not registered: " + reader_.registration_error());
   }
   Poll poll(Got& g) noexcept { return take(reader_.try_read(), g); }
@@ -109,17 +146,6 @@ class RingRx {
   [[nodiscard]] std::uint64_t missed() const noexcept { return reader_.missed(); }
 
  private:
-  static ReaderOptions options(Wait wait) {
-    ReaderOptions o;
-    // Every message from the first: a reader the producer laps before its first read
-    // counts that loss (StartAt::oldest would take its start again).
-    o.start = StartAt::sequence;
-    o.start_seq = 0;
-    o.on_gap = GapPolicy::oldest;
-    o.wait = wait == Wait::spin ? WaitStrategy::spin : wait == Wait::yield ? WaitStrategy::spin_yield : WaitStrategy::block;
-    o.label = "shmcast-bench";
-    return o;
-  }
   static Poll take(const ReadResult& r, Got& g) noexcept {
     if (r.status == ReadStatus::message) {
       g = Got{r.message.seq, r.message.timestamp_ns, r.message.payload.data(), r.message.payload.size()};
@@ -130,11 +156,58 @@ class RingRx {
   Reader reader_;
 };
 
+// The ring read in place: peek() hands over up to kBatch messages whose payloads lie in the
+// ring; the caller looks at them, keeping what it derives tentative, and confirm() says
+// whether they stayed intact (true: delivered; false: discarded, and the next peek reports
+// them as a gap). Its roles (reader, ping, echo) are InplaceRoles in roles.cpp.
+class RingInplaceRx {
+ public:
+  static constexpr std::size_t kBatch = 64;
+
+  RingInplaceRx(const std::string& name, Wait wait) : reader_(name, ring_reader_options(wait)), wait_(wait) {
+    if (!reader_.registered()) throw std::runtime_error("ring reader not registered: " + reader_.registration_error());
+  }
+  // Non-blocking: the messages there now (up to kBatch; then messages() holds them), or 0
+  // and `p` says empty or gap.
+  std::size_t peek(Poll& p) noexcept {
+    const Reader::Batch b = reader_.peek(batch_);
+    p = b.count != 0 ? Poll::message : b.event.status == ReadStatus::empty ? Poll::empty : Poll::gap;
+    return b.count;
+  }
+  // By the wait strategy, up to `timeout`. spin and yield poll peek() as poll_until polls the
+  // other transports; block sleeps in Reader::read, whose one message (copied, and already
+  // delivered: confirm() is then true) comes back as a batch of one.
+  std::size_t wait(Poll& p, std::chrono::nanoseconds timeout) noexcept {
+    if (wait_ != Wait::block) {
+      std::size_t n = 0;
+      Got unused;
+      p = poll_until([&](Got&) { Poll q; n = peek(q); return q; }, unused, wait_, timeout);
+      return n;
+    }
+    const ReadResult r = reader_.read(timeout);
+    if (r.status == ReadStatus::message) {
+      batch_[0] = r.message;
+      p = Poll::message;
+      return 1;
+    }
+    p = r.status == ReadStatus::empty ? Poll::empty : Poll::gap;
+    return 0;
+  }
+  [[nodiscard]] std::span<const Message> messages(std::size_t n) const noexcept { return {batch_.data(), n}; }
+  [[nodiscard]] bool confirm() noexcept { return reader_.confirm(); }
+  [[nodiscard]] std::uint64_t missed() const noexcept { return reader_.missed(); }
+
+ private:
+  Reader reader_;
+  Wait wait_;
+  std::array<Message, kBatch> batch_{};
+};
+
 // ---------------------------------------------------------------- 2. mutex ring
 
-// The shared part. Slots follow the header at kSlotsOffset: slot n mod slot_count holds
-// message n as [seq u64][ts u64][len u32][pad u32][payload], slot_size bytes each,
-// exactly the ring's geometry.
+// The shared part. `capacity` slots follow the header at slots_offset(): message n is in
+// slot n mod capacity as [seq u64][ts u64][len u32][pad u32][payload], `stride` bytes each:
+// a ring record's header and room (record_bytes), as many as the ring holds.
 struct MutexRing {
   static constexpr std::size_t kSlotHeader = 24;
   bip::interprocess_mutex mutex;
@@ -142,14 +215,12 @@ struct MutexRing {
   alignas(64) std::atomic<std::uint64_t> head{0};  // stored under the mutex; readers peek at it without
   alignas(64) std::uint32_t waiters = 0;           // readers in cond.wait (under the mutex)
   std::uint32_t done = 0;                          // the producer has finished (under the mutex)
-  std::uint64_t slot_count = 0;
-  std::uint64_t slot_size = 0;
+  std::uint64_t capacity = 0;                      // messages held
+  std::uint64_t stride = 0;                        // bytes a slot takes
 
   static std::size_t slots_offset() noexcept { return (sizeof(MutexRing) + 63) / 64 * 64; }
-  static std::size_t bytes(const Geometry& g) noexcept { return slots_offset() + g.slot_count * g.slot_size; }
-  std::byte* slot(std::uint64_t seq) noexcept {
-    return reinterpret_cast<std::byte*>(this) + slots_offset() + (seq & (slot_count - 1)) * slot_size;
-  }
+  static std::size_t bytes(std::uint64_t capacity, std::uint64_t stride) noexcept { return slots_offset() + capacity * stride; }
+  std::byte* slot(std::uint64_t index) noexcept { return reinterpret_cast<std::byte*>(this) + slots_offset() + index * stride; }
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "only lock-free atomics are address-free");
 
@@ -162,7 +233,7 @@ class MutexTx {
     {
       bip::scoped_lock<bip::interprocess_mutex> lock(ring_->mutex);
       const std::uint64_t seq = ring_->head.load(std::memory_order_relaxed);
-      std::byte* s = ring_->slot(seq);
+      std::byte* s = ring_->slot(next_);
       const auto len32 = static_cast<std::uint32_t>(len);
       std::memcpy(s, &seq, 8);
       std::memcpy(s + 8, &ts, 8);
@@ -171,6 +242,7 @@ class MutexTx {
       ring_->head.store(seq + 1, std::memory_order_release);
       wake = ring_->waiters != 0;
     }
+    if (++next_ == ring_->capacity) next_ = 0;
     if (wake) ring_->cond.notify_all();
   }
   void finish() {
@@ -184,11 +256,12 @@ class MutexTx {
  private:
   MutexRing* ring_;
   std::vector<std::uint64_t> buffer_;
+  std::uint64_t next_ = 0;  // the slot of message head (the producer's alone)
 };
 
 class MutexRx {
  public:
-  MutexRx(MutexRing* ring, Wait wait) : ring_(ring), wait_(wait), buffer_(ring->slot_size / 8 + 1) {}
+  MutexRx(MutexRing* ring, Wait wait) : ring_(ring), wait_(wait), buffer_(ring->stride / 8 + 1) {}
 
   Poll poll(Got& g) {
     if (ring_->head.load(std::memory_order_acquire) == cursor_) return Poll::empty;  // no lock while idle
@@ -211,11 +284,13 @@ class MutexRx {
  private:
   Poll copy_locked(Got& g) {
     const std::uint64_t head = ring_->head.load(std::memory_order_relaxed);
-    if (head - cursor_ > ring_->slot_count) {  // lapped: continue at the oldest still held
-      missed_ += head - ring_->slot_count - cursor_;
-      cursor_ = head - ring_->slot_count;
+    const std::uint64_t capacity = ring_->capacity;
+    if (head - cursor_ > capacity) [[unlikely]] {  // lapped: continue at the oldest still held
+      missed_ += head - capacity - cursor_;
+      cursor_ = head - capacity;
+      slot_ = cursor_ % capacity;
     }
-    const std::byte* s = ring_->slot(cursor_);
+    const std::byte* s = ring_->slot(slot_);
     std::uint32_t len = 0;
     std::memcpy(&g.seq, s, 8);
     std::memcpy(&g.ts, s + 8, 8);
@@ -224,6 +299,7 @@ class MutexRx {
     g.data = reinterpret_cast<const std::byte*>(buffer_.data());
     g.len = len;
     ++cursor_;
+    if (++slot_ == capacity) slot_ = 0;
     return Poll::message;
   }
 
@@ -231,6 +307,7 @@ class MutexRx {
   Wait wait_;
   std::vector<std::uint64_t> buffer_;
   std::uint64_t cursor_ = 0;
+  std::uint64_t slot_ = 0;  // cursor_'s slot
   std::uint64_t missed_ = 0;
 };
 
@@ -249,16 +326,11 @@ struct SpscMsg {
   std::byte data[S];
 };
 
-// The same number of slots as the ring for the same payload size.
-constexpr std::uint64_t slot_count_for(std::size_t payload) noexcept {
-  const std::uint64_t slot = (payload + 24 + 63) / 64 * 64;
-  std::uint64_t n = 4096;
-  while (n > 64 && n * slot > (std::uint64_t{8} << 20)) n /= 2;
-  return n;
-}
-
+// As many messages as the ring holds of the size class's payloads (ring_capacity): the
+// same count as the ring at the default sizes, which are all powers of two. The queue's
+// capacity is a compile-time constant, so a size between two classes gets its class's.
 template <std::size_t S>
-using SpscQueue = boost::lockfree::spsc_queue<SpscMsg<S>, boost::lockfree::capacity<slot_count_for(S)>>;
+using SpscQueue = boost::lockfree::spsc_queue<SpscMsg<S>, boost::lockfree::capacity<ring_capacity(S)>>;
 
 // The shared part: the queues, then one drop counter per queue (written by the producer only).
 template <std::size_t S>
