@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Verdicts of one shmcast-bench run against the benchmark's targets.
+"""Verdicts of one shmcast-bench run against the benchmark's targets (layout version 3).
 
 Reads the bench.json that `shmcast-bench --out DIR` writes (or what `--json` printed) and
-prints one line per target: MET or MISSED with the run's own ratio and the limit, or n/a
-where the run did not measure it. Exits 0 whatever the verdicts (they are information, not
+prints one line per target cell (transport, K, size): MET or MISSED with the run's own
+ratio, its two figures and the limit, or n/a where the run did not measure it; then how
+many were met and missed. The ring is judged in both read modes: `ring` (try_read, copying)
+and `ring-inplace` (peek/confirm), as RATE_TARGETS and print_targets list. Exits 0 whatever the verdicts (they are information, not
 a test), 2 when the file is missing or is not a shmcast-bench JSON array.
 
 usage: python3 bench/targets.py DIR/bench.json   (or DIR)
@@ -27,7 +29,7 @@ def human(v):
 
 
 def size_str(s):
-    return "%dK" % (s // 1024) if s >= 1024 and s % 1024 == 0 else str(s)
+    return "%d KiB" % (s // 1024) if s >= 1024 and s % 1024 == 0 else "%d B" % s
 
 
 def positive(v):
@@ -42,7 +44,6 @@ def num(v):
 class Report:
     def __init__(self, items):
         self.results = [i for i in items if "transport" in i and "workload" in i and not i.get("sweep")]
-        self.memcpy = next((i for i in items if i.get("probe") == "memcpy"), None)
 
     def find(self, transport, workload, readers, size):
         for r in self.results:
@@ -50,78 +51,97 @@ class Report:
                 return r
         return None
 
-    def memcpy_4k(self):
-        bandwidth = self.memcpy.get("bandwidth", []) if self.memcpy else []
-        return next((b.get("bytes_per_s") for b in bandwidth if b.get("size") == 4096), None)
+
+MODES = ("ring", "ring-inplace")  # the ring read by copying (try_read) and in place (peek/confirm)
 
 
-def verdict(what, have, value=0.0, limit=0.0, higher_better=True, detail=""):
-    if not have:
-        print("  %-62s  n/a (not measured in this run)" % what)
-        return
-    met = value >= limit if higher_better else value <= limit
-    # A third decimal where two would print the limit itself ("MISSED 1.50 (limit 1.50)").
-    digits = 3 if abs(value - limit) < 0.005 else 2
-    print("  %-62s  %-6s %.*f (limit %.2f) %s" % (what, "MET" if met else "MISSED", digits, value, limit, detail))
+class Tally:
+    def __init__(self):
+        self.met = self.missed = self.na = 0
+
+    def verdict(self, what, have, value=0.0, limit=0.0, higher_better=True, detail=""):
+        if not have:
+            self.na += 1
+            print("  %-60s  n/a (not measured in this run)" % what)
+            return
+        met = value >= limit if higher_better else value <= limit
+        if met:
+            self.met += 1
+        else:
+            self.missed += 1
+        # A third decimal where two would print the limit itself ("MISSED 1.50 (limit 1.50)").
+        digits = 3 if abs(value - limit) < 0.005 else 2
+        print("  %-60s  %-6s %.*f (limit %s%.2f) %s" % (what, "MET" if met else "MISSED", digits, value,
+                                                       ">= " if higher_better else "<= ", limit, detail))
 
 
-def worst_ratio(rep, baseline, keep):
-    """The ring's lowest throughput ratio to `baseline` over the points `keep` accepts."""
-    worst, at = math.inf, ""
-    for r in rep.results:
-        if r["transport"] != "ring" or r["workload"] != "throughput" or not keep(r):
-            continue
-        b = rep.find(baseline, "throughput", r["readers"], r["size"])
-        if b is None or not positive(b.get("msgs_per_s")):
-            continue
-        ratio = num(r.get("msgs_per_s")) / b["msgs_per_s"]
-        if ratio < worst:
-            worst, at = ratio, "(worst: K=%d %s)" % (r["readers"], size_str(r["size"]))
-    return worst, at
+def rate_ratio(rep, t, baseline, k, size):
+    """The per-reader delivered rate of transport t over the baseline's, same K and size."""
+    r = rep.find(t, "throughput", k, size)
+    b = rep.find(baseline, "throughput", k, size)
+    if r is None or b is None or not positive(b.get("msgs_per_s")) or not r.get("ok", True) or not b.get("ok", True):
+        return None, ""
+    return num(r.get("msgs_per_s")) / b["msgs_per_s"], "(%s vs %s msg/s)" % (human(r.get("msgs_per_s")), human(b["msgs_per_s"]))
+
+
+def rate_target(tally, rep, t, baseline, k, size, limit):
+    ratio, detail = rate_ratio(rep, t, baseline, k, size)
+    what = "%s / %s rate, K=%d %s" % (t, baseline, k, size_str(size))
+    tally.verdict(what, ratio is not None, ratio or 0.0, limit, True, detail)
+
+
+# The targets: per-reader delivered rate over the mutex ring (or the spsc fan-out), as
+# (modes, sizes, readers, limit); each cell is one verdict.
+RATE_TARGETS = [
+    # 64 B at K = 1, 2, 4: 10x the mutex ring, both read modes.
+    (MODES, "mutex", (64,), (1, 2, 4), 10.0),
+    # 256 B and 1 KiB read in place: 8x at K=1, 10x at K = 2 and 4.
+    (("ring-inplace",), "mutex", (256, 1024), (1,), 8.0),
+    (("ring-inplace",), "mutex", (256, 1024), (2, 4), 10.0),
+    # 1 KiB copying: 5x.
+    (("ring",), "mutex", (1024,), (1, 2, 4), 5.0),
+    # 8-byte messages: 12x, both read modes.
+    (MODES, "mutex", (8,), (1,), 12.0),
+    # 4, 16 and 64 KiB read in place: at least the spsc fan-out's rate.
+    (("ring-inplace",), "spsc-fanout", (4096, 16384, 65536), (1,), 1.0),
+]
 
 
 def print_targets(rep):
-    print("benchmark targets (this run):")
-    # 1. Per-reader rate against the mutex ring, 64 B .. 1 KiB, every K measured.
-    worst, at = worst_ratio(rep, "mutex", lambda r: 64 <= r["size"] <= 1024)
-    verdict("must: per-reader rate >= 5x mutex, 64 B..1 KiB", math.isfinite(worst), worst, 5, True, at)
-    verdict("stretch: per-reader rate >= 20x mutex, 64 B..1 KiB", math.isfinite(worst), worst, 20, True, at)
-    # 2. Ahead of the spsc fan-out for every K >= 2.
-    worst, at = worst_ratio(rep, "spsc-fanout", lambda r: r["readers"] >= 2)
-    verdict("must: per-reader rate ahead of spsc-fanout for K >= 2", math.isfinite(worst), worst, 1.0, True, at)
-    # 3. Producer CPU per message: K=4 (or the largest K measured) over K=1, 64 B.
-    kmax = max((r["readers"] for r in rep.results), default=1)
-    k = min(kmax, 4) if min(kmax, 4) > 1 else kmax
-    p1 = rep.find("ring", "throughput", 1, 64)
-    pk = rep.find("ring", "throughput", k, 64)
-    have = p1 is not None and pk is not None and pk is not p1 and positive(p1.get("producer_cpu_ns_per_msg"))
-    cpu_k = num(pk.get("producer_cpu_ns_per_msg")) if pk else math.nan
-    verdict("must: producer CPU/msg K=%d over K=1, 64 B" % (pk["readers"] if pk else 4), have,
-            cpu_k / p1["producer_cpu_ns_per_msg"] if have else 0, 1.2, False,
-            "(%.1f ns vs %.1f ns)" % (cpu_k, p1["producer_cpu_ns_per_msg"]) if have else "")
-    # 4. Latency over the ping-pong floor taken right before the point.
-    rtt = rep.find("ring", "rtt", 1, 64)
-    have = rtt is not None and positive(rtt.get("floor_p50_ns")) and rtt.get("p50_ns") is not None
-    verdict("must: rtt/2 p50 <= 1.3x ping-pong floor, 64 B", have,
-            rtt["p50_ns"] / rtt["floor_p50_ns"] if have else 0, 1.3, False,
-            "(%d vs %d ns)" % (rtt["p50_ns"], rtt["floor_p50_ns"]) if have else "")
-    lat = rep.find("ring", "latency", 1, 64)
-    have = lat is not None and positive(lat.get("floor_p50_ns")) and lat.get("p50_ns") is not None
-    ratio = lat["p50_ns"] / lat["floor_p50_ns"] if have else 0
-    detail = "(%d vs %d ns)" % (lat["p50_ns"], lat["floor_p50_ns"]) if have else ""
-    verdict("must: paced one-way p50 <= 2x floor, K=1 64 B", have, ratio, 2.0, False, detail)
-    verdict("stretch: paced one-way p50 <= 1.5x floor", have, ratio, 1.5, False, detail)
-    have_p99 = have and lat.get("p99_ns") is not None
-    verdict("stretch: paced one-way p99 <= 3x floor p50", have_p99,
-            lat["p99_ns"] / lat["floor_p50_ns"] if have_p99 else 0, 3.0, False,
-            "(p99 %d ns)" % lat["p99_ns"] if have_p99 else "")
-    # 5. 4 KiB bytes/s against the memcpy probe's 4 KiB figure.
-    big = rep.find("ring", "throughput", 1, 4096)
-    copy = rep.memcpy_4k()
-    have = big is not None and big.get("bytes_per_s") is not None and positive(copy)
-    verdict("stretch: 4 KiB ring B/s >= 0.4x memcpy probe (4 KiB)", have,
-            big["bytes_per_s"] / copy if have else 0, 0.4, True,
-            "(%s vs %s B/s)" % (human(big["bytes_per_s"]), human(copy)) if have else "")
+    tally = Tally()
+    print("benchmark targets (layout version 3; this run's own ratios):")
+    print(" per-reader delivered rate:")
+    for modes, baseline, sizes, readers, limit in RATE_TARGETS:
+        for t in modes:
+            for size in sizes:
+                for k in readers:
+                    rate_target(tally, rep, t, baseline, k, size, limit)
+    print(" producer CPU per message, 64 B:")
+    for t in MODES:
+        p1 = rep.find(t, "throughput", 1, 64)
+        p4 = rep.find(t, "throughput", 4, 64)
+        have = p1 is not None and p4 is not None and positive(p1.get("producer_cpu_ns_per_msg")) and \
+            p4.get("producer_cpu_ns_per_msg") is not None
+        cpu4 = num(p4.get("producer_cpu_ns_per_msg")) if p4 else math.nan
+        tally.verdict("%s producer CPU/msg, K=4 over K=1" % t, have,
+                      cpu4 / p1["producer_cpu_ns_per_msg"] if have else 0, 1.2, False,
+                      "(%.1f ns vs %.1f ns)" % (cpu4, p1["producer_cpu_ns_per_msg"]) if have else "")
+    print(" latency over the ping-pong floor probed right before the point, 64 B:")
+    for t in MODES:
+        rtt = rep.find(t, "rtt", 1, 64)
+        have = rtt is not None and positive(rtt.get("floor_p50_ns")) and rtt.get("p50_ns") is not None
+        tally.verdict("%s rtt/2 p50 over floor" % t, have,
+                      rtt["p50_ns"] / rtt["floor_p50_ns"] if have else 0, 1.2, False,
+                      "(%d vs %d ns)" % (rtt["p50_ns"], rtt["floor_p50_ns"]) if have else "")
+    for t in MODES:
+        lat = rep.find(t, "latency", 1, 64)
+        have = lat is not None and positive(lat.get("floor_p50_ns")) and lat.get("p50_ns") is not None
+        tally.verdict("%s paced one-way p50 over floor, K=1" % t, have,
+                      lat["p50_ns"] / lat["floor_p50_ns"] if have else 0, 1.5, False,
+                      "(%d vs %d ns)" % (lat["p50_ns"], lat["floor_p50_ns"]) if have else "")
+    failed = [r for r in rep.results if not r.get("ok", True)]
+    print("%d met, %d missed, %d not measured%s" % (tally.met, tally.missed, tally.na,
+          "; %d point(s) FAILED their checks (their ratios are n/a)" % len(failed) if failed else ""))
 
 
 def main(argv):
