@@ -9,6 +9,7 @@
 #include "bridge_harness.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -56,13 +57,16 @@ int main(int argc, char** argv) {
   const std::string b = "bench-brb-" + std::to_string(::getpid());
   Producer::remove(a);
   Producer::remove(b);
-  const Geometry g{.slot_count = 1u << 19, .slot_size = slot_size_for(static_cast<std::uint32_t>(size))};
+  // Ring A holds 2^19 messages of `size` bytes (with the producer's reservation step to
+  // spare), more than the throughput run publishes before bridge out reads them. Ring B is
+  // created by bridge in with A's geometry (from the stream's headers).
+  const Geometry g{.ring_bytes = std::bit_ceil((std::uint64_t{1} << 19) * record_bytes(size)),
+                   .max_message = static_cast<std::uint32_t>(std::max<std::size_t>(size, 1))};
   Producer p = Producer::create(a, g);
   NatsServer server;
   if (!server.start()) return 1;
   Process out({SHMCAST_BRIDGE_DRIVER, "bridge", "out", a, "--nats", server.url(), "--stream", "bench"});
-  Process in({SHMCAST_BRIDGE_DRIVER, "bridge", "in", b, "--nats", server.url(), "--stream", "bench", "--slots",
-              std::to_string(g.slot_count), "--slot-size", std::to_string(g.slot_size)});
+  Process in({SHMCAST_BRIDGE_DRIVER, "bridge", "in", b, "--nats", server.url(), "--stream", "bench"});
   std::vector<std::byte> body(size, std::byte{0x5a});
 
   // Warm up: connections, stream, consumer.
