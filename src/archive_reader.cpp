@@ -132,7 +132,8 @@ bool Archive::seek(std::uint64_t seq) {
     s.position = frame_end(h);
   }
   s.cut_from = seq;
-  return true;
+  // Held only if a record is there to read (seq at the very end is not held yet).
+  return read_frame(s.fd, size, s.offset, h, s.payload) == FrameRead::ok && h.seq == s.position;
 }
 
 ReadResult Archive::next() {

@@ -1,0 +1,298 @@
+// The archive on its own: what is written reads back byte for byte, seeks land on the
+// record that holds a sequence, a torn last record is cut off and recording carries on,
+// damage anywhere else is an error naming the file, and a full disk stops the writer
+// with everything before it intact.
+#include "archive_format.hpp"
+#include "test_support.hpp"
+
+#include <shmcast/archive.hpp>
+#include <shmcast/error.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace shmcast;
+using namespace shmcast::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMax = 3000;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/shmcast-archive-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// Sequences first..end-1: messages, but every 97th starts a gap of 5.
+void write_stream(ArchiveWriter& w, std::uint64_t first, std::uint64_t end) {
+  std::vector<std::byte> buf(kMax);
+  for (std::uint64_t s = first; s < end; ++s) {
+    if (s % 97 == 0 && s + 5 <= end) {
+      w.append_gap(s, 5);
+      s += 4;
+      continue;
+    }
+    const std::size_t n = fill_sized(buf.data(), s, kMax);
+    w.append(Message{s, sized_type(s), s * 10, {buf.data(), n}});
+  }
+}
+
+// Reads everything from the archive's position; checks it is the stream from `first` on.
+std::uint64_t read_stream(Archive& a, std::uint64_t first) {
+  std::uint64_t expect = first;
+  for (;;) {
+    const ReadResult r = a.next();
+    if (!r) break;
+    if (r.status == ReadStatus::gap) {
+      REQUIRE(r.gap.first == expect);
+      expect += r.gap.missed;
+    } else {
+      REQUIRE(r.message.seq == expect);
+      REQUIRE(verify_sized(r.message.payload, expect, kMax));
+      REQUIRE(r.message.type == sized_type(expect));
+      REQUIRE(r.message.timestamp_ns == expect * 10);
+      ++expect;
+    }
+  }
+  return expect;
+}
+
+std::vector<std::string> segment_paths(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& s : detail::list_segments(dir)) out.push_back(s.path);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("archive: CRC-32C agrees with the standard check value on both paths") {
+  const char* check = "123456789";
+  REQUIRE(detail::crc32c(0, check, 9) == 0xE3069283u);
+  // Split anywhere, the running CRC continues.
+  REQUIRE(detail::crc32c(detail::crc32c(0, check, 4), check + 4, 5) == 0xE3069283u);
+}
+
+TEST_CASE("archive: messages and gaps of any size read back exactly, across segments") {
+  TempDir dir;
+  {
+    ArchiveWriter w(dir.path, 7, ArchiveOptions{.segment_bytes = 200'000});
+    REQUIRE_FALSE(w.next_seq());
+    write_stream(w, 100, 3000);
+    REQUIRE(*w.next_seq() == 3000);
+  }
+  Archive a(dir.path);
+  REQUIRE(read_stream(a, 100) == 3000);
+  const ArchiveInfo info = a.info();
+  REQUIRE(info.first_seq == 100);
+  REQUIRE(info.next_seq == 3000);
+  REQUIRE(info.gaps == 29);  // 194, 291, ... 2910
+  REQUIRE(info.missed == 145);
+  REQUIRE(info.messages == 2900 - 145);
+  REQUIRE(info.segments > 3);
+  REQUIRE(info.ring_id == 7);
+
+  SECTION("seek lands on the record holding a sequence, in O(log n) through the index") {
+    for (std::uint64_t s : {100ull, 101ull, 1500ull, 2999ull, 1945ull}) {
+      REQUIRE(a.seek(s));
+      const ReadResult r = a.next();
+      REQUIRE(r.status == ReadStatus::message);
+      REQUIRE(r.message.seq == s);
+      REQUIRE(verify_sized(r.message.payload, s, kMax));
+    }
+    // Inside a gap: the gap, cut to start at the sequence sought.
+    REQUIRE(a.seek(1943));  // 1940 % 97 == 0: the gap is [1940, 1945)
+    ReadResult r = a.next();
+    REQUIRE(r.status == ReadStatus::gap);
+    REQUIRE(r.gap.first == 1943);
+    REQUIRE(r.gap.missed == 2);
+    REQUIRE(a.next().message.seq == 1945);
+    // Before the start: the first record; past the end: nothing yet.
+    REQUIRE(a.seek(3));
+    REQUIRE(a.next().message.seq == 100);
+    REQUIRE_FALSE(a.seek(5000));
+    REQUIRE(a.next().status == ReadStatus::empty);
+  }
+  SECTION("an archive is never renumbered") {
+    ArchiveWriter w(dir.path, 7);
+    std::byte b{};
+    REQUIRE_THROWS_AS(w.append(Message{3001, 0, 0, {&b, 1}}), Error);
+    REQUIRE_THROWS_AS(w.append(Message{2999, 0, 0, {&b, 1}}), Error);
+    w.append(Message{3000, 0, 0, {&b, 1}});
+  }
+  SECTION("an archive of another ring is refused") {
+    try {
+      ArchiveWriter w(dir.path, 8);
+      FAIL("opened");
+    } catch (const Error& e) {
+      REQUIRE(e.code() == Errc::geometry_mismatch);
+      REQUIRE(std::string(e.what()).find("new directory") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("archive: a torn last record is cut off on reopen, readers see it as not yet written") {
+  TempDir dir;
+  {
+    ArchiveWriter w(dir.path, 1);
+    write_stream(w, 0, 500);
+  }
+  const std::string last = segment_paths(dir.path).back();
+  const auto full = fs::file_size(last);
+  // A crash in the middle of the last record: cut it anywhere inside.
+  const std::uint64_t cut = GENERATE(1, 8, 31, 33);
+  fs::resize_file(last, full - cut);
+  {
+    Archive a(dir.path);
+    REQUIRE(read_stream(a, 0) == 499);  // the torn record 499 is "not yet"
+  }
+  ArchiveWriter w(dir.path, 1);
+  REQUIRE(*w.next_seq() == 499);
+  REQUIRE(fs::file_size(last) < full - cut + 1);
+  write_stream(w, 499, 700);
+  w.sync();
+  Archive a(dir.path);
+  REQUIRE(read_stream(a, 0) == 700);
+}
+
+TEST_CASE("archive: garbage after the last record is cut off too") {
+  TempDir dir;
+  {
+    ArchiveWriter w(dir.path, 1);
+    write_stream(w, 0, 50);
+  }
+  {
+    const int fd = ::open(segment_paths(dir.path).back().c_str(), O_WRONLY | O_APPEND);
+    const char junk[] = "\x01GSM not a frame at all, just bytes";
+    REQUIRE(::write(fd, junk, sizeof junk) == static_cast<ssize_t>(sizeof junk));
+    ::close(fd);
+  }
+  ArchiveWriter w(dir.path, 1);
+  REQUIRE(*w.next_seq() == 50);
+  write_stream(w, 50, 60);
+  w.sync();
+  Archive a(dir.path);
+  REQUIRE(read_stream(a, 0) == 60);
+}
+
+TEST_CASE("archive: damage inside is an error naming the file and offset, never a crash") {
+  TempDir dir;
+  {
+    ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 100'000});
+    write_stream(w, 0, 800);
+  }
+  const std::string first = segment_paths(dir.path).front();
+  {
+    const int fd = ::open(first.c_str(), O_WRONLY);
+    const char flip = 0x5A;
+    REQUIRE(::pwrite(fd, &flip, 1, 64 + 40) == 1);  // inside the first frame's payload
+    ::close(fd);
+  }
+  Archive a(dir.path);
+  try {
+    for (int i = 0; i < 1000; ++i) (void)a.next();
+    FAIL("read past a damaged record");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == Errc::corrupt);
+    REQUIRE(std::string(e.what()).find(first) != std::string::npos);
+  }
+}
+
+TEST_CASE("archive: foreign files, other versions and missing directories are told apart") {
+  TempDir dir;
+  REQUIRE_THROWS_AS(Archive(dir.path + "/nope"), Error);
+  try {
+    Archive a(dir.path);
+    FAIL("an empty directory opened as an archive");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == Errc::not_found);
+  }
+  {
+    ArchiveWriter w(dir.path, 1);
+    write_stream(w, 0, 10);
+  }
+  const std::string seg = segment_paths(dir.path).front();
+  detail::SegmentHeader h{};
+  {
+    const int fd = ::open(seg.c_str(), O_RDWR);
+    REQUIRE(::pread(fd, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h));
+    h.version = 9;
+    h.crc = detail::segment_crc(h);
+    REQUIRE(::pwrite(fd, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h));
+    ::close(fd);
+  }
+  try {
+    Archive a(dir.path);
+    (void)a.next();
+    FAIL("opened another version");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == Errc::version_mismatch);
+  }
+  {
+    const int fd = ::open(seg.c_str(), O_RDWR);
+    h.magic = 0x1122334455667788ull;
+    REQUIRE(::pwrite(fd, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h));
+    ::close(fd);
+  }
+  try {
+    Archive a(dir.path);
+    FAIL("opened a foreign file");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == Errc::foreign);
+  }
+}
+
+TEST_CASE("archive: retention removes the oldest segments whole, never the current one") {
+  TempDir dir;
+  ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 50'000, .max_bytes = 200'000});
+  write_stream(w, 0, 5000);
+  w.sync();
+  std::uint64_t total = 0;
+  for (const auto& p : fs::directory_iterator(dir.path)) total += fs::file_size(p);
+  REQUIRE(total <= 200'000 + 60'000);
+  Archive a(dir.path);
+  const ArchiveInfo info = a.info();
+  REQUIRE(info.first_seq > 0);
+  REQUIRE(info.next_seq == 5000);
+  REQUIRE(read_stream(a, info.first_seq) == 5000);
+}
+
+TEST_CASE("archive: a full disk stops the writer cleanly, with everything before it intact") {
+  TempDir dir;
+  // A file size limit stands in for a full disk: write() fails with EFBIG as it would with
+  // ENOSPC, and the writer must treat both the same.
+  const pid_t pid = spawn([&] {
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{150'000, 150'000};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 1 << 20, .fsync = Fsync::every});
+    try {
+      write_stream(w, 0, 100'000);
+    } catch (const Error& e) {
+      if (e.code() != Errc::no_space) return 2;
+      if (std::string(e.what()).find("intact") == std::string::npos) return 3;
+      return 0;
+    }
+    return 4;
+  });
+  REQUIRE(wait_exit(pid) == 0);
+  Archive a(dir.path);
+  const std::uint64_t end = read_stream(a, 0);
+  REQUIRE(end > 10);
+  ArchiveWriter w(dir.path, 1);
+  REQUIRE(*w.next_seq() == end);
+}

@@ -1,0 +1,259 @@
+// Catch-up (ReaderOptions::archive): a reader the ring no longer serves reads what it
+// missed from the archive and goes back to the ring at exactly the next sequence, with no
+// duplicate, no reorder and no gap; only what neither holds is a gap. Deterministic cases
+// first (the archive behind the ring, the archive with a gap of its own), then processes:
+// a producer that keeps writing, a recorder, and a reader that catches up while they run.
+#include "test_support.hpp"
+
+#include <shmcast/archive.hpp>
+#include <shmcast/shmcast.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <sys/mman.h>
+#include <thread>
+#include <vector>
+
+using namespace shmcast;
+using namespace shmcast::test;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t kMax = 200;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/shmcast-catchup-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+void publish_sized(Producer& p, std::uint64_t count) {
+  std::vector<std::byte> buf(kMax);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t seq = p.head();
+    const std::size_t n = fill_sized(buf.data(), seq, kMax);
+    p.publish({buf.data(), n}, sized_type(seq));
+  }
+}
+
+// A recorder in this process: copies what `reader` has into `w`.
+void record_all(Reader& reader, ArchiveWriter& w) {
+  for (;;) {
+    const ReadResult e = reader.try_read();
+    if (!e) break;
+    if (e.status == ReadStatus::message) w.append(e.message);
+    else if (e.status == ReadStatus::gap) w.append_gap(e.gap.first, e.gap.missed);
+  }
+  w.flush();
+}
+
+struct Outcome {
+  std::uint64_t delivered = 0, from_archive = 0, gaps = 0, missed = 0;
+  std::vector<Gap> gap_list;
+  bool ok = true;
+};
+
+// Reads until position reaches `end`, checking every message; stops after `patience` without progress.
+Outcome follow(Reader& r, std::uint64_t end, std::chrono::milliseconds patience = 3000ms) {
+  Outcome o;
+  std::uint64_t expect = r.position();
+  auto last = std::chrono::steady_clock::now();
+  while (r.position() < end && std::chrono::steady_clock::now() - last < patience) {
+    const ReadResult e = r.read(10ms);
+    if (e.status == ReadStatus::message) {
+      if (e.message.seq != expect || !verify_sized(e.message.payload, expect, kMax) || e.message.type != sized_type(expect))
+        o.ok = false;
+      ++expect;
+      ++o.delivered;
+      if (r.catching_up()) ++o.from_archive;
+      last = std::chrono::steady_clock::now();
+    } else if (e.status == ReadStatus::gap) {
+      if (e.gap.first != expect) o.ok = false;
+      expect += e.gap.missed;
+      ++o.gaps;
+      o.missed += e.gap.missed;
+      o.gap_list.push_back(e.gap);
+      last = std::chrono::steady_clock::now();
+    }
+  }
+  if (r.delivered() + r.missed() != r.position() - r.start()) o.ok = false;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("catch-up: a reader reads what the ring lost from the archive, then the ring, with no gap") {
+  RingGuard ring(unique_ring("catchup"));
+  TempDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
+  Reader recorder(ring.name, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
+  ArchiveWriter w(dir.path, p.ring_id());
+  for (int i = 0; i < 200; ++i) {
+    publish_sized(p, 25);
+    record_all(recorder, w);
+  }
+  REQUIRE(recorder.missed() == 0);
+  ReaderOptions o{.start = StartAt::sequence, .start_seq = 0};
+  o.archive = dir.path;
+  Reader r(ring.name, o);
+  REQUIRE(r.oldest() > 1000);  // the ring lost the start long ago
+  const Outcome out = follow(r, p.head());
+  REQUIRE(out.ok);
+  REQUIRE(out.gaps == 0);
+  REQUIRE(out.delivered == p.head());
+  REQUIRE(out.from_archive > 1000);
+  REQUIRE_FALSE(r.catching_up());
+  // Back in the ring: new messages come from it.
+  publish_sized(p, 3);
+  const Outcome more = follow(r, p.head());
+  REQUIRE(more.ok);
+  REQUIRE(more.delivered == 3);
+  REQUIRE(more.from_archive == 0);
+}
+
+TEST_CASE("catch-up: an archive behind the ring: what neither holds is one exact gap") {
+  RingGuard ring(unique_ring("catchup"));
+  TempDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
+  Reader recorder(ring.name, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
+  ArchiveWriter w(dir.path, p.ring_id());
+  for (int i = 0; i < 40; ++i) {
+    publish_sized(p, 25);
+    record_all(recorder, w);
+  }
+  const std::uint64_t archived = *w.next_seq();  // the recorder stops here
+  publish_sized(p, 3000);
+  ReaderOptions o{.start = StartAt::sequence, .start_seq = 0};
+  o.archive = dir.path;
+  Reader r(ring.name, o);
+  const std::uint64_t oldest = r.oldest();
+  REQUIRE(oldest > archived);
+  const Outcome out = follow(r, p.head());
+  REQUIRE(out.ok);
+  REQUIRE(out.gaps == 1);
+  REQUIRE(out.gap_list[0].first == archived);
+  // The gap ends where the ring resumed: no earlier than its oldest with the margin when asked.
+  REQUIRE(out.gap_list[0].first + out.gap_list[0].missed >= oldest);
+  REQUIRE(out.from_archive == archived);
+  REQUIRE(r.position() == p.head());
+}
+
+TEST_CASE("catch-up: an archive with a gap of its own: the gap is reported, the ring covers what it still holds") {
+  RingGuard ring(unique_ring("catchup"));
+  TempDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
+  Reader recorder(ring.name, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
+  ArchiveWriter w(dir.path, p.ring_id());
+  publish_sized(p, 50);
+  record_all(recorder, w);
+  publish_sized(p, 2000);  // the recorder is lapped: a gap record
+  record_all(recorder, w);
+  REQUIRE(recorder.gaps() == 1);
+  for (int i = 0; i < 40; ++i) {
+    publish_sized(p, 25);
+    record_all(recorder, w);
+  }
+  ArchiveInfo info = Archive(dir.path).info();
+  REQUIRE(info.gaps == 1);
+  ReaderOptions o{.start = StartAt::sequence, .start_seq = 0};
+  o.archive = dir.path;
+  Reader r(ring.name, o);
+  const Outcome out = follow(r, p.head());
+  REQUIRE(out.ok);
+  REQUIRE(out.gaps == 1);
+  REQUIRE(out.missed == info.missed);
+  REQUIRE(r.position() == p.head());
+}
+
+TEST_CASE("catch-up: processes: the producer keeps writing while a late reader catches up and switches back",
+          "[process]") {
+  RingGuard ring(unique_ring("catchup"));
+  TempDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 16384});
+  const std::uint64_t ring_id = p.ring_id();
+  auto* stop = static_cast<std::atomic<int>*>(
+      ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  new (stop) std::atomic<int>(0);
+  auto* final_head = reinterpret_cast<std::atomic<std::uint64_t>*>(reinterpret_cast<char*>(stop) + 64);
+  new (final_head) std::atomic<std::uint64_t>(0);
+
+  const pid_t recorder = spawn([&] {
+    Reader r(ring.name, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
+    ArchiveWriter w(dir.path, ring_id);
+    while (stop->load() == 0 || r.position() < final_head->load()) {
+      const ReadResult e = r.read(5ms);
+      if (e.status == ReadStatus::message) w.append(e.message);
+      else if (e.status == ReadStatus::gap) w.append_gap(e.gap.first, e.gap.missed);
+      else w.flush();
+    }
+    w.sync();
+    return 0;
+  });
+  // The producer: a paced stream with bursts, for about a second.
+  const pid_t producer = spawn([&] {
+    Producer& q = p;
+    std::vector<std::byte> buf(kMax);
+    const auto until = std::chrono::steady_clock::now() + 1200ms;
+    while (std::chrono::steady_clock::now() < until) {
+      for (int i = 0; i < 50; ++i) {
+        const std::uint64_t seq = q.head();
+        q.publish({buf.data(), fill_sized(buf.data(), seq, kMax)}, sized_type(seq));
+      }
+      std::this_thread::sleep_for(200us);
+    }
+    final_head->store(q.head());
+    stop->store(1);
+    return 0;
+  });
+  std::this_thread::sleep_for(400ms);  // long enough for the ring to lap
+  struct Result {
+    std::uint64_t delivered, missed, from_archive, position;
+    int ok;
+  };
+  auto* result = reinterpret_cast<Result*>(reinterpret_cast<char*>(stop) + 128);
+  const pid_t late = spawn([&] {
+    ReaderOptions o{.start = StartAt::sequence, .start_seq = 0};
+    o.archive = dir.path;
+    Reader r(ring.name, o);
+    Outcome out;
+    while (stop->load() == 0) {
+      const Outcome part = follow(r, ~std::uint64_t{0}, 50ms);
+      out.delivered += part.delivered;
+      out.missed += part.missed;
+      out.from_archive += part.from_archive;
+      out.ok = out.ok && part.ok;
+    }
+    const Outcome rest = follow(r, final_head->load());
+    out.delivered += rest.delivered;
+    out.missed += rest.missed;
+    out.from_archive += rest.from_archive;
+    *result = {out.delivered, out.missed, out.from_archive, r.position(), out.ok && rest.ok ? 1 : 0};
+    return 0;
+  });
+  REQUIRE(wait_exit(producer) == 0);
+  REQUIRE(wait_exit(late) == 0);
+  REQUIRE(wait_exit(recorder) == 0);
+  const ArchiveInfo info = Archive(dir.path).info();
+  INFO("delivered " << result->delivered << " missed " << result->missed << " from archive " << result->from_archive
+                    << " position " << result->position << " head " << final_head->load() << " archive missed "
+                    << info.missed);
+  REQUIRE(result->ok == 1);
+  REQUIRE(result->position == final_head->load());
+  REQUIRE(result->delivered + result->missed == final_head->load());
+  REQUIRE(result->from_archive > 0);
+  // Only what neither held is lost: the late reader misses no more than the recorder did,
+  // unless the machine starved it long enough for the ring and the archive's tail to move on.
+  REQUIRE(result->missed <= info.missed + final_head->load() / 10);
+  ::munmap(stop, 4096);
+}
