@@ -306,7 +306,7 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
     }
     break;
   }
-  if (n == 0) return by_copy();
+  if (n == 0 || !stayed_whole(*view_, cursor_)) return by_copy();  // a lapped batch: try_read reports the gap
   peeked_ = n;
   peeked_next_seq_ = seq;
   peeked_next_position_ = at;
