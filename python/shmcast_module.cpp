@@ -1,20 +1,31 @@
 // The `shmcast` Python module: a thin pybind11 binding of the public C++ API
-// (include/shmcast/*.hpp) as it is today. It adds only what Python needs on top:
+// (include/shmcast/*.hpp), layout version 3: rings sized in bytes, messages of any size
+// up to max_message, and reads in place (Reader::peek / confirm). It adds only what
+// Python needs on top:
 //
-//  - memory safety: no Python object may reach bytes that can go away. Events carry
-//    `bytes` copies; a Claim's writable memoryview is counted (the Claim is its buffer
-//    exporter) and the claim commits or aborts only once every view of it is released,
-//    so a view can never write into a slot that is no longer its own.
+//  - memory safety: no Python object may reach bytes that can go away or that the
+//    library no longer vouches for.
+//      * Events (try_read, read, iteration) carry `bytes` copies.
+//      * A Claim's writable memoryview is counted (the Claim is its buffer exporter) and the
+//        claim commits or aborts only once every view of it is released, so a view can
+//        never write into room that is no longer its own.
+//      * Reads in place (Reader.peek) hand out MessageView objects, never raw pointers.
+//        Each view belongs to one reader "generation": every call that moves the reader
+//        (a read, peek, poll_into, seek, confirm, the batch's end, reattach, close) starts
+//        a new one, and a view of an older generation raises on every use. Its methods
+//        (tobytes, into, [i], len) check that on each call. A view can also export its
+//        bytes through the buffer protocol (memoryview(v), numpy.frombuffer(v)): such an
+//        export cannot be revoked, so the reader counts them and refuses (BufferError) to
+//        start a new generation while one is alive. No export can therefore outlive its
+//        batch, its confirm(), or the reader's mapping.
 //  - waits with the GIL released, in slices of at most kWaitSlice, with a signal check
 //    between slices, so other threads run and Ctrl-C interrupts a blocked read.
-//  - poll_into(): a batch read that copies payloads into a caller's buffer with the
-//    GIL released, so Python pays per batch rather than per message.
+//  - poll_into(): a batch read that peeks messages in place, copies them into a caller's
+//    buffer with the GIL released and returns only those confirm() vouched for, so Python
+//    pays per batch rather than per message.
 //
 // A Reader or Producer is used by one thread at a time (as in C++). While a read waits
 // with the GIL released, any other call on that reader raises instead of racing it.
-//
-// When the layout gains in-place reads, rebind try_read/poll_into on them: the Python
-// surface (events with bytes, poll_into filling a caller buffer) need not change.
 #include <shmcast/shmcast.hpp>
 
 #include <pybind11/numpy.h>
@@ -24,8 +35,10 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +48,8 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto kWaitSlice = std::chrono::milliseconds(100);
+// Messages peeked at a time by poll_into: one confirm() (and one registry store) per chunk.
+constexpr std::size_t kPeekChunk = 512;
 
 // ---- errors -------------------------------------------------------------------------
 
@@ -187,7 +202,10 @@ E enum_arg(const py::object& value, const char* what, std::initializer_list<std:
       if (s == name) return e;
     }
     std::string known;
-    for (const auto& [name, e] : names) known += (known.empty() ? "" : ", ") + std::string(name);
+    for (const auto& [name, e] : names) {
+      if (!known.empty()) known += ", ";
+      known += name;
+    }
     throw shmcast::Error(shmcast::Errc::invalid_argument, std::string(what) + ": '" + s + "' is not one of " + known);
   }
   return value.cast<E>();
@@ -198,8 +216,53 @@ std::chrono::milliseconds seconds_arg(double s, const char* what) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000.0 + 0.5));
 }
 
-shmcast::Geometry geometry_arg(std::uint64_t slot_count, std::uint32_t slot_size, std::uint64_t snapshot_capacity) {
-  return shmcast::Geometry{slot_count, slot_size, snapshot_capacity};
+// A byte count given as a Python int (not a float or a string): TypeError otherwise,
+// InvalidArgumentError if it is negative or does not fit `limit`.
+std::uint64_t bytes_arg(const py::handle& value, const char* what, std::uint64_t limit = UINT64_MAX) {
+  if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr())) {
+    throw py::type_error(std::string(what) + " must be an int (bytes), not " +
+                         std::string(py::str(py::type::handle_of(value).attr("__name__"))));
+  }
+  const unsigned long long v = PyLong_AsUnsignedLongLong(value.ptr());
+  if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw shmcast::Error(shmcast::Errc::invalid_argument,
+                         std::string(what) + " must be a byte count from 0 to " + std::to_string(limit));
+  }
+  if (v > limit) {
+    throw shmcast::Error(shmcast::Errc::invalid_argument,
+                         std::string(what) + " " + std::to_string(v) + " exceeds " + std::to_string(limit));
+  }
+  return v;
+}
+
+// The keywords Producer.create / open_or_create take besides the geometry: anything else
+// is a TypeError, and the layout-2 geometry keywords say what replaced them.
+void refuse_other_keywords(const char* function, const py::kwargs& extra) {
+  for (const auto& item : extra) {
+    const std::string key = py::str(item.first);
+    if (key == "slot_count" || key == "slot_size") {
+      throw py::type_error(std::string(function) + "(): '" + key +
+                           "' was removed with layout version 3, where messages of any size share one byte ring: "
+                           "give the ring's size in bytes (ring_bytes= or size=, a power of two from 4096; "
+                           "slot_count * slot_size is a ring of the same bytes) and the largest message "
+                           "(max_message=, default a quarter of the ring)");
+    }
+    throw py::type_error(std::string(function) + "() got an unexpected keyword argument '" + key + "'");
+  }
+}
+
+shmcast::Geometry geometry_arg(const char* function, const py::object& ring_bytes, const py::object& size,
+                               const py::object& max_message, const py::object& snapshot_capacity) {
+  if (!ring_bytes.is_none() && !size.is_none()) {
+    throw py::type_error(std::string(function) + "(): give the ring's size as ring_bytes= or size=, not both");
+  }
+  shmcast::Geometry g;  // ring_bytes defaults to 1 MiB
+  const py::object& bytes = ring_bytes.is_none() ? size : ring_bytes;
+  if (!bytes.is_none()) g.ring_bytes = bytes_arg(bytes, ring_bytes.is_none() ? "size" : "ring_bytes");
+  g.max_message = static_cast<std::uint32_t>(bytes_arg(max_message, "max_message", UINT32_MAX));
+  g.snapshot_capacity = bytes_arg(snapshot_capacity, "snapshot_capacity");
+  return g;
 }
 
 shmcast::CreateOptions create_options_arg(unsigned mode, bool replace, std::optional<unsigned> registry_mode,
@@ -232,20 +295,37 @@ struct PyProducer {
   }
 };
 
-// The Claim is the exporter of its slot's bytes: every memoryview of it is counted, and
+// The Claim is the exporter of its room's bytes: every memoryview of it is counted, and
 // commit/abort refuse (BufferError) while one is alive, so no view outlives the claim.
 struct PyClaim {
   py::object owner;  // the Producer: keeps the mapping alive as long as the claim
   PyProducer* producer = nullptr;
   std::optional<shmcast::Producer::Claim> claim;
   std::uint64_t seq = 0;
-  std::size_t size = 0;
+  std::size_t size = 0;             // the room claimed: the most commit() may take
+  std::optional<std::size_t> length;  // set by `claim.length = n`: what commit() takes
+  std::optional<std::size_t> written_end;  // the end of the furthest write(), once one was made
+  bool viewed = false;              // a memoryview was handed out: what it wrote is unknown
   Py_ssize_t exports = 0;
   py::object view_ref;  // weakref to the memoryview handed out by __enter__/view
 
   bool is_open() const { return claim.has_value(); }
   void check_open() const {
     if (!claim) throw py::value_error("the claim was already committed or aborted");
+  }
+
+  // What commit() without a length takes: `length` if set; else the end of the furthest
+  // write() when only write() filled it; else (a view was taken, or nothing written) all.
+  std::size_t commit_length() const {
+    if (length) return *length;
+    if (!viewed && written_end) return *written_end;
+    return size;
+  }
+
+  void set_length(std::size_t n) {
+    check_open();
+    if (n > size) throw py::value_error("length " + std::to_string(n) + " exceeds the claim's " + std::to_string(size));
+    length = n;
   }
 
   py::object view(py::handle self) {
@@ -270,7 +350,7 @@ struct PyClaim {
     }
     if (exports > 0) {
       PyErr_Format(PyExc_BufferError,
-                   "%zd view(s) of the claimed slot are still alive: release them (del, or "
+                   "%zd view(s) of the claimed room are still alive: release them (del, or "
                    "memoryview.release()) before the claim commits or aborts",
                    exports);
       throw py::error_already_set();
@@ -282,9 +362,9 @@ struct PyClaim {
     if (producer && producer->open_claim == this) producer->open_claim = nullptr;
   }
 
-  std::uint64_t commit(std::optional<std::size_t> length) {
+  std::uint64_t commit(std::optional<std::size_t> n_arg) {
     check_open();
-    const std::size_t n = length ? *length : size;
+    const std::size_t n = n_arg ? *n_arg : commit_length();
     if (n > size) throw py::value_error("commit length " + std::to_string(n) + " exceeds the claim's " + std::to_string(size));
     release_views();
     const std::uint64_t s = claim->commit(n);
@@ -295,7 +375,7 @@ struct PyClaim {
   void abort() {
     if (!claim) return;
     release_views();
-    finish();  // the C++ Claim's destructor abandons the slot: no trace for readers
+    finish();  // the C++ Claim's destructor abandons the room: no trace for readers
   }
 
   ~PyClaim() {
@@ -320,6 +400,7 @@ int claim_getbuffer(PyObject* obj, Py_buffer* view, int flags) {
   }
   if (PyBuffer_FillInfo(view, obj, c->claim->data(), static_cast<Py_ssize_t>(c->size), 0, flags) != 0) return -1;
   ++c->exports;
+  c->viewed = true;
   return 0;
 }
 
@@ -357,15 +438,61 @@ struct PyBatch {
   std::size_t used = 0;  // bytes of the buffer used (the end of the last payload)
 };
 
+// A message the reader had already copied and delivered when a poll_into() batch had no
+// room left for it: handed out first by the reader's next read.
+struct Carried {
+  std::uint64_t seq = 0;
+  std::uint32_t type = 0;
+  std::uint64_t timestamp_ns = 0;
+  std::vector<std::byte> data;
+};
+
 struct PyReader {
   std::optional<shmcast::Reader> r;
   bool busy = false;  // a wait holds the reader with the GIL released
+  // Which in-place views are alive: those made since the last call that moved the reader.
+  std::uint64_t generation = 1;
+  // Buffer exports (memoryviews, numpy arrays) of this generation's views still alive.
+  Py_ssize_t exports = 0;
+  // The last confirm() failed: the next read starts with try_read, which reports the gap
+  // (peek's fast path would hand the same records out again while the producer's horizon
+  // is ahead of what it has written over).
+  bool confirm_failed = false;
+  std::optional<Carried> carry;
+  std::vector<std::byte> served;  // a carried message handed to peek(): its views point here
   std::vector<Record> scratch;
+  std::vector<shmcast::Message> peeked;
 
   shmcast::Reader& get() {
     if (busy) throw py::value_error("the reader is in use by another thread (a read is waiting)");
     if (!r) throw py::value_error("the reader is closed");
     return *r;
+  }
+
+  // Ends the current generation of in-place views before `what` moves the reader (or
+  // unmaps it): BufferError, changing nothing, while a buffer export of one is alive.
+  void end_views(const char* what) {
+    if (exports > 0) {
+      PyErr_Format(PyExc_BufferError,
+                   "%zd buffer(s) exported from in-place views (memoryview, numpy.frombuffer) are still alive: "
+                   "release them (del, or memoryview.release()) before %s",
+                   exports, what);
+      throw py::error_already_set();
+    }
+    ++generation;
+  }
+
+  // The reader, for a call that moves it: the views of the last peek die first.
+  shmcast::Reader& moving(const char* what) {
+    shmcast::Reader& rd = get();
+    end_views(what);
+    return rd;
+  }
+
+  // A seek, reattach or close: the reader goes elsewhere, a carried message with it.
+  void reposition() {
+    confirm_failed = false;
+    carry.reset();
   }
 
   // Runs f(reader) with the GIL released; the reader is marked busy meanwhile.
@@ -381,9 +508,19 @@ struct PyReader {
     return f(reader);
   }
 
-  // Waits up to `timeout` seconds (None: forever) in slices, checking for signals.
+  // The carried message as an event, if there is one (it is handed out once).
+  py::object take_carry() {
+    if (!carry) return py::none();
+    py::object ev = py::cast(PyMessage{carry->seq, carry->type, carry->timestamp_ns, to_bytes(carry->data)});
+    carry.reset();
+    return ev;
+  }
+
+  // Waits up to `timeout` seconds (None: forever) in slices, checking for signals. The
+  // caller ended the views and handed out any carried message.
   shmcast::ReadResult wait_read(std::optional<double> timeout) {
     shmcast::Reader& reader = get();
+    confirm_failed = false;  // try_read reports the gap itself
     shmcast::ReadResult res = reader.try_read();
     if (res || (timeout && *timeout <= 0)) return res;
     const auto deadline = timeout ? std::chrono::steady_clock::now() +
@@ -401,51 +538,132 @@ struct PyReader {
     }
   }
 
+  // try_read / read / iteration: the next event, a copy.
+  py::object read_event(const char* what, std::optional<double> timeout) {
+    moving(what);
+    if (carry) return take_carry();
+    return to_event(wait_read(timeout));
+  }
+
+  // Reader::peek, except right after a failed confirm: then try_read, which reports the
+  // gap. A message it returns is copied and delivered already, as peek's own slow path's.
+  shmcast::Reader::Batch peek_next(shmcast::Reader& reader, std::span<shmcast::Message> out) {
+    if (confirm_failed && !out.empty()) {
+      confirm_failed = false;
+      shmcast::ReadResult e = reader.try_read();
+      if (e.status == shmcast::ReadStatus::message) {
+        out[0] = e.message;
+        return {1, {}};
+      }
+      return {0, e};
+    }
+    return reader.peek(out);
+  }
+
+  bool confirm_last(shmcast::Reader& reader) {
+    const bool ok = reader.confirm();
+    if (!ok) confirm_failed = true;
+    return ok;
+  }
+
+  std::span<shmcast::Message> peek_space(std::size_t n) {
+    if (peeked.size() < n) peeked.resize(n);
+    return {peeked.data(), n};
+  }
+
   PyBatch poll_into(py::handle buffer, std::optional<std::size_t> max_messages, std::optional<double> timeout) {
     register_record_dtype();  // before reading: a missing numpy must not lose a batch
     shmcast::Reader& reader = get();
     HeldBuffer buf(buffer, true);
-    const std::size_t cap = reader.geometry().payload_capacity();
+    const std::size_t cap = reader.geometry().message_limit();
     if (buf.size() < cap) {
       throw shmcast::Error(shmcast::Errc::invalid_argument,
                            "poll_into: the buffer (" + std::to_string(buf.size()) +
-                               " bytes) must hold at least one message of the ring's largest size (" +
+                               " bytes) must hold at least one message of the ring's largest size (max_message " +
                                std::to_string(cap) + " bytes)");
     }
+    end_views("poll_into()");
     const std::size_t limit = max_messages ? *max_messages : buf.size() / 8 + 1;
     PyBatch batch;
     shmcast::ReadResult stop;  // the gap or snapshot that ended the batch
     std::size_t used = 0;
     std::vector<Record>& recs = scratch;
     recs.clear();
-    if (limit > 0) {
-      shmcast::ReadResult first = wait_read(timeout ? timeout : std::optional<double>(0.0));
-      // The first event's payload is in the reader's buffer until its next call: copy it
-      // before the loop reads on.
-      auto take = [&](const shmcast::ReadResult& e) -> bool {
-        if (e.status != shmcast::ReadStatus::message) {
-          stop = e;
-          return false;
-        }
-        const std::size_t n = e.message.payload.size();
-        std::memcpy(buf.data() + used, e.message.payload.data(), n);
-        recs.push_back(Record{used, static_cast<std::uint32_t>(n), e.message.type, e.message.seq, e.message.timestamp_ns});
-        used = (used + n + 7) & ~std::size_t{7};
-        return true;
+    // Copies messages into the buffer while they fit; how many it copied.
+    auto copy = [&](std::span<const shmcast::Message> ms) -> std::size_t {
+      std::size_t k = 0;
+      for (const shmcast::Message& m : ms) {
+        const std::size_t n = m.payload.size();
+        if (n > buf.size() - used) break;
+        std::memcpy(buf.data() + used, m.payload.data(), n);
+        recs.push_back(Record{used, static_cast<std::uint32_t>(n), m.type, m.seq, m.timestamp_ns});
+        used = std::min((used + n + 7) & ~std::size_t{7}, buf.size());
+        ++k;
+      }
+      return k;
+    };
+    enum class Step { more, full, event };
+    // One peek of up to `want` messages: copied while they fit, then confirmed; only
+    // what confirm() vouches for stays in the batch.
+    auto step = [&](auto& self, shmcast::Reader& rd, std::size_t want) -> Step {
+      const std::uint64_t delivered_before = rd.delivered();
+      const shmcast::Reader::Batch b = peek_next(rd, peek_space(want));
+      if (b.count == 0) {
+        stop = b.event;
+        return Step::event;
+      }
+      if (rd.delivered() != delivered_before) {
+        // The reader copied this one (its slow path, or a record after the ring's wrap)
+        // and delivered it already: it must reach the caller, in this batch or the next.
+        if (copy({peeked.data(), 1}) == 1) return Step::more;
+        const shmcast::Message& m = peeked[0];
+        carry = Carried{m.seq, m.type, m.timestamp_ns, {m.payload.begin(), m.payload.end()}};
+        return Step::full;
+      }
+      const std::size_t base_used = used, base_count = recs.size();
+      const auto drop = [&] {
+        used = base_used;
+        recs.resize(base_count);
       };
-      if (first && take(first)) {
-        // Snapshots are larger than a slot: they end the batch (copied below, with the GIL).
-        without_gil([&](shmcast::Reader& rd) {
-          while (recs.size() < limit && buf.size() - std::min(used, buf.size()) >= cap) {
-            shmcast::ReadResult e = rd.try_read();
-            if (!e || !take(e)) break;
-          }
-          return 0;
-        });
+      const std::size_t k = copy({peeked.data(), b.count});
+      if (k == b.count) {
+        if (!confirm_last(rd)) drop();  // overwritten while copied: the next peek reports the gap
+        return Step::more;
+      }
+      // The buffer ends inside this peek. Unconfirmed, the peek is offered again by the
+      // next read; peek again just the k that fit and confirm those (the same records,
+      // unless the producer overwrote them meanwhile, which confirm() then finds).
+      drop();
+      if (k == 0) return Step::full;
+      return self(self, rd, k) == Step::event ? Step::event : Step::full;
+    };
+    auto fill = [&](shmcast::Reader& rd) {
+      while (recs.size() < limit && used < buf.size()) {
+        if (step(step, rd, std::min(limit - recs.size(), kPeekChunk)) != Step::more) return 0;
+      }
+      return 0;
+    };
+    if (limit > 0) {
+      if (carry) {
+        const Carried c = std::move(*carry);
+        carry.reset();
+        const shmcast::Message m{c.seq, c.type, c.timestamp_ns, {c.data.data(), c.data.size()}};
+        copy({&m, 1});  // fits: the buffer holds max_message
+      }
+      without_gil(fill);
+      if (recs.empty() && stop.status == shmcast::ReadStatus::empty && !(timeout && *timeout <= 0)) {
+        // Nothing yet: wait for the first event (a message comes copied), then peek on.
+        shmcast::ReadResult first = wait_read(timeout);
+        if (first.status == shmcast::ReadStatus::message) {
+          copy({&first.message, 1});
+          without_gil(fill);
+        } else {
+          stop = first;
+        }
       }
     }
     batch.count = recs.size();
-    batch.used = std::min(used, buf.size());
+    batch.used = used;
     py::array_t<Record> records(static_cast<py::ssize_t>(recs.size()));
     if (!recs.empty()) std::memcpy(records.mutable_data(), recs.data(), recs.size() * sizeof(Record));
     batch.records = std::move(records);
@@ -457,17 +675,171 @@ struct PyReader {
 
 py::object record_field(const PyBatch& b, const char* name) { return b.records[py::str(name)]; }
 
+// ---- reading in place -------------------------------------------------------------------
+
+// One message of a peek, in place: in the ring (or, on the reader's slow path, in its
+// own buffer). Valid while the reader's generation is the one it was made in.
+struct PyMessageView {
+  py::object owner;  // the Reader: keeps its mapping alive as long as the view
+  PyReader* reader = nullptr;
+  std::uint64_t generation = 0;
+  shmcast::Message message;
+
+  bool valid() const { return reader->r.has_value() && reader->generation == generation; }
+  void check() const {
+    if (!valid()) {
+      throw py::value_error(
+          "this in-place view is no longer valid: its batch was confirmed or closed, the reader read on or "
+          "was closed. Copy what you need (tobytes, into) before confirm(), and trust it only if confirm() "
+          "returned True");
+    }
+  }
+  std::span<const std::byte> bytes() const {
+    check();
+    return message.payload;
+  }
+};
+
+// What Reader.peek() returned: up to max_messages views, or the event met instead.
+struct PyPeek {
+  py::object owner;  // the Reader
+  PyReader* reader = nullptr;
+  std::uint64_t generation = 0;
+  std::vector<shmcast::Message> messages;
+  py::object event = py::none();  // when no message: the Gap or Snapshot met, or None
+  std::optional<bool> confirmed;
+  py::object views;  // the list of MessageView, made on first use
+
+  bool valid() const { return reader->r.has_value() && reader->generation == generation; }
+
+  py::list view_list() {
+    if (!views) {
+      py::list out(messages.size());
+      for (std::size_t i = 0; i < messages.size(); ++i) {
+        auto v = std::make_unique<PyMessageView>();
+        v->owner = owner;
+        v->reader = reader;
+        v->generation = generation;
+        v->message = messages[i];
+        out[i] = py::cast(std::move(v));
+      }
+      views = out;
+    }
+    return views.cast<py::list>();
+  }
+
+  bool confirm() {
+    if (confirmed) return *confirmed;
+    if (!valid()) {
+      throw py::value_error(
+          "this batch can no longer be confirmed: the reader read on, or was closed, since this peek "
+          "(its messages were not delivered and are read again)");
+    }
+    shmcast::Reader& rd = reader->get();
+    reader->end_views("confirm()");
+    confirmed = reader->confirm_last(rd);
+    return *confirmed;
+  }
+
+  // Ends the batch unconfirmed: its views die, its messages are read again.
+  void close(bool quiet) {
+    if (!valid()) return;
+    if (quiet && reader->exports > 0) return;  // an exception is on its way: leave the exports be
+    reader->end_views("the batch closes");
+  }
+};
+
+int view_getbuffer(PyObject* obj, Py_buffer* buffer, int flags) {
+  PyMessageView* v = nullptr;
+  try {
+    v = py::cast<PyMessageView*>(py::handle(obj));
+  } catch (...) {
+    PyErr_SetString(PyExc_BufferError, "not a MessageView");
+    buffer->obj = nullptr;
+    return -1;
+  }
+  if (v == nullptr || !v->valid()) {
+    PyErr_SetString(PyExc_ValueError,
+                    "this in-place view is no longer valid: its batch was confirmed or closed, the reader read on or "
+                    "was closed");
+    buffer->obj = nullptr;
+    return -1;
+  }
+  // Read-only: the ring is mapped read-only for readers (BufferError if asked to write).
+  void* data = const_cast<std::byte*>(v->message.payload.data());
+  if (PyBuffer_FillInfo(buffer, obj, data, static_cast<Py_ssize_t>(v->message.payload.size()), 1, flags) != 0) {
+    return -1;
+  }
+  ++v->reader->exports;
+  return 0;
+}
+
+void view_releasebuffer(PyObject* obj, Py_buffer*) {
+  try {
+    if (PyMessageView* v = py::cast<PyMessageView*>(py::handle(obj))) --v->reader->exports;
+  } catch (...) {
+  }
+}
+
+std::unique_ptr<PyPeek> peek(py::object self_obj, std::size_t max_messages, std::optional<double> timeout) {
+  PyReader& self = self_obj.cast<PyReader&>();
+  shmcast::Reader& reader = self.moving("peek()");
+  auto out = std::make_unique<PyPeek>();
+  out->owner = self_obj;
+  out->reader = &self;
+  shmcast::Reader::Batch b;
+  if (max_messages > 0 && self.carry) {
+    // A message poll_into() had no room for: delivered already, handed out first.
+    Carried c = std::move(*self.carry);
+    self.carry.reset();
+    self.served = std::move(c.data);
+    self.peek_space(1)[0] = shmcast::Message{c.seq, c.type, c.timestamp_ns, {self.served.data(), self.served.size()}};
+    b = {1, {}};
+  } else if (max_messages > 0) {
+    b = self.peek_next(reader, self.peek_space(max_messages));
+    if (b.count == 0 && b.event.status == shmcast::ReadStatus::empty && !(timeout && *timeout <= 0)) {
+      // Wait for the next event: a message comes copied (already delivered), in the
+      // reader's buffer until its next call.
+      shmcast::ReadResult e = self.wait_read(timeout);
+      if (e.status == shmcast::ReadStatus::message) {
+        self.peeked[0] = e.message;
+        b = {1, {}};
+      } else {
+        b = {0, e};
+      }
+    }
+  }
+  out->generation = self.generation;
+  out->messages.assign(self.peeked.begin(), self.peeked.begin() + static_cast<std::ptrdiff_t>(b.count));
+  if (b.count == 0) out->event = to_event(b.event);
+  return out;
+}
+
+// A slice of a view: a copy.
+py::bytes view_slice(const PyMessageView& v, const py::slice& s) {
+  const std::span<const std::byte> data = v.bytes();
+  Py_ssize_t start = 0, stop = 0, step = 0, n = 0;
+  if (!s.compute(static_cast<Py_ssize_t>(data.size()), &start, &stop, &step, &n)) throw py::error_already_set();
+  if (step == 1) return to_bytes(data.subspan(static_cast<std::size_t>(start), static_cast<std::size_t>(n)));
+  std::string out(static_cast<std::size_t>(n), '\0');
+  for (Py_ssize_t i = 0; i < n; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>(data[static_cast<std::size_t>(start + i * step)]);
+  return py::bytes(out);
+}
 
 }  // namespace
 
 PYBIND11_MODULE(shmcast, m) {
   m.doc() =
       "shmcast: a lock-free shared-memory broadcast ring (one producer, many reader processes).\n\n"
-      "Producer publishes into a ring; Reader follows it at its own pace and reports every loss as a Gap,\n"
-      "so that for each reader delivered + missed == position - start. Reader.poll_into() reads a batch\n"
-      "of messages into a caller's buffer with the GIL released.";
-  m.attr("__version__") = "0.1.0";
-  m.attr("SLOT_HEADER_BYTES") = shmcast::kSlotHeaderBytes;
+      "Producer publishes messages of any size up to max_message into a byte ring; Reader follows it at its\n"
+      "own pace and reports every loss as a Gap, so that for each reader delivered + missed == position - start.\n"
+      "Reader.peek() reads in place, without a copy, under confirm(); Reader.poll_into() reads a batch of\n"
+      "messages into a caller's buffer with the GIL released.";
+  m.attr("__version__") = "0.3.0";
+  m.attr("LAYOUT_VERSION") = 3;
+  m.attr("RECORD_HEADER_BYTES") = shmcast::kRecordHeaderBytes;
+  m.attr("RECORD_ALIGN") = shmcast::kRecordAlign;
+  m.attr("DEFAULT_RING_BYTES") = shmcast::Geometry{}.ring_bytes;
   m.attr("DEFAULT_MAX_READERS") = shmcast::kDefaultMaxReaders;
 
   make_errors(m);
@@ -477,6 +849,17 @@ PYBIND11_MODULE(shmcast, m) {
     } catch (const shmcast::Error& e) {
       raise_error(e);
     }
+  });
+
+  // Names of layout version 2, gone: say what replaced them (PEP 562 module __getattr__).
+  m.def("__getattr__", [](const std::string& name) -> py::object {
+    const char* instead = nullptr;
+    if (name == "slot_size_for") instead = "record_bytes(n) (the bytes a message of n bytes takes in the ring)";
+    if (name == "SLOT_HEADER_BYTES") instead = "RECORD_HEADER_BYTES (and RECORD_ALIGN)";
+    if (instead != nullptr) {
+      throw py::attribute_error("shmcast." + name + " was removed with layout version 3: use shmcast." + instead);
+    }
+    throw py::attribute_error("module 'shmcast' has no attribute '" + name + "'");
   });
 
   py::enum_<shmcast::StartAt>(m, "StartAt", "Where a Reader starts (strings 'latest', 'oldest', 'sequence', 'snapshot' work too).")
@@ -493,19 +876,29 @@ PYBIND11_MODULE(shmcast, m) {
       .value("spin", shmcast::WaitStrategy::spin)
       .value("spin_yield", shmcast::WaitStrategy::spin_yield);
 
-  py::class_<shmcast::Geometry>(m, "Geometry", "The shape of a ring, fixed at creation.")
-      .def_readonly("slot_count", &shmcast::Geometry::slot_count)
-      .def_readonly("slot_size", &shmcast::Geometry::slot_size)
-      .def_readonly("snapshot_capacity", &shmcast::Geometry::snapshot_capacity)
-      .def_property_readonly("payload_capacity", &shmcast::Geometry::payload_capacity,
-                             "The largest message, in bytes: slot_size - SLOT_HEADER_BYTES.")
+  const auto removed = [](const char* what, const char* instead) {
+    return [what, instead](const py::object&) -> py::object {
+      throw py::attribute_error(std::string(what) + " was removed with layout version 3: " + instead);
+    };
+  };
+  py::class_<shmcast::Geometry>(m, "Geometry",
+                                "The shape of a ring, fixed at creation: a byte ring of ring_bytes holding messages\n"
+                                "of any size up to max_message (a ring of B bytes holds about\n"
+                                "B // record_bytes(n) messages of n bytes).")
+      .def_readonly("ring_bytes", &shmcast::Geometry::ring_bytes, "The byte ring's size: a power of two, 4 KiB to 64 GiB.")
+      .def_property_readonly("max_message", &shmcast::Geometry::message_limit, "The largest message accepted, in bytes.")
+      .def_readonly("snapshot_capacity", &shmcast::Geometry::snapshot_capacity, "Bytes per snapshot buffer; 0: none.")
+      .def_property_readonly("slot_count", removed("Geometry.slot_count", "a ring is ring_bytes long"))
+      .def_property_readonly("slot_size", removed("Geometry.slot_size", "a ring is ring_bytes long"))
+      .def_property_readonly("payload_capacity", removed("Geometry.payload_capacity", "use max_message"))
       .def("__eq__", [](const shmcast::Geometry& a, const shmcast::Geometry& b) { return a == b; })
       .def("__repr__", [](const shmcast::Geometry& g) {
-        return "Geometry(slot_count=" + std::to_string(g.slot_count) + ", slot_size=" + std::to_string(g.slot_size) +
-               ", snapshot_capacity=" + std::to_string(g.snapshot_capacity) + ")";
+        return "Geometry(ring_bytes=" + std::to_string(g.ring_bytes) + ", max_message=" +
+               std::to_string(g.message_limit()) + ", snapshot_capacity=" + std::to_string(g.snapshot_capacity) + ")";
       });
-  m.def("slot_size_for", &shmcast::slot_size_for, py::arg("payload_bytes"),
-        "The smallest slot size whose payload holds payload_bytes.");
+  m.def("record_bytes", &shmcast::record_bytes, py::arg("payload_bytes"),
+        "The bytes a message of payload_bytes takes in the ring: RECORD_HEADER_BYTES and the payload,\n"
+        "rounded up to RECORD_ALIGN.");
   m.def("now_ns", &shmcast::now_ns, "The library's clock (what timestamp_ns defaults to), in nanoseconds.");
 
   py::class_<PyMessage>(m, "Message", "A delivered message; data is a copy of its payload.")
@@ -532,7 +925,8 @@ PYBIND11_MODULE(shmcast, m) {
 
   py::class_<PyBatch>(m, "Batch",
                       "What Reader.poll_into() read: `count` messages whose payloads lie in the caller's buffer at\n"
-                      "offsets[i] (8-byte aligned), lengths[i] bytes long; `gap` or `snapshot` if one ended the batch.")
+                      "offsets[i] (8-byte aligned), lengths[i] bytes long, each vouched for by the reader's\n"
+                      "confirm(); `gap` or `snapshot` if one ended the batch.")
       .def_readonly("count", &PyBatch::count)
       .def_readonly("records", &PyBatch::records,
                     "Structured numpy array: offset, length, type, seq, timestamp_ns per message.")
@@ -550,12 +944,110 @@ PYBIND11_MODULE(shmcast, m) {
                ", snapshot=" + std::string(b.snapshot.is_none() ? "None" : "<Snapshot>") + ")";
       });
 
+  // --- reading in place ---
+  py::class_<PyMessageView> view_cls(
+      m, "MessageView", py::buffer_protocol(),
+      "One message of a Reader.peek() batch, read in place: its payload is in the ring itself, which the\n"
+      "producer may overwrite at any moment. Read it, copy it or decode it, and trust nothing you derived\n"
+      "until the batch's confirm() returns True.\n\n"
+      "A view is valid only until its batch is confirmed or closed, the reader reads on (try_read, read,\n"
+      "peek, poll_into, seek, reattach) or is closed; after that every use raises ValueError (seq and\n"
+      "valid excepted). tobytes(), into(), v[i], v[a:b] and len(v) check this on each call.\n\n"
+      "The buffer protocol (memoryview(v), bytes(v), numpy.frombuffer(v)) gives read-only access without a\n"
+      "copy. Such an export cannot be revoked once made, so the reader refuses (BufferError) to confirm,\n"
+      "read on or close while one is alive: release them first (del, memoryview.release()).");
+  {
+    auto* type = reinterpret_cast<PyTypeObject*>(view_cls.ptr());
+    type->tp_as_buffer->bf_getbuffer = view_getbuffer;
+    type->tp_as_buffer->bf_releasebuffer = view_releasebuffer;
+  }
+  view_cls
+      .def_property_readonly("seq", [](const PyMessageView& v) { return v.message.seq; }, "The message's sequence.")
+      .def_property_readonly("type", [](const PyMessageView& v) { return v.check(), v.message.type; })
+      .def_property_readonly("timestamp_ns", [](const PyMessageView& v) { return v.check(), v.message.timestamp_ns; })
+      .def_property_readonly("valid", &PyMessageView::valid, "True until the view dies (see the class).")
+      .def("__len__", [](const PyMessageView& v) { return v.bytes().size(); })
+      .def("tobytes", [](const PyMessageView& v) { return to_bytes(v.bytes()); }, "A copy of the payload.")
+      .def("__bytes__", [](const PyMessageView& v) { return to_bytes(v.bytes()); })
+      .def(
+          "into",
+          [](const PyMessageView& v, py::handle buffer, std::size_t offset) {
+            const std::span<const std::byte> data = v.bytes();
+            HeldBuffer out(buffer, true);
+            if (offset > out.size() || data.size() > out.size() - offset) {
+              throw py::value_error("into: the buffer (" + std::to_string(out.size()) + " bytes) cannot hold " +
+                                    std::to_string(data.size()) + " bytes at offset " + std::to_string(offset));
+            }
+            std::memcpy(out.data() + offset, data.data(), data.size());
+            return data.size();
+          },
+          py::arg("buffer"), py::arg("offset") = 0,
+          "Copies the payload into a writable buffer at offset; returns its length.")
+      .def("__getitem__",
+           [](const PyMessageView& v, Py_ssize_t i) {
+             const std::span<const std::byte> data = v.bytes();
+             const auto n = static_cast<Py_ssize_t>(data.size());
+             if (i < 0) i += n;
+             if (i < 0 || i >= n) throw py::index_error("MessageView index out of range");
+             return static_cast<int>(data[static_cast<std::size_t>(i)]);
+           })
+      .def("__getitem__", &view_slice, "A byte (int), or a slice (a bytes copy).")
+      .def("__repr__", [](const PyMessageView& v) {
+        return "MessageView(seq=" + std::to_string(v.message.seq) +
+               (v.valid() ? ", len=" + std::to_string(v.message.payload.size()) : std::string(", invalid")) + ")";
+      });
+
+  py::class_<PyPeek>(m, "PeekBatch",
+                     "What Reader.peek() read: up to max_messages MessageView objects in place (iterate, index,\n"
+                     "len), or, when there is no message, the event met instead in `event` (a Gap, already counted\n"
+                     "and repositioned; a Snapshot, copied; or None: nothing new).\n\n"
+                     "confirm() says whether every message of the batch stayed intact until now: True, they count\n"
+                     "as delivered and the reader moves past them; False, discard everything derived from them, they\n"
+                     "are never delivered and the next read reports the loss as a gap. Either way the views die.\n"
+                     "A batch closed (or left by `with`) unconfirmed delivers nothing: the next read returns the same\n"
+                     "messages again.")
+      .def_property_readonly("count", [](const PyPeek& b) { return b.messages.size(); })
+      .def("__len__", [](const PyPeek& b) { return b.messages.size(); })
+      .def("__getitem__",
+           [](PyPeek& b, Py_ssize_t i) {
+             py::list views = b.view_list();
+             const auto n = static_cast<Py_ssize_t>(b.messages.size());
+             if (i < 0) i += n;
+             if (i < 0 || i >= n) throw py::index_error("PeekBatch index out of range");
+             return py::object(views[static_cast<std::size_t>(i)]);
+           })
+      .def("__iter__", [](PyPeek& b) { return py::iter(b.view_list()); })
+      .def_property_readonly("views", [](PyPeek& b) { return b.view_list(); }, "The MessageView objects, as a list.")
+      .def_readonly("event", &PyPeek::event, "When count is 0: the Gap or Snapshot met instead, or None.")
+      .def_property_readonly("valid", &PyPeek::valid, "True while the views are alive.")
+      .def_property_readonly("confirmed", [](const PyPeek& b) { return b.confirmed; },
+                             "None until confirm(), then its result.")
+      .def("confirm", &PyPeek::confirm,
+           "True if every message of the batch stayed intact until now: they are delivered. False: discard what\n"
+           "you derived from them; the next read reports the gap. The views die either way. BufferError while a\n"
+           "buffer export of a view is alive; ValueError if the reader read on since the peek.")
+      .def("close", [](PyPeek& b) { b.close(false); },
+           "Ends the batch unconfirmed (if it is not already): its views die, its messages are read again.")
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](PyPeek& b, py::handle exc_type, py::handle, py::handle) {
+        b.close(!exc_type.is_none());
+        return false;
+      })
+      .def("__repr__", [](const PyPeek& b) {
+        return "PeekBatch(count=" + std::to_string(b.messages.size()) +
+               (b.messages.empty() ? ", event=" + py::repr(b.event).cast<std::string>() : std::string()) +
+               (b.confirmed ? std::string(", confirmed=") + (*b.confirmed ? "True" : "False") : std::string()) +
+               (b.valid() ? "" : ", closed") + ")";
+      });
+
   // --- Claim ---
   py::class_<PyClaim> claim_cls(m, "Claim", py::buffer_protocol(),
-                                "A slot claimed for zero-copy publishing (Producer.claim). As a context manager it\n"
-                                "gives a writable memoryview of the payload and commits on exit (aborts on an\n"
-                                "exception). Every view of it must be released before it commits or aborts\n"
-                                "(BufferError otherwise); after that any use raises.");
+                                "Room claimed in the ring for zero-copy publishing (Producer.claim(size)). Fill it in\n"
+                                "place, then commit a length up to size: only that length takes room in the ring. As a\n"
+                                "context manager it gives a writable memoryview of the room and commits on exit (aborts\n"
+                                "on an exception) the length commit() would: `length` if set, else the end of the\n"
+                                "furthest write() if only write() filled it, else all of size. Every view of it must be\n"
+                                "released before it commits or aborts (BufferError otherwise); after that any use raises.");
   {
     auto* type = reinterpret_cast<PyTypeObject*>(claim_cls.ptr());
     type->tp_as_buffer->bf_getbuffer = claim_getbuffer;
@@ -563,10 +1055,12 @@ PYBIND11_MODULE(shmcast, m) {
   }
   claim_cls
       .def_property_readonly("seq", [](const PyClaim& c) { return c.seq; }, "The sequence the message will have.")
-      .def_property_readonly("size", [](const PyClaim& c) { return c.size; })
+      .def_property_readonly("size", [](const PyClaim& c) { return c.size; }, "The room claimed: the most it may commit.")
+      .def_property("length", &PyClaim::commit_length, &PyClaim::set_length,
+                    "The length commit() (and the `with` block's end) commits: set it to commit less than size.")
       .def_property_readonly("open", &PyClaim::is_open, "True until commit() or abort().")
       .def_property_readonly("view", [](py::object self) { return self.cast<PyClaim&>().view(self); },
-                             "The writable memoryview of the claimed payload (one per claim).")
+                             "The writable memoryview of the claimed room (one per claim).")
       .def("__len__", [](const PyClaim& c) { return c.size; })
       .def(
           "write",
@@ -575,10 +1069,11 @@ PYBIND11_MODULE(shmcast, m) {
             HeldBuffer b(data, false);
             if (offset > c.size || b.size() > c.size - offset) throw py::value_error("write past the end of the claim");
             c.claim->write(offset, b.bytes());
+            c.written_end = std::max(c.written_end.value_or(0), offset + b.size());
           },
-          py::arg("data"), py::arg("offset") = 0, "Copies data into the payload at offset (atomic words).")
+          py::arg("data"), py::arg("offset") = 0, "Copies data into the room at offset (atomic words).")
       .def("commit", &PyClaim::commit, py::arg("length") = py::none(),
-           "Commits the first `length` bytes (default: all) and returns the sequence.")
+           "Commits the first `length` bytes (default: the `length` property) and returns the sequence.")
       .def("abort", &PyClaim::abort, "Abandons the claim: readers never see it.")
       .def("__enter__", [](py::object self) { return self.cast<PyClaim&>().view(self); })
       .def("__exit__", [](PyClaim& c, py::handle exc_type, py::handle, py::handle) {
@@ -592,24 +1087,34 @@ PYBIND11_MODULE(shmcast, m) {
       });
 
   // --- Producer ---
+  const char* geometry_doc =
+      "ring_bytes (or size): the byte ring's size, a power of two from 4096 to 64 GiB (default 1 MiB);\n"
+      "max_message: the largest message, at most ring_bytes / 2 - 56 and 1 GiB (default 0: a quarter of the ring);\n"
+      "snapshot_capacity: bytes per snapshot buffer (0: no snapshots). slot_count and slot_size are gone\n"
+      "(layout version 3): passing them raises TypeError.";
   py::class_<PyProducer>(m, "Producer",
                          "The one writer of a ring. Use Producer.create / open / open_or_create; close() (or\n"
                          "`with`) gives the ring up for another producer.")
       .def_static(
           "create",
-          [](const std::string& name, std::uint64_t slot_count, std::uint32_t slot_size, std::uint64_t snapshot_capacity,
-             unsigned mode, bool replace, std::optional<unsigned> registry_mode, std::uint32_t max_readers) {
-            auto geometry = geometry_arg(slot_count, slot_size, snapshot_capacity);
+          [](const std::string& name, const py::object& ring_bytes, const py::object& size, const py::object& max_message,
+             const py::object& snapshot_capacity, unsigned mode, bool replace, std::optional<unsigned> registry_mode,
+             std::uint32_t max_readers, const py::kwargs& extra) {
+            refuse_other_keywords("create", extra);
+            auto geometry = geometry_arg("create", ring_bytes, size, max_message, snapshot_capacity);
             auto options = create_options_arg(mode, replace, registry_mode, max_readers);
             PyProducer out;
             py::gil_scoped_release release;
             out.p.emplace(shmcast::Producer::create(name, geometry, options));
             return out;
           },
-          py::arg("name"), py::kw_only(), py::arg("slot_count") = 4096, py::arg("slot_size") = 256,
-          py::arg("snapshot_capacity") = 0, py::arg("mode") = 0600, py::arg("replace") = false,
-          py::arg("registry_mode") = py::none(), py::arg("max_readers") = shmcast::kDefaultMaxReaders,
-          "Creates a new ring (AlreadyExistsError if the name is taken, unless replace=True).")
+          py::arg("name"), py::kw_only(), py::arg("ring_bytes") = py::none(), py::arg("size") = py::none(),
+          py::arg("max_message") = 0, py::arg("snapshot_capacity") = 0, py::arg("mode") = 0600,
+          py::arg("replace") = false, py::arg("registry_mode") = py::none(),
+          py::arg("max_readers") = shmcast::kDefaultMaxReaders,
+          (std::string("Creates a new ring (AlreadyExistsError if the name is taken, unless replace=True).\n") +
+           geometry_doc)
+              .c_str())
       .def_static(
           "open",
           [](const std::string& name) {
@@ -621,10 +1126,11 @@ PYBIND11_MODULE(shmcast, m) {
           py::arg("name"), "Takes over an existing ring at its head.")
       .def_static(
           "open_or_create",
-          [](const std::string& name, std::uint64_t slot_count, std::uint32_t slot_size, std::uint64_t snapshot_capacity,
-             unsigned mode, bool replace, std::optional<unsigned> registry_mode, std::uint32_t max_readers,
-             bool use_as_is) {
-            auto geometry = geometry_arg(slot_count, slot_size, snapshot_capacity);
+          [](const std::string& name, const py::object& ring_bytes, const py::object& size, const py::object& max_message,
+             const py::object& snapshot_capacity, unsigned mode, bool replace, std::optional<unsigned> registry_mode,
+             std::uint32_t max_readers, bool use_as_is, const py::kwargs& extra) {
+            refuse_other_keywords("open_or_create", extra);
+            auto geometry = geometry_arg("open_or_create", ring_bytes, size, max_message, snapshot_capacity);
             auto options = create_options_arg(mode, replace, registry_mode, max_readers);
             PyProducer out;
             py::gil_scoped_release release;
@@ -632,11 +1138,13 @@ PYBIND11_MODULE(shmcast, m) {
                 name, geometry, options, use_as_is ? shmcast::ExistingRing::use_as_is : shmcast::ExistingRing::must_match));
             return out;
           },
-          py::arg("name"), py::kw_only(), py::arg("slot_count") = 4096, py::arg("slot_size") = 256,
-          py::arg("snapshot_capacity") = 0, py::arg("mode") = 0600, py::arg("replace") = false,
-          py::arg("registry_mode") = py::none(), py::arg("max_readers") = shmcast::kDefaultMaxReaders,
-          py::arg("use_as_is") = false,
-          "Takes the ring over if it exists (its geometry must match unless use_as_is), else creates it.")
+          py::arg("name"), py::kw_only(), py::arg("ring_bytes") = py::none(), py::arg("size") = py::none(),
+          py::arg("max_message") = 0, py::arg("snapshot_capacity") = 0, py::arg("mode") = 0600,
+          py::arg("replace") = false, py::arg("registry_mode") = py::none(),
+          py::arg("max_readers") = shmcast::kDefaultMaxReaders, py::arg("use_as_is") = false,
+          (std::string("Takes the ring over if it exists (its geometry must match unless use_as_is), else creates it.\n") +
+           geometry_doc)
+              .c_str())
       .def_static("remove", [](const std::string& name) { return shmcast::Producer::remove(name); }, py::arg("name"),
                   "Removes a ring and its registry; False if absent.")
       .def(
@@ -647,8 +1155,8 @@ PYBIND11_MODULE(shmcast, m) {
             return p.publish(b.bytes(), type, timestamp_arg(timestamp_ns));
           },
           py::arg("data"), py::arg("type") = 0, py::arg("timestamp_ns") = py::none(),
-          "Publishes one message (any contiguous buffer) and returns its sequence. MessageTooLargeError\n"
-          "(a ValueError) if it exceeds payload_capacity; nothing is written then.")
+          "Publishes one message (any contiguous buffer, 0 to max_message bytes) and returns its sequence.\n"
+          "MessageTooLargeError (a ValueError) if it exceeds max_message; nothing is written then.")
       .def(
           "claim",
           [](py::object self_obj, std::size_t size, std::uint32_t type, std::optional<std::uint64_t> timestamp_ns) {
@@ -664,7 +1172,9 @@ PYBIND11_MODULE(shmcast, m) {
             return c;
           },
           py::arg("size"), py::arg("type") = 0, py::arg("timestamp_ns") = py::none(),
-          "Claims a slot for `size` bytes to fill in place: `with producer.claim(n) as mv: mv[:] = ...`.")
+          "Claims room for up to `size` bytes (at most max_message) to fill in place:\n"
+          "`with producer.claim(n) as mv: mv[:] = ...`, or claim the most and commit what was used:\n"
+          "`c = producer.claim(producer.max_message); n = fill(c.view); c.commit(n)`.")
       .def(
           "publish_snapshot",
           [](PyProducer& self, py::handle data) {
@@ -676,7 +1186,9 @@ PYBIND11_MODULE(shmcast, m) {
       .def_property_readonly("head", [](PyProducer& s) { return s.get().head(); }, "The next sequence to publish.")
       .def_property_readonly("reader_count", [](PyProducer& s) { return s.get().reader_count(); },
                              "Live registered readers (one registry scan).")
-      .def_property_readonly("payload_capacity", [](PyProducer& s) { return s.get().payload_capacity(); })
+      .def_property_readonly("max_message", [](PyProducer& s) { return s.get().max_message(); },
+                             "The largest message the ring accepts, in bytes.")
+      .def_property_readonly("payload_capacity", removed("Producer.payload_capacity", "use max_message"))
       .def_property_readonly("geometry", [](PyProducer& s) { return s.get().geometry(); })
       .def_property_readonly("name", [](PyProducer& s) { return s.get().name(); })
       .def_property_readonly("ring_id", [](PyProducer& s) { return s.get().ring_id(); })
@@ -698,7 +1210,8 @@ PYBIND11_MODULE(shmcast, m) {
   // --- Reader ---
   py::class_<PyReader>(m, "Reader",
                        "One reader of a ring. Events are Message, Gap and Snapshot objects; `for ev in reader`\n"
-                       "blocks for each. delivered + missed == position - start (seeks aside).")
+                       "blocks for each. peek() reads in place under confirm(); poll_into() reads batches into a\n"
+                       "buffer. delivered + missed == position - start (seeks aside).")
       .def(py::init([](const std::string& name, py::object start, std::uint64_t start_seq, py::object on_gap,
                        py::object wait, bool register_reader, const std::string& label, double attach_timeout,
                        bool wait_for_ring) {
@@ -730,26 +1243,46 @@ PYBIND11_MODULE(shmcast, m) {
            py::arg("on_gap") = "oldest", py::arg("wait") = "block", py::arg("register") = true, py::arg("label") = "",
            py::arg("attach_timeout") = 2.0, py::arg("wait_for_ring") = false,
            "Attaches to ring `name`. start/on_gap/wait take the enums or their names.")
-      .def("try_read", [](PyReader& s) { return to_event(s.get().try_read()); },
+      .def("try_read", [](PyReader& s) { return s.read_event("try_read()", 0.0); },
            "The next event (Message, Gap or Snapshot), or None if nothing is new. Never blocks.")
       .def(
-          "read", [](PyReader& s, std::optional<double> timeout) { return to_event(s.wait_read(timeout)); },
+          "read",
+          [](PyReader& s, std::optional<double> timeout) { return s.read_event("read()", timeout); },
           py::arg("timeout") = py::none(),
           "Waits up to `timeout` seconds (None: forever) for the next event; None on timeout. The GIL is\n"
           "released while waiting; signals (Ctrl-C) are handled within 100 ms.")
+      .def("peek", &peek, py::arg("max_messages") = 64, py::arg("timeout") = 0.0,
+           "Reads up to max_messages messages in place, without copying them, and returns a PeekBatch of\n"
+           "MessageView objects (or, if the next event is not a message, that event in batch.event).\n"
+           "Waits up to `timeout` seconds (None: forever) for an event if there is none (a message met\n"
+           "that way comes alone, already copied and delivered). Then batch.confirm(): True, they are\n"
+           "delivered; False, discard what you derived, the next read reports the gap:\n\n"
+           "    with reader.peek(64) as batch:\n"
+           "        values = [decode(v) for v in batch]   # v.tobytes(), v[i], memoryview(v)...\n"
+           "        if batch.confirm():\n"
+           "            use(values)\n\n"
+           "Any later read, seek or close of the reader ends the batch: its views raise on use.")
       .def("poll_into", &PyReader::poll_into, py::arg("buffer"), py::arg("max_messages") = py::none(),
            py::arg("timeout") = 0.0,
-           "Reads up to max_messages messages into `buffer` (a writable bytes-like object, at least one\n"
-           "payload_capacity long), payloads back to back at 8-byte aligned offsets, with the GIL released.\n"
-           "Waits up to `timeout` seconds (None: forever) for the first event. A gap or snapshot ends the batch\n"
-           "(after its messages) and is returned in Batch.gap / Batch.snapshot. Returns a Batch.")
+           "Reads up to max_messages messages into `buffer` (a writable bytes-like object, at least\n"
+           "max_message long), payloads back to back at 8-byte aligned offsets, with the GIL released. It\n"
+           "peeks them in place, copies them and returns only those confirm() vouched for; a batch that was\n"
+           "overwritten while copied is dropped and the gap reported. Waits up to `timeout` seconds (None:\n"
+           "forever) for the first event. A gap or snapshot ends the batch (after its messages) and is\n"
+           "returned in Batch.gap / Batch.snapshot. Returns a Batch.")
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", [](PyReader& s) {
         if (!s.r && !s.busy) throw py::stop_iteration();
-        return to_event(s.wait_read(std::nullopt));
+        return s.read_event("reading on", std::nullopt);
       })
-      .def("seek", [](PyReader& s, std::uint64_t seq) { return s.get().seek(seq); }, py::arg("seq"),
-           "Resumes at seq; True if it is held now.")
+      .def(
+          "seek",
+          [](PyReader& s, std::uint64_t seq) {
+            shmcast::Reader& rd = s.moving("seek()");
+            s.reposition();
+            return rd.seek(seq);
+          },
+          py::arg("seq"), "Resumes at seq; True if it is held now.")
       .def_property_readonly("position", [](PyReader& s) { return s.get().position(); })
       .def_property_readonly("start", [](PyReader& s) { return s.get().start(); })
       .def_property_readonly("delivered", [](PyReader& s) { return s.get().delivered(); })
@@ -764,6 +1297,8 @@ PYBIND11_MODULE(shmcast, m) {
       .def_property_readonly("registered", [](PyReader& s) { return s.get().registered(); })
       .def_property_readonly("registration_error", [](PyReader& s) { return s.get().registration_error(); })
       .def_property_readonly("geometry", [](PyReader& s) { return s.get().geometry(); })
+      .def_property_readonly("max_message", [](PyReader& s) { return s.get().geometry().message_limit(); },
+                             "The largest message the ring holds, in bytes.")
       .def_property_readonly("name", [](PyReader& s) { return s.get().name(); })
       .def_property_readonly("ring_id", [](PyReader& s) { return s.get().ring_id(); })
       .def_property_readonly("closed", [](PyReader& s) { return !s.r.has_value(); })
@@ -771,6 +1306,8 @@ PYBIND11_MODULE(shmcast, m) {
           "reattach",
           [](PyReader& s, double initial, double cap, double give_up) {
             shmcast::Backoff b{seconds_arg(initial, "initial"), seconds_arg(cap, "cap"), seconds_arg(give_up, "give_up")};
+            s.moving("reattach()");
+            s.reposition();
             bool interrupted = false;
             const bool ok = s.without_gil([&](shmcast::Reader& rd) {
               return rd.reattach(b, [&] {
@@ -789,14 +1326,24 @@ PYBIND11_MODULE(shmcast, m) {
           "After `replaced`: waits with backoff (seconds; give_up=0: forever) for a ring under the name again\n"
           "and re-attaches to it at its oldest message. False if it gave up.")
       .def(
-          "close", [](PyReader& s) {
+          "close",
+          [](PyReader& s) {
             if (s.busy) throw py::value_error("the reader is in use by another thread (a read is waiting)");
+            if (!s.r) return;
+            s.end_views("the reader closes");
+            s.reposition();
             s.r.reset();
           },
-          "Detaches. Any later use raises ValueError.")
+          "Detaches; the views of its last peek die. Any later use raises ValueError. BufferError while a\n"
+          "buffer export of an in-place view is alive.")
       .def("__enter__", [](py::object self) { return self; })
-      .def("__exit__", [](PyReader& s, py::handle, py::handle, py::handle) {
-        if (!s.busy) s.r.reset();
+      .def("__exit__", [](PyReader& s, py::handle exc_type, py::handle, py::handle) {
+        if (s.busy || !s.r) return false;
+        // With an exception on its way, a live export keeps the reader open rather than
+        // hide that exception (it closes when collected); otherwise BufferError says so.
+        if (s.exports > 0 && !exc_type.is_none()) return false;
+        s.end_views("the reader closes");
+        s.r.reset();
         return false;
       });
 }
