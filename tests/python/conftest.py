@@ -1,5 +1,6 @@
-"""Fixtures of the Python binding's tests: unique ring names (removed afterwards) and the
-`shmcast` CLI of the same build (SHMCAST_CLI, set by ctest; else found on PATH)."""
+"""Fixtures of the Python binding's tests: unique ring names (removed afterwards), the
+`shmcast` CLI of the same build (SHMCAST_CLI, set by ctest; else found on PATH) and the C++
+test peer tests/python/peer.cpp (SHMCAST_PYTHON_PEER, set by ctest; built with the module)."""
 import itertools
 import os
 import shutil
@@ -31,8 +32,17 @@ def ring_name():
 @pytest.fixture
 def cli():
     path = os.environ.get("SHMCAST_CLI") or shutil.which("shmcast")
-    if not path:
-        pytest.skip("the shmcast CLI was not found (set SHMCAST_CLI)")
+    if not path or not os.access(path, os.X_OK):
+        pytest.skip("the shmcast CLI was not found or not built (set SHMCAST_CLI)")
+    return path
+
+
+@pytest.fixture
+def peer():
+    here = os.path.dirname(shmcast.__file__)
+    path = os.environ.get("SHMCAST_PYTHON_PEER") or os.path.join(here, "shmcast-python-peer")
+    if not os.access(path, os.X_OK):
+        pytest.skip("the C++ test peer was not found (build shmcast_python, or set SHMCAST_PYTHON_PEER)")
     return path
 
 

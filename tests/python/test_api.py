@@ -1,5 +1,5 @@
-"""The binding's surface in one process: events, options, counters, claims, batches, errors
-and misuse, which must raise and never crash."""
+"""The binding's surface in one process: events, options, geometry, counters, claims, batches,
+errors and misuse, which must raise and never crash."""
 import gc
 
 import numpy as np
@@ -9,9 +9,17 @@ import shmcast
 
 
 def small_ring(ring_name, **kw):
-    kw.setdefault("slot_count", 64)
-    kw.setdefault("slot_size", 128)
+    kw.setdefault("ring_bytes", 8192)
     return shmcast.Producer.create(ring_name(), **kw)
+
+
+def lap(producer, reader, payload=b"x"):
+    """Publishes until `reader` is lapped: until its position is no longer held (reader.oldest
+    keeps a margin of ring_bytes / 16), then a whole ring more."""
+    while reader.oldest <= reader.position:
+        producer.publish(payload)
+    for _ in range(producer.geometry.ring_bytes // shmcast.record_bytes(len(payload))):
+        producer.publish(payload)
 
 
 def test_publish_and_read_events(ring_name):
@@ -20,21 +28,64 @@ def test_publish_and_read_events(ring_name):
         assert p.publish(memoryview(b"abc")) == 1
         assert p.publish(bytearray(b"xyz"), 2) == 2
         assert p.publish(np.arange(3, dtype=np.uint16)) == 3
-        assert p.head == 4
+        assert p.publish(b"") == 4
+        assert p.head == 5
         m = r.try_read()
         assert isinstance(m, shmcast.Message)
         assert (m.seq, m.type, m.timestamp_ns, m.data) == (0, 7, 123, b"hello")
         assert r.read().data == b"abc"
         assert r.read(timeout=0).type == 2
         assert r.read(1.0).data == np.arange(3, dtype=np.uint16).tobytes()
+        assert r.read().data == b""
         assert r.try_read() is None
         assert r.read(timeout=0.05) is None
-        assert (r.position, r.start, r.delivered, r.gaps, r.missed) == (4, 0, 4, 0, 0)
-        assert r.head == 4 and r.oldest == 0
+        assert (r.position, r.start, r.delivered, r.gaps, r.missed) == (5, 0, 5, 0, 0)
+        assert r.head == 5 and r.oldest == 0
         assert r.producer_alive and not r.replaced
         assert p.reader_count == 1
-        assert r.geometry == p.geometry and p.geometry.payload_capacity == 128 - shmcast.SLOT_HEADER_BYTES
         assert "Message(seq=" in repr(m)
+
+
+def test_geometry_in_bytes(ring_name):
+    with small_ring(ring_name) as p, shmcast.Reader(p.name) as r:
+        g = p.geometry
+        assert (g.ring_bytes, g.max_message, g.snapshot_capacity) == (8192, 2048, 0)  # max_message: a quarter
+        assert p.max_message == r.max_message == 2048 and r.geometry == g
+        assert repr(g) == "Geometry(ring_bytes=8192, max_message=2048, snapshot_capacity=0)"
+    with shmcast.Producer.create(ring_name(), size=1 << 16, max_message=1000, snapshot_capacity=512) as p:
+        assert (p.geometry.ring_bytes, p.geometry.max_message, p.geometry.snapshot_capacity) == (1 << 16, 1000, 512)
+    with shmcast.Producer.create(ring_name()) as p:
+        assert p.geometry.ring_bytes == shmcast.DEFAULT_RING_BYTES == 1 << 20
+        assert p.max_message == (1 << 20) // 4
+    assert (shmcast.RECORD_HEADER_BYTES, shmcast.RECORD_ALIGN) == (24, 32)
+    assert [shmcast.record_bytes(n) for n in (0, 8, 9, 64, 100)] == [32, 32, 64, 96, 128]
+
+
+def test_removed_layout_2_names_say_what_replaced_them(ring_name):
+    for kw in ({"slot_count": 64}, {"slot_size": 128}, {"slot_count": 64, "slot_size": 128}):
+        with pytest.raises(TypeError, match="ring_bytes") as e:
+            shmcast.Producer.create(ring_name(), **kw)
+        assert "max_message" in str(e.value) and "layout version 3" in str(e.value)
+        with pytest.raises(TypeError, match="ring_bytes"):
+            shmcast.Producer.open_or_create(ring_name(), **kw)
+    with pytest.raises(TypeError, match="not both"):
+        shmcast.Producer.create(ring_name(), ring_bytes=8192, size=8192)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'slots'"):
+        shmcast.Producer.create(ring_name(), slots=64)
+    for bad in ("1M", 4096.0, True):
+        with pytest.raises(TypeError, match="must be an int"):
+            shmcast.Producer.create(ring_name(), ring_bytes=bad)
+    with pytest.raises(AttributeError, match="record_bytes"):
+        shmcast.slot_size_for(100)
+    with pytest.raises(AttributeError, match="RECORD_HEADER_BYTES"):
+        shmcast.SLOT_HEADER_BYTES
+    assert not hasattr(shmcast, "no_such_name")
+    with small_ring(ring_name) as p:
+        with pytest.raises(AttributeError, match="max_message"):
+            p.payload_capacity
+        with pytest.raises(AttributeError, match="max_message"):
+            p.geometry.payload_capacity
+        assert not hasattr(p.geometry, "slot_count") and not hasattr(p.geometry, "slot_size")
 
 
 def test_options_as_strings_and_enums(ring_name):
@@ -57,34 +108,36 @@ def test_options_as_strings_and_enums(ring_name):
 
 
 def test_iteration_seek_and_gaps(ring_name):
-    with small_ring(ring_name, slot_count=16) as p, shmcast.Reader(p.name, start="oldest") as r:
+    with small_ring(ring_name, ring_bytes=4096) as p, shmcast.Reader(p.name, start="oldest") as r:
         for i in range(3):
             p.publish(bytes([i]))
         it = iter(r)
         assert [next(it).seq for _ in range(3)] == [0, 1, 2]
         assert r.seek(1) and r.read().seq == 1
-        for i in range(100):  # laps the reader
-            p.publish(b"x")
+        lap(p, r)
         events = []
         while (ev := r.try_read()) is not None:
             events.append(ev)
         gaps = [e for e in events if isinstance(e, shmcast.Gap)]
         assert len(gaps) == 1 and r.gaps == 1 and r.missed == gaps[0].missed
+        assert gaps[0].first == 2 and events[0] is gaps[0]
+        assert [e.seq for e in events[1:]] == list(range(gaps[0].first + gaps[0].missed, p.head))
         assert "Gap(first=" in repr(gaps[0])
 
 
 def test_accounting_exact_without_seek(ring_name):
-    with small_ring(ring_name, slot_count=16) as p, shmcast.Reader(p.name, start="oldest") as r:
+    with small_ring(ring_name, ring_bytes=4096) as p, shmcast.Reader(p.name, start="oldest") as r:
         delivered = missed = 0
-        for rnd in range(50):
-            for _ in range(rnd % 40):
-                p.publish(b"m")
-            for _ in range(5):
+        for rnd in range(60):
+            for i in range(rnd * 7 % 200):
+                p.publish(bytes(i % 70))  # 32 to 96 bytes a record: a 4 KiB ring holds 40 to 120
+            for _ in range(30):
                 ev = r.try_read()
                 if isinstance(ev, shmcast.Message):
                     delivered += 1
                 elif isinstance(ev, shmcast.Gap):
                     missed += ev.missed
+        assert missed > 0
         assert (r.delivered, r.missed) == (delivered, missed)
         assert r.delivered + r.missed == r.position - r.start
 
@@ -98,6 +151,9 @@ def test_snapshots(ring_name):
             s = r.read()
             assert isinstance(s, shmcast.Snapshot) and s.as_of == 1 and s.data == b"state" * 100
             assert r.read().data == b"b" and r.snapshots == 1
+        with shmcast.Reader(p.name, start="snapshot") as r:
+            b = r.peek(8)
+            assert b.count == 0 and isinstance(b.event, shmcast.Snapshot) and b.event.data == b"state" * 100
         with pytest.raises(shmcast.MessageTooLargeError):
             p.publish_snapshot(bytes(5000))
     with small_ring(ring_name) as p, pytest.raises(shmcast.NoSnapshotAreaError) as e:
@@ -123,6 +179,48 @@ def test_claim_commits_on_exit_and_aborts_on_exception(ring_name):
         assert (m.seq, m.type, m.data) == (0, 4, b"world")
         assert r.read().data == b"1234"
         assert r.try_read() is None
+
+
+def test_claim_the_most_and_commit_what_was_used(ring_name):
+    with small_ring(ring_name) as p, shmcast.Reader(p.name, start="oldest") as r:
+        most = p.max_message
+        c = p.claim(most, type=3)
+        assert c.size == most and c.length == most
+        c.view[:5] = b"hello"
+        assert c.commit(5) == 0  # releases the view it handed out
+        c = p.claim(most)
+        with c as mv:  # the `with` block commits `length` when set
+            mv[:3] = b"abc"
+            c.length = 3
+        c = p.claim(100)
+        c.write(b"xy")
+        c.write(b"z", offset=2)
+        assert c.length == 3  # only write() filled it: the end of the furthest write
+        c.commit()
+        c = p.claim(most)
+        c.write(b"")
+        assert c.length == 0 and c.commit() == 3  # an empty write: an empty message
+        with p.claim(4) as mv:  # a view and no length: all of it
+            mv[:] = b"full"
+        c = p.claim(10)
+        with pytest.raises(ValueError):
+            c.length = 11
+        with pytest.raises(ValueError):
+            c.commit(11)
+        c.abort()
+        assert [r.read().data for _ in range(5)] == [b"hello", b"abc", b"xyz", b"", b"full"]
+        # Only the length committed takes room: claims of the most, committed short, do
+        # not lap a reader that a ring of max_message records would.
+        n = 100
+        assert n * shmcast.record_bytes(most) > 4 * p.geometry.ring_bytes
+        assert n * shmcast.record_bytes(8) < p.geometry.ring_bytes // 2
+        for i in range(n):
+            c = p.claim(most)
+            c.write(i.to_bytes(8, "little"))
+            c.commit()
+        assert r.oldest <= r.position
+        got = [r.read() for _ in range(n)]
+        assert [int.from_bytes(m.data, "little") for m in got] == list(range(n)) and r.missed == 0
 
 
 def test_claim_after_commit_raises(ring_name):
@@ -161,15 +259,27 @@ def test_claim_with_live_views_refuses_to_commit(ring_name):
         assert p.publish(b"after") == 1
 
 
-def test_oversized_message(ring_name):
-    with small_ring(ring_name) as p:
-        cap = p.payload_capacity
-        assert p.publish(bytes(cap)) == 0
+def test_message_sizes_up_to_max_message(ring_name):
+    with small_ring(ring_name, ring_bytes=1 << 20) as p, shmcast.Reader(p.name, start="oldest") as r:
+        most = p.max_message
+        assert most == 256 * 1024
+        sizes = [0, 1, 63, 64, 65, 1000, 64 * 1024, 64 * 1024 + 1, 200_000, most]
+        payloads = [np.random.default_rng(n).integers(0, 256, n, dtype=np.uint8).tobytes() for n in sizes]
+        for data in payloads:
+            p.publish(data)
+        assert [r.read().data for _ in sizes] == payloads
         with pytest.raises(shmcast.MessageTooLargeError) as e:
-            p.publish(bytes(cap + 1))
-        assert isinstance(e.value, ValueError) and e.value.code == "message_too_large"
-        with pytest.raises(ValueError):
-            p.claim(cap + 1)
+            p.publish(bytes(most + 1))
+        assert isinstance(e.value, shmcast.Error) and isinstance(e.value, ValueError)
+        assert e.value.code == "message_too_large" and e.value.ring == p.name
+        with pytest.raises(shmcast.MessageTooLargeError) as e:
+            p.claim(most + 1)
+        assert e.value.code == "message_too_large"
+        assert p.head == len(sizes) and r.try_read() is None
+    with small_ring(ring_name, max_message=100) as p:
+        assert p.publish(bytes(100)) == 0
+        with pytest.raises(shmcast.MessageTooLargeError):
+            p.publish(bytes(101))
         assert p.head == 1
 
 
@@ -178,9 +288,11 @@ def test_errors_map_to_python_exceptions(ring_name):
         shmcast.Reader(ring_name("absent"), attach_timeout=0)
     assert isinstance(e.value, shmcast.NotFoundError) and isinstance(e.value, shmcast.Error)
     assert e.value.code == "not_found" and e.value.ring
-    with pytest.raises(ValueError) as e:
-        shmcast.Producer.create(ring_name(), slot_count=3)
-    assert e.value.code == "invalid_argument"
+    for geometry in ({"ring_bytes": 3}, {"ring_bytes": 5000}, {"ring_bytes": 1 << 11}, {"ring_bytes": -1},
+                     {"ring_bytes": 4096, "max_message": 4096 // 2 - 55}, {"max_message": 1 << 33}):
+        with pytest.raises(shmcast.InvalidArgumentError) as e:
+            shmcast.Producer.create(ring_name(), **geometry)
+        assert isinstance(e.value, ValueError) and e.value.code == "invalid_argument", geometry
     with small_ring(ring_name) as p:
         name = p.name
         with pytest.raises(FileExistsError) as e:
@@ -189,9 +301,13 @@ def test_errors_map_to_python_exceptions(ring_name):
         with pytest.raises(shmcast.ProducerActiveError):
             shmcast.Producer.open(p.name)
     with pytest.raises(shmcast.GeometryMismatchError):
-        shmcast.Producer.open_or_create(name, slot_count=128)
-    with shmcast.Producer.open_or_create(name, slot_count=128, use_as_is=True) as q:
-        assert q.geometry.slot_count == 64
+        shmcast.Producer.open_or_create(name, ring_bytes=16384)
+    with pytest.raises(shmcast.GeometryMismatchError):
+        shmcast.Producer.open_or_create(name, ring_bytes=8192, max_message=1000)
+    with shmcast.Producer.open_or_create(name, ring_bytes=8192, max_message=2048):  # the default, spelled out
+        pass
+    with shmcast.Producer.open_or_create(name, ring_bytes=16384, use_as_is=True) as q:
+        assert q.geometry.ring_bytes == 8192
     with pytest.raises(TypeError):
         small_ring(ring_name).publish("text is not bytes")
 
@@ -201,23 +317,23 @@ def test_closed_objects_raise(ring_name):
     r = shmcast.Reader(p.name)
     r.close()
     assert r.closed
-    for use in (r.try_read, r.read, lambda: r.position, lambda: r.seek(0), lambda: r.delivered,
-                lambda: r.poll_into(bytearray(1024)), lambda: next(iter(r))):
+    for use in (r.try_read, r.read, r.peek, lambda: r.position, lambda: r.seek(0), lambda: r.delivered,
+                lambda: r.poll_into(bytearray(4096)), lambda: next(iter(r))):
         with pytest.raises((ValueError, StopIteration)):
             use()
     r.close()
     p.close()
-    for use in (lambda: p.publish(b"x"), lambda: p.head, lambda: p.claim(1)):
+    for use in (lambda: p.publish(b"x"), lambda: p.head, lambda: p.claim(1), lambda: p.max_message):
         with pytest.raises(ValueError):
             use()
 
 
 def test_poll_into(ring_name):
-    with small_ring(ring_name, slot_count=64) as p, shmcast.Reader(p.name, start="oldest") as r:
+    with small_ring(ring_name, ring_bytes=16384) as p, shmcast.Reader(p.name, start="oldest") as r:
         payloads = [bytes([i]) * (i * 7 % 100) for i in range(40)]
         for i, data in enumerate(payloads):
             p.publish(data, type=i, timestamp_ns=1000 + i)
-        buf = bytearray(4096)
+        buf = bytearray(p.max_message)
         b = r.poll_into(buf, 25)
         assert b.count == len(b) == 25 and b.gap is None and b.snapshot is None
         assert (b.offsets % 8 == 0).all()
@@ -232,36 +348,58 @@ def test_poll_into(ring_name):
         assert r.poll_into(arr).count == 0
         assert r.poll_into(arr, 0).count == 0
         # A gap ends a batch, after its messages, and is counted exactly.
-        for i in range(200):
-            p.publish(b"g")
+        lap(p, r, b"g")
         b = r.poll_into(arr, 1000)
         assert b.count == 0 and isinstance(b.gap, shmcast.Gap) and r.missed == b.gap.missed
+        assert b.gap.first == 40
         n = 0
         while (b := r.poll_into(arr, 1000)).count or b.gap:
             n += b.count
-        assert r.delivered == 40 + n
+        assert n > 0 and r.delivered == 40 + n
         assert r.delivered + r.missed == r.position - r.start
         with pytest.raises(ValueError):
-            r.poll_into(bytearray(8))  # smaller than one message
+            r.poll_into(bytearray(p.max_message - 1))  # smaller than the largest message
         with pytest.raises(BufferError):
             r.poll_into(b"read-only bytes")
 
 
+def test_poll_into_fills_the_buffer_to_its_end(ring_name):
+    """Messages of any size pack a buffer: a batch ends where the next message does not fit, and
+    that message comes first in the next batch; nothing is lost or repeated."""
+    with small_ring(ring_name, ring_bytes=1 << 16, max_message=300) as p, \
+            shmcast.Reader(p.name, start="oldest") as r:
+        rng = np.random.default_rng(7)
+        payloads = [rng.integers(0, 256, int(n), dtype=np.uint8).tobytes() for n in rng.integers(0, 301, 150)]
+        for data in payloads:
+            p.publish(data)
+        buf = bytearray(301)
+        got, counts = [], []
+        while (b := r.poll_into(buf)).count:
+            counts.append(b.count)
+            got += [bytes(buf[o:o + n]) for o, n in zip(b.offsets, b.lengths)]
+            assert b.used <= len(buf)
+        assert got == payloads and max(counts) > 1
+        assert r.delivered == len(payloads) and r.missed == 0
+
+
 def test_reattach(ring_name):
     name = ring_name()
-    p = shmcast.Producer.create(name, slot_count=64, slot_size=128)
+    p = shmcast.Producer.create(name, ring_bytes=8192)
     r = shmcast.Reader(name, start="oldest")
     p.close()
     shmcast.Producer.remove(name)
     assert r.replaced
-    p = shmcast.Producer.create(name, slot_count=64, slot_size=128)
+    p = shmcast.Producer.create(name, ring_bytes=16384)
     p.publish(b"new ring")
     assert r.reattach(give_up=2.0)
     assert not r.replaced and r.read(1.0).data == b"new ring"
+    assert r.geometry.ring_bytes == 16384
     r.close()
     p.close()
 
 
 def test_docstrings_and_stub_present():
-    assert "poll_into" in shmcast.Reader.poll_into.__doc__ or shmcast.Reader.poll_into.__doc__
-    assert shmcast.Producer.claim.__doc__ and shmcast.Error.__doc__
+    assert "confirm" in shmcast.Reader.peek.__doc__ and "confirm" in shmcast.Reader.poll_into.__doc__
+    assert "raise" in shmcast.MessageView.__doc__ and "BufferError" in shmcast.MessageView.__doc__
+    assert shmcast.Producer.claim.__doc__ and shmcast.Error.__doc__ and shmcast.PeekBatch.confirm.__doc__
+    assert "ring_bytes" in shmcast.Producer.create.__doc__

@@ -1,4 +1,5 @@
-"""read(timeout) waits with the GIL released, and SIGINT interrupts a blocked read."""
+"""read(timeout), peek(timeout) and poll_into(timeout) wait with the GIL released, and SIGINT
+interrupts a blocked read."""
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import shmcast
 
 
 def test_read_releases_the_gil(ring_name):
-    with shmcast.Producer.create(ring_name(), slot_count=64, slot_size=128) as p, shmcast.Reader(p.name) as r:
+    with shmcast.Producer.create(ring_name(), ring_bytes=8192) as p, shmcast.Reader(p.name) as r:
         progress = 0
         stop = threading.Event()
 
@@ -36,7 +37,7 @@ def test_read_releases_the_gil(ring_name):
 
 
 def test_read_wakes_for_a_message_from_another_thread(ring_name):
-    with shmcast.Producer.create(ring_name(), slot_count=64, slot_size=128) as p, shmcast.Reader(p.name) as r:
+    with shmcast.Producer.create(ring_name(), ring_bytes=8192) as p, shmcast.Reader(p.name) as r:
         t = threading.Timer(0.2, lambda: p.publish(b"late"))
         t.start()
         ev = r.read(timeout=10)
@@ -44,14 +45,28 @@ def test_read_wakes_for_a_message_from_another_thread(ring_name):
         assert ev.data == b"late"
 
 
+def test_peek_and_poll_into_wait_with_the_gil_released(ring_name):
+    with shmcast.Producer.create(ring_name(), ring_bytes=8192) as p, shmcast.Reader(p.name) as r:
+        for wait in (lambda: r.peek(8, timeout=10), lambda: r.poll_into(bytearray(8192), timeout=10)):
+            t = threading.Timer(0.2, lambda: p.publish(b"late"))
+            t0 = time.monotonic()
+            t.start()  # runs only if the waiting call lets go of the GIL
+            got = wait()
+            t.join()
+            assert len(got) == 1 and 0.15 <= time.monotonic() - t0 < 5
+            if isinstance(got, shmcast.PeekBatch):
+                assert got[0].tobytes() == b"late" and got.confirm()
+        assert r.delivered == 2
+
+
 def test_reader_busy_in_another_thread_raises(ring_name):
-    with shmcast.Producer.create(ring_name(), slot_count=64, slot_size=128) as p:
+    with shmcast.Producer.create(ring_name(), ring_bytes=8192) as p:
         r = shmcast.Reader(p.name)
         t = threading.Thread(target=lambda: r.read(timeout=0.5))
         t.start()
         time.sleep(0.1)
         try:
-            for use in (r.try_read, r.close, lambda: r.position):
+            for use in (r.try_read, r.close, lambda: r.position, r.peek, lambda: r.poll_into(bytearray(8192))):
                 try:
                     use()
                     raise AssertionError("use during a waiting read did not raise")
@@ -77,7 +92,7 @@ sys.exit(3)
 
 
 def test_sigint_interrupts_a_blocked_read(ring_name, python_env):
-    with shmcast.Producer.create(ring_name(), slot_count=64, slot_size=128) as p:
+    with shmcast.Producer.create(ring_name(), ring_bytes=8192) as p:
         child = subprocess.Popen([sys.executable, "-c", BLOCKED_READER, p.name], env=python_env,
                                  stdout=subprocess.PIPE, text=True)
         try:
@@ -87,16 +102,18 @@ def test_sigint_interrupts_a_blocked_read(ring_name, python_env):
             child.send_signal(signal.SIGINT)
             rc = child.wait(timeout=10)
             elapsed = time.monotonic() - t0
+            out = child.stdout.read()
         finally:
             if child.poll() is None:
                 child.kill()
-        assert rc == 0 and child.stdout.read().strip() == "interrupted"
+            child.stdout.close()
+        assert rc == 0 and out.strip() == "interrupted"
         # 100 ms slices, plus the interpreter's exit: generous for a loaded machine.
         assert elapsed < 1.5, elapsed
 
 
 def test_sigint_in_process(ring_name):
-    with shmcast.Producer.create(ring_name(), slot_count=64, slot_size=128) as p, shmcast.Reader(p.name) as r:
+    with shmcast.Producer.create(ring_name(), ring_bytes=8192) as p, shmcast.Reader(p.name) as r:
         timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
         timer.start()
         t0 = time.monotonic()
