@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace shmcast::cli {
@@ -14,8 +15,8 @@ namespace {
 
 struct CreateArgs {
   std::string name;
-  std::string slots = "4096";
-  std::string slot_size = "256";
+  std::string size = "1M";
+  std::optional<std::string> max_message;  // default: a quarter of the ring
   std::string mode = "0600";
   std::string snapshot_size = "0";
   std::string max_readers = std::to_string(kDefaultMaxReaders);
@@ -25,17 +26,19 @@ struct CreateArgs {
 
 void run_create(const CreateArgs& a) {
   Geometry g;
-  g.slot_count = parse_uint("--slots", a.slots, 1, std::uint64_t{1} << 63);
-  g.slot_size = static_cast<std::uint32_t>(parse_uint("--slot-size", a.slot_size, 1, UINT32_MAX));
+  g.ring_bytes = parse_ring_size(a.size);
+  if (a.max_message) g.max_message = parse_max_message(*a.max_message);
   g.snapshot_capacity = parse_size("--snapshot-size", a.snapshot_size);
+  check_geometry(a.name, g, a.size, a.max_message.value_or(""));
   CreateOptions options;
   options.mode = parse_mode(a.mode);
   options.replace = a.force;
   options.max_readers = static_cast<std::uint32_t>(parse_uint("--max-readers", a.max_readers, 1, kMaxReadersLimit));
   if (a.force && !a.even_if_live) refuse_if_producer_alive(a.name);
   Producer::create(a.name, g, options);
-  std::printf("created ring '%s': %llu slots of %u bytes (%u-byte payload)%s%s, room for %u registered readers, mode %04o\n",
-              printable(a.name).c_str(), static_cast<unsigned long long>(g.slot_count), g.slot_size, g.payload_capacity(),
+  const std::uint32_t max = g.message_limit();
+  std::printf("created ring '%s': %s ring, messages up to %u bytes (%s)%s%s, room for %u registered readers, mode %04o\n",
+              printable(a.name).c_str(), human_bytes(g.ring_bytes).c_str(), max, human_bytes(max).c_str(),
               g.snapshot_capacity != 0 ? ", snapshot area " : "",
               g.snapshot_capacity != 0 ? human_bytes(g.snapshot_capacity).c_str() : "", options.max_readers, options.mode);
 }
@@ -46,14 +49,15 @@ void add_create_command(CLI::App& app) {
   auto args = std::make_shared<CreateArgs>();
   CLI::App* sub = app.add_subcommand("create", "Create a ring: NAME becomes /dev/shm/shmcast.NAME (and shmcast.NAME.readers)");
   sub->add_option("name", args->name, "Ring name: letters, digits, '.', '_', '-'")->required();
-  sub->add_option("--slots", args->slots, "Number of slots, a power of two from 2 (messages held)")
-      ->type_name("N")
-      ->capture_default_str();
-  sub->add_option("--slot-size", args->slot_size,
-                  "Bytes per slot, a multiple of " + std::to_string(kSlotSizeUnit) + "; the payload holds " +
-                      std::to_string(kSlotHeaderBytes) + " fewer")
+  sub->add_option("--size", args->size,
+                  "Bytes of the ring that holds the messages, a power of two from 4K to 64G (K, M, G or KiB, MiB, "
+                  "GiB suffixes). It holds about SIZE / (24 + LEN rounded up to 32) messages of LEN bytes")
       ->type_name("BYTES")
       ->capture_default_str();
+  sub->add_option("--max-message", args->max_message,
+                  "Largest message accepted, in bytes (suffixes as for --size): at least 1, at most half the ring "
+                  "less 56 bytes and at most 1G. Default: a quarter of the ring")
+      ->type_name("BYTES");
   sub->add_option("--mode", args->mode,
                   "Permission bits of the ring in octal; its reader registry also lets every class that may read "
                   "write, so that their readers can register (0644 gives a 0666 registry)")
@@ -72,7 +76,11 @@ void add_create_command(CLI::App& app) {
   sub->add_flag("--even-if-live", args->even_if_live,
                 "With --force: replace the ring even while its producer is alive (that producer goes on writing "
                 "into the removed ring, unseen by readers: stop it first if you can)");
-  sub->callback([args] { run_create(*args); });
+  const auto refuse_slot_options = add_retired_slot_options(sub);
+  sub->callback([args, refuse_slot_options] {
+    refuse_slot_options();
+    run_create(*args);
+  });
 }
 
 }  // namespace shmcast::cli

@@ -14,11 +14,13 @@ std::string advice(Errc code, const std::string& ring, std::string_view command)
       return "create it with `shmcast create " + name + "` or start its producer";
     case Errc::already_exists: return "use it, or replace it with `shmcast create --force`";
     case Errc::permission_denied: return "run as the ring's owner or recreate it with a wider --mode";
-    case Errc::no_space: return "free space in /dev/shm or choose fewer/smaller slots";
+    case Errc::no_space: return "free space in /dev/shm or choose a smaller --size";
     case Errc::corrupt:
     case Errc::truncated: return "remove it with `shmcast rm " + name + "` and recreate it";
     case Errc::foreign: return "remove it or choose another name";
-    case Errc::version_mismatch: return "use a matching shmcast build or recreate the ring";
+    case Errc::version_mismatch:
+      return "recreate it with `shmcast create " + name + " --size BYTES --force` (what it holds is lost), or use the "
+             "shmcast build that made it";
     case Errc::not_ready: return "retry in a moment (a ring being created is ready within milliseconds, large ones within seconds)";
     case Errc::abandoned: return "it will not become a ring: remove it with `shmcast rm " + name + "`";
     case Errc::producer_active:
@@ -26,7 +28,9 @@ std::string advice(Errc code, const std::string& ring, std::string_view command)
       if (command == "create") return "stop it first, or pass --even-if-live to replace the ring anyway";
       return "a ring has one producer: stop that one first";
     case Errc::geometry_mismatch: return "use it as it is, or replace it with `shmcast create --force`";
-    case Errc::message_too_large: return "recreate the ring with a larger --slot-size (or --snapshot-size for snapshots)";
+    case Errc::message_too_large:
+      return "a message needs a ring with a larger --max-message (`shmcast create " + name +
+             " --size BYTES --max-message BYTES --force`), a snapshot one with a larger --snapshot-size";
     case Errc::no_snapshot_area: return "recreate the ring with --snapshot-size";
     case Errc::replaced:
       if (command == "tail") return "run `shmcast tail` again (or leave out --no-reattach)";
@@ -40,7 +44,10 @@ std::string advice(Errc code, const std::string& ring, std::string_view command)
 
 std::string error_line(const Error& e, std::string_view command) {
   std::string line = e.ring().empty() ? e.reason() : "ring '" + e.ring() + "': " + e.reason();
-  const std::string what_to_do = advice(e.code(), e.ring(), command);
+  // A reason that already names a shmcast command to run (a few library reasons do) has
+  // its advice: a second one would only repeat it.
+  const bool advised = e.reason().find("`shmcast ") != std::string::npos;
+  const std::string what_to_do = advised ? std::string() : advice(e.code(), e.ring(), command);
   if (!what_to_do.empty()) line += "; " + what_to_do;
   return one_line(line);
 }
