@@ -67,7 +67,8 @@ std::string render_json(const std::vector<Entry>& entries) {
 
 std::string render_text(const std::vector<Entry>& entries) {
   if (entries.empty()) return "no shmcast rings in /dev/shm; create one with `shmcast create NAME`\n";
-  Table t({"NAME", "SLOTS", "SLOT_SIZE", "PAYLOAD", "SNAPSHOT", "HEAD", "PUBLISHED", "RATE", "PRODUCER", "READERS"});
+  Table t({"NAME", "RING", "MAX_MESSAGE", "SNAPSHOT", "HEAD", "OLDEST", "HELD", "HELD_BYTES", "PUBLISHED", "RATE",
+           "PRODUCER", "READERS"});
   std::vector<std::string> errors;
   for (const Entry& e : entries) {
     if (!e.status) {
@@ -78,11 +79,10 @@ std::string render_text(const std::vector<Entry>& entries) {
     const std::string producer = st.producer_pid == 0 ? "none yet"
                                  : st.producer_alive  ? "live (pid " + std::to_string(st.producer_pid) + ")"
                                                       : "gone (was pid " + std::to_string(st.producer_pid) + ")";
-    t.add({printable(st.name), std::to_string(st.geometry.slot_count), std::to_string(st.geometry.slot_size),
-           std::to_string(st.geometry.payload_capacity()),
+    t.add({printable(st.name), human_bytes(st.geometry.ring_bytes), std::to_string(st.geometry.message_limit()),
            st.geometry.snapshot_capacity != 0 ? human_bytes(st.geometry.snapshot_capacity) : "-",
-           std::to_string(st.head), std::to_string(st.published), human_rate(st.rate, "msg"), producer,
-           std::to_string(st.live_readers)});
+           std::to_string(st.head), std::to_string(st.oldest), std::to_string(st.held), human_bytes(st.held_bytes),
+           std::to_string(st.published), human_rate(st.rate, "msg"), producer, std::to_string(st.live_readers)});
   }
   std::string out = t.render();
   if (!errors.empty()) {
@@ -105,6 +105,8 @@ void add_list_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("list", "List every ring on this machine (/dev/shm/shmcast.*) with its geometry, "
                                              "head, publish rate and producer state");
   sub->footer(
+      "RING is the ring's size, MAX_MESSAGE the largest message it takes (bytes), OLDEST the oldest sequence it "
+      "still holds, HELD how many sequences it holds (HEAD - OLDEST) and HELD_BYTES the room their records take. "
       "PRODUCER is `live (pid N)` while the ring's producer runs, `gone (was pid N)` after it ended, `none yet` "
       "before the first one.");
   sub->add_flag("--json", args->json,

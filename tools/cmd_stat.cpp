@@ -120,12 +120,13 @@ void add_stat_command(CLI::App& app) {
   auto args = std::make_shared<StatArgs>();
   CLI::App* sub = app.add_subcommand("stat", "Show a ring's state and its readers' lag and losses");
   sub->footer(
-      "Shows geometry, head, publish rate (measured over 0.2 s), producer pid and liveness, snapshot age and "
+      "Shows geometry (ring size, largest message), head, what the ring holds (the oldest sequence, how many "
+      "sequences and their bytes), publish rate (measured over 0.2 s), producer pid and liveness, snapshot age and "
       "size, relay state, and its registered readers with position, lag, delivered, gaps and missed. Entries of "
       "dead readers are reclaimed first (unless --no-reap).");
   sub->add_option("name", args->name, "Ring name")->required();
   sub->add_flag("--json", args->json,
-                "One JSON object: name, slots, slot_size, payload_capacity, head, published, rate, producer "
+                "One JSON object: name, ring_bytes, max_message, head, oldest, held, held_bytes, published, rate, producer "
                 "{pid, alive}, snapshot, relay, readers [{id, pid, alive, label, position, lag, delivered, gaps, "
                 "missed, ...}]. ring_id is a string (16 hex digits, as `stat` prints it); other numbers are "
                 "integers, exact in 64 bits: the *_ns times (nanoseconds since the epoch) exceed 2^53, so parsers "

@@ -84,10 +84,13 @@ void add_ring(Exposition& m, const RingStatus& st) {
   const std::string ring = ring_label(st.name);
   const Geometry& g = st.geometry;
   m.add("shmcast_up", "gauge", kUpHelp, ring, std::uint64_t{1});
-  m.add("shmcast_slots", "gauge", "Number of slots (messages the ring holds).", ring, g.slot_count);
-  m.add("shmcast_slot_size_bytes", "gauge", "Bytes per slot.", ring, std::uint64_t{g.slot_size});
-  m.add("shmcast_payload_capacity_bytes", "gauge", "Largest message payload in bytes.", ring, std::uint64_t{g.payload_capacity()});
+  m.add("shmcast_ring_bytes", "gauge", "Bytes of the ring that holds the messages.", ring, g.ring_bytes);
+  m.add("shmcast_max_message_bytes", "gauge", "Largest message payload the ring accepts, in bytes.", ring,
+        std::uint64_t{g.message_limit()});
   m.add("shmcast_head", "gauge", "Sequence number the next message will get.", ring, st.head);
+  m.add("shmcast_oldest_sequence", "gauge", "Oldest sequence the ring still holds (the head if none).", ring, st.oldest);
+  m.add("shmcast_held_sequences", "gauge", "Sequences the ring holds: head - oldest.", ring, st.held);
+  m.add("shmcast_held_bytes", "gauge", "Bytes of the ring the held records take, padding included.", ring, st.held_bytes);
   m.add("shmcast_published_messages_total", "counter", "Messages published into the ring.", ring, st.published);
   m.add("shmcast_published_bytes_total", "counter", "Payload bytes published into the ring.", ring, st.published_bytes);
   m.add("shmcast_skipped_sequences_total", "counter", "Sequences skipped by a relay publishing at explicit sequences.", ring, st.skipped);

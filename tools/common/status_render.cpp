@@ -36,6 +36,21 @@ Json reader_json(const ReaderStatus& r) {
   return o;
 }
 
+// "sequences 40-99 (60), 3.8 KiB of the ring (0.4%)": what the ring holds now. `held` is
+// head - oldest, a run skipped by a relay counted whole; held_bytes the records' room.
+std::string held_text(const RingStatus& st) {
+  if (st.held == 0) return "nothing (oldest = head = " + std::to_string(st.head) + ")";
+  const std::uint64_t last = st.oldest + st.held - 1;
+  const std::string seqs = st.held == 1 ? "sequence " + std::to_string(st.oldest)
+                                        : "sequences " + std::to_string(st.oldest) + "-" + std::to_string(last) + " (" +
+                                              std::to_string(st.held) + ")";
+  char share[32] = "";
+  if (st.geometry.ring_bytes != 0)
+    std::snprintf(share, sizeof share, " (%.1f%%)",
+                  100.0 * static_cast<double>(st.held_bytes) / static_cast<double>(st.geometry.ring_bytes));
+  return seqs + ", " + human_bytes(st.held_bytes) + " of the ring" + share;
+}
+
 }  // namespace
 
 std::string ring_id_text(std::uint64_t ring_id) {
@@ -51,14 +66,16 @@ Json ring_json(const RingStatus& st) {
   std::snprintf(mode, sizeof mode, "%04o", st.mode);
   Json o{{"name", st.name},
          {"ring_id", ring_id_text(st.ring_id)},
-         {"slots", g.slot_count},
-         {"slot_size", g.slot_size},
-         {"payload_capacity", g.payload_capacity()},
+         {"ring_bytes", g.ring_bytes},
+         {"max_message", g.message_limit()},
          {"snapshot_capacity", g.snapshot_capacity},
          {"object_size", st.object_size},
          {"mode", mode},
          {"created_ns", st.creation_time_ns},
          {"head", st.head},
+         {"oldest", st.oldest},
+         {"held", st.held},
+         {"held_bytes", st.held_bytes},
          {"first_seq", st.first_seq},
          {"published", st.published},
          {"published_bytes", st.published_bytes},
@@ -102,15 +119,14 @@ std::string stat_text(const RingStatus& st) {
   std::snprintf(line, sizeof line, "ring %s  (id %s, mode %04o, created %s)\n", printable(st.name).c_str(),
                 ring_id_text(st.ring_id).c_str(), st.mode, human_age(st.creation_time_ns, now).c_str());
   out += line;
-  std::snprintf(line, sizeof line, "  geometry   %llu slots x %u B (payload %u B), %s in /dev/shm\n",
-                static_cast<unsigned long long>(g.slot_count), g.slot_size, g.payload_capacity(),
-                human_bytes(st.object_size).c_str());
-  out += line;
+  out += "  geometry   " + human_bytes(g.ring_bytes) + " ring, messages up to " + std::to_string(g.message_limit()) +
+         " B, " + human_bytes(st.object_size) + " in /dev/shm\n";
   std::snprintf(line, sizeof line, "  head       %llu   published %s, %s", static_cast<unsigned long long>(st.head),
                 count_of(st.published, "message").c_str(), human_bytes(st.published_bytes).c_str());
   out += line;
   if (st.skipped != 0) out += ", " + count_of(st.skipped, "sequence") + " skipped";
   out += '\n';
+  out += "  held       " + held_text(st) + "\n";
   out += "  rate       " + (st.rate_known ? human_rate(st.rate, "msg") + ", " + human_rate(st.byte_rate, "B") : std::string("-")) +
          "   last publish " + human_age(st.last_publish_ns, now) + "\n";
   if (st.producer_pid == 0) out += "  producer   none yet\n";

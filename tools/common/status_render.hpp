@@ -22,7 +22,7 @@ namespace shmcast::cli {
 // `stat --json`: ring_json() and its readers, on one line (no newline).
 [[nodiscard]] std::string stat_json(const RingStatus& st);
 
-// `stat`: geometry, head, rate, producer, snapshot, relay and a table of the readers.
+// `stat`: geometry, head, what the ring holds, rate, producer, snapshot, relay and a table of the readers.
 [[nodiscard]] std::string stat_text(const RingStatus& st);
 
 }  // namespace shmcast::cli
