@@ -77,28 +77,36 @@ std::string sequences_text(std::uint64_t first, std::uint64_t last) {
                        : "sequences " + std::to_string(first) + "-" + std::to_string(last);
 }
 
+// "message of 70000 bytes exceeds the ring's maximum message size of 65536 bytes".
+std::string too_large(std::uint64_t bytes, std::uint32_t max_message) {
+  return "message of " + std::to_string(bytes) + " bytes exceeds the ring's maximum message size of " +
+         std::to_string(max_message) + " bytes";
+}
+
 // One message per line of standard input, without its newline, at most `limit` lines.
 // A line that does not fit stops publishing: the error says which line, and exactly
-// which lines (and sequences) were published before it.
+// which lines (and sequences) were published before it. A line is kept only up to one
+// byte past the ring's max_message (the rest is counted, not stored), so that a huge
+// line costs no more memory than the largest message.
 void publish_lines(Producer& p, const PublishArgs& a, std::uint32_t type, std::uint64_t limit, Pacer& pacer) {
+  const std::uint64_t max = p.max_message();
   std::string line;
   std::uint64_t first_seq = 0, last_seq = 0;
   for (std::uint64_t i = 0; i < limit; ++i) {
     line.clear();
+    std::uint64_t length = 0;
     int c = 0;
     bool got = false;
-    while ((c = std::getchar()) != EOF) {
+    while ((c = getc_unlocked(stdin)) != EOF) {
       got = true;
       if (c == '\n') break;
-      line.push_back(static_cast<char>(c));
+      if (length++ <= max) line.push_back(static_cast<char>(c));
     }
     if (!got) break;  // end of input (or interrupted by a signal)
     if (!pacer.wait(i)) break;
-    if (line.size() > p.payload_capacity()) {
+    if (length > max) {
       const std::uint64_t n = i + 1;  // this line's number
-      std::string reason = "line " + std::to_string(n) + ": message of " + std::to_string(line.size()) +
-                           " bytes exceeds the slot payload capacity of " + std::to_string(p.payload_capacity()) +
-                           " bytes; ";
+      std::string reason = "line " + std::to_string(n) + ": " + too_large(length, p.max_message()) + "; ";
       if (i == 0) reason += "nothing was published";
       else
         reason += lines_text(1, i) + " " + (i == 1 ? "was" : "were") + " published (" + sequences_text(first_seq, last_seq) +
@@ -127,6 +135,8 @@ void run_publish(const PublishArgs& a) {
 
   Pacer pacer(rate);
   if (a.message) {
+    if (a.message->size() > p.max_message())
+      throw Error(Errc::message_too_large, a.name, too_large(a.message->size(), p.max_message()) + "; nothing was published");
     const std::uint64_t n = count != 0 ? count : 1;
     for (std::uint64_t i = 0; i < n; ++i) {
       if (!pacer.wait(i)) break;
@@ -146,8 +156,9 @@ void add_publish_command(CLI::App& app) {
       "publish", "Publish --message TEXT (--count times), or else one message per line of standard input");
   sub->footer(
       "The ring must exist (`shmcast create NAME`), unless --create. A ring has one producer: this fails while "
-      "another one is running. A line of standard input too long for a slot stops publishing; the error says "
-      "which lines (and sequences) were published before it.");
+      "another one is running. A message may be of any size up to the ring's maximum message size (`shmcast "
+      "stat` shows it; `create --max-message` sets it). A line of standard input longer than that stops "
+      "publishing; the error says which lines (and sequences) were published before it.");
   sub->add_option("name", args->name, "Ring name")->required();
   sub->add_option("--type", args->type, "Type tag for every message, 0 to 4294967295")
       ->type_name("N")

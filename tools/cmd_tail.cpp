@@ -4,10 +4,12 @@
 // producer (it cannot anyway) nor lose anything silently. A reader thread follows the
 // ring and hands events to the main thread through a bounded lock-free SPSC queue of
 // event buffers (a second SPSC queue returns the buffers): the main thread formats and
-// writes. Buffers are allocated as the queue fills, up to --queue. When every buffer is
-// in use the reader thread stops consuming the ring and lets the producer lap it; its
-// next read reports the loss as a gap with the exact count, which the main thread prints
-// in its place in the stream.
+// writes. Buffers are allocated as the queue fills, up to --queue, and the payload bytes
+// queued are bounded too (kQueueBytes), since a message may be as large as the ring's
+// max_message: a 1 GiB message passes alone. When every buffer is in use, or the bytes
+// are, the reader thread stops consuming the ring and lets the producer lap it; its next
+// read reports the loss as a gap with the exact count, which the main thread prints in
+// its place in the stream.
 //
 // Neither thread polls while idle: the reader thread sleeps in the library's blocking
 // read (or, when the writer holds every buffer, on an eventfd the writer signals), the
@@ -59,6 +61,13 @@ constexpr auto kCheckInterval = 200ms;  // producer liveness and ring replacemen
 constexpr auto kReadTimeout = 100ms;    // how often the reader thread looks at the stop flag
 constexpr int kWriterWakeMs = 200;      // how often an idle main thread looks at the stop flag
 constexpr std::uint64_t kMaxQueue = 1u << 20;
+constexpr std::uint32_t kDefaultQueue = 1024;
+// Payload bytes queued between the threads, at most: the reader thread takes no new event
+// while this many are queued (one larger message is queued alone).
+constexpr std::uint64_t kQueueBytes = std::uint64_t{64} << 20;
+// A buffer that held more than this is freed when returned, so that a few large messages
+// do not keep their memory for the rest of the run.
+constexpr std::size_t kKeepCapacity = std::size_t{1} << 20;
 
 enum class Format { text, json, hex };
 
@@ -148,7 +157,9 @@ class Wakeup {
 };
 
 // What the two threads share. Events travel between them through the queues; the reader
-// thread allocates them as needed, up to `depth`, and owns them.
+// thread allocates them as needed, up to `depth`, and owns them. `queued_bytes` counts
+// the data of the events pushed and not yet written (a counter only: the queues carry
+// the events themselves).
 struct Channel {
   explicit Channel(std::uint32_t max_events) : depth(max_events), filled(max_events), free(max_events) {}
   const std::uint32_t depth;
@@ -160,6 +171,7 @@ struct Channel {
   std::atomic<bool> stop{false};                    // main -> reader: finish now
   std::atomic<bool> done{false};                    // reader -> main: nothing more will come
   std::atomic<bool> replaced_error{false};          // ring replaced and --no-reattach
+  std::atomic<std::uint64_t> queued_bytes{0};       // reader adds on push, main subtracts once written
 };
 
 class ReaderThread {
@@ -180,24 +192,33 @@ class ReaderThread {
  private:
   bool stopping() const { return ch_.stop.load(std::memory_order_relaxed) || stop_requested(); }
 
+  bool bytes_full() const { return ch_.queued_bytes.load(std::memory_order_relaxed) >= kQueueBytes; }
+  bool can_acquire() const {
+    return !bytes_full() && (ch_.free.read_available() > 0 || ch_.owned.size() < ch_.depth);
+  }
+
   // A free event buffer: a returned one, a new one while fewer than --queue exist, or
-  // one the writer returns; nullopt when stopping. While this waits the ring is not
-  // read: a slow writer turns into a reported gap.
+  // one the writer returns, once fewer than kQueueBytes are queued; nullptr when
+  // stopping. While this waits the ring is not read: a slow writer turns into a
+  // reported gap.
   Event* acquire() {
     Event* e = nullptr;
     for (;;) {
-      if (ch_.free.pop(e)) return e;
-      if (ch_.owned.size() < ch_.depth) {
-        ch_.owned.push_back(std::make_unique<Event>());
-        return ch_.owned.back().get();
+      if (!bytes_full()) {
+        if (ch_.free.pop(e)) return e;
+        if (ch_.owned.size() < ch_.depth) {
+          ch_.owned.push_back(std::make_unique<Event>());
+          return ch_.owned.back().get();
+        }
       }
       if (stopping()) return nullptr;
       if (plan_.spin) std::this_thread::yield();
-      else ch_.free_wake.wait(-1, static_cast<int>(kReadTimeout.count()), [this] { return ch_.free.read_available() > 0; });
+      else ch_.free_wake.wait(-1, static_cast<int>(kReadTimeout.count()), [this] { return can_acquire(); });
     }
   }
 
   void push(Event* e) {
+    ch_.queued_bytes.fetch_add(e->data.size(), std::memory_order_relaxed);
     ch_.filled.push(e);
     ch_.filled_wake.notify();
   }
@@ -239,8 +260,9 @@ class ReaderThread {
     producer_alive_ = reader_.producer_alive();
     next_check_ = std::chrono::steady_clock::now() + kCheckInterval;
     const Geometry& g = reader_.geometry();
-    return notice("reattached to the new ring (" + std::to_string(g.slot_count) + " slots of " +
-                  std::to_string(g.slot_size) + " bytes), reading from sequence " + std::to_string(reader_.position()));
+    return notice("reattached to the new ring (" + human_bytes(g.ring_bytes) + ", messages up to " +
+                  std::to_string(g.message_limit()) + " bytes), reading from sequence " +
+                  std::to_string(reader_.position()));
   }
 
   void loop() {
@@ -562,10 +584,9 @@ void run_tail(const TailArgs& a) {
                  a.name.c_str(), printable(one_line(reader.registration_error())).c_str());
   if (plan.last) reader.seek(start_of_last(a.name, reader, *plan.last, plan.type));
 
-  // Enough buffers to absorb bursts, bounded in memory for large slots; allocated as they fill.
-  const std::uint64_t by_memory = (64ull << 20) / reader.geometry().slot_size;
-  const auto depth = plan.queue.value_or(static_cast<std::uint32_t>(std::clamp<std::uint64_t>(by_memory, 16, 1024)));
-  Channel channel(depth);
+  // Enough buffers to absorb bursts, allocated as they fill; the bytes they hold are
+  // bounded apart (kQueueBytes), whatever the messages' sizes.
+  Channel channel(plan.queue.value_or(kDefaultQueue));
   ReaderThread ring_reader(reader, channel, plan, options.on_gap);
   std::thread thread = start_blocking_signals(ring_reader);
   struct Joiner {  // stops and joins the reader thread however this scope is left
@@ -586,9 +607,13 @@ void run_tail(const TailArgs& a) {
     Event* e = nullptr;
     if (channel.filled.pop(e)) {
       writer.put(*e);
+      const std::uint64_t bytes = e->data.size();
+      if (e->data.capacity() > kKeepCapacity) std::string().swap(e->data);
+      const std::uint64_t queued = channel.queued_bytes.fetch_sub(bytes, std::memory_order_relaxed);
       channel.free.push(e);
-      // A reader thread waiting for buffers is woken once a batch is free, not for each.
-      if (++returned % 64 == 0) channel.free_wake.notify();
+      // A reader thread waiting for buffers is woken once a batch is free, not for each,
+      // or once the bytes queued fall below the bound.
+      if (++returned % 64 == 0 || (queued >= kQueueBytes && queued - bytes < kQueueBytes)) channel.free_wake.notify();
       flowing = true;
       continue;
     }
@@ -683,7 +708,8 @@ void add_tail_command(CLI::App& app) {
   sub->add_flag("--no-reattach", args->no_reattach, "Exit with an error if the ring is removed or recreated");
   sub->add_option("--queue", args->queue,
                   "Messages buffered between reading the ring and writing the output: 2 to " + std::to_string(kMaxQueue) +
-                      " (default: up to 1024), allocated as the queue fills; when the output falls this far behind, "
+                      " (default: up to " + std::to_string(kDefaultQueue) + "), allocated as the queue fills, and at "
+                      "most 64 MiB of payload (a larger message passes alone); when the output falls this far behind, "
                       "the reader lets the ring lap it and reports the gap")
       ->type_name("N");
   sub->callback([args] { run_tail(*args); });
