@@ -78,29 +78,30 @@ void add_bridge_commands(CLI::App& app) {
   in->add_option("ring", in_opts->ring, "Local ring to write (created if missing)")->required();
   in->add_option("--nats", in_opts->url, "NATS server URL(s), comma-separated")->required();
   in->add_option("--stream", in_opts->stream, "JetStream stream (default shmcast_RING, '.' turned into '_')");
-  auto slots = std::make_shared<std::string>(), slot_size = std::make_shared<std::string>();
-  in->add_option("--slots", *slots, "Slot count of a ring created here, a power of two (default: the source's)");
-  in->add_option("--slot-size", *slot_size, "Slot size of a ring created here, a multiple of 64 (default: the source's)");
+  auto size = std::make_shared<std::string>(), max_message = std::make_shared<std::string>();
+  in->add_option("--size", *size,
+                 "Bytes of a ring created here, a power of two from 4K to 64G (K, M, G suffixes; default: the "
+                 "source's)")
+      ->type_name("BYTES");
+  in->add_option("--max-message", *max_message,
+                 "Largest message of a ring created here, in bytes (default: the source's). With --size too, the "
+                 "ring is made (or checked, if it exists) at start")
+      ->type_name("BYTES");
+  const auto refuse_slot_options = add_retired_slot_options(in);
   auto mode = std::make_shared<std::string>("600");
   in->add_option("--mode", *mode, "Permission bits (octal) of a ring created here")->capture_default_str();
   in->add_flag("-v,--verbose", in_opts->verbose, "Log gap records and a summary at exit");
-  in->callback([in_opts, mode, slots, slot_size] {
+  in->callback([in, in_opts, mode, size, max_message, refuse_slot_options] {
+    refuse_slot_options();
     check_stream(in_opts->stream);
     check_urls(in_opts->url);
     // Either may be left to the source; what is given must pass the library's geometry
-    // rules now, not when the first record arrives.
-    const auto check = [](const char* option, const Geometry& g) {
-      if (std::string why = geometry_problem(g); !why.empty()) throw CLI::ValidationError(option, why);
-    };
-    const Geometry defaults;
-    if (!slots->empty()) {
-      in_opts->slot_count = parse_uint("--slots", *slots, 1, UINT64_MAX);
-      check("--slots", {in_opts->slot_count, defaults.slot_size, 0});
-    }
-    if (!slot_size->empty()) {
-      in_opts->slot_size = static_cast<std::uint32_t>(parse_uint("--slot-size", *slot_size, 1, UINT32_MAX));
-      check("--slot-size", {defaults.slot_count, in_opts->slot_size, 0});
-    }
+    // rules now, not when the first record arrives: a --max-message alone is checked
+    // against the largest ring.
+    if (in->count("--size") != 0) in_opts->ring_bytes = parse_ring_size(*size);
+    if (in->count("--max-message") != 0) in_opts->max_message = parse_max_message(*max_message);
+    const std::uint64_t ring_bytes = in_opts->ring_bytes != 0 ? in_opts->ring_bytes : std::uint64_t{64} << 30;
+    check_geometry(in_opts->ring, Geometry{ring_bytes, in_opts->max_message, 0}, *size, *max_message);
     in_opts->mode = parse_mode(*mode);
     install_stop_handlers();
     in_opts->should_stop = stop_requested;

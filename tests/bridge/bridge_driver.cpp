@@ -1,6 +1,6 @@
 // The bridge library driven directly, as a separate process the tests (and the bridge
 // benchmark) can start and SIGKILL: `shmcast_bridge_driver bridge out|in RING --nats URL
-// [--stream NAME] [--max-msgs N] [--slots N] [--slot-size B] [-v]`, the flags meaning
+// [--stream NAME] [--max-msgs N] [--size BYTES] [--max-message BYTES] [-v]`, the flags meaning
 // what they mean to `shmcast bridge`. SIGINT/SIGTERM stop it cleanly (exit 0), as they
 // stop `shmcast bridge`; a shmcast::Error exits 1, bad arguments 2.
 #include "bridge/bridge.hpp"
@@ -19,7 +19,7 @@ namespace {
 int usage(const char* why) {
   std::fprintf(stderr,
                "shmcast_bridge_driver: %s\nusage: shmcast_bridge_driver bridge out|in RING --nats URL [--stream NAME] "
-               "[--max-msgs N] [--slots N] [--slot-size B] [-v]\n",
+               "[--max-msgs N] [--size BYTES] [--max-message BYTES] [-v]\n",
                why);
   return 2;
 }
@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
       if (flag == "--nats") out.url = in.url = value;
       else if (flag == "--stream") out.stream = in.stream = value;
       else if (flag == "--max-msgs") out.max_msgs = std::stoll(value);
-      else if (flag == "--slots") in.slot_count = std::stoull(value);
-      else if (flag == "--slot-size") in.slot_size = static_cast<std::uint32_t>(std::stoul(value));
+      else if (flag == "--size") in.ring_bytes = std::stoull(value);
+      else if (flag == "--max-message") in.max_message = static_cast<std::uint32_t>(std::stoul(value));
       else return usage("unknown flag");
     }
   } catch (const std::logic_error&) {  // std::stoll and friends

@@ -103,7 +103,8 @@ void require_no_gaps(const std::vector<Event>& events, std::uint64_t n) {
 // Returns ring A's producer, kept alive for the caller's further checks.
 constexpr std::uint64_t kDisruptedCount = 30000;
 Producer relay_through(Rig& rig, const std::function<void()>& disrupt, std::chrono::milliseconds limit = 20s) {
-  Producer p = Producer::create(rig.a, Geometry{.slot_count = 65536, .slot_size = 192});
+  // 8 MiB: all kDisruptedCount messages (24 to 120 bytes, 64 to 160 a record) stay held.
+  Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 8u << 20});
   rig.start_out();
   rig.start_in();
   produce_while(p, kDisruptedCount, 15000, disrupt);
@@ -118,7 +119,8 @@ Producer relay_through(Rig& rig, const std::function<void()>& disrupt, std::chro
 
 TEST_CASE("messages and gaps arrive identical on both sides", "[bridge]") {
   Rig rig;
-  Producer p = Producer::create(rig.a, Geometry{.slot_count = 16384, .slot_size = 256});
+  // Not the default geometry, so that ring B's shows it came from the message headers.
+  Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 2u << 20, .max_message = 1000});
   // Before the bridge starts: two source gaps (a relay ring's own skips).
   for (std::uint64_t s = 0; s < 500; ++s) publish(p, s);
   for (std::uint64_t s = 600; s < 1000; ++s) publish(p, s);
@@ -139,6 +141,8 @@ TEST_CASE("messages and gaps arrive identical on both sides", "[bridge]") {
   const RingStatus sa = inspect(rig.a);
   const RingStatus sb = inspect(rig.b);
   CHECK(sb.geometry == sa.geometry);  // taken from the message headers
+  CHECK(sb.geometry.ring_bytes == 2u << 20);
+  CHECK(sb.geometry.max_message == 1000);
   const std::vector<StreamRecord> recs = read_stream(rig.server.url(), rig.stream);
   REQUIRE(recs.size() == 4000 - 607 + 3);
   CHECK(sb.source_position == recs.back().stream_seq);
@@ -198,13 +202,13 @@ TEST_CASE("bridge in killed and restarted resumes exactly where the ring left of
 
 TEST_CASE("a stream whose start aged out reaches ring B as one gap of the right count", "[bridge]") {
   Rig rig;
-  Producer p = Producer::create(rig.a, Geometry{.slot_count = 4096, .slot_size = 192});
+  Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 1u << 20});
   rig.start_out({"--max-msgs", "100"});
   for (std::uint64_t s = 0; s < 1000; ++s) publish(p, s);
   REQUIRE(wait_until([&] { return rig.acked_stream_seq() == 1000; }, 10s));
   // A reader of ring B waiting from sequence 0 before bridge in writes anything. (A reader
   // that attaches later at `oldest` starts at the ring's first sequence, 900: no gap.)
-  Producer::create(rig.b, Geometry{.slot_count = 4096, .slot_size = 192});
+  Producer::create(rig.b, Geometry{.ring_bytes = 1u << 20});
   Reader early(rig.b, ReaderOptions{.start = StartAt::sequence, .start_seq = 0, .register_reader = false});
   rig.start_in();
   REQUIRE(rig.b_reaches(1000));
@@ -222,9 +226,11 @@ TEST_CASE("a stream whose start aged out reaches ring B as one gap of the right 
 
 TEST_CASE("the ring moving on while bridge out is down becomes a gap record", "[bridge]") {
   Rig rig;
-  Producer p = Producer::create(rig.a, Geometry{.slot_count = 256, .slot_size = 192});
+  // 32 KiB: a few hundred of these messages, so that 1000 published while bridge out is
+  // down lap it. Ring B, made to the bridge's own geometry, holds them all.
+  Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 32u << 10});
   rig.start_out();
-  rig.start_in({"--slots", "4096", "--slot-size", "192"});
+  rig.start_in({"--size", "1048576", "--max-message", "192"});
   for (std::uint64_t s = 0; s < 100; ++s) publish(p, s);
   REQUIRE(rig.b_reaches(100));
   REQUIRE(rig.out.kill(SIGKILL) == 128 + SIGKILL);
@@ -244,7 +250,71 @@ TEST_CASE("the ring moving on while bridge out is down becomes a gap record", "[
   CHECK(recs[100].gap);
   CHECK(recs[100].seq == 100);
   CHECK(recs[100].missed == oldest - 100);
-  CHECK(inspect(rig.b).geometry.slot_count == 4096);
+  CHECK(inspect(rig.b).geometry.ring_bytes == 1u << 20);
+  CHECK(inspect(rig.b).geometry.max_message == 192);
+}
+
+// What a `bridge out` of layout version 2 wrote: the stream (in memory) and `count`
+// messages carrying the slot geometry in Shmcast-Slot-Count / Shmcast-Slot-Size. False if
+// the server refused any of it.
+bool write_v2_stream(const std::string& url, const std::string& stream, const std::string& subject,
+                     std::uint64_t count) {
+  natsConnection* nc = nullptr;
+  if (natsConnection_ConnectTo(&nc, url.c_str()) != NATS_OK) return false;
+  jsCtx* js = nullptr;
+  bool ok = natsConnection_JetStream(&js, nc, nullptr) == NATS_OK;
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = stream.c_str();
+  const char* subjects[] = {subject.c_str()};
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_MemoryStorage;
+  jsStreamInfo* si = nullptr;
+  ok = ok && js_AddStream(&si, js, &cfg, nullptr, nullptr) == NATS_OK;
+  jsStreamInfo_Destroy(si);
+  for (std::uint64_t seq = 0; ok && seq < count; ++seq) {
+    const auto body = payload_for(seq);
+    natsMsg* m = nullptr;
+    ok = natsMsg_Create(&m, subject.c_str(), nullptr, reinterpret_cast<const char*>(body.data()),
+                        static_cast<int>(body.size())) == NATS_OK;
+    if (!ok) break;
+    for (const auto& [key, value] : std::vector<std::pair<const char*, std::string>>{
+             {"Shmcast-Seq", std::to_string(seq)},
+             {"Shmcast-Type", std::to_string(seq % 7)},
+             {"Shmcast-Ts", "1"},
+             {"Shmcast-Ring-Id", "00000000000000ab"},
+             {"Shmcast-Slot-Count", "4096"},
+             {"Shmcast-Slot-Size", "256"}})
+      natsMsgHeader_Set(m, key, value.c_str());
+    jsPubAck* ack = nullptr;
+    ok = js_PublishMsg(&ack, js, m, nullptr, nullptr) == NATS_OK;
+    jsPubAck_Destroy(ack);
+    natsMsg_Destroy(m);
+  }
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return ok;
+}
+
+TEST_CASE("a stream of a layout version 2 bridge out gives ring B the same largest message", "[bridge]") {
+  Rig rig;
+  REQUIRE(write_v2_stream(rig.server.url(), rig.stream, "shmcast." + rig.a, 50));
+  rig.start_in();
+  REQUIRE(rig.b_reaches(50));
+  // 4096 slots of 256 bytes: messages up to 256 - 24 bytes, in a ring of at least the
+  // slots' 1 MiB.
+  const RingStatus sb = inspect(rig.b);
+  CHECK(sb.geometry.max_message == 232);
+  CHECK(sb.geometry.ring_bytes == 1u << 20);
+  const std::vector<Event> eb = collect(rig.b);
+  require_no_gaps(eb, 50);
+  for (std::uint64_t seq = 0; seq < eb.size(); ++seq) {
+    const auto body = payload_for(seq);
+    CHECK(eb[seq].payload == std::string(reinterpret_cast<const char*>(body.data()), body.size()));
+    CHECK(eb[seq].type == seq % 7);
+  }
+  CHECK(rig.in.kill(SIGTERM) == 0);
 }
 
 int main(int argc, char** argv) {

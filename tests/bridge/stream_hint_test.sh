@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=$("$script" start "$port")
-"$shmcast" create "$src" --slots 64 >/dev/null
+"$shmcast" create "$src" --size 8K >/dev/null
 "$shmcast" bridge out "$src" --nats "$url" 2>"$SHMCAST_NATS_DIR/out.log" &
 out_pid=$!
 # bridge out makes the stream shmcast_<src>; wait for it by asking bridge in for it.
@@ -28,7 +28,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 sleep 1
-log=$(timeout 5 "$shmcast" bridge in "$dst" --nats "$url" --slots 64 --slot-size 128 2>&1 || true)
+log=$(timeout 5 "$shmcast" bridge in "$dst" --nats "$url" --size 8K --max-message 1K 2>&1 || true)
 echo "$log"
 grep -q "stream 'shmcast_$dst' does not exist" <<<"$log" || { echo "no hint about the missing stream"; exit 1; }
 grep -q "shmcast_$src" <<<"$log" || { echo "the hint does not name the stream the server has"; exit 1; }

@@ -9,7 +9,8 @@
 //   Shmcast-Type: <message type>
 //   Shmcast-Ts: <publish time, ns since the epoch>
 //   Shmcast-Ring-Id: <ring id hex>
-//   Shmcast-Slot-Count / Shmcast-Slot-Size: the source ring's geometry
+//   Shmcast-Ring-Bytes / Shmcast-Max-Message: the source ring's geometry (layout version 3;
+//   streams of older bridges carry Shmcast-Slot-Count / Shmcast-Slot-Size instead)
 //
 // A gap the bridge suffered itself (it was lapped, or the ring moved on while it was
 // down) is one record with an empty body and, instead of Shmcast-Seq/Type/Ts:
@@ -38,6 +39,9 @@ inline constexpr const char* kHdrSeq = "Shmcast-Seq";
 inline constexpr const char* kHdrType = "Shmcast-Type";
 inline constexpr const char* kHdrTs = "Shmcast-Ts";
 inline constexpr const char* kHdrRingId = "Shmcast-Ring-Id";
+inline constexpr const char* kHdrRingBytes = "Shmcast-Ring-Bytes";
+inline constexpr const char* kHdrMaxMessage = "Shmcast-Max-Message";
+// What `bridge out` of layout version 2 sent instead; `bridge in` still reads them.
 inline constexpr const char* kHdrSlotCount = "Shmcast-Slot-Count";
 inline constexpr const char* kHdrSlotSize = "Shmcast-Slot-Size";
 inline constexpr const char* kHdrGapFirst = "Shmcast-Gap-First";
@@ -81,9 +85,10 @@ struct InOptions {
   std::string ring;
   std::string url = "nats://127.0.0.1:4222";
   std::string stream;  // empty: default_stream_for(ring)
-  // Geometry for a ring created here; 0: the source's, from the message headers.
-  std::uint64_t slot_count = 0;
-  std::uint32_t slot_size = 0;
+  // Geometry for a ring created here; 0: the source's, from the message headers. With both
+  // given the ring is opened or created at start and an existing one must match.
+  std::uint64_t ring_bytes = 0;
+  std::uint32_t max_message = 0;
   unsigned mode = 0600;
   bool verbose = false;
   StopPredicate should_stop;

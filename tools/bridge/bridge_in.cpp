@@ -13,6 +13,7 @@
 #include <shmcast/producer.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <optional>
 #include <span>
@@ -24,13 +25,42 @@ namespace {
 
 constexpr const char* kRole = "in";
 
+// The header each slot had in layout version 2, for the geometry older bridges send.
+constexpr std::uint64_t kV2SlotHeaderBytes = 24;
+
+// The source ring's geometry as a record's headers give it (what is missing stays at the
+// default): Shmcast-Ring-Bytes and Shmcast-Max-Message, or, from a `bridge out` of layout
+// version 2, a ring with the same largest message (the slot less its header) and at least
+// the bytes its slots took (rounded up to a power of two).
+Geometry source_geometry(natsMsg* m) {
+  Geometry g;
+  const auto ring_bytes = header_u64(m, kHdrRingBytes);
+  const auto max_message = header_u64(m, kHdrMaxMessage);
+  if (ring_bytes) g.ring_bytes = *ring_bytes;
+  if (max_message && *max_message <= Geometry::kDefaultMaxMessageCap) g.max_message = static_cast<std::uint32_t>(*max_message);
+  const auto count = header_u64(m, kHdrSlotCount);
+  const auto size = header_u64(m, kHdrSlotSize);
+  if (!ring_bytes && !max_message && count && size && *size > kV2SlotHeaderBytes &&
+      *size - kV2SlotHeaderBytes <= Geometry::kDefaultMaxMessageCap && *count <= (std::uint64_t{1} << 36) / *size) {
+    const std::uint64_t max = *size - kV2SlotHeaderBytes;
+    g.max_message = static_cast<std::uint32_t>(max);
+    g.ring_bytes = std::bit_ceil(std::max({*count * *size, 2 * (max + kRecordHeaderBytes + kRecordAlign),
+                                           std::uint64_t{4096}}));
+  }
+  return g;
+}
+
+std::string geometry_text(const Geometry& g) {
+  return std::to_string(g.ring_bytes) + " bytes, messages up to " + std::to_string(g.message_limit()) + " bytes";
+}
+
 class Applier {
  public:
   explicit Applier(const InOptions& o)
       : o_(o), stream_(o.stream.empty() ? default_stream_for(o.ring) : o.stream) {
-    if (o.slot_count != 0 && o.slot_size != 0) {
+    if (o.ring_bytes != 0 && o.max_message != 0) {
       // The geometry is the user's: the ring, if it exists, must have it.
-      create(o.slot_count, o.slot_size);
+      create(Geometry{.ring_bytes = o.ring_bytes, .max_message = o.max_message});
     } else {
       // The geometry is the source's, known from the first record: resume an existing
       // ring now, create a missing one (or replace a half-created one) at the first record.
@@ -80,21 +110,19 @@ class Applier {
   // Opens the ring if it exists (with this geometry, else Errc::geometry_mismatch) or
   // creates it; a ring left half-created by a dead creator is replaced (the library checks
   // that nobody holds its producer lock).
-  void create(std::uint64_t slot_count, std::uint32_t slot_size) {
+  void create(const Geometry& geometry) {
     CreateOptions co;
     co.mode = o_.mode;
-    adopt(Producer::open_or_create(o_.ring, Geometry{.slot_count = slot_count, .slot_size = slot_size}, co,
-                                   ExistingRing::must_match));
-    log_line(kRole, "ring '" + o_.ring + "': " + std::to_string(slot_count) + " slots of " + std::to_string(slot_size) + " bytes");
+    adopt(Producer::open_or_create(o_.ring, geometry, co, ExistingRing::must_match));
+    log_line(kRole, "ring '" + o_.ring + "': " + geometry_text(producer_->geometry()));
   }
 
   // Writes into `p` from now on, resuming after the stream sequence it has applied and
   // carrying its loss counters on.
   void adopt(Producer p) {
     const Geometry& g = p.geometry();
-    if ((o_.slot_count != 0 && o_.slot_count != g.slot_count) || (o_.slot_size != 0 && o_.slot_size != g.slot_size))
-      throw Error(Errc::geometry_mismatch, o_.ring, "exists with " + std::to_string(g.slot_count) + " slots of " +
-                                                        std::to_string(g.slot_size) + " bytes, not as asked");
+    if ((o_.ring_bytes != 0 && o_.ring_bytes != g.ring_bytes) || (o_.max_message != 0 && o_.max_message != g.message_limit()))
+      throw Error(Errc::geometry_mismatch, o_.ring, "exists with " + geometry_text(g) + ", not as asked");
     producer_.emplace(std::move(p));
     applied_ = producer_->source_position();
     const SourceStatus kept = producer_->source_status();
@@ -193,9 +221,10 @@ class Applier {
       }
     } else {
       if (!producer_) {
-        const std::uint64_t count = o_.slot_count != 0 ? o_.slot_count : header_u64(m, kHdrSlotCount).value_or(4096);
-        const std::uint64_t size = o_.slot_size != 0 ? o_.slot_size : header_u64(m, kHdrSlotSize).value_or(256);
-        create(count, static_cast<std::uint32_t>(size));
+        Geometry g = source_geometry(m);
+        if (o_.ring_bytes != 0) g.ring_bytes = o_.ring_bytes;
+        if (o_.max_message != 0) g.max_message = o_.max_message;
+        create(g);
       }
       const std::uint64_t head = producer_->head();
       if (*seq < head) {

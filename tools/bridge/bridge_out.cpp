@@ -68,8 +68,8 @@ class Relay {
         subject_(subject_for(o.ring)),
         reader_(o.ring, ReaderOptions{.start = StartAt::latest, .on_gap = GapPolicy::oldest, .label = o.label}),
         ring_hex_(hex(reader_.ring_id())),
-        slot_count_(std::to_string(reader_.geometry().slot_count)),
-        slot_size_(std::to_string(reader_.geometry().slot_size)) {
+        ring_bytes_(std::to_string(reader_.geometry().ring_bytes)),
+        max_message_(std::to_string(reader_.geometry().message_limit())) {
     if (!reader_.registered()) log_line(kRole, "warning: not registered in the ring (" + reader_.registration_error() + ")");
     nc_ = nats_connect(o.url, "shmcast bridge out " + o.ring, kRole, o.should_stop);
     if (!nc_) return;  // stopped while waiting for the server
@@ -266,8 +266,8 @@ class Relay {
                "natsMsg_Create");
     NatsPtr<natsMsg> m(raw);
     natsMsgHeader_Set(m.get(), kHdrRingId, ring_hex_.c_str());
-    natsMsgHeader_Set(m.get(), kHdrSlotCount, slot_count_.c_str());
-    natsMsgHeader_Set(m.get(), kHdrSlotSize, slot_size_.c_str());
+    natsMsgHeader_Set(m.get(), kHdrRingBytes, ring_bytes_.c_str());
+    natsMsgHeader_Set(m.get(), kHdrMaxMessage, max_message_.c_str());
     return m;
   }
 
@@ -322,8 +322,8 @@ class Relay {
   std::string subject_;
   Reader reader_;
   std::string ring_hex_;
-  std::string slot_count_;
-  std::string slot_size_;
+  std::string ring_bytes_;
+  std::string max_message_;
   AckState acks_;
   NatsPtr<natsConnection> nc_;
   NatsPtr<jsCtx> js_;
