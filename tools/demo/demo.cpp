@@ -1,7 +1,10 @@
 // shmcast-demo: a producer and three reader processes on one ring, live.
 //
-// The producer keeps a small key-value table (16 sensors), publishes every change as a
-// message and a snapshot of the whole table every 256 changes. Three readers follow it:
+// The producer keeps a small key-value table (16 sensors) and publishes its changes in
+// messages of mixed sizes, which the ring packs back to back (layout version 3): mostly
+// ticks of one change (16 bytes), and every 64th message a batch of 4 to 255 changes (64
+// bytes to 4 KiB). A snapshot of the whole table follows every 256 messages. Three
+// readers follow it:
 //   fast      reads everything as it comes (blocking wait: sleeps when idle)
 //   slow      stalls 2 ms every 200 messages, is lapped again and again, and reports
 //             each gap (first missed sequence, exact count) and resumes at the oldest held
@@ -12,6 +15,7 @@
 // end, each reader's delivered/gaps/missed, which always add up to the span it covered.
 #include <shmcast/shmcast.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -20,11 +24,13 @@
 #include <cstring>
 #include <new>
 #include <random>
+#include <span>
 #include <string>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -37,10 +43,27 @@ struct Change {
   std::int64_t value;
 };
 
+// Message types: a tick carries one Change, a batch several, back to back.
+constexpr std::uint32_t kTick = 1;
+constexpr std::uint32_t kBatch = 2;
+constexpr std::size_t kMaxBatch = 255;  // changes: 4080 bytes, under the ring's max_message
+constexpr std::uint64_t kRingBytes = 256 * 1024;
+constexpr std::uint32_t kMaxMessage = 4096;
+
+// Applies every change a message carries (a tick's one, a batch's many) to `table`.
+void apply(Table& table, std::span<const std::byte> payload) {
+  for (std::size_t at = 0; at + sizeof(Change) <= payload.size(); at += sizeof(Change)) {
+    Change c{};
+    std::memcpy(&c, payload.data() + at, sizeof c);
+    table[c.key % table.size()] = c.value;
+  }
+}
+
 // Results shared between the demo's processes (an anonymous shared mapping made before fork).
 struct ReaderResult {
   std::atomic<int> ready{0};
   std::uint64_t delivered = 0, gaps = 0, missed = 0, snapshots = 0, span = 0;
+  std::uint64_t bytes = 0, batches = 0, largest = 0;  // payload bytes delivered; batch messages; the largest
   std::uint64_t first_gap_at = 0, first_gap_missed = 0, first_gap_resumed = 0;
   bool table_matches = false;
   bool done = false;
@@ -49,6 +72,8 @@ struct Shared {
   std::atomic<bool> producer_done{false};
   std::uint64_t final_head = 0;
   std::uint64_t published = 0;
+  std::uint64_t published_bytes = 0;
+  std::uint64_t batches = 0;
   Table final_table{};
   ReaderResult readers[3];
 };
@@ -76,9 +101,10 @@ int run_reader(const std::string& ring, int which, Shared& shared) {
     if (!e && done && reader.position() >= shared.final_head) break;
     switch (e.status) {
       case shmcast::ReadStatus::message: {
-        Change c{};
-        std::memcpy(&c, e.message.payload.data(), std::min(sizeof c, e.message.payload.size()));
-        table[c.key % table.size()] = c.value;
+        apply(table, e.message.payload);
+        out.bytes += e.message.payload.size();
+        out.largest = std::max<std::uint64_t>(out.largest, e.message.payload.size());
+        if (e.message.type == kBatch) ++out.batches;
         if (which != 0 && ++since_stall == 200) {
           since_stall = 0;
           std::this_thread::sleep_for(2ms);
@@ -116,13 +142,22 @@ int run_producer(const std::string& ring, Shared& shared, std::chrono::milliseco
   std::mt19937_64 rng(42);
   Table table{};
   const auto end = std::chrono::steady_clock::now() + duration;
-  std::uint64_t n = 0;
+  std::vector<Change> changes(kMaxBatch);
+  std::uint64_t n = 0, bytes = 0, batches = 0;
   while (std::chrono::steady_clock::now() < end) {
-    // About 200k changes a second: bursts of 200, then a millisecond's pause.
+    // About 200k messages a second: bursts of 200, then a millisecond's pause.
     for (int i = 0; i < 200; ++i, ++n) {
-      Change c{static_cast<std::uint32_t>(rng() % table.size()), 0, static_cast<std::int64_t>(rng() % 1'000'000)};
-      table[c.key] = c.value;
-      producer.publish(std::as_bytes(std::span(&c, 1)), /*type=*/1);
+      const bool batch = n % 64 == 63;
+      const std::size_t count = batch ? 4 + rng() % (kMaxBatch - 3) : 1;
+      for (std::size_t k = 0; k < count; ++k) {
+        Change& c = changes[k];
+        c = Change{static_cast<std::uint32_t>(rng() % table.size()), 0, static_cast<std::int64_t>(rng() % 1'000'000)};
+        table[c.key] = c.value;
+      }
+      const auto payload = std::as_bytes(std::span(changes.data(), count));
+      producer.publish(payload, batch ? kBatch : kTick);
+      bytes += payload.size();
+      batches += batch ? 1 : 0;
       if (n % 256 == 255) producer.publish_snapshot(std::as_bytes(std::span(table)));
     }
     std::this_thread::sleep_for(1ms);
@@ -130,6 +165,8 @@ int run_producer(const std::string& ring, Shared& shared, std::chrono::milliseco
   shared.final_table = table;
   shared.final_head = producer.head();
   shared.published = n;
+  shared.published_bytes = bytes;
+  shared.batches = batches;
   shared.producer_done.store(true, std::memory_order_release);
   return 0;
 }
@@ -187,11 +224,14 @@ int main(int argc, char** argv) {
   if (seconds <= 0) return seconds == 0 ? 0 : 2;
   const auto duration = std::chrono::milliseconds(seconds * 1000);
   const std::string ring = "demo-" + std::to_string(::getpid());
-  std::printf("shmcast demo: ring '%s', 4096 slots of 64 bytes, 128-byte snapshot area\n", ring.c_str());
-  std::printf("producer: a 16-sensor table, every change a message (~200k/s), a snapshot every 256 changes\n");
+  std::printf("shmcast demo: ring '%s', %llu KiB ring, messages up to %u bytes, 128-byte snapshot area\n", ring.c_str(),
+              static_cast<unsigned long long>(kRingBytes / 1024), kMaxMessage);
+  std::printf("producer: a 16-sensor table; its changes as messages of mixed sizes (~200k/s): ticks of one change "
+              "(16 B) and every 64th a batch of 4-%zu changes (64 B-%zu B); a snapshot every 256 messages\n",
+              kMaxBatch, kMaxBatch * sizeof(Change));
   std::printf("readers:  fast (keeps up), slow (stalls; gap policy oldest), rebuild (stalls; gap policy snapshot)\n\n");
   try {
-    shmcast::Producer::create(ring, {.slot_count = 4096, .slot_size = 64, .snapshot_capacity = sizeof(Table)});
+    shmcast::Producer::create(ring, {.ring_bytes = kRingBytes, .max_message = kMaxMessage, .snapshot_capacity = sizeof(Table)});
   } catch (const shmcast::Error& e) {
     std::fprintf(stderr, "shmcast-demo: %s\n", e.what());
     return 1;
@@ -230,15 +270,20 @@ int main(int argc, char** argv) {
     ::waitpid(pid, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
   }
-  std::printf("\nproducer published %" PRIu64 " message%s (head %" PRIu64 ")\n\n", shared->published,
-              shared->published == 1 ? "" : "s", shared->final_head);
-  std::printf("%-8s %10s %6s %10s %9s %10s  %s\n", "reader", "delivered", "gaps", "missed", "snapshots", "span", "check");
+  std::printf("\nproducer published %" PRIu64 " message%s (head %" PRIu64 "), %" PRIu64 " payload bytes, %" PRIu64
+              " of them batches\n\n",
+              shared->published, shared->published == 1 ? "" : "s", shared->final_head, shared->published_bytes,
+              shared->batches);
+  std::printf("%-8s %10s %6s %10s %9s %10s %8s %8s  %s\n", "reader", "delivered", "gaps", "missed", "snapshots", "span",
+              "batches", "largest", "check");
   for (int i = 0; i < 3; ++i) {
     const ReaderResult& r = shared->readers[i];
     const bool exact = r.delivered + r.missed == r.span;
     if (!exact || !r.done) ++failures;
-    std::printf("%-8s %10" PRIu64 " %6" PRIu64 " %10" PRIu64 " %9" PRIu64 " %10" PRIu64 "  delivered+missed==span: %s\n",
-                kLabels[i], r.delivered, r.gaps, r.missed, r.snapshots, r.span, exact ? "yes" : "NO");
+    std::printf("%-8s %10" PRIu64 " %6" PRIu64 " %10" PRIu64 " %9" PRIu64 " %10" PRIu64 " %8" PRIu64 " %6" PRIu64
+                " B  delivered+missed==span: %s\n",
+                kLabels[i], r.delivered, r.gaps, r.missed, r.snapshots, r.span, r.batches, r.largest,
+                exact ? "yes" : "NO");
   }
   const ReaderResult& slow = shared->readers[1];
   if (slow.gaps != 0)
@@ -255,7 +300,8 @@ int main(int argc, char** argv) {
     if (!fast.table_matches) ++failures;
   } else {
     // On a busy machine even `fast` can be descheduled for longer than the ring holds
-    // (4096 slots: about 20 ms here): then it was lapped, and said so, like `slow`.
+    // (256 KiB: about 3000 of these messages, some 15 ms here): then it was lapped, and
+    // said so, like `slow`.
     std::printf("fast was lapped %s (the machine was busy), each gap reported with its exact count\n",
                 times(fast.gaps).c_str());
   }
