@@ -17,8 +17,8 @@ TEST_CASE("an error line names the ring, says what is wrong and what to do", "[a
   // An error that concerns no ring has no ring part; one with nothing to advise no advice.
   CHECK(error_line(Error(Errc::system, "cannot read snapshot file 'f': No such file")) ==
         "cannot read snapshot file 'f': No such file");
-  CHECK(error_line(Error(Errc::invalid_argument, "t", "invalid geometry: slot count 3")) ==
-        "ring 't': invalid geometry: slot count 3");
+  CHECK(error_line(Error(Errc::invalid_argument, "t", "ring size 3000 must be a power of two from 4 KiB to 64 GiB")) ==
+        "ring 't': ring size 3000 must be a power of two from 4 KiB to 64 GiB");
   // One line, always.
   CHECK(error_line(Error(Errc::system, "two\nlines")) == "two lines");
 }
@@ -36,4 +36,31 @@ TEST_CASE("every code a user can meet has its advice", "[advice]") {
   // Where a command knows better.
   CHECK(advice(Errc::not_found, "r", "rm") == "see `shmcast list`");
   CHECK(advice(Errc::replaced, "r", "tail").find("--no-reattach") != std::string::npos);
+}
+
+TEST_CASE("advice speaks of the byte ring, not of slots", "[advice]") {
+  for (Errc code : {Errc::not_found, Errc::already_exists, Errc::not_ready, Errc::foreign, Errc::version_mismatch,
+                    Errc::truncated, Errc::corrupt, Errc::geometry_mismatch, Errc::producer_active,
+                    Errc::permission_denied, Errc::no_space, Errc::message_too_large, Errc::no_snapshot_area,
+                    Errc::abandoned}) {
+    INFO(shmcast::to_string(code));
+    CHECK(advice(code, "r").find("slot") == std::string::npos);
+  }
+  CHECK(advice(Errc::no_space, "r").find("--size") != std::string::npos);
+  CHECK(advice(Errc::message_too_large, "r").find("--max-message") != std::string::npos);
+  CHECK(advice(Errc::message_too_large, "r").find("--snapshot-size") != std::string::npos);
+  // A ring of an older layout: recreate it, with the command spelled out.
+  CHECK(advice(Errc::version_mismatch, "ticks").find("`shmcast create ticks --size BYTES --force`") != std::string::npos);
+  CHECK(error_line(Error(Errc::version_mismatch, "ticks", "has layout version 4, this build reads version 3")) ==
+        "ring 'ticks': has layout version 4, this build reads version 3; recreate it with `shmcast create ticks "
+        "--size BYTES --force` (what it holds is lost), or use the shmcast build that made it");
+}
+
+TEST_CASE("a reason that already names the command to run gets no second advice", "[advice]") {
+  const std::string reason =
+      "has layout version 2, this build reads version 3; recreate it (`shmcast create t --size BYTES --force`) "
+      "with this version's tools";
+  CHECK(error_line(Error(Errc::version_mismatch, "t", reason)) == "ring 't': " + reason);
+  CHECK(error_line(Error(Errc::message_too_large, "t", "message of 9 bytes exceeds 8 (`shmcast create --max-message` sets it)"))
+            .find("; a message needs") == std::string::npos);
 }

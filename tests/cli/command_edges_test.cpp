@@ -40,10 +40,11 @@ void check_usage_errors(const std::vector<std::vector<std::string>>& cases, cons
 
 TEST_CASE("numeric options reject negative values with exit code 2", "[cli][edges][numbers]") {
   RingGuard ring(unique_ring("edge-neg"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   const std::string other = ring.name + "x";
-  check_usage_errors({{"create", other, "--slots", "-4"},
-                      {"create", other, "--slot-size", "-64"},
+  check_usage_errors({{"create", other, "--size", "-4K"},
+                      {"create", other, "--size", "-4096"},
+                      {"create", other, "--max-message", "-64"},
                       {"create", other, "--snapshot-size", "-1K"},
                       {"create", other, "--max-readers", "-1"},
                       {"publish", ring.name, "--count", "-3", "--message", "x"},
@@ -59,11 +60,13 @@ TEST_CASE("numeric options reject negative values with exit code 2", "[cli][edge
 
 TEST_CASE("numeric options reject overflow with exit code 2", "[cli][edges][numbers]") {
   RingGuard ring(unique_ring("edge-ovf"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   const std::string other = ring.name + "x";
-  check_usage_errors({{"create", other, "--slots", "18446744073709551616"},
-                      {"create", other, "--slots", "9223372036854775809"},
-                      {"create", other, "--slot-size", "4294967360"},
+  check_usage_errors({{"create", other, "--size", "18446744073709551616"},
+                      {"create", other, "--size", "9223372036854775808"},  // 2^63: a power of two, too large
+                      {"create", other, "--size", "17179869184G"},         // 2^64 once the unit is applied
+                      {"create", other, "--max-message", "4294967360"},    // 2^32 + 64: not cut to 64
+                      {"create", other, "--max-message", "18446744073709551616"},
                       {"create", other, "--snapshot-size", "18446744073709551616"},
                       {"create", other, "--snapshot-size", "17179869184G"},
                       {"create", other, "--max-readers", "16385"},
@@ -81,11 +84,12 @@ TEST_CASE("numeric options reject overflow with exit code 2", "[cli][edges][numb
 
 TEST_CASE("numeric options reject NaN and infinity with exit code 2", "[cli][edges][numbers]") {
   RingGuard ring(unique_ring("edge-nan"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   check_usage_errors({{"publish", ring.name, "--rate", "nan", "--message", "x"},
                       {"publish", ring.name, "--rate", "inf", "--message", "x"},
                       {"publish", ring.name, "--count", "nan", "--message", "x"},
-                      {"create", ring.name + "x", "--slots", "nan"},
+                      {"create", ring.name + "x", "--size", "nan"},
+                      {"create", ring.name + "x", "--max-message", "inf"},
                       {"stat", ring.name, "--watch", "nan"},
                       {"stat", ring.name, "--watch", "inf"}},
                      ring.name, 0);
@@ -93,11 +97,11 @@ TEST_CASE("numeric options reject NaN and infinity with exit code 2", "[cli][edg
 
 TEST_CASE("numeric options reject 0 where it has no meaning, like --rate -1", "[cli][edges][numbers]") {
   RingGuard ring(unique_ring("edge-zero"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   check_usage_errors({{"publish", ring.name, "--rate", "0", "--message", "x"},
                       {"publish", ring.name, "--count", "0", "--message", "x"},
-                      {"create", ring.name + "x", "--slots", "0"},
-                      {"create", ring.name + "x", "--slot-size", "0"},
+                      {"create", ring.name + "x", "--size", "0"},
+                      {"create", ring.name + "x", "--max-message", "0"},
                       {"create", ring.name + "x", "--max-readers", "0"},
                       {"stat", ring.name, "--watch", "0"}},
                      ring.name, 0);
@@ -107,13 +111,13 @@ TEST_CASE("numeric options reject 0 where it has no meaning, like --rate -1", "[
   CHECK(rate_neg.err.find("--rate '-1' is negative") != std::string::npos);
   // Where 0 means something it is still accepted.
   CHECK(run({"publish", ring.name, "--type", "0", "--message", "x"}).rc == 0);
-  CHECK(run({"create", ring.name + "y", "--slots", "16", "--snapshot-size", "0"}).rc == 0);
+  CHECK(run({"create", ring.name + "y", "--size", "4K", "--snapshot-size", "0"}).rc == 0);
   CHECK(run({"rm", ring.name + "y"}).rc == 0);
 }
 
 TEST_CASE("create --max-readers sets how many readers register, and a tail past it says so", "[cli][edges][registry]") {
   RingGuard ring(unique_ring("edge-maxr"));
-  const Result created = run({"create", ring.name, "--slots", "16", "--max-readers", "2"});
+  const Result created = run({"create", ring.name, "--size", "4K", "--max-readers", "2"});
   REQUIRE(created.rc == 0);
   CHECK(created.out.find("room for 2 registered readers") != std::string::npos);
   Proc a({"tail", ring.name, "--label", "a"});
@@ -140,8 +144,8 @@ TEST_CASE("rm processes every name, exits 1 if any failed, and -f ignores missin
   RingGuard a(unique_ring("edge-rm-a"));
   RingGuard b(unique_ring("edge-rm-b"));
   RingGuard c(unique_ring("edge-rm-c"));
-  REQUIRE(run({"create", b.name, "--slots", "8"}).rc == 0);
-  REQUIRE(run({"create", c.name, "--slots", "8"}).rc == 0);
+  REQUIRE(run({"create", b.name, "--size", "4K"}).rc == 0);
+  REQUIRE(run({"create", c.name, "--size", "4K"}).rc == 0);
   const Result r = run({"rm", a.name, b.name});
   CHECK(r.rc == 1);
   CHECK(one_error_line(r.err, a.name));
@@ -156,7 +160,7 @@ TEST_CASE("rm processes every name, exits 1 if any failed, and -f ignores missin
 
 TEST_CASE("rm and create --force refuse while the producer is alive, unless --even-if-live", "[cli][edges][live]") {
   RingGuard ring(unique_ring("edge-live"));
-  REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "8K"}).rc == 0);
   Proc producer({"publish", ring.name, "--rate", "50", "--count", "1000000", "--message", "tick"});
   REQUIRE(wait_ring(ring.name, [](const shmcast::RingStatus& st) { return st.producer_alive && st.head > 0; }));
   const std::string pid = "pid " + std::to_string(producer.pid());
@@ -166,7 +170,7 @@ TEST_CASE("rm and create --force refuse while the producer is alive, unless --ev
   CHECK(one_error_line(rm.err, ring.name));
   CHECK(rm.err.find(pid) != std::string::npos);
   CHECK(rm.err.find("--even-if-live") != std::string::npos);
-  const Result force = run({"create", ring.name, "--slots", "64", "--force"});
+  const Result force = run({"create", ring.name, "--size", "8K", "--force"});
   CHECK(force.rc == 1);
   CHECK(one_error_line(force.err, ring.name));
   CHECK(force.err.find(pid) != std::string::npos);
@@ -174,8 +178,8 @@ TEST_CASE("rm and create --force refuse while the producer is alive, unless --ev
   // Still the same ring, still fed.
   CHECK(wait_ring(ring.name, [](const shmcast::RingStatus& st) { return st.producer_alive; }));
 
-  CHECK(run({"create", ring.name, "--slots", "32", "--force", "--even-if-live"}).rc == 0);
-  CHECK(json_u64(run({"stat", ring.name, "--json"}).out, "slots") == 32u);
+  CHECK(run({"create", ring.name, "--size", "16K", "--force", "--even-if-live"}).rc == 0);
+  CHECK(json_u64(run({"stat", ring.name, "--json"}).out, "ring_bytes") == 16384u);
   producer.signal(SIGTERM);
   producer.finish();
   Proc second({"publish", ring.name, "--rate", "50", "--count", "1000000", "--message", "tick"});
@@ -195,19 +199,20 @@ TEST_CASE("publish opens an existing ring only, unless --create", "[cli][edges][
   CHECK(run({"stat", ring.name}).rc == 1);  // no ring was made
   REQUIRE(run({"publish", ring.name, "--create", "--message", "x", "--count", "2"}).rc == 0);
   const Result stat = run({"stat", ring.name, "--json"});
-  CHECK(json_u64(stat.out, "slots") == 4096u);
+  CHECK(json_u64(stat.out, "ring_bytes") == 1048576u);  // the default geometry
+  CHECK(json_u64(stat.out, "max_message") == 262144u);
   CHECK(json_u64(stat.out, "head") == 2u);
   CHECK(run({"publish", ring.name, "--message", "y"}).rc == 0);  // now it exists
 }
 
 TEST_CASE("an oversized line in standard input says what was and was not published", "[cli][edges][publish]") {
   RingGuard ring(unique_ring("edge-bigline"));
-  REQUIRE(run({"create", ring.name, "--slots", "16", "--slot-size", "64"}).rc == 0);  // 40-byte payload
+  REQUIRE(run({"create", ring.name, "--size", "4K", "--max-message", "40"}).rc == 0);
   const Result r = run({"publish", ring.name}, "one\ntwo\n" + std::string(41, 'x') + "\nfour\n");
   CHECK(r.rc == 1);
   INFO(r.err);
   CHECK(one_error_line(r.err, ring.name));
-  CHECK(r.err.find("line 3: message of 41 bytes exceeds") != std::string::npos);
+  CHECK(r.err.find("line 3: message of 41 bytes exceeds the ring's maximum message size of 40 bytes") != std::string::npos);
   CHECK(r.err.find("lines 1-2 were published (sequences 0-1), line 3 and after were not") != std::string::npos);
   CHECK(json_u64(run({"stat", ring.name, "--json"}).out, "head") == 2u);
 
@@ -299,15 +304,15 @@ TEST_CASE("an object left empty is told apart from a ring being created", "[cli]
 
 TEST_CASE("stat --watch shows a removed ring as gone and goes on watching", "[cli][edges][watch]") {
   RingGuard ring(unique_ring("edge-watch"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   Proc watch({"stat", ring.name, "--watch", "0.1", "--json"});
   REQUIRE(watch.wait_for([](const Proc& p) { return count(p.out(), "\"ring_id\"") >= 1; }));
   REQUIRE(run({"rm", ring.name}).rc == 0);
   REQUIRE(watch.wait_for([](const Proc& p) { return p.out().find("\"gone\":true") != std::string::npos; }));
-  REQUIRE(run({"create", ring.name, "--slots", "32"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "8K"}).rc == 0);
   CHECK(watch.wait_for([](const Proc& p) {
     const std::size_t gone = p.out().find("\"gone\":true");
-    return gone != std::string::npos && p.out().find("\"slots\":32", gone) != std::string::npos;
+    return gone != std::string::npos && p.out().find("\"ring_bytes\":8192", gone) != std::string::npos;
   }));
   watch.signal(SIGTERM);
   CHECK(watch.finish() == 0);
@@ -324,7 +329,7 @@ TEST_CASE("stat --watch shows a removed ring as gone and goes on watching", "[cl
 
 TEST_CASE("stat and list escape control characters in labels and other shared-memory text", "[cli][edges][escape]") {
   RingGuard ring(unique_ring("edge-esc"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   shmcast::ReaderOptions options;
   options.label = "evil\x1b[31mred\nrow\x7f\xc2\x9b";
   shmcast::Reader reader(ring.name, options);
@@ -349,7 +354,7 @@ TEST_CASE("stat and list escape control characters in labels and other shared-me
 
 TEST_CASE("ring_id is a string in JSON, times stay integers, as documented", "[cli][edges][json]") {
   RingGuard ring(unique_ring("edge-id"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   const Result stat = run({"stat", ring.name, "--json"});
   const std::size_t at = stat.out.find("\"ring_id\":\"");
   REQUIRE(at != std::string::npos);
@@ -366,7 +371,7 @@ TEST_CASE("ring_id is a string in JSON, times stay integers, as documented", "[c
 
 TEST_CASE("singular and plural, and the producer's state in list", "[cli][edges][grammar]") {
   RingGuard ring(unique_ring("edge-gram"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--message", "one"}).rc == 0);
   const Result stat = run({"stat", ring.name});
   INFO(stat.out);

@@ -26,7 +26,7 @@ TEST_CASE("version and help", "[cli]") {
 
 TEST_CASE("publish and tail round trip in text and json and hex", "[cli]") {
   RingGuard ring(unique_ring("cli-rt"));
-  REQUIRE(run({"create", ring.name, "--slots", "64", "--slot-size", "128"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "8K"}).rc == 0);
   const std::string input = std::string("hello\n") + "w\xff" + "rld\n" + "say \"hi\"\\\t\n" + "h\xc3\xa9 \n";
   Result pub = run({"publish", ring.name, "--type", "7"}, input);
   REQUIRE(pub.rc == 0);
@@ -75,10 +75,13 @@ TEST_CASE("publish --create creates a missing ring with the default geometry and
   REQUIRE(run({"publish", ring.name, "--create", "--message", "x", "--count", "3"}).rc == 0);
   Result stat = run({"stat", ring.name, "--json"});
   REQUIRE(stat.rc == 0);
-  CHECK(json_u64(stat.out, "slots") == 4096u);
-  CHECK(json_u64(stat.out, "slot_size") == 256u);
-  CHECK(json_u64(stat.out, "payload_capacity") == 232u);
+  CHECK(json_u64(stat.out, "ring_bytes") == 1048576u);
+  CHECK(json_u64(stat.out, "max_message") == 262144u);  // a quarter of the ring
   CHECK(json_u64(stat.out, "head") == 3u);
+  CHECK(json_u64(stat.out, "oldest") == 0u);
+  CHECK(json_u64(stat.out, "held") == 3u);
+  CHECK(json_u64(stat.out, "held_bytes") == 3 * shmcast::record_bytes(1));
+  CHECK(stat.out.find("\"slot") == std::string::npos);
   CHECK(json_u64(stat.out, "published") == 3u);
   CHECK(stat.out.find(R"("producer":{"pid":)") != std::string::npos);
   CHECK(stat.out.find(R"("alive":false)") != std::string::npos);
@@ -95,7 +98,8 @@ TEST_CASE("publish --create creates a missing ring with the default geometry and
 
   Result human_stat = run({"stat", ring.name});
   CHECK(human_stat.rc == 0);
-  CHECK(human_stat.out.find("4096 slots x 256 B") != std::string::npos);
+  CHECK(human_stat.out.find("1.0 MiB ring, messages up to 262144 B") != std::string::npos);
+  CHECK(human_stat.out.find("held       sequences 0-2 (3), 96 B of the ring") != std::string::npos);
 
   Result rm = run({"rm", ring.name});
   CHECK(rm.rc == 0);
@@ -108,7 +112,7 @@ TEST_CASE("snapshots from create --snapshot-size and publish --snapshot-file to 
   RingGuard ring(unique_ring("cli-snap"));
   const std::string file = "/tmp/" + ring.name + ".state";
   { std::ofstream(file) << "k1=v1;k2=v2"; }
-  REQUIRE(run({"create", ring.name, "--slots", "16", "--snapshot-size", "4K"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K", "--snapshot-size", "4K"}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--message", "delta", "--count", "3"}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--snapshot-file", file}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--message", "after"}).rc == 0);
@@ -128,19 +132,21 @@ TEST_CASE("snapshots from create --snapshot-size and publish --snapshot-file to 
   CHECK(json_u64(stat.out, "len", snap) == 11u);
   CHECK(run({"stat", ring.name}).out.find("snapshot   as of 3") != std::string::npos);
 
-  // A reader lapped with --on-gap snapshot gets the gap, then the newest snapshot instead of a replay.
-  REQUIRE(run({"publish", ring.name, "--message", "later", "--count", "40"}).rc == 0);
-  REQUIRE(run({"publish", ring.name, "--snapshot-file", file}).rc == 0);  // as of 44
+  // A reader lapped with --on-gap snapshot gets the gap, then the newest snapshot instead
+  // of a replay. The 4 KiB ring holds 4096 / 32 of these 5-byte messages at most: 200 lap it.
+  REQUIRE(run({"publish", ring.name, "--message", "later", "--count", "200"}).rc == 0);
+  REQUIRE(run({"publish", ring.name, "--snapshot-file", file}).rc == 0);  // as of 204
+  REQUIRE(json_u64(run({"stat", ring.name, "--json"}).out, "oldest") > 0u);
   Result lapped = run({"tail", ring.name, "--from", "0", "--on-gap", "snapshot", "--no-follow", "--format", "json"});
   CHECK(lapped.rc == 0);
-  CHECK(lines(lapped.out) == std::vector<std::string>{R"({"gap":{"first":0,"missed":44}})",
-                                                      R"({"snapshot":{"as_of":44,"len":11,"data":"k1=v1;k2=v2"}})"});
+  CHECK(lines(lapped.out) == std::vector<std::string>{R"({"gap":{"first":0,"missed":204}})",
+                                                      R"({"snapshot":{"as_of":204,"len":11,"data":"k1=v1;k2=v2"}})"});
   std::remove(file.c_str());
 }
 
 TEST_CASE("usage errors exit 2 with one line on stderr", "[cli][errors]") {
   RingGuard ring(unique_ring("cli-usage"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   const std::vector<std::vector<std::string>> cases = {
       {},
       {"frobnicate"},
@@ -151,8 +157,9 @@ TEST_CASE("usage errors exit 2 with one line on stderr", "[cli][errors]") {
       {"tail", ring.name, "-n", "many"},
       {"tail", ring.name, "--bogus"},
       {"tail", "bad/name"},
-      {"create", ring.name + "x", "--slots", "1000"},
-      {"create", ring.name + "x", "--slot-size", "100"},
+      {"create", ring.name + "x", "--size", "1000"},
+      {"create", ring.name + "x", "--max-message", "0"},
+      {"create", ring.name + "x", "--slots", "64"},
       {"create", ring.name + "x", "--mode", "999"},
       {"create", ring.name + "x", "--snapshot-size", "12X"},
       {"publish", ring.name, "--rate", "-5", "--message", "x"},
@@ -171,7 +178,7 @@ TEST_CASE("usage errors exit 2 with one line on stderr", "[cli][errors]") {
     CHECK(r.out.empty());
   }
   // Names in usage errors: the ring is named where there is one, and only there.
-  CHECK(one_error_line(run({"create", ring.name + "x", "--slots", "1000"}).err, ring.name + "x"));
+  CHECK(one_error_line(run({"create", ring.name + "x", "--size", "1000"}).err, ring.name + "x"));
   const Result watch = run({"stat", ring.name, "--watch", "0"});
   CHECK(watch.err.rfind("shmcast stat: --watch", 0) == 0);
   CHECK(watch.err.find(ring.name) == std::string::npos);
@@ -219,31 +226,35 @@ TEST_CASE("runtime errors exit 1 with one line naming the ring", "[cli][errors]"
 
   SECTION("an oversized message") {
     RingGuard ring(unique_ring("cli-big"));
-    REQUIRE(run({"create", ring.name, "--slots", "8", "--slot-size", "64"}).rc == 0);
+    REQUIRE(run({"create", ring.name, "--size", "4K", "--max-message", "40"}).rc == 0);
     Result r = run({"publish", ring.name, "--message", std::string(41, 'x')});
     CHECK(r.rc == 1);
     CHECK(one_error_line(r.err, ring.name));
-    CHECK(r.err.find("exceeds") != std::string::npos);
+    INFO(r.err);
+    CHECK(r.err.find("message of 41 bytes exceeds the ring's maximum message size of 40 bytes") != std::string::npos);
+    CHECK(r.err.find("nothing was published") != std::string::npos);
+    CHECK(r.err.find("--max-message") != std::string::npos);  // what to do
+    CHECK(json_u64(run({"stat", ring.name, "--json"}).out, "head") == 0u);
     CHECK(run({"publish", ring.name, "--message", std::string(40, 'x')}).rc == 0);  // 40 fits
     CHECK(json_u64(run({"stat", ring.name, "--json"}).out, "head") == 1u);
   }
 
   SECTION("create on an existing ring, then --force") {
     RingGuard ring(unique_ring("cli-exists"));
-    REQUIRE(run({"create", ring.name, "--slots", "8"}).rc == 0);
-    Result r = run({"create", ring.name, "--slots", "8"});
+    REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
+    Result r = run({"create", ring.name, "--size", "4K"});
     CHECK(r.rc == 1);
     CHECK(one_error_line(r.err, ring.name));
     CHECK(r.err.find("--force") != std::string::npos);
-    CHECK(run({"create", ring.name, "--slots", "16", "--force", "--mode", "0640"}).rc == 0);
+    CHECK(run({"create", ring.name, "--size", "8K", "--force", "--mode", "0640"}).rc == 0);
     Result stat = run({"stat", ring.name, "--json"});
-    CHECK(json_u64(stat.out, "slots") == 16u);
+    CHECK(json_u64(stat.out, "ring_bytes") == 8192u);
     CHECK(stat.out.find(R"("mode":"0640")") != std::string::npos);
   }
 
   SECTION("a snapshot on a ring without a snapshot area") {
     RingGuard ring(unique_ring("cli-nosnap"));
-    REQUIRE(run({"create", ring.name, "--slots", "8"}).rc == 0);
+    REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
     Result r = run({"publish", ring.name, "--snapshot-file", "/etc/hostname"});
     CHECK(r.rc == 1);
     CHECK(one_error_line(r.err, ring.name));
@@ -252,7 +263,7 @@ TEST_CASE("runtime errors exit 1 with one line naming the ring", "[cli][errors]"
 
   SECTION("a second producer") {
     RingGuard ring(unique_ring("cli-2prod"));
-    REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
+    REQUIRE(run({"create", ring.name, "--size", "8K"}).rc == 0);
     Proc first({"publish", ring.name, "--rate", "20", "--count", "100000", "--message", "tick"});
     REQUIRE(wait_ring(ring.name, [](const shmcast::RingStatus& st) { return st.producer_alive && st.head > 0; }));
     Result second = run({"publish", ring.name, "--message", "other"});
@@ -267,7 +278,7 @@ TEST_CASE("runtime errors exit 1 with one line naming the ring", "[cli][errors]"
 
 TEST_CASE("metrics prints the Prometheus text format once", "[cli][metrics]") {
   RingGuard ring(unique_ring("cli-metrics"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K", "--max-message", "100"}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--message", "abcd", "--count", "5"}).rc == 0);
   Result m = run({"metrics", ring.name});
   CHECK(m.rc == 0);
@@ -279,6 +290,18 @@ TEST_CASE("metrics prints the Prometheus text format once", "[cli][metrics]") {
   CHECK(m.out.find("shmcast_head" + r + " 5\n") != std::string::npos);
   CHECK(m.out.find("shmcast_readers" + r + " 0\n") != std::string::npos);
   CHECK(m.out.find("shmcast_up" + r + " 1\n") != std::string::npos);
+  // The geometry and what the ring holds.
+  CHECK(m.out.find("# TYPE shmcast_ring_bytes gauge\nshmcast_ring_bytes" + r + " 4096\n") != std::string::npos);
+  CHECK(m.out.find("# TYPE shmcast_max_message_bytes gauge\nshmcast_max_message_bytes" + r + " 100\n") != std::string::npos);
+  CHECK(m.out.find("# TYPE shmcast_oldest_sequence gauge\nshmcast_oldest_sequence" + r + " 0\n") != std::string::npos);
+  CHECK(m.out.find("# TYPE shmcast_held_sequences gauge\nshmcast_held_sequences" + r + " 5\n") != std::string::npos);
+  CHECK(m.out.find("# TYPE shmcast_held_bytes gauge\nshmcast_held_bytes" + r + " 160\n") != std::string::npos);
+  for (const char* gone : {"shmcast_slots", "shmcast_slot_size_bytes", "shmcast_payload_capacity_bytes"})
+    CHECK(m.out.find(gone) == std::string::npos);
+  // Every family has its HELP line.
+  for (const char* family : {"shmcast_ring_bytes", "shmcast_max_message_bytes", "shmcast_oldest_sequence",
+                             "shmcast_held_sequences", "shmcast_held_bytes"})
+    CHECK(m.out.find(std::string("# HELP ") + family + " ") != std::string::npos);
   // Every sample line belongs to a family announced with # TYPE.
   for (const std::string& line : lines(m.out)) {
     if (line.empty() || line[0] == '#') continue;

@@ -61,9 +61,12 @@ TEST_CASE("json objects keep their field order and carry payload bytes last", "[
 TEST_CASE("stat --json survives a reader label that is not valid UTF-8", "[json]") {
   shmcast::RingStatus st;
   st.name = "r";
-  st.geometry = shmcast::Geometry{.slot_count = 16, .slot_size = 128};
+  st.geometry = shmcast::Geometry{.ring_bytes = 8192};
   st.mode = 0640;
   st.head = 5;
+  st.oldest = 2;
+  st.held = 3;
+  st.held_bytes = 96;
   st.rate = 12.34567;
   st.live_readers = 1;
   st.readers.push_back(shmcast::ReaderStatus{.id = 3, .pid = 42, .alive = true, .label = "bad\xc3(", .position = 4, .lag = 1});
@@ -71,8 +74,13 @@ TEST_CASE("stat --json survives a reader label that is not valid UTF-8", "[json]
   REQUIRE_NOTHROW(text = shmcast::cli::stat_json(st));
   const Json parsed = Json::parse(text);
   CHECK(parsed.begin().key() == "name");
-  CHECK(parsed["slots"] == 16);
-  CHECK(parsed["payload_capacity"] == 128 - shmcast::kSlotHeaderBytes);
+  CHECK(parsed["ring_bytes"] == 8192);
+  CHECK(parsed["max_message"] == 2048);  // the default, resolved: a quarter of the ring
+  CHECK(parsed["head"] == 5);
+  CHECK(parsed["oldest"] == 2);
+  CHECK(parsed["held"] == 3);
+  CHECK(parsed["held_bytes"] == 96);
+  for (const char* gone : {"slots", "slot_size", "payload_capacity"}) CHECK_FALSE(parsed.contains(gone));
   CHECK(parsed["mode"] == "0640");
   CHECK(parsed["rate"] == 12.346);
   CHECK(parsed["producer"]["alive"] == false);
@@ -86,4 +94,28 @@ TEST_CASE("stat --json survives a reader label that is not valid UTF-8", "[json]
   CHECK(r["lag"] == 1);
   CHECK(r["label"].get<std::string>().rfind("bad", 0) == 0);
   CHECK_FALSE(r.contains("external_position"));
+}
+
+TEST_CASE("stat's JSON and text keep 64-bit figures exact", "[json]") {
+  shmcast::RingStatus st;
+  st.name = "big";
+  st.geometry = shmcast::Geometry{.ring_bytes = std::uint64_t{64} << 30, .max_message = 1u << 30};
+  st.head = UINT64_MAX;
+  st.held = 3;
+  st.oldest = UINT64_MAX - 3;
+  st.held_bytes = std::uint64_t{48} << 30;
+  const Json parsed = Json::parse(shmcast::cli::stat_json(st));
+  CHECK(parsed["ring_bytes"].get<std::uint64_t>() == std::uint64_t{64} << 30);
+  CHECK(parsed["max_message"].get<std::uint64_t>() == 1u << 30);
+  CHECK(parsed["head"].get<std::uint64_t>() == UINT64_MAX);
+  CHECK(parsed["oldest"].get<std::uint64_t>() == UINT64_MAX - 3);
+  CHECK(parsed["held_bytes"].get<std::uint64_t>() == std::uint64_t{48} << 30);
+  const std::string text = shmcast::cli::stat_text(st);
+  INFO(text);
+  CHECK(text.find("64.0 GiB ring, messages up to 1073741824 B") != std::string::npos);
+  CHECK(text.find("sequences 18446744073709551612-18446744073709551614 (3), 48.0 GiB of the ring (75.0%)") !=
+        std::string::npos);
+  st.held = 0;
+  st.oldest = st.head;
+  CHECK(shmcast::cli::stat_text(st).find("held       nothing") != std::string::npos);
 }

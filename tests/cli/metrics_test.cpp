@@ -138,7 +138,7 @@ bool ipv6_loopback_available() {
 
 TEST_CASE("metrics --listen answers a scrape while idle connections are held open", "[cli][live][metrics]") {
   RingGuard ring(unique_ring("cli-metrics-idle"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--count", "3", "--message", "abc"}).rc == 0);
   Proc server({"metrics", ring.name, "--listen", "127.0.0.1:0"});
   const unsigned port = served_port(server);
@@ -191,7 +191,7 @@ bool closed_within(int fd, std::chrono::milliseconds timeout) {
 
 TEST_CASE("metrics --listen closes a connection that sends no request for 10 s", "[cli][live][metrics]") {
   RingGuard ring(unique_ring("cli-metrics-timeout"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   Proc server({"metrics", ring.name, "--listen", "127.0.0.1:0"});
   const unsigned port = served_port(server);
   REQUIRE(port > 0);
@@ -213,7 +213,7 @@ TEST_CASE("metrics --listen closes a connection that sends no request for 10 s",
 
 TEST_CASE("metrics --listen: HEAD, other methods and other paths", "[cli][live][metrics]") {
   RingGuard ring(unique_ring("cli-metrics-http"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   Proc server({"metrics", ring.name, "--listen", "127.0.0.1:0"});
   const unsigned port = served_port(server);
   REQUIRE(port > 0);
@@ -273,7 +273,7 @@ TEST_CASE("metrics --listen rejects a port out of range or not a number", "[cli]
 
 TEST_CASE("metrics --listen :PORT serves on all interfaces", "[cli][live][metrics]") {
   RingGuard ring(unique_ring("cli-metrics-any"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   Proc server({"metrics", ring.name, "--listen", ":0"});  // an ephemeral port, for the test's few seconds
   const unsigned port = served_port(server);
   REQUIRE(port > 0);
@@ -291,7 +291,7 @@ TEST_CASE("metrics --listen [::1]:PORT serves over IPv6 loopback", "[cli][live][
     return;
   }
   RingGuard ring(unique_ring("cli-metrics-v6"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   Proc server({"metrics", ring.name, "--listen", "[::1]:0"});
   const unsigned port = served_port(server);
   REQUIRE(port > 0);
@@ -322,8 +322,8 @@ TEST_CASE("metrics output passes promtool check metrics", "[cli][metrics][promto
 
   RingGuard a(unique_ring("cli-metrics-prom-a")), b(unique_ring("cli-metrics-prom-b"));
   const std::string missing = unique_ring("cli-metrics-prom-missing");  // never created: shmcast_up 0
-  REQUIRE(run({"create", a.name, "--slots", "16", "--snapshot-size", "64"}).rc == 0);
-  REQUIRE(run({"create", b.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", a.name, "--size", "4K", "--snapshot-size", "64"}).rc == 0);
+  REQUIRE(run({"create", b.name, "--size", "4K"}).rc == 0);
   REQUIRE(run({"publish", a.name, "--count", "5", "--message", "hello"}).rc == 0);
   REQUIRE(run({"publish", b.name, "--count", "2", "--message", "hi"}).rc == 0);
   // A live producer on `a` that also relays and keeps snapshots: every family shows.
@@ -351,7 +351,9 @@ TEST_CASE("metrics output passes promtool check metrics", "[cli][metrics][promto
   REQUIRE(r.out.find("shmcast_reader_lag{ring=\"" + a.name + "\"") != std::string::npos);
   CHECK(r.out.find("label=\"cut\xEF\xBF\xBD\"") != std::string::npos);
   for (const char* family : {"shmcast_producer_alive", "shmcast_snapshot_age_seconds", "shmcast_relay_source_gaps_total",
-                             "shmcast_reader_far_position", "shmcast_blocked_readers"})
+                             "shmcast_reader_far_position", "shmcast_blocked_readers", "shmcast_ring_bytes",
+                             "shmcast_max_message_bytes", "shmcast_oldest_sequence", "shmcast_held_sequences",
+                             "shmcast_held_bytes"})
     CHECK(r.out.find(std::string("\n# TYPE ") + family + " ") != std::string::npos);
   CHECK(r.out.find("shmcast_up{ring=\"" + missing + "\"} 0\n") != std::string::npos);
 

@@ -42,7 +42,7 @@ long proc_status(pid_t pid, const std::string& key, bool all_threads = false) {
 
 // Publishes each payload as one message, byte for byte, through the library.
 void publish_raw(const std::string& ring, const std::vector<std::string>& payloads) {
-  auto producer = shmcast::Producer::open_or_create(ring, {.slot_count = 64, .slot_size = 256});
+  auto producer = shmcast::Producer::open_or_create(ring, {.ring_bytes = 16 * 1024});
   for (const std::string& p : payloads) producer.publish(shmcast::bytes_of(p), 0);
 }
 
@@ -56,7 +56,7 @@ std::vector<std::uint64_t> seqs(const std::string& json_lines) {
 
 TEST_CASE("tail ends promptly with status 0 when the reader of its output goes away", "[cli][tail][edges]") {
   RingGuard ring(unique_ring("tail-epipe"));
-  REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "8K"}).rc == 0);
 
   SECTION("after `head -3` has read its lines, with no further message") {
     REQUIRE(run({"publish", ring.name}, "1\n2\n3\n4\n5\n").rc == 0);
@@ -95,10 +95,11 @@ TEST_CASE("tail ends promptly with status 0 when the reader of its output goes a
 
 TEST_CASE("a fresh tail on a busy ring starts with a message and no gap", "[cli][tail][edges]") {
   RingGuard ring(unique_ring("tail-busy"));
-  // 1024 slots and an unpaced producer: the ring is lapped every few tens of microseconds,
-  // sooner than a tail gets from attaching to its first read. That read takes the start
-  // again (the next message, for `latest`), and the message comes within a poll or two.
-  REQUIRE(run({"create", ring.name, "--slots", "1024"}).rc == 0);
+  // 32 KiB (1024 of these 4-byte messages, 32 bytes a record) and an unpaced producer: the
+  // ring is lapped every few tens of microseconds, sooner than a tail gets from attaching
+  // to its first read. That read takes the start again (the next message, for `latest`),
+  // and the message comes within a poll or two.
+  REQUIRE(run({"create", ring.name, "--size", "32K"}).rc == 0);
   Proc producer({"publish", ring.name, "-m", "busy", "--count", "1000000000000"});
   REQUIRE(wait_ring(ring.name, [](const shmcast::RingStatus& st) { return st.head > 1000; }));
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -115,7 +116,7 @@ TEST_CASE("a fresh tail on a busy ring starts with a message and no gap", "[cli]
 
 TEST_CASE("tail with standard output closed is an error, not a quiet end", "[cli][tail][edges]") {
   RingGuard ring(unique_ring("tail-noout"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   const std::string command = "timeout 20 sh -c '\"" + std::string(SHMCAST_BIN) + "\" tail " + ring.name +
                               " 2>&1 >&-; echo \"tail=$?\"' 2>&1";
   FILE* sh = ::popen(command.c_str(), "r");
@@ -130,7 +131,7 @@ TEST_CASE("tail with standard output closed is an error, not a quiet end", "[cli
 
 TEST_CASE("an idle tail sleeps instead of polling", "[cli][tail][edges]") {
   RingGuard ring(unique_ring("tail-idle"));
-  REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "8K"}).rc == 0);
   Proc tail({"tail", ring.name});
   REQUIRE(wait_readers(ring.name, 1));
   std::this_thread::sleep_for(300ms);  // past start-up
@@ -148,7 +149,7 @@ TEST_CASE("an idle tail sleeps instead of polling", "[cli][tail][edges]") {
 
 TEST_CASE("tail -n N starts with the last N held, --first N prints the first N", "[cli][tail][edges]") {
   RingGuard ring(unique_ring("tail-last"));
-  REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "8K"}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--count", "10", "--message", "m"}).rc == 0);  // sequences 0..9
 
   using V = std::vector<std::uint64_t>;
@@ -205,7 +206,7 @@ TEST_CASE("tail --from snapshot --no-follow prints a ring that holds only a snap
   RingGuard ring(unique_ring("tail-snaponly"));
   const std::string file = "/tmp/" + ring.name + ".state";
   { std::ofstream(file) << "mode=on"; }
-  REQUIRE(run({"create", ring.name, "--slots", "16", "--snapshot-size", "4K"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K", "--snapshot-size", "4K"}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--snapshot-file", file}).rc == 0);
   std::remove(file.c_str());
 
@@ -220,7 +221,7 @@ TEST_CASE("tail --from snapshot --no-follow prints a ring that holds only a snap
 
 TEST_CASE("snapshot options on a ring without a snapshot area are an error", "[cli][tail][edges][snapshot]") {
   RingGuard ring(unique_ring("tail-nosnap"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--message", "x"}).rc == 0);
   for (const auto& extra : std::vector<std::vector<std::string>>{{"--from", "snapshot", "--no-follow"},
                                                                  {"--from", "snapshot"},
@@ -240,7 +241,7 @@ TEST_CASE("snapshot options on a ring without a snapshot area are an error", "[c
 
 TEST_CASE("tail --queue has a range and allocates as the queue fills", "[cli][tail][edges]") {
   RingGuard ring(unique_ring("tail-queue"));
-  REQUIRE(run({"create", ring.name, "--slots", "64"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "8K"}).rc == 0);
   for (const char* bad : {"0", "1", "-1", "1048577", "100000000", "99999999999999999999999", "nan", "1e6"}) {
     INFO(bad);
     Result r = run({"tail", ring.name, "--queue", bad, "--no-follow"});
@@ -273,7 +274,7 @@ TEST_CASE("tail --queue has a range and allocates as the queue fills", "[cli][ta
 
 TEST_CASE("every numeric option of tail rejects negatives, overflow and non-numbers", "[cli][tail][edges][errors]") {
   RingGuard ring(unique_ring("tail-numbers"));
-  REQUIRE(run({"create", ring.name, "--slots", "16"}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
   REQUIRE(run({"publish", ring.name, "--message", "x", "--count", "2"}).rc == 0);
   const std::vector<std::string> junk = {"-1", "99999999999999999999999", "18446744073709551616", "nan", "inf",
                                          "1.5", "", " 3", "+3", "3x", "0x10"};
