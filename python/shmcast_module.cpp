@@ -454,10 +454,6 @@ struct PyReader {
   std::uint64_t generation = 1;
   // Buffer exports (memoryviews, numpy arrays) of this generation's views still alive.
   Py_ssize_t exports = 0;
-  // The last confirm() failed: the next read starts with try_read, which reports the gap
-  // (peek's fast path would hand the same records out again while the producer's horizon
-  // is ahead of what it has written over).
-  bool confirm_failed = false;
   std::optional<Carried> carry;
   std::vector<std::byte> served;  // a carried message handed to peek(): its views point here
   std::vector<Record> scratch;
@@ -490,10 +486,7 @@ struct PyReader {
   }
 
   // A seek, reattach or close: the reader goes elsewhere, a carried message with it.
-  void reposition() {
-    confirm_failed = false;
-    carry.reset();
-  }
+  void reposition() { carry.reset(); }
 
   // Runs f(reader) with the GIL released; the reader is marked busy meanwhile.
   template <class F>
@@ -520,7 +513,6 @@ struct PyReader {
   // caller ended the views and handed out any carried message.
   shmcast::ReadResult wait_read(std::optional<double> timeout) {
     shmcast::Reader& reader = get();
-    confirm_failed = false;  // try_read reports the gap itself
     shmcast::ReadResult res = reader.try_read();
     if (res || (timeout && *timeout <= 0)) return res;
     const auto deadline = timeout ? std::chrono::steady_clock::now() +
@@ -543,27 +535,6 @@ struct PyReader {
     moving(what);
     if (carry) return take_carry();
     return to_event(wait_read(timeout));
-  }
-
-  // Reader::peek, except right after a failed confirm: then try_read, which reports the
-  // gap. A message it returns is copied and delivered already, as peek's own slow path's.
-  shmcast::Reader::Batch peek_next(shmcast::Reader& reader, std::span<shmcast::Message> out) {
-    if (confirm_failed && !out.empty()) {
-      confirm_failed = false;
-      shmcast::ReadResult e = reader.try_read();
-      if (e.status == shmcast::ReadStatus::message) {
-        out[0] = e.message;
-        return {1, {}};
-      }
-      return {0, e};
-    }
-    return reader.peek(out);
-  }
-
-  bool confirm_last(shmcast::Reader& reader) {
-    const bool ok = reader.confirm();
-    if (!ok) confirm_failed = true;
-    return ok;
   }
 
   std::span<shmcast::Message> peek_space(std::size_t n) {
@@ -607,7 +578,7 @@ struct PyReader {
     // what confirm() vouches for stays in the batch.
     auto step = [&](auto& self, shmcast::Reader& rd, std::size_t want) -> Step {
       const std::uint64_t delivered_before = rd.delivered();
-      const shmcast::Reader::Batch b = peek_next(rd, peek_space(want));
+      const shmcast::Reader::Batch b = rd.peek(peek_space(want));
       if (b.count == 0) {
         stop = b.event;
         return Step::event;
@@ -627,7 +598,7 @@ struct PyReader {
       };
       const std::size_t k = copy({peeked.data(), b.count});
       if (k == b.count) {
-        if (!confirm_last(rd)) drop();  // overwritten while copied: the next peek reports the gap
+        if (!rd.confirm()) drop();  // overwritten while copied: the next peek reports the gap
         return Step::more;
       }
       // The buffer ends inside this peek. Unconfirmed, the peek is offered again by the
@@ -737,7 +708,7 @@ struct PyPeek {
     }
     shmcast::Reader& rd = reader->get();
     reader->end_views("confirm()");
-    confirmed = reader->confirm_last(rd);
+    confirmed = rd.confirm();
     return *confirmed;
   }
 
@@ -796,7 +767,7 @@ std::unique_ptr<PyPeek> peek(py::object self_obj, std::size_t max_messages, std:
     self.peek_space(1)[0] = shmcast::Message{c.seq, c.type, c.timestamp_ns, {self.served.data(), self.served.size()}};
     b = {1, {}};
   } else if (max_messages > 0) {
-    b = self.peek_next(reader, self.peek_space(max_messages));
+    b = reader.peek(self.peek_space(max_messages));
     if (b.count == 0 && b.event.status == shmcast::ReadStatus::empty && !(timeout && *timeout <= 0)) {
       // Wait for the next event: a message comes copied (already delivered), in the
       // reader's buffer until its next call.
