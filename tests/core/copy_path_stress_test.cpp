@@ -1,6 +1,6 @@
 // The payload copy paths this build ships, under a producer that laps its readers.
 //
-// src/slot_io.hpp copies a payload in one of three ways, by size, and on x86-64 outside
+// src/payload_io.hpp copies a payload in one of three ways, by size, and on x86-64 outside
 // ThreadSanitizer builds two of them are not C++ atomics: below kVectorStoreBytes (48 B)
 // relaxed 8-byte atomic words; from 48 B the producer stores 16 bytes at a time (and the
 // reader loads words); from kWideCopyBytes (1 KiB) the producer writes with one `rep
@@ -8,17 +8,18 @@
 // tail. ThreadSanitizer builds compile only the word copies, so TSan checks a different
 // copy path from the one a release build ships. This test runs the shipped one: a producer
 // process publishes messages whose sizes sit on both sides of every boundary (and the
-// largest payload the slot holds), each derived from its sequence and ending in a
-// checksum. Three reader processes compare every delivered payload byte for byte with
-// the one the producer built and account for every sequence: one the producer waits for
-// (so it reads every message, often the one just committed, while the producer writes the
-// next slots), one left to keep up as it can, and one stalled so that it is lapped again
-// and again (resuming at the oldest slot still held, it races the producer's overwrite of
-// that slot: the "overwritten while copying" path of Reader::try_read). Bounded by a
-// message count; nothing is timed.
+// ring's max_message), each derived from its sequence and ending in a checksum, as
+// variable-length records that wrap at every size. Three reader processes compare every
+// delivered payload byte for byte with the one the producer built and account for every
+// sequence: one the producer waits for (so it reads every message, often the one just
+// committed, while the producer writes the next records), one left to keep up as it can,
+// and one stalled so that it is lapped again and again (resuming at the oldest record held
+// with a sixteenth of the ring to spare, it races the producer's overwrite of it: the
+// "overwritten while copying" path of Reader::try_read). Bounded by a message count;
+// nothing is timed.
 #include <catch2/catch.hpp>
 
-#include "slot_io.hpp"
+#include "payload_io.hpp"
 
 #include "test_support.hpp"
 
@@ -40,7 +41,7 @@ using shmcast::test::unique_ring;
 namespace {
 
 // The sizes where the copy changes, and whether this build compiles the wide copies, as
-// src/slot_io.hpp decides them. The ring is driven through the public API only.
+// src/payload_io.hpp decides them. The ring is driven through the public API only.
 using shmcast::detail::kVectorStoreBytes;
 using shmcast::detail::kWideCopyBytes;
 #ifdef SHMCAST_WIDE_PAYLOAD_COPY
@@ -55,17 +56,16 @@ constexpr std::uint64_t kMessages = 10'000;
 constexpr std::uint64_t kMessages = 50'000;
 #endif
 
-// 8 KiB slots: 8168-byte payloads. 16 slots, so that the stalled reader is lapped at every
-// stall and resumes one slot ahead of the producer (the ring keeps a sixteenth as margin).
-constexpr Geometry kGeometry{.slot_count = 16, .slot_size = 8192};
-constexpr std::size_t kCapacity = kGeometry.payload_capacity();
+// 64 KiB of records of up to 8 KiB: about sixty messages of this mix, so that the stalled
+// reader is lapped at every stall and resumes 4 KiB (a sixteenth) ahead of the producer.
+constexpr Geometry kGeometry{.ring_bytes = 64 << 10, .max_message = 8192};
+constexpr std::size_t kCapacity = kGeometry.message_limit();
 
 // Both sides of every boundary: word copies with and without a partial last word (0-47),
 // the 16-byte stores with 0-15 tail bytes after them (48-1023: 48, 49, 55, 56, 63, 64,
 // 104, 1000, 1023), and the string store / 16-byte loads with tails (1024 up), to the
-// largest payload. The count (25) is odd and so coprime with the slot count: every slot
-// holds every size in turn, and a reader copying a long payload may find a short one
-// written over it.
+// largest payload. Records of every size land at every place in the ring in turn, and a
+// reader copying a long payload may find short ones written over it.
 constexpr std::array<std::size_t, 25> kSizes = {
     0, 7, 8, 15, 16, 23, 24, 40, 47, 48, 49, 55, 56, 63, 64, 104,
     1000, 1023, 1024, 1025, 1031, 1040, 4096, kCapacity - 1, kCapacity};
@@ -105,8 +105,10 @@ constexpr int kReaders = 3;
 constexpr int kPacedReader = 0;
 constexpr int kStalledReader = 2;
 // The producer publishes message n only once the paced reader has moved past n - kWindow:
-// the slot it overwrites (n - 16) is then one that reader has already read.
-constexpr std::uint64_t kWindow = kGeometry.slot_count - 4;
+// then at most kWindow records of up to 8 KiB, a padding and one reservation step (4 KiB)
+// lie between that reader's record and the horizon, less than the ring, so it is never lapped.
+constexpr std::uint64_t kWindow = 5;
+static_assert((kWindow + 1) * record_bytes(kCapacity) + kGeometry.ring_bytes / 16 + kRecordAlign < kGeometry.ring_bytes);
 
 // One anonymous shared mapping. The results are written by the reader processes and read
 // by the parent after it has reaped them.
@@ -176,7 +178,7 @@ int run_reader(const std::string& ring, Shared& shared, int index, WaitStrategy 
 
 int run_producer(const std::string& ring, Shared& shared, std::uint64_t messages) {
   Producer p = Producer::open(ring);
-  if (p.payload_capacity() != kCapacity) return 4;
+  if (p.max_message() != kCapacity) return 4;
   std::vector<std::byte> buf(kCapacity);
   for (std::uint64_t seq = 0; seq < messages; ++seq) {
     const std::size_t size = build_payload(buf.data(), seq);

@@ -47,20 +47,50 @@ std::vector<std::byte> read_object(const std::string& name) {
 }  // namespace
 
 TEST_CASE("invalid names and geometry are refused with the reason", "[errors]") {
-  const Geometry ok{.slot_count = 16, .slot_size = 64};
+  const Geometry ok{.ring_bytes = 4096};
   for (const char* bad : {"", "a/b", ".hidden", "x y", "ring.readers"}) {
     INFO("name '" << bad << "'");
     CHECK_THROWS_MATCHES(Producer::create(bad, ok), Error,
                          Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::invalid_argument; }));
   }
   RingGuard g(unique_ring("geometry"));
-  for (Geometry bad : {Geometry{.slot_count = 12, .slot_size = 64}, Geometry{.slot_count = 1, .slot_size = 64},
-                       Geometry{.slot_count = 16, .slot_size = 100}, Geometry{.slot_count = 16, .slot_size = 0}}) {
-    CHECK_THROWS_MATCHES(Producer::create(g.name, bad), Error,
-                         Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::invalid_argument; }));
+  struct Bad {
+    Geometry geometry;
+    const char* why;
+  };
+  const Bad bad_ones[] = {
+      {{.ring_bytes = 0}, "must be a power of two from 4 KiB to 64 GiB"},
+      {{.ring_bytes = 6144}, "must be a power of two from 4 KiB to 64 GiB"},
+      {{.ring_bytes = 2048}, "must be a power of two from 4 KiB to 64 GiB"},
+      {{.ring_bytes = std::uint64_t{1} << 37}, "must be a power of two from 4 KiB to 64 GiB"},
+      {{.ring_bytes = 4096, .max_message = 1993}, "at most half the ring less 56 bytes (1992 here)"},
+      {{.ring_bytes = 4096, .max_message = 0xFFFF'FFFFu}, "at most half the ring less 56 bytes"},
+      {{.ring_bytes = std::uint64_t{1} << 36, .max_message = (1u << 30) + 1}, "at most 1 GiB"},
+      {{.ring_bytes = 4096, .snapshot_capacity = (std::uint64_t{1} << 32) + 1}, "snapshot capacity"},
+  };
+  for (const Bad& bad : bad_ones) {
+    INFO("ring_bytes " << bad.geometry.ring_bytes << ", max_message " << bad.geometry.max_message);
+    CHECK_THAT(geometry_problem(bad.geometry), Catch::Contains(bad.why));
+    try {
+      (void)Producer::create(g.name, bad.geometry);
+      FAIL("accepted");
+    } catch (const Error& e) {
+      CHECK(e.code() == Errc::invalid_argument);
+      CHECK_THAT(e.what(), Catch::Contains(bad.why));
+    }
   }
   const std::vector<std::string> rings = list_rings();
   CHECK(std::find(rings.begin(), rings.end(), g.name) == rings.end());
+  // The edges themselves are valid.
+  CHECK(geometry_problem({.ring_bytes = 4096, .max_message = 1992}).empty());
+  CHECK(geometry_problem({.ring_bytes = 4096, .max_message = 1}).empty());
+  CHECK(geometry_problem({.ring_bytes = std::uint64_t{1} << 36}).empty());  // max_message: 1 GiB
+  CHECK(Geometry{.ring_bytes = std::uint64_t{1} << 36}.message_limit() == 1u << 30);
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .max_message = 1992});
+  const std::vector<std::byte> largest(1992, std::byte{7});
+  Reader r(g.name, {.start = StartAt::oldest});
+  for (int i = 0; i < 5; ++i) p.publish(largest);  // two of them fill a lap
+  CHECK(r.try_read().status != ReadStatus::empty);
 }
 
 TEST_CASE("attach errors: missing, foreign, wrong version, truncated, unfinished", "[errors]") {
@@ -85,14 +115,14 @@ TEST_CASE("attach errors: missing, foreign, wrong version, truncated, unfinished
     CHECK_THAT(message, Catch::Contains("empty object"));
   }
   SECTION("valid rings damaged afterwards") {
-    { Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}); }
+    { Producer p = Producer::create(g.name, {.ring_bytes = 4096}); }
     std::vector<std::byte> good = read_object(g.name);
     auto* h = reinterpret_cast<detail::RingHeader*>(good.data());
-    SECTION("another layout version") {
+    SECTION("a newer layout version") {
       h->version = 99;
       write_object(g.name, good);
       CHECK(attach_error(g.name, &message) == Errc::version_mismatch);
-      CHECK_THAT(message, Catch::Contains("version 99"));
+      CHECK_THAT(message, Catch::Contains("version 99") && Catch::Contains("use the tools of the build that created it"));
     }
     SECTION("truncated") {
       good.resize(good.size() - 64);
@@ -106,17 +136,51 @@ TEST_CASE("attach errors: missing, foreign, wrong version, truncated, unfinished
       CHECK(attach_error(g.name) == Errc::truncated);
     }
     SECTION("header fields that contradict each other") {
-      h->slot_count = 24;
+      const int field = GENERATE(0, 1, 2, 3, 4, 5, 6);
+      switch (field) {
+        case 0: h->ring_bytes = 6144; break;
+        case 1: h->ring_bytes = 8192; break;  // a valid size, but not the object's
+        case 2: h->max_message = 0; break;
+        case 3: h->max_message = 2000; break;  // over half the ring less 56
+        case 4: h->index_offset += 64; break;
+        case 5: h->index_entries = 64; break;
+        case 6: h->record_align = 64; break;
+      }
+      INFO("field case " << field);
       write_object(g.name, good);
       CHECK(attach_error(g.name, &message) == Errc::corrupt);
       CHECK_THAT(message, Catch::Contains("corrupt"));
     }
   }
+  SECTION("a ring of layout version 2 (fixed slots): refused, and told to recreate it") {
+    // The v2 header as v2 builds wrote it: 16 slots of 64 bytes after a 384-byte prefix.
+    struct V2Header {
+      std::uint64_t magic, version_and_header_size, slot_count;
+      std::uint32_t slot_size, payload_capacity;
+      std::uint64_t snapshot_capacity, total_size, creation_time_ns, ring_id, slots_offset, snapshot_offset,
+          snapshot_stride;
+    };
+    std::vector<std::byte> v2(384 + 16 * 64);
+    const V2Header header{detail::kRingMagic, 2 | (std::uint64_t{384} << 32), 16, 64, 40, 0, 384 + 16 * 64, 1, 7, 384, 0, 0};
+    std::memcpy(v2.data(), &header, sizeof header);
+    write_object(g.name, v2);
+    CHECK(attach_error(g.name, &message) == Errc::version_mismatch);
+    CHECK_THAT(message, Catch::Contains("layout version 2") && Catch::Contains("reads version 3") &&
+                            Catch::Contains("recreate it") && Catch::Contains("shmcast create " + g.name) &&
+                            Catch::Contains("--force"));
+    CHECK_THROWS_MATCHES(Producer::open(g.name), Error,
+                         Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::version_mismatch; }));
+    CHECK_THROWS_MATCHES(inspect(g.name), Error,
+                         Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::version_mismatch; }));
+    // Recreating it, as the message says, works.
+    Producer p = Producer::create(g.name, {.ring_bytes = 4096}, {.replace = true});
+    CHECK_NOTHROW(Reader(g.name));
+  }
 }
 
 TEST_CASE("a reader's mapping of the ring is read-only: a write through it faults", "[errors][permissions]") {
   RingGuard g(unique_ring("rdonly"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096});
   constexpr int kFaulted = 77;
   const pid_t child = shmcast::test::spawn([&] {
     // Our own handler, so the verdict does not depend on how a sanitizer reports SIGSEGV.

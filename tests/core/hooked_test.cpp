@@ -18,7 +18,7 @@ std::size_t g_size = 0;
 
 TEST_CASE("stamp table: a slot overwritten while the reader copies it is a gap, never a message", "[stamp][hooked]") {
   // 5 bytes take the word copies, 200 the producer's 16-byte stores, 1500 and 5000 the
-  // wide ones (slot_io.hpp).
+  // wide ones (payload_io.hpp).
   const std::size_t size = GENERATE(std::size_t{5}, std::size_t{200}, std::size_t{1500}, std::size_t{5000});
   INFO("payload " << size << " bytes");
   RingGuard g(unique_ring("midcopy"));

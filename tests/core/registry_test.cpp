@@ -29,7 +29,7 @@ using shmcast::test::unique_ring;
 TEST_CASE("the registry holds as many readers as the ring was created for, and one past it reads unregistered and says why",
           "[registry]") {
   RingGuard g(unique_ring("capacity"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.max_readers = 3});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096}, {.max_readers = 3});
   std::vector<Reader> readers;
   for (int i = 0; i < 3; ++i) {
     readers.emplace_back(g.name, ReaderOptions{.label = std::string(1, 'r').append(std::to_string(i))});
@@ -56,7 +56,7 @@ TEST_CASE("a capacity out of range is refused before anything is created", "[reg
   for (const std::uint32_t bad : {std::uint32_t{0}, kMaxReadersLimit + 1}) {
     INFO("max_readers " << bad);
     try {
-      (void)Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.max_readers = bad});
+      (void)Producer::create(g.name, {.ring_bytes = 4096}, {.max_readers = bad});
       FAIL("accepted");
     } catch (const Error& e) {
       CHECK(e.code() == Errc::invalid_argument);
@@ -68,7 +68,7 @@ TEST_CASE("a capacity out of range is refused before anything is created", "[reg
 
 TEST_CASE("a registry at the largest capacity: readers register in it and the observer lists them", "[registry]") {
   RingGuard g(unique_ring("capacity-max"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.max_readers = kMaxReadersLimit});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096}, {.max_readers = kMaxReadersLimit});
   std::vector<Reader> readers;
   for (int i = 0; i < 40; ++i) readers.emplace_back(g.name, ReaderOptions{.label = std::string(1, 'r').append(std::to_string(i))});
   for (const Reader& r : readers) CHECK(r.registered());
@@ -90,10 +90,10 @@ struct StopFlag {
 TEST_CASE("processes: an observer reads a running reader's counters at one moment: delivered + missed == position - start",
           "[registry][processes]") {
   RingGuard g(unique_ring("counters"));
-  // 64 slots and bursts of 1000 messages: the reader is lapped in every burst, so its
+  // A 4 KiB ring (about 60 records of 64 bytes) and bursts of 1000 messages: the reader is lapped in every burst, so its
   // position, delivered and missed all move while the observer samples them. Between
   // bursts the producer sleeps, leaving the two cores to the reader and the observer.
-  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 64});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096});
   auto* flag = static_cast<StopFlag*>(::mmap(nullptr, sizeof(StopFlag), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
   REQUIRE(flag != MAP_FAILED);
   new (flag) StopFlag{};
@@ -156,7 +156,7 @@ TEST_CASE("processes: an observer reads a running reader's counters at one momen
 TEST_CASE("a registry whose header claims more entries than its object holds is refused, and readers read unregistered",
           "[registry][errors]") {
   RingGuard g(unique_ring("capacity-lie"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.max_readers = 2});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096}, {.max_readers = 2});
   {
     const int fd = ::shm_open(test::shm_name(detail::registry_object_name(g.name)).c_str(), O_RDWR, 0);
     REQUIRE(fd >= 0);
@@ -178,7 +178,7 @@ TEST_CASE("a registry whose header claims more entries than its object holds is 
 
 TEST_CASE("an entry's counter version only grows across owners, even after one killed mid-write", "[registry]") {
   RingGuard g(unique_ring("version-handover"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.max_readers = 1});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096}, {.max_readers = 1});
   std::string why;
   const std::optional<detail::Registry> registry = detail::open_registry(g.name, inspect(g.name).ring_id, true, why);
   REQUIRE(registry);

@@ -6,6 +6,7 @@
 #include "names.hpp"
 #include "raw_ring.hpp"
 #include "registry_layout.hpp"
+#include "ring_model.hpp"
 #include "test_support.hpp"
 
 #include <fcntl.h>
@@ -15,9 +16,14 @@
 
 using namespace shmcast;
 using shmcast::test::RingGuard;
+using shmcast::test::RingModel;
 using shmcast::test::unique_ring;
 
 namespace {
+
+// The smallest ring: 4 KiB, messages up to 1 KiB. A message "m<n>" takes one 32-byte
+// record; the counts below come from RingModel, which follows the documented rules.
+constexpr Geometry kSmall{.ring_bytes = 4096};
 
 std::string text(const ReadResult& r) { return std::string(text_of(r.message.payload)); }
 
@@ -25,11 +31,20 @@ void publish_n(Producer& p, int n, int from = 0) {
   for (int i = 0; i < n; ++i) p.publish(bytes_of(shmcast::test::numbered("m", from + i)));
 }
 
+// The same, mirrored in the model.
+void publish_n(Producer& p, RingModel& m, int n, int from = 0) {
+  for (int i = 0; i < n; ++i) {
+    const std::string s = shmcast::test::numbered("m", from + i);
+    p.publish(bytes_of(s));
+    m.publish(s.size());
+  }
+}
+
 }  // namespace
 
 TEST_CASE("a message round-trips with its sequence, type, timestamp and payload", "[ring]") {
   RingGuard g(unique_ring("roundtrip"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   Reader r(g.name, {.start = StartAt::latest});
   CHECK(r.try_read().status == ReadStatus::empty);
   CHECK(p.publish(bytes_of("hello"), 42, 123456789) == 0);
@@ -50,24 +65,36 @@ TEST_CASE("a message round-trips with its sequence, type, timestamp and payload"
   CHECK(r.head() == 2);
 }
 
-TEST_CASE("a full-capacity payload of every length round-trips byte for byte", "[ring]") {
+TEST_CASE("a payload of every length up to max_message round-trips byte for byte, across many wraps", "[ring]") {
   RingGuard g(unique_ring("lengths"));
-  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 128});
+  // 4 KiB of records of up to 2 KiB (the largest message such a ring takes): every few
+  // messages the next one does not fit before the end of the data and goes to its start
+  // after a padding record.
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .max_message = 1992});
+  REQUIRE(p.max_message() == 1992);
   Reader r(g.name);
-  std::vector<std::byte> buf(p.payload_capacity());
-  for (std::size_t len = 0; len <= p.payload_capacity(); ++len) {
+  RingModel model(4096);
+  std::vector<std::byte> buf(p.max_message());
+  for (std::size_t len = 0; len <= p.max_message(); ++len) {
     for (std::size_t i = 0; i < len; ++i) buf[i] = static_cast<std::byte>(len * 31 + i);
-    p.publish(std::span(buf.data(), len));
+    CHECK(p.publish(std::span(buf.data(), len), static_cast<std::uint32_t>(len)) == len);
+    model.publish(len);
     ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::message);
+    REQUIRE(e.message.seq == len);
+    REQUIRE(e.message.type == len);
     REQUIRE(e.message.payload.size() == len);
     REQUIRE(std::equal(buf.begin(), buf.begin() + static_cast<long>(len), e.message.payload.begin()));
+    REQUIRE(r.try_read().status == ReadStatus::empty);
   }
+  CHECK(model.tail() > 100 * 4096);  // it wrapped, padding included, hundreds of times
+  CHECK(r.missed() == 0);
+  CHECK(inspect(g.name).published_bytes == 1992 * 1993 / 2);
 }
 
 TEST_CASE("start positions: latest, oldest and a given sequence", "[ring]") {
   RingGuard g(unique_ring("start"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   publish_n(p, 5);
   Reader latest(g.name, {.start = StartAt::latest});
   Reader oldest(g.name, {.start = StartAt::oldest});
@@ -82,100 +109,137 @@ TEST_CASE("start positions: latest, oldest and a given sequence", "[ring]") {
 
 TEST_CASE("a lapped reader gets one gap with the exact count, then messages", "[ring][gap]") {
   RingGuard g(unique_ring("lap"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
+  RingModel model(kSmall.ring_bytes);
   SECTION("policy oldest replays what is still safely held") {
     // From sequence 0: an oldest or latest start lost before the first read would be taken again.
     Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::oldest});
-    publish_n(p, 40);
+    publish_n(p, model, 200);
+    // 200 records of 32 bytes: 6400 bytes through a 4096-byte ring, the horizon a step
+    // (256 bytes) past the tail; a lapped reader keeps a sixteenth of the ring from it.
+    const std::uint64_t oldest = model.oldest();
+    REQUIRE(oldest == 88);
+    CHECK(r.oldest() == oldest);
     ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::gap);
     CHECK(e.gap.first == 0);
-    // head 40, 16 slots, a safety margin of one slot: the oldest kept is 25.
-    CHECK(e.gap.missed == 25);
-    std::uint64_t expect = 25;
+    CHECK(e.gap.missed == oldest);
+    std::uint64_t expect = oldest;
     while (ReadResult m = r.try_read()) {
       REQUIRE(m.status == ReadStatus::message);
       CHECK(m.message.seq == expect);
       CHECK(text(m) == shmcast::test::numbered("m", expect));
       ++expect;
     }
-    CHECK(expect == 40);
-    CHECK(r.delivered() + r.missed() == 40);
+    CHECK(expect == 200);
+    CHECK(r.delivered() + r.missed() == 200);
     CHECK(r.gaps() == 1);
   }
   SECTION("policy latest jumps to head") {
     Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::latest});
-    publish_n(p, 40);
+    publish_n(p, 200);
     ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::gap);
     CHECK(e.gap.first == 0);
-    CHECK(e.gap.missed == 40);
+    CHECK(e.gap.missed == 200);
     CHECK(r.try_read().status == ReadStatus::empty);
-    publish_n(p, 1, 40);
-    CHECK(r.try_read().message.seq == 40);
-    CHECK(r.delivered() + r.missed() == 41);
+    publish_n(p, 1, 200);
+    CHECK(r.try_read().message.seq == 200);
+    CHECK(r.delivered() + r.missed() == 201);
+  }
+  SECTION("messages of mixed sizes across the wrap: the gap is what the ring no longer holds") {
+    Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::oldest});
+    std::vector<std::byte> buf(kSmall.message_limit());
+    for (std::uint64_t seq = 0; seq < 60; ++seq) {
+      const std::size_t n = shmcast::test::fill_sized(buf.data(), seq, buf.size());
+      p.publish(std::span(buf.data(), n));
+      model.publish(n);
+    }
+    const std::uint64_t oldest = model.oldest();
+    REQUIRE(oldest > 0);
+    REQUIRE(oldest < 60);
+    const ReadResult e = r.try_read();
+    REQUIRE(e.status == ReadStatus::gap);
+    CHECK(e.gap.missed == oldest);
+    for (std::uint64_t seq = oldest; seq < 60; ++seq) {
+      const ReadResult m = r.try_read();
+      REQUIRE(m.status == ReadStatus::message);
+      CHECK(m.message.seq == seq);
+      CHECK(shmcast::test::verify_sized(m.message.payload, seq, buf.size()));
+    }
+    CHECK(r.try_read().status == ReadStatus::empty);
   }
 }
 
 TEST_CASE("a fresh reader whose start is lost before its first event takes it again, and after that a loss is a gap",
           "[ring][start]") {
   RingGuard g(unique_ring("retake"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
+  RingModel model(kSmall.ring_bytes);
   SECTION("oldest: the oldest held when it first reads, no gap; the next lap is a gap") {
     Reader r(g.name, {.start = StartAt::oldest, .label = "fresh"});
     CHECK(r.start() == 0);
-    publish_n(p, 40);  // laps the start (0) before the first read
+    publish_n(p, model, 200);  // laps the start (0) before the first read
+    const std::uint64_t oldest = model.oldest();
+    REQUIRE(oldest > 0);
     const ReadResult first = r.try_read();
     REQUIRE(first.status == ReadStatus::message);
-    CHECK(first.message.seq == 25);  // head 40, 16 slots, a margin of one
-    CHECK(r.start() == 25);
-    CHECK(inspect(g.name).readers.at(0).position == 26);
+    CHECK(first.message.seq == oldest);
+    CHECK(r.start() == oldest);
+    CHECK(inspect(g.name).readers.at(0).position == oldest + 1);
     while (r.try_read()) {
     }
-    CHECK(r.position() == 40);
+    CHECK(r.position() == 200);
     CHECK(r.gaps() == 0);
     CHECK(r.delivered() + r.missed() == r.position() - r.start());
-    publish_n(p, 40, 40);  // the start is fixed by the first event: this lap is a gap
+    publish_n(p, 200, 200);  // the start is fixed by the first event: this lap is a gap
     const ReadResult gap = r.try_read();
     REQUIRE(gap.status == ReadStatus::gap);
-    CHECK(gap.gap.first == 40);
-    CHECK(r.start() == 25);
+    CHECK(gap.gap.first == 200);
+    CHECK(r.start() == oldest);
     CHECK(r.delivered() + r.missed() == r.position() - r.start());
   }
   SECTION("latest: head when it first reads") {
     Reader r(g.name);
-    publish_n(p, 40);
+    publish_n(p, 200);
     CHECK(r.try_read().status == ReadStatus::empty);
-    CHECK(r.start() == 40);
-    CHECK(r.position() == 40);
-    publish_n(p, 1, 40);
-    CHECK(text(r.try_read()) == shmcast::test::numbered("m", 40));
+    CHECK(r.start() == 200);
+    CHECK(r.position() == 200);
+    publish_n(p, 1, 200);
+    CHECK(text(r.try_read()) == shmcast::test::numbered("m", 200));
     CHECK(r.missed() == 0);
   }
   SECTION("a start inside a skipped run is taken again after the run") {
-    RingGuard wide(unique_ring("retake-skip"));
-    Producer q = Producer::create(wide.name, {.slot_count = 64, .slot_size = 64});
-    publish_n(q, 10);
-    q.skip_to(210);
-    publish_n(q, 40, 210);
-    Reader r(wide.name, {.start = StartAt::oldest});
-    CHECK(r.start() == 190);  // the oldest by the window (head 250, 64 slots, a margin of 4): inside the run
-    CHECK(text(r.try_read()) == shmcast::test::numbered("m", 210));
-    CHECK(r.start() == 210);
+    publish_n(p, model, 8);
+    p.skip_to(208);
+    model.jump_to(208);
+    // Publish until the oldest held with the resynchronisation margin is the skip record:
+    // a fresh oldest reader then starts inside the run [8, 208).
+    int published = 0;
+    while (model.oldest() < 8 && published < 1000) {
+      publish_n(p, model, 1, 208 + published);
+      ++published;
+    }
+    REQUIRE(model.oldest() == 8);
+    Reader r(g.name, {.start = StartAt::oldest});
+    CHECK(r.start() == 8);
+    CHECK(text(r.try_read()) == shmcast::test::numbered("m", 208));
+    CHECK(r.start() == 208);
     CHECK(r.gaps() == 0);
+    CHECK(r.missed() == 0);
   }
   SECTION("a reader that waited at its start, lapped before any event, takes it again too") {
     Reader r(g.name, {.start = StartAt::oldest});
     CHECK(r.try_read().status == ReadStatus::empty);  // waiting at 0: no event yet
-    publish_n(p, 40);
-    CHECK(r.try_read().message.seq == 25);
-    CHECK(r.start() == 25);
+    publish_n(p, model, 200);
+    CHECK(r.try_read().message.seq == model.oldest());
+    CHECK(r.start() == model.oldest());
     CHECK(r.missed() == 0);
   }
   SECTION("a seek fixes the start: a loss after it is a gap") {
     Reader r(g.name);
     CHECK(r.seek(r.position()));
-    publish_n(p, 40);
+    publish_n(p, 200);
     const ReadResult gap = r.try_read();
     REQUIRE(gap.status == ReadStatus::gap);
     CHECK(gap.gap.first == 0);
@@ -183,22 +247,43 @@ TEST_CASE("a fresh reader whose start is lost before its first event takes it ag
   }
   SECTION("a start given as a sequence is never taken again") {
     Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0});
-    publish_n(p, 40);
+    publish_n(p, model, 200);
     const ReadResult gap = r.try_read();
     REQUIRE(gap.status == ReadStatus::gap);
     CHECK(gap.gap.first == 0);
-    CHECK(gap.gap.missed == 25);
+    CHECK(gap.gap.missed == model.oldest());
   }
 }
 
 TEST_CASE("seek resumes inside the retained window and reports what is outside it", "[ring][seek]") {
   RingGuard g(unique_ring("seek"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
-  publish_n(p, 100);
+  Producer p = Producer::create(g.name, kSmall);
+  RingModel model(kSmall.ring_bytes);
+  publish_n(p, model, 200);
+  // 200 records of 32 bytes in 4096: the ring holds 80..199 (the horizon a step past the
+  // tail), a lapped reader resumes at 88 (a sixteenth of the ring from the horizon).
+  REQUIRE(model.oldest_held() == 80);
+  REQUIRE(model.oldest() == 88);
   Reader r(g.name);
   SECTION("inside the window: the message itself") {
-    CHECK(r.seek(90));
-    CHECK(text(r.try_read()) == "m90");
+    CHECK(r.seek(190));
+    CHECK(text(r.try_read()) == "m190");
+  }
+  SECTION("every held sequence is found; every older one is not") {
+    for (std::uint64_t seq = 0; seq < 200; ++seq) {
+      INFO("seq " << seq);
+      CHECK(r.seek(seq) == (seq >= 80));
+      const ReadResult e = r.try_read();
+      if (seq >= 80) {
+        REQUIRE(e.status == ReadStatus::message);
+        CHECK(e.message.seq == seq);
+        CHECK(text(e) == shmcast::test::numbered("m", seq));
+      } else {
+        REQUIRE(e.status == ReadStatus::gap);
+        CHECK(e.gap.first == seq);
+        CHECK(e.gap.missed == 88 - seq);
+      }
+    }
   }
   SECTION("outside the window: a gap from the sequence asked for, then the oldest held") {
     CHECK_FALSE(r.seek(10));
@@ -207,34 +292,36 @@ TEST_CASE("seek resumes inside the retained window and reports what is outside i
     CHECK(e.gap.first == 10);
     CHECK(e.gap.missed == r.position() - 10);
     const std::uint64_t oldest = r.position();
+    CHECK(oldest == 88);
     CHECK(r.try_read().message.seq == oldest);
   }
   SECTION("inside the safety margin: still held, so true, and the read delivers it") {
-    // oldest() keeps a margin of slot_count / 16 = 1 below what the ring holds (84..99).
-    REQUIRE(r.oldest() == 85);
+    REQUIRE(r.oldest() == 88);
     CHECK(r.seek(84));
     CHECK(text(r.try_read()) == "m84");
+    CHECK(inspect(g.name).oldest == 80);  // the observer counts what is held, margin or not
   }
   SECTION("inside a skipped run: false, and the read reports the gap") {
-    p.skip_to(120);
-    p.publish(bytes_of("m120"));
-    CHECK_FALSE(r.seek(110));
+    p.skip_to(220);
+    p.publish(bytes_of("m220"));
+    CHECK_FALSE(r.seek(210));
     const ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::gap);
-    CHECK(e.gap.first == 110);
-    CHECK(text(r.try_read()) == "m120");
+    CHECK(e.gap.first == 210);
+    CHECK(e.gap.missed == 10);
+    CHECK(text(r.try_read()) == "m220");
   }
   SECTION("head itself is valid; beyond head is refused and changes nothing") {
-    CHECK(r.seek(100));
+    CHECK(r.seek(200));
     CHECK(r.try_read().status == ReadStatus::empty);
-    CHECK_FALSE(r.seek(101));
-    CHECK(r.position() == 100);
+    CHECK_FALSE(r.seek(201));
+    CHECK(r.position() == 200);
   }
 }
 
 TEST_CASE("publish_at skips sequences, and readers see the skipped run as one exact gap", "[ring][skip]") {
   RingGuard g(unique_ring("skip"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   Reader r(g.name, {.start = StartAt::oldest});
   publish_n(p, 3);
   CHECK(p.publish_at(10, bytes_of("ten")) == 10);
@@ -254,13 +341,13 @@ TEST_CASE("publish_at skips sequences, and readers see the skipped run as one ex
 TEST_CASE("a reader that lands inside a skipped run reports the whole run as one gap, whatever its policy",
           "[ring][skip]") {
   RingGuard g(unique_ring("skiprun"));
-  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   publish_n(p, 10);
   p.skip_to(210);
-  publish_n(p, 40, 210);  // head 250; the oldest held, with the safety margin, is 190: inside the run
+  publish_n(p, 40, 210);  // head 250, all of it held: the skip record stands for 10..209
   const GapPolicy policy = GENERATE(GapPolicy::oldest, GapPolicy::latest);
   INFO("gap policy " << static_cast<int>(policy));
-  // A reader that stands at 190 (a fresh oldest reader would take its start again, at 210).
+  // A reader that stands at 190, inside the run (a fresh oldest reader would take its start again, at 210).
   Reader r(g.name, {.start = StartAt::sequence, .start_seq = 190, .on_gap = policy});
   REQUIRE(r.position() == 190);
   const ReadResult gap = r.try_read();
@@ -277,7 +364,7 @@ TEST_CASE("a reader that lands inside a skipped run reports the whole run as one
 
 TEST_CASE("a ring that starts at an explicit sequence begins there for oldest readers", "[ring][skip]") {
   RingGuard g(unique_ring("firstseq"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   p.publish_at(1000, bytes_of("a"));
   Reader r(g.name, {.start = StartAt::oldest});
   CHECK(r.position() == 1000);
@@ -286,12 +373,12 @@ TEST_CASE("a ring that starts at an explicit sequence begins there for oldest re
 
 TEST_CASE("a skip longer than the ring is still counted exactly", "[ring][skip]") {
   RingGuard g(unique_ring("longskip"));
-  Producer p = Producer::create(g.name, {.slot_count = 8, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   Reader r(g.name, {.start = StartAt::oldest});
   publish_n(p, 4);
   std::uint64_t delivered = 0, missed = 0;
   for (int i = 0; i < 2; ++i) delivered += r.try_read().status == ReadStatus::message;
-  // The jump leaves the two unread messages held: only the first skipped slot is marked.
+  // The jump leaves the two unread messages held: it writes one 32-byte skip record.
   p.publish_at(1'000'000, bytes_of("far"));
   while (ReadResult e = r.try_read()) {
     if (e.status == ReadStatus::message) ++delivered;
@@ -304,7 +391,7 @@ TEST_CASE("a skip longer than the ring is still counted exactly", "[ring][skip]"
 
 TEST_CASE("claim writes in place, commit publishes, abandoning leaves no trace", "[ring][claim]") {
   RingGuard g(unique_ring("claim"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   Reader r(g.name);
   {
     Producer::Claim c = p.claim(11, 5);
@@ -323,28 +410,50 @@ TEST_CASE("claim writes in place, commit publishes, abandoning leaves no trace",
   }  // abandoned
   CHECK(r.try_read().status == ReadStatus::empty);
   CHECK(p.head() == 1);
+  const test::RawRing raw(g.name, /*writable=*/false);
+  CHECK(raw.producer().tail() == record_bytes(11));
   {
-    Producer::Claim c = p.claim(30);
+    Producer::Claim c = p.claim(p.max_message());
     c.write(0, bytes_of("short"));
     CHECK(c.commit(5) == 1);
   }
   CHECK(text(r.try_read()) == "short");
-  CHECK(r.missed() == 0);
+  // Only the length committed takes room: the next record follows 32 bytes on.
+  CHECK(raw.producer().tail() == record_bytes(11) + record_bytes(5));
+  CHECK(inspect(g.name).published_bytes == 16);
+  SECTION("a claim too long for the room left before the end of the data goes to its start, committed short or not") {
+    publish_n(p, 120, 2);  // 122 records so far: 3936 of 4096 bytes used, 160 left
+    const std::uint64_t tail = raw.producer().tail();
+    REQUIRE(tail == record_bytes(11) + 121 * 32);
+    for (std::uint64_t seq = 2; seq < 122; ++seq) REQUIRE(r.try_read().message.seq == seq);
+    {
+      Producer::Claim c = p.claim(500);
+      c.write(0, bytes_of("wrapped"));
+      CHECK(c.commit(7) == 122);
+    }
+    CHECK(raw.producer().tail() == 4096 + record_bytes(7));
+    const ReadResult w = r.try_read();
+    REQUIRE(w.status == ReadStatus::message);
+    CHECK(text(w) == "wrapped");
+    CHECK(r.missed() == 0);
+  }
 }
 
 TEST_CASE("an oversized message is refused and nothing is written", "[ring][errors]") {
   RingGuard g(unique_ring("oversize"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   Reader r(g.name);
-  const std::string big(p.payload_capacity() + 1, 'x');
+  REQUIRE(p.max_message() == 1024);  // a quarter of the ring by default
+  const std::string big(p.max_message() + 1, 'x');
   try {
     p.publish(bytes_of(big));
     FAIL("publish accepted an oversized message");
   } catch (const Error& e) {
     CHECK(e.code() == Errc::message_too_large);
-    CHECK_THAT(e.what(), Catch::Contains("41 bytes exceeds") && Catch::Contains(g.name));
+    CHECK_THAT(e.what(), Catch::Contains("1025 bytes exceeds") && Catch::Contains(g.name));
   }
-  CHECK_THROWS_AS(p.claim(p.payload_capacity() + 1), Error);
+  CHECK_THROWS_AS(p.claim(p.max_message() + 1), Error);
+  CHECK_THROWS_AS(p.publish_at(5, bytes_of(big)), Error);
   CHECK(p.head() == 0);
   CHECK(r.try_read().status == ReadStatus::empty);
   CHECK(inspect(g.name).published == 0);
@@ -352,7 +461,7 @@ TEST_CASE("an oversized message is refused and nothing is written", "[ring][erro
 
 TEST_CASE("one producer per ring: a second gets producer_active naming the first", "[ring][producer]") {
   RingGuard g(unique_ring("exclusive"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   try {
     Producer second = Producer::open(g.name);
     FAIL("a second producer opened the ring");
@@ -368,7 +477,7 @@ TEST_CASE("one producer per ring: a second gets producer_active naming the first
 TEST_CASE("a producer that reopens a ring continues its sequence", "[ring][producer]") {
   RingGuard g(unique_ring("reopen"));
   {
-    Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+    Producer p = Producer::create(g.name, kSmall);
     publish_n(p, 5);
   }
   Reader r(g.name, {.start = StartAt::oldest});
@@ -384,40 +493,52 @@ TEST_CASE("a producer that reopens a ring continues its sequence", "[ring][produ
 
 TEST_CASE("create, open_or_create and replace", "[ring][create]") {
   RingGuard g(unique_ring("create"));
-  const Geometry geometry{.slot_count = 32, .slot_size = 128};
+  const Geometry geometry{.ring_bytes = 8192, .max_message = 100};
   {
     Producer p = Producer::open_or_create(g.name, geometry);
     CHECK(p.geometry() == geometry);
+    CHECK(p.max_message() == 100);
     p.publish(bytes_of("x"));
   }
   CHECK_THROWS_MATCHES(Producer::create(g.name, geometry), Error,
                        Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::already_exists; }));
-  CHECK_THROWS_MATCHES(Producer::open_or_create(g.name, {.slot_count = 64, .slot_size = 128}), Error,
-                       Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::geometry_mismatch; }));
+  const auto mismatch = Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::geometry_mismatch; });
+  CHECK_THROWS_MATCHES(Producer::open_or_create(g.name, {.ring_bytes = 16384, .max_message = 100}), Error, mismatch);
+  CHECK_THROWS_MATCHES(Producer::open_or_create(g.name, {.ring_bytes = 8192, .max_message = 101}), Error, mismatch);
+  CHECK_THROWS_MATCHES(Producer::open_or_create(g.name, {.ring_bytes = 8192}), Error, mismatch);  // default: 2048
+  {
+    Producer p = Producer::open_or_create(g.name, {.ring_bytes = 16384}, {}, ExistingRing::use_as_is);
+    CHECK(p.geometry() == geometry);
+    CHECK(Reader(g.name).geometry().max_message == 100);  // readers see it resolved
+  }
   const std::uint64_t old_id = inspect(g.name).ring_id;
-  Producer p = Producer::create(g.name, geometry, {.replace = true});
+  Producer p = Producer::create(g.name, {.ring_bytes = 8192}, {.replace = true});
   CHECK(p.head() == 0);
   CHECK(p.ring_id() != old_id);
+  // A default max_message is a quarter of the ring, and equals it spelled out.
+  CHECK(p.max_message() == 2048);
+  CHECK(p.geometry() == Geometry{.ring_bytes = 8192, .max_message = 2048});
+  CHECK(inspect(g.name).geometry.max_message == 2048);
 }
 
 TEST_CASE("objects are created 0600 unless asked otherwise", "[ring][permissions]") {
   RingGuard g(unique_ring("mode"));
   struct stat st {};
   {
-    Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+    Producer p = Producer::create(g.name, kSmall);
     REQUIRE(::stat(("/dev/shm/shmcast." + g.name).c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
     REQUIRE(::stat(("/dev/shm/shmcast." + g.name + ".readers").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
   }
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64}, {.mode = 0644, .replace = true});
+  Producer p = Producer::create(g.name, kSmall, {.mode = 0644, .replace = true});
   REQUIRE(::stat(("/dev/shm/shmcast." + g.name).c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0644);
 }
 
 TEST_CASE("the observer puts each reader in one state: ok, behind, lapped, stalled", "[ring][registry][observer]") {
   RingGuard g(unique_ring("states"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   Reader r(g.name, {.start = StartAt::oldest, .label = "r"});
   RingObserver observer(g.name);
   const auto state = [&] {
@@ -425,26 +546,38 @@ TEST_CASE("the observer puts each reader in one state: ok, behind, lapped, stall
     REQUIRE(st.readers.size() == 1);
     return st.readers[0].state;
   };
+  RingModel model(kSmall.ring_bytes);
   CHECK(state() == ReaderState::keeping_up);  // nothing to read
-  publish_n(p, 4);
+  publish_n(p, model, 4);
   CHECK(state() == ReaderState::stalled);  // messages came, it did not move since the last sample
   while (r.try_read()) {
   }
   CHECK(state() == ReaderState::keeping_up);
-  publish_n(p, 8, 4);
+  publish_n(p, model, 8, 4);
   CHECK(state() == ReaderState::stalled);
-  CHECK(state() == ReaderState::behind);  // nothing new since the last sample: not stalled, but half a ring behind
-  publish_n(p, 8, 12);
-  CHECK(state() != ReaderState::lapped);  // exactly a ring behind: message 4 is still held
-  publish_n(p, 1, 20);
-  CHECK(state() == ReaderState::lapped);  // more than a ring behind: its next read is a gap
+  CHECK(state() == ReaderState::behind);  // nothing new since the last sample: not stalled, but half of what is held behind
+  // Up to the last message before the ring lets message 4 go: behind, never lapped.
+  int n = 12;
+  for (; n < 1000; ++n) {
+    RingModel next = model;
+    next.publish(shmcast::test::numbered("m", n).size());
+    if (next.oldest_held() > 4) break;
+    publish_n(p, model, 1, n);
+  }
+  REQUIRE(model.oldest_held() <= 4);
+  CHECK(inspect(g.name).oldest == model.oldest_held());
+  CHECK(state() != ReaderState::lapped);  // message 4 is still held
+  publish_n(p, model, 1, n);
+  REQUIRE(model.oldest_held() > 4);
+  CHECK(inspect(g.name).oldest == model.oldest_held());
+  CHECK(state() == ReaderState::lapped);  // message 4 is gone: its next read is a gap
   CHECK(r.try_read().status == ReadStatus::gap);
   CHECK(std::string(to_string(ReaderState::lapped)) == "lapped");
 }
 
 TEST_CASE("the observer tells a relayed ring by its source figures, and reads them back", "[ring][observer]") {
   RingGuard g(unique_ring("relayed"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   CHECK_FALSE(inspect(g.name).relay);
   p.set_source_status({.head = 40, .gaps = 2, .missed = 7});
   const RingStatus st = inspect(g.name);
@@ -457,12 +590,12 @@ TEST_CASE("the observer tells a relayed ring by its source figures, and reads th
 
 TEST_CASE("registered readers appear in the registry with their counters", "[ring][registry]") {
   RingGuard g(unique_ring("registry"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   Reader a(g.name, {.start = StartAt::sequence, .start_seq = 0, .label = "alpha"});
   Reader hidden(g.name, {.register_reader = false});
   CHECK(a.registered());
   CHECK_FALSE(hidden.registered());
-  publish_n(p, 30);
+  publish_n(p, 200);  // laps it once
   while (a.try_read()) {
   }
   RingStatus st = inspect(g.name);
@@ -471,7 +604,7 @@ TEST_CASE("registered readers appear in the registry with their counters", "[rin
   CHECK(rs.label == "alpha");
   CHECK(rs.pid == static_cast<std::uint32_t>(::getpid()));
   CHECK(rs.alive);
-  CHECK(rs.position == 30);
+  CHECK(rs.position == 200);
   CHECK(rs.lag == 0);
   CHECK(rs.delivered == a.delivered());
   CHECK(rs.missed == a.missed());
@@ -486,7 +619,7 @@ TEST_CASE("registered readers appear in the registry with their counters", "[rin
 
 TEST_CASE("list_rings finds rings and not registries", "[ring][inspect]") {
   RingGuard g(unique_ring("list"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   std::vector<std::string> names = list_rings();
   CHECK(std::count(names.begin(), names.end(), g.name) == 1);
   CHECK(std::count(names.begin(), names.end(), g.name + ".readers") == 0);
@@ -547,7 +680,7 @@ TEST_CASE("clock child: attaching calibrates the clock", "[.clock-child]") {
 // a producer's first publish(kNow).
 TEST_CASE("a producer and a reader calibrate the clock when they attach, not on the hot path", "[clock]") {
   RingGuard g(unique_ring("calibrate"));
-  { Producer::create(g.name, {.slot_count = 16, .slot_size = 64}); }
+  { Producer::create(g.name, kSmall); }
   for (const char* role : {"producer", "reader"}) {
     INFO(role);
     const pid_t pid = ::fork();
@@ -563,7 +696,7 @@ TEST_CASE("a producer and a reader calibrate the clock when they attach, not on 
 
 TEST_CASE("skip_to advances head without a message: readers see the gap at once", "[ring][skip]") {
   RingGuard g(unique_ring("skipto"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   Reader r(g.name);
   publish_n(p, 2);
   p.skip_to(2);  // no-op at head
@@ -592,7 +725,7 @@ TEST_CASE("open_or_create replaces a ring whose creator died before finishing it
     ::close(fd);
   }
   CHECK_THROWS_AS(Reader(g.name, {.attach_timeout = std::chrono::milliseconds(20)}), Error);
-  Producer p = Producer::open_or_create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::open_or_create(g.name, kSmall);
   CHECK(p.publish(bytes_of("fresh")) == 0);
   Reader r(g.name, {.start = StartAt::oldest});
   CHECK(text(r.try_read()) == "fresh");
@@ -600,7 +733,7 @@ TEST_CASE("open_or_create replaces a ring whose creator died before finishing it
 
 TEST_CASE("an entry whose owner died inside its claim (no start time yet) is reclaimed", "[ring][registry]") {
   RingGuard g(unique_ring("halfclaim"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64});
+  Producer p = Producer::create(g.name, kSmall);
   const pid_t gone = shmcast::test::spawn([] { return 0; });
   REQUIRE(shmcast::test::wait_exit(gone) == 0);
   {

@@ -5,6 +5,7 @@
 
 #include <shmcast/shmcast.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -79,6 +80,56 @@ inline bool verify_payload(std::span<const std::byte> p, std::uint64_t seq) {
   std::memcpy(&len, p.data() + 8, 4);
   std::memcpy(&sum, p.data() + p.size() - 8, 8);
   return got_seq == seq && len == p.size() && sum == fnv1a(p.data(), p.size() - 8);
+}
+
+// Payloads of any size from 0 up, for rings of variable-length records: the size and
+// every byte derive from the sequence, so a reader checks a message of 0 bytes (its
+// length) as surely as one of 8 KiB (every byte), and a record of another lap, or a torn
+// mix of two, fails.
+inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finaliser
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// The size of message `seq` in a stream whose largest message is `max`: half of them small
+// (0-64 bytes, where the copies change most), half anywhere from 0 to max.
+inline std::size_t sized_length(std::uint64_t seq, std::size_t max) noexcept {
+  const std::uint64_t r = mix64(seq ^ 0x5EED5EEDull);
+  const std::size_t size = (r & 1) != 0 ? static_cast<std::size_t>((r >> 1) % 65) : static_cast<std::size_t>((r >> 1) % (max + 1));
+  return size < max ? size : max;
+}
+
+// The user type message `seq` carries.
+inline std::uint32_t sized_type(std::uint64_t seq) noexcept { return static_cast<std::uint32_t>(mix64(seq) >> 32); }
+
+// Fills `size` bytes with the pattern of `seq`: word j is mix64(seq * 2^20 + j).
+inline void fill_pattern(std::byte* out, std::size_t size, std::uint64_t seq) noexcept {
+  for (std::size_t j = 0; 8 * j < size; ++j) {
+    const std::uint64_t w = mix64((seq << 20) + j);
+    std::memcpy(out + 8 * j, &w, std::min<std::size_t>(8, size - 8 * j));
+  }
+}
+
+inline bool check_pattern(std::span<const std::byte> p, std::uint64_t seq) noexcept {
+  for (std::size_t j = 0; 8 * j < p.size(); ++j) {
+    const std::uint64_t w = mix64((seq << 20) + j);
+    if (std::memcmp(p.data() + 8 * j, &w, std::min<std::size_t>(8, p.size() - 8 * j)) != 0) return false;
+  }
+  return true;
+}
+
+// Message `seq` of a stream whose largest message is `max`; returns its size. `out` has room for max bytes.
+inline std::size_t fill_sized(std::byte* out, std::uint64_t seq, std::size_t max) noexcept {
+  const std::size_t size = sized_length(seq, max);
+  fill_pattern(out, size, seq);
+  return size;
+}
+
+// True if `p` is exactly message `seq` of such a stream.
+inline bool verify_sized(std::span<const std::byte> p, std::uint64_t seq, std::size_t max) noexcept {
+  return p.size() == sized_length(seq, max) && check_pattern(p, seq);
 }
 
 // Runs `body` in a child process; returns its pid. The child exits with body's result.

@@ -8,7 +8,7 @@ int main() {
   const std::string name = "consumer-" + std::to_string(::getpid());
   int rc = 1;
   {
-    shmcast::Producer p = shmcast::Producer::create(name, {.slot_count = 8, .slot_size = 64});
+    shmcast::Producer p = shmcast::Producer::create(name, {.ring_bytes = 4096});
     shmcast::Reader r(name, {.start = shmcast::StartAt::oldest});
     p.publish(shmcast::bytes_of("hello from an installed shmcast"));
     shmcast::ReadResult e = r.try_read();
