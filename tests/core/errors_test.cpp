@@ -122,7 +122,7 @@ TEST_CASE("attach errors: missing, foreign, wrong version, truncated, unfinished
       h->version = 99;
       write_object(g.name, good);
       CHECK(attach_error(g.name, &message) == Errc::version_mismatch);
-      CHECK_THAT(message, Catch::Contains("version 99") && Catch::Contains("use the tools of the build that created it"));
+      CHECK_THAT(message, Catch::Contains("version 99") && Catch::Contains("the build that created it"));
     }
     SECTION("truncated") {
       good.resize(good.size() - 64);
@@ -165,9 +165,8 @@ TEST_CASE("attach errors: missing, foreign, wrong version, truncated, unfinished
     std::memcpy(v2.data(), &header, sizeof header);
     write_object(g.name, v2);
     CHECK(attach_error(g.name, &message) == Errc::version_mismatch);
-    CHECK_THAT(message, Catch::Contains("layout version 2") && Catch::Contains("reads version 3") &&
-                            Catch::Contains("recreate it") && Catch::Contains("shmcast create " + g.name) &&
-                            Catch::Contains("--force"));
+    CHECK_THAT(message, Catch::Contains(g.name) && Catch::Contains("layout version 2") && Catch::Contains("version 3") &&
+                            Catch::Contains("recreate", Catch::CaseSensitive::No));
     CHECK_THROWS_MATCHES(Producer::open(g.name), Error,
                          Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::version_mismatch; }));
     CHECK_THROWS_MATCHES(inspect(g.name), Error,
