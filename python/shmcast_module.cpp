@@ -50,6 +50,8 @@ namespace {
 constexpr auto kWaitSlice = std::chrono::milliseconds(100);
 // Messages peeked at a time by poll_into: one confirm() (and one registry store) per chunk.
 constexpr std::size_t kPeekChunk = 512;
+// The most messages one Reader.peek() hands out (it may always return fewer than asked).
+constexpr std::size_t kPeekMost = std::size_t{1} << 16;
 
 // ---- errors -------------------------------------------------------------------------
 
@@ -767,7 +769,7 @@ std::unique_ptr<PyPeek> peek(py::object self_obj, std::size_t max_messages, std:
     self.peek_space(1)[0] = shmcast::Message{c.seq, c.type, c.timestamp_ns, {self.served.data(), self.served.size()}};
     b = {1, {}};
   } else if (max_messages > 0) {
-    b = reader.peek(self.peek_space(max_messages));
+    b = reader.peek(self.peek_space(std::min(max_messages, kPeekMost)));
     if (b.count == 0 && b.event.status == shmcast::ReadStatus::empty && !(timeout && *timeout <= 0)) {
       // Wait for the next event: a message comes copied (already delivered), in the
       // reader's buffer until its next call.
@@ -1223,7 +1225,7 @@ PYBIND11_MODULE(shmcast, m) {
           "Waits up to `timeout` seconds (None: forever) for the next event; None on timeout. The GIL is\n"
           "released while waiting; signals (Ctrl-C) are handled within 100 ms.")
       .def("peek", &peek, py::arg("max_messages") = 64, py::arg("timeout") = 0.0,
-           "Reads up to max_messages messages in place, without copying them, and returns a PeekBatch of\n"
+           "Reads up to max_messages (at most 65536) messages in place, without copying them, and returns a PeekBatch of\n"
            "MessageView objects (or, if the next event is not a message, that event in batch.event).\n"
            "Waits up to `timeout` seconds (None: forever) for an event if there is none (a message met\n"
            "that way comes alone, already copied and delivered). Then batch.confirm(): True, they are\n"
