@@ -2,11 +2,13 @@
 """A Python `tail -f` of any shmcast ring.
 
     PYTHONPATH=build/python/python python3 examples/python/tail.py RING [--from oldest|latest|snapshot|SEQ]
-        [--on-gap oldest|latest|snapshot] [--hex] [--batch]
+        [--on-gap oldest|latest|snapshot] [--hex] [--batch | --in-place]
 
 Prints each message as `seq type len: payload` (text, or hex with --hex), reports gaps and
 snapshots on stderr, follows the ring across a producer restart (reattach), and exits on
-Ctrl-C with the reader's counters. --batch reads with poll_into() (the fast path).
+Ctrl-C with the reader's counters. --batch reads with poll_into() (the fast path: batches
+copied into one buffer); --in-place reads with peek(), formatting each message straight from
+the ring and printing a batch only once confirm() says it was not overwritten meanwhile.
 """
 import argparse
 import sys
@@ -25,7 +27,9 @@ def main():
     ap.add_argument("--from", dest="start", default="latest", help="oldest, latest, snapshot or a sequence number")
     ap.add_argument("--on-gap", default="oldest", choices=["oldest", "latest", "snapshot"])
     ap.add_argument("--hex", action="store_true", help="print payloads in hex")
-    ap.add_argument("--batch", action="store_true", help="read batches with poll_into()")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--batch", action="store_true", help="read batches with poll_into()")
+    mode.add_argument("--in-place", action="store_true", help="read batches in place with peek() and confirm()")
     a = ap.parse_args()
 
     start, start_seq = (a.start, 0) if not a.start.isdigit() else ("sequence", int(a.start))
@@ -35,7 +39,7 @@ def main():
     except shmcast.Error as e:
         sys.exit(f"tail.py: {e} ({e.code})")
 
-    buf = bytearray(max(1 << 20, reader.geometry.payload_capacity))
+    buf = bytearray(max(1 << 20, reader.max_message))  # poll_into's buffer holds at least one message
     view = memoryview(buf)
     with reader:
         try:
@@ -48,6 +52,16 @@ def main():
                     for off, n, seq, typ in zip(b.offsets, b.lengths, b.seqs, b.types):
                         show(int(seq), int(typ), bytes(view[off:off + n]), a.hex)
                     events = [e for e in (b.gap, b.snapshot) if e is not None]
+                elif a.in_place:
+                    with reader.peek(256, timeout=0.5) as batch:
+                        # Format straight from the ring (MessageView: tobytes, [i], len...), but
+                        # print nothing before confirm() vouches for it.
+                        lines = [(v.seq, v.type, v.tobytes()) for v in batch]
+                        if not batch.confirm():
+                            lines = []  # overwritten while formatted: the next read reports the gap
+                    for seq, typ, data in lines:
+                        show(seq, typ, data, a.hex)
+                    events = [batch.event] if batch.event is not None else []
                 else:
                     ev = reader.read(timeout=0.5)
                     events = [ev] if ev is not None else []
