@@ -24,6 +24,7 @@
 // --no-reattach). SIGINT/SIGTERM stop it cleanly: the thread stops reading, the main
 // thread writes what was already queued, and tail exits 0.
 #include "commands.hpp"
+#include "common/event_format.hpp"
 #include "common/format.hpp"
 #include "common/utf8.hpp"
 #include "common/json.hpp"
@@ -69,7 +70,6 @@ constexpr std::uint64_t kQueueBytes = std::uint64_t{64} << 20;
 // do not keep their memory for the rest of the run.
 constexpr std::size_t kKeepCapacity = std::size_t{1} << 20;
 
-enum class Format { text, json, hex };
 
 // The options as given (numbers as text: parsed and range-checked by parse_uint, so
 // that "-1" is not wrapped into a huge unsigned value).
@@ -87,6 +87,7 @@ struct TailArgs {
   bool spin = false;
   bool no_reattach = false;
   std::optional<std::string> queue;
+  std::string archive;
 };
 
 // The options, checked.
@@ -330,54 +331,11 @@ class ReaderThread {
   std::chrono::steady_clock::time_point next_check_{};
 };
 
-// Text format: the bytes as they are, except what a terminal would take as a control:
-// C0 controls but tab, DEL, and C1 controls (raw bytes 0x80-0x9f outside a UTF-8
-// sequence, or U+0080-U+009F encoded) become \n, \r or \xNN, so a payload can neither
-// start a new line nor move the cursor, recolour or retitle the terminal.
-void append_escaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const auto hex = [&](unsigned char c) {
-    out += "\\x";
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xF]);
-  };
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if ((c >= 0x20 && c < 0x7F) || c == '\t') {
-      out.push_back(static_cast<char>(c));
-      ++i;
-    } else if (c == '\n') {
-      out += "\\n";
-      ++i;
-    } else if (c == '\r') {
-      out += "\\r";
-      ++i;
-    } else if (c < 0x80) {
-      hex(c);  // other C0 controls and DEL
-      ++i;
-    } else {
-      const std::size_t n = utf8_sequence_length(s, i);
-      if (n == 0) {
-        if (c <= 0x9F) hex(c);  // a C1 control on an 8-bit terminal
-        else out.push_back(static_cast<char>(c));
-        ++i;
-      } else {
-        if (utf8_c1_control_at(s, i)) {
-          for (std::size_t k = 0; k < n; ++k) hex(static_cast<unsigned char>(s[i + k]));
-        } else {
-          out.append(s.substr(i, n));
-        }
-        i += n;
-      }
-    }
-  }
-}
-
 // The main thread's side: formats events and writes them to stdout (stderr for notices,
 // and for gaps in text and hex formats).
 class Writer {
  public:
-  Writer(std::string ring, Format format) : ring_(std::move(ring)), format_(format) {}
+  Writer(std::string ring, OutputFormat format) : ring_(std::move(ring)), format_(format) {}
 
   // False once standard output is gone (a closed pipe), failed, or a stop interrupted a write.
   bool ok() const { return ok_; }
@@ -426,48 +384,28 @@ class Writer {
 
   void message(const Event& e) {
     ++messages_;
-    switch (format_) {
-      case Format::text:
-        append_escaped(out_, e.data);
-        out_ += '\n';
-        break;
-      case Format::json:
-        out_ += dump_with_bytes(Json{{"seq", e.seq}, {"type", e.type}, {"ts_ns", e.timestamp_ns}, {"len", e.data.size()}},
-                                "data", e.data);
-        out_ += '\n';
-        break;
-      case Format::hex:
-        out_ += "seq=" + std::to_string(e.seq) + " type=" + std::to_string(e.type) +
-                " ts_ns=" + std::to_string(e.timestamp_ns) + " len=" + std::to_string(e.data.size()) + "\n";
-        append_hex_dump(out_, e.data);
-        break;
-    }
+    append_message(out_, format_, e.seq, e.type, e.timestamp_ns, e.data);
   }
 
   void gap(const Event& e) {
-    if (format_ == Format::json) {
-      out_ += dump(Json{{"gap", {{"first", e.seq}, {"missed", e.count}}}});
-      out_ += '\n';
-      return;
-    }
-    err("ring '" + ring_ + "': gap: missed " + std::to_string(e.count) + " messages from sequence " +
-        std::to_string(e.seq) + " (this reader was lapped)");
+    if (format_ == OutputFormat::json) return append_gap_json(out_, e.seq, e.count);
+    err("ring '" + ring_ + "': " + gap_notice(e.seq, e.count, "this reader was lapped"));
   }
 
   void snapshot(const Event& e) {
     switch (format_) {
-      case Format::json:
+      case OutputFormat::json:
         // {"snapshot":{"as_of":N,"len":N,"data":"..."}}: the bytes field is the inner object's.
         out_ += "{\"snapshot\":" +
                 dump_with_bytes(Json{{"as_of", e.seq}, {"len", e.data.size()}}, "data", e.data) + "}\n";
         break;
-      case Format::text:
+      case OutputFormat::text:
         err("ring '" + ring_ + "': snapshot as of sequence " + std::to_string(e.seq) + " (" +
             std::to_string(e.data.size()) + " bytes) follows");
         append_escaped(out_, e.data);
         out_ += '\n';
         break;
-      case Format::hex:
+      case OutputFormat::hex:
         out_ += "snapshot as_of=" + std::to_string(e.seq) + " len=" + std::to_string(e.data.size()) + "\n";
         append_hex_dump(out_, e.data);
         break;
@@ -475,7 +413,7 @@ class Writer {
   }
 
   std::string ring_;
-  Format format_;
+  OutputFormat format_;
   std::string out_;
   std::uint64_t messages_ = 0;
   int write_error_ = 0;
@@ -521,6 +459,7 @@ ReaderOptions reader_options(const TailArgs& a) {
   else o.on_gap = GapPolicy::snapshot;
   o.wait = a.spin ? WaitStrategy::spin : WaitStrategy::block;
   o.label = a.label;
+  o.archive = a.archive;
   return o;
 }
 
@@ -563,7 +502,7 @@ std::thread start_blocking_signals(ReaderThread& reader_thread) {
 }
 
 void run_tail(const TailArgs& a) {
-  const Format format = a.format == "json" ? Format::json : a.format == "hex" ? Format::hex : Format::text;
+  const OutputFormat format = a.format == "json" ? OutputFormat::json : a.format == "hex" ? OutputFormat::hex : OutputFormat::text;
   if (a.label.size() > kMaxLabelBytes)
     throw CLI::ValidationError("--label is longer than " + std::to_string(kMaxLabelBytes) + " bytes");
   const TailPlan plan = plan_of(a);
@@ -582,6 +521,8 @@ void run_tail(const TailArgs& a) {
   if (!reader.registered() && !reader.registration_error().empty())
     std::fprintf(stderr, "shmcast tail: ring '%s': reading unregistered (`shmcast stat` will not list this reader): %s\n",
                  a.name.c_str(), printable(one_line(reader.registration_error())).c_str());
+  if (!reader.archive_error().empty())
+    std::fprintf(stderr, "shmcast tail: ring '%s': %s\n", a.name.c_str(), printable(one_line(reader.archive_error())).c_str());
   if (plan.last) reader.seek(start_of_last(a.name, reader, *plan.last, plan.type));
 
   // Enough buffers to absorb bursts, allocated as they fill; the bytes they hold are
@@ -706,6 +647,10 @@ void add_tail_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--spin", args->spin, "Busy-poll for the lowest latency (burns a core); default: block on a futex");
   sub->add_flag("--no-reattach", args->no_reattach, "Exit with an error if the ring is removed or recreated");
+  sub->add_option("--archive", args->archive,
+                  "An archive of the ring (`shmcast record --dir DIR`): what the ring no longer holds, at the start or after "
+                  "a lap, is read from it, then the ring again from exactly the next sequence")
+      ->type_name("DIR");
   sub->add_option("--queue", args->queue,
                   "Messages buffered between reading the ring and writing the output: 2 to " + std::to_string(kMaxQueue) +
                       " (default: up to " + std::to_string(kDefaultQueue) + "), allocated as the queue fills, and at "

@@ -32,6 +32,11 @@ void add_stat_command(CLI::App& app);
 void add_list_command(CLI::App& app);
 void add_rm_command(CLI::App& app);
 void add_metrics_command(CLI::App& app);
+// The archive (issue 19): cmd_record.cpp, cmd_dump.cpp, cmd_archive_info.cpp, cmd_replay.cpp.
+void add_record_command(CLI::App& app);
+void add_dump_command(CLI::App& app);
+void add_archive_info_command(CLI::App& app);
+void add_replay_command(CLI::App& app);
 // `bridge out|in` (cmd_bridge.cpp): compiled in only where the bridge library is built.
 void add_bridge_commands(CLI::App& app);
 
@@ -116,7 +121,7 @@ inline std::uint32_t parse_max_message(std::string_view text) {
   const std::uint64_t value = parse_size("--max-message", text, "the largest message is at most 1 GiB (1073741824 bytes)");
   const std::string what = "--max-message '" + std::string(text) + "'";
   if (value == 0) throw CLI::ValidationError(what + " is zero: the largest message must be at least 1 byte");
-  if (value > Geometry::kDefaultMaxMessageCap)
+  if (value > kMaxMessageLimit)
     throw CLI::ValidationError(what + " is too large: the largest message is at most 1 GiB (1073741824 bytes)");
   return static_cast<std::uint32_t>(value);
 }

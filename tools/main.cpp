@@ -106,6 +106,10 @@ int main(int argc, char** argv) {
   shmcast::cli::add_list_command(app);
   shmcast::cli::add_rm_command(app);
   shmcast::cli::add_metrics_command(app);
+  shmcast::cli::add_record_command(app);
+  shmcast::cli::add_dump_command(app);
+  shmcast::cli::add_archive_info_command(app);
+  shmcast::cli::add_replay_command(app);
 #ifdef SHMCAST_HAVE_BRIDGE
   shmcast::cli::add_bridge_commands(app);
 #endif

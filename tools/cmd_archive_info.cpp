@@ -1,0 +1,70 @@
+// shmcast archive-info DIR: what an archive holds: its sequence range, messages, gaps,
+// bytes and segments, and the time its messages span.
+#include "commands.hpp"
+#include "common/format.hpp"
+#include "common/json.hpp"
+
+#include <shmcast/archive.hpp>
+
+#include <cstdio>
+#include <memory>
+
+namespace shmcast::cli {
+
+namespace {
+
+struct InfoArgs {
+  std::string dir;
+  bool json = false;
+};
+
+void run(const InfoArgs& a) {
+  const ArchiveInfo i = Archive(a.dir).info();
+  std::string out;
+  if (a.json) {
+    out = dump(Json{{"dir", a.dir},
+                    {"empty", i.empty},
+                    {"first_seq", i.first_seq},
+                    {"next_seq", i.next_seq},
+                    {"messages", i.messages},
+                    {"gaps", i.gaps},
+                    {"missed", i.missed},
+                    {"bytes", i.bytes},
+                    {"segments", i.segments},
+                    {"ring_id", i.ring_id},
+                    {"first_ns", i.first_ns},
+                    {"last_ns", i.last_ns}}) +
+          "\n";
+  } else {
+    char id[24];
+    std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(i.ring_id));
+    out = "archive " + printable(a.dir) + "\n";
+    if (i.empty) {
+      out += "  empty\n";
+    } else {
+      out += "  sequences  " + std::to_string(i.first_seq) + " .. " + std::to_string(i.next_seq - 1) + " (" +
+             std::to_string(i.next_seq - i.first_seq) + ")\n";
+      out += "  messages   " + std::to_string(i.messages) + "\n";
+      out += "  gaps       " + std::to_string(i.gaps) + " (" + std::to_string(i.missed) + " sequences not recorded)\n";
+      if (i.messages != 0 && i.last_ns >= i.first_ns)
+        out += "  spans      " + human_duration(i.last_ns - i.first_ns) + "\n";
+    }
+    out += "  size       " + human_bytes(i.bytes) + " in " + count_of(i.segments, "segment") + "\n";
+    out += "  ring id    " + std::string(id) + "\n";
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+}  // namespace
+
+void add_archive_info_command(CLI::App& app) {
+  auto args = std::make_shared<InfoArgs>();
+  CLI::App* sub = app.add_subcommand("archive-info", "Show what an archive written by `shmcast record` holds");
+  sub->footer("JSON (--json): {\"dir\",\"empty\",\"first_seq\",\"next_seq\",\"messages\",\"gaps\",\"missed\",\"bytes\","
+              "\"segments\",\"ring_id\",\"first_ns\",\"last_ns\"}. next_seq is the sequence after the last one recorded.");
+  sub->add_option("dir", args->dir, "Archive directory")->required();
+  sub->add_flag("--json", args->json, "One JSON object");
+  sub->callback([args] { run(*args); });
+}
+
+}  // namespace shmcast::cli

@@ -1,0 +1,84 @@
+#include "common/event_format.hpp"
+
+#include "common/format.hpp"
+#include "common/json.hpp"
+#include "common/utf8.hpp"
+
+namespace shmcast::cli {
+
+std::optional<OutputFormat> output_format(std::string_view name) noexcept {
+  if (name == "text") return OutputFormat::text;
+  if (name == "json") return OutputFormat::json;
+  if (name == "hex") return OutputFormat::hex;
+  return std::nullopt;
+}
+
+void append_escaped(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto hex = [&](unsigned char c) {
+    out += "\\x";
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xF]);
+  };
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c >= 0x20 && c < 0x7F) || c == '\t') {
+      out.push_back(static_cast<char>(c));
+      ++i;
+    } else if (c == '\n') {
+      out += "\\n";
+      ++i;
+    } else if (c == '\r') {
+      out += "\\r";
+      ++i;
+    } else if (c < 0x80) {
+      hex(c);  // other C0 controls and DEL
+      ++i;
+    } else {
+      const std::size_t n = utf8_sequence_length(s, i);
+      if (n == 0) {
+        if (c <= 0x9F) hex(c);  // a C1 control on an 8-bit terminal
+        else out.push_back(static_cast<char>(c));
+        ++i;
+      } else {
+        if (utf8_c1_control_at(s, i)) {
+          for (std::size_t k = 0; k < n; ++k) hex(static_cast<unsigned char>(s[i + k]));
+        } else {
+          out.append(s.substr(i, n));
+        }
+        i += n;
+      }
+    }
+  }
+}
+
+void append_message(std::string& out, OutputFormat format, std::uint64_t seq, std::uint32_t type,
+                    std::uint64_t timestamp_ns, std::string_view data) {
+  switch (format) {
+    case OutputFormat::text:
+      append_escaped(out, data);
+      out += '\n';
+      break;
+    case OutputFormat::json:
+      out += dump_with_bytes(Json{{"seq", seq}, {"type", type}, {"ts_ns", timestamp_ns}, {"len", data.size()}}, "data", data);
+      out += '\n';
+      break;
+    case OutputFormat::hex:
+      out += "seq=" + std::to_string(seq) + " type=" + std::to_string(type) + " ts_ns=" + std::to_string(timestamp_ns) +
+             " len=" + std::to_string(data.size()) + "\n";
+      append_hex_dump(out, data);
+      break;
+  }
+}
+
+void append_gap_json(std::string& out, std::uint64_t first, std::uint64_t missed) {
+  out += dump(Json{{"gap", {{"first", first}, {"missed", missed}}}});
+  out += '\n';
+}
+
+std::string gap_notice(std::uint64_t first, std::uint64_t missed, std::string_view why) {
+  return "gap: missed " + std::to_string(missed) + " messages from sequence " + std::to_string(first) + " (" +
+         std::string(why) + ")";
+}
+
+}  // namespace shmcast::cli

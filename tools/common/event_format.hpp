@@ -1,0 +1,31 @@
+// How `tail` and `dump` print events, in one place: the three output formats and the
+// escaping that keeps a payload from controlling the terminal.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace shmcast::cli {
+
+enum class OutputFormat { text, json, hex };
+
+// "text", "json" or "hex"; nullopt otherwise.
+[[nodiscard]] std::optional<OutputFormat> output_format(std::string_view name) noexcept;
+
+// Text format: the bytes as they are, except what a terminal would take as a control:
+// C0 controls but tab, DEL, and C1 controls (raw bytes 0x80-0x9f outside a UTF-8
+// sequence, or U+0080-U+009F encoded) become \n, \r or \xNN, so a payload can neither
+// start a new line nor move the cursor, recolour or retitle the terminal.
+void append_escaped(std::string& out, std::string_view bytes);
+
+// A message, one line (text, json) or a header line and a hex dump (hex).
+void append_message(std::string& out, OutputFormat format, std::uint64_t seq, std::uint32_t type,
+                    std::uint64_t timestamp_ns, std::string_view data);
+// A gap in the json format: {"gap":{"first":F,"missed":N}} and a newline. In the text and
+// hex formats a gap is a notice on standard error, not data (gap_notice).
+void append_gap_json(std::string& out, std::uint64_t first, std::uint64_t missed);
+[[nodiscard]] std::string gap_notice(std::uint64_t first, std::uint64_t missed, std::string_view why);
+
+}  // namespace shmcast::cli
