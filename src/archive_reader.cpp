@@ -25,6 +25,7 @@ struct ArchiveReaderState {
   std::uint64_t position = 0;   // the sequence the next record starts at
   std::uint64_t cut_from = 0;   // a gap sought into starts here
   bool positioned = false;      // position is known (after the first record or a seek)
+  std::uint64_t ring_id = 0;
   std::vector<std::byte> payload;
 
   ~ArchiveReaderState() { close_segment(); }
@@ -66,6 +67,7 @@ struct ArchiveReaderState {
     fd = f;
     current = i;
     offset = sizeof(SegmentHeader);
+    ring_id = check.header->ring_id;
     if (!positioned) {
       position = check.header->first_seq;
       positioned = true;
@@ -87,7 +89,7 @@ Archive::Archive(std::string_view dir) : state_(std::make_unique<ArchiveReaderSt
   s.dir = std::string(dir);
   s.segments = list_segments(s.dir);
   if (s.segments.empty()) throw Error(Errc::not_found, s.where() + ": no segment files (is it an archive written by `shmcast record`?)");
-  s.open_segment(0);
+  if (!s.open_segment(0)) throw Error(Errc::not_found, s.where() + ": its first segment is still being created");
 }
 
 Archive::Archive(Archive&&) noexcept = default;
@@ -96,6 +98,7 @@ Archive::~Archive() = default;
 
 const std::string& Archive::dir() const noexcept { return state_->dir; }
 std::uint64_t Archive::position() const noexcept { return state_->position; }
+std::uint64_t Archive::ring_id() const noexcept { return state_->ring_id; }
 
 bool Archive::seek(std::uint64_t seq) {
   ArchiveReaderState& s = *state_;

@@ -53,9 +53,8 @@ Geometry validate_header(const RingHeader& h, u64 object_size, std::string_view 
     throw Error(Errc::version_mismatch, ring,
                 "has layout version " + std::to_string(h.version) + ", this build reads version " +
                     std::to_string(kLayoutVersion) +
-                    (h.version < kLayoutVersion ? "; recreate it (`shmcast create " + std::string(ring) +
-                                                      " --size BYTES --force`) with this version's tools"
-                                                : "; use the tools of the build that created it"));
+                    (h.version < kLayoutVersion ? " (fixed slots, replaced by records of any size): recreate the ring with this version"
+                                                : ": read it with the build that created it"));
   if (h.header_size != kRingHeaderSize || h.data_offset != kRingHeaderSize)
     corrupt("header size " + std::to_string(h.header_size));
   if (h.max_message == 0) corrupt("maximum message size 0");
@@ -84,7 +83,7 @@ std::string geometry_problem(const Geometry& g) {
     return "ring size " + std::to_string(g.ring_bytes) + " must be a power of two from 4 KiB to 64 GiB";
   const u64 largest = g.ring_bytes / 2 - kRecordHeaderBytes - kRecordAlign;
   const u64 max = g.message_limit();
-  if (max > largest || max > Geometry::kDefaultMaxMessageCap)
+  if (max > largest || max > kMaxMessageLimit)
     return "maximum message size " + std::to_string(max) + " must be at most half the ring less 56 bytes (" +
            std::to_string(largest) + " here) and at most 1 GiB";
   if (g.snapshot_capacity > kMaxSnapshotCapacity) return "snapshot capacity is larger than 4 GiB";

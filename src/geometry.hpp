@@ -14,8 +14,6 @@
 
 namespace shmcast::detail {
 
-inline constexpr u64 kMinRingBytes = u64{1} << 12;  // 4 KiB
-inline constexpr u64 kMaxRingBytes = u64{1} << 36;  // 64 GiB
 inline constexpr u64 kMaxSnapshotCapacity = u64{1} << 32;
 
 // Throws Errc::invalid_argument about `ring` if the geometry breaks a rule

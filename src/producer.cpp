@@ -86,7 +86,7 @@ std::uint32_t Producer::max_message() const noexcept { return max_message_; }
 void Producer::throw_too_large(std::size_t size) const {
   throw Error(Errc::message_too_large, state_->name,
               "message of " + std::to_string(size) + " bytes exceeds the ring's maximum message size of " +
-                  std::to_string(max_message_) + " bytes (`shmcast create --max-message` sets it); nothing was written");
+                  std::to_string(max_message_) + " bytes (set when the ring was created); nothing was written");
 }
 
 void Producer::reserve(std::uint64_t end) noexcept {

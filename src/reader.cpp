@@ -103,7 +103,16 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
                              " reader entries are held by live readers (the ring's max_readers; `shmcast create --max-readers N` sets it)";
   }
   if (!options.register_reader) s.registration_error.clear();
-  if (!options.archive.empty()) s.archive.emplace(options.archive);
+  if (!options.archive.empty()) {
+    s.archive.emplace(options.archive);
+    // An archive of another ring (this name recreated since) would hand out its messages
+    // under this ring's sequences: it is not used, and archive_error() says why.
+    if (s.archive->ring_id() != s.header.ring_id) {
+      s.archive_error = "archive " + options.archive + " records another ring (id " + std::to_string(s.archive->ring_id()) +
+                        ", this ring is " + std::to_string(s.header.ring_id) + "): not used";
+      s.archive.reset();
+    }
+  }
   calibrate_clock();  // here, not in the first idle activity stamp (touch_registry)
 }
 

@@ -116,6 +116,8 @@ class Archive {
   // The sequence the next record starts at.
   [[nodiscard]] std::uint64_t position() const noexcept;
   [[nodiscard]] ArchiveInfo info() const;
+  // The ring the archive records (its id, from the segment headers).
+  [[nodiscard]] std::uint64_t ring_id() const noexcept;
   [[nodiscard]] const std::string& dir() const noexcept;
 
  private:

@@ -77,6 +77,8 @@ struct ReaderOptions {
   // longer holds the sequence the reader wants, at its start or after it was lapped, the
   // reader reads the missing range from the archive, then goes back to the ring exactly at
   // the next sequence: no duplicate, no reorder, no gap. Only what neither holds is a gap.
+  // The constructor throws if the archive cannot be opened; an archive of another ring
+  // (the name recreated since) is not used, and archive_error() says so.
   std::string archive{};
 };
 

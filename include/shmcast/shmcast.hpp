@@ -1,6 +1,6 @@
 // shmcast: a lock-free, shared-memory, multi-process broadcaster.
 //
-//   shmcast::Producer p = shmcast::Producer::create("ticks", {.slot_count = 4096, .slot_size = 64});
+//   shmcast::Producer p = shmcast::Producer::create("ticks", {.ring_bytes = 1 << 20});  // messages of any size up to 256 KiB
 //   p.publish(std::as_bytes(std::span(data)), /*type=*/1);
 //
 //   shmcast::Reader r("ticks", {.start = shmcast::StartAt::oldest});

@@ -21,6 +21,12 @@ inline constexpr std::size_t kMaxLabelBytes = 47;
 inline constexpr std::uint32_t kDefaultMaxReaders = 128;
 inline constexpr std::uint32_t kMaxReadersLimit = 16384;
 
+// The limits of a ring's shape (Geometry): its bytes, a power of two from kMinRingBytes
+// to kMaxRingBytes, and its largest message, at most kMaxMessageLimit.
+inline constexpr std::uint64_t kMinRingBytes = std::uint64_t{1} << 12;  // 4 KiB
+inline constexpr std::uint64_t kMaxRingBytes = std::uint64_t{1} << 36;  // 64 GiB
+inline constexpr std::uint32_t kMaxMessageLimit = std::uint32_t{1} << 30;  // 1 GiB
+
 // The bytes a message of `payload_bytes` takes in the ring: header and payload, rounded
 // up to kRecordAlign.
 [[nodiscard]] constexpr std::uint64_t record_bytes(std::uint64_t payload_bytes) noexcept {
@@ -34,14 +40,14 @@ inline constexpr std::uint32_t kMaxReadersLimit = 16384;
 // most 1 GiB; a snapshot capacity up to 4 GiB.
 struct Geometry {
   std::uint64_t ring_bytes = std::uint64_t{1} << 20;  // the byte ring that holds the records
-  std::uint32_t max_message = 0;        // largest payload accepted; 0 = a quarter of ring_bytes
+  std::uint32_t max_message = 0;        // largest payload accepted; 0 = a quarter of ring_bytes (at most kMaxMessageLimit)
   std::uint64_t snapshot_capacity = 0;  // bytes per snapshot buffer; 0 = no snapshots
 
   // The largest payload accepted, with 0 taken as the default.
   [[nodiscard]] constexpr std::uint32_t message_limit() const noexcept {
     if (max_message != 0) return max_message;
     const std::uint64_t quarter = ring_bytes / 4;
-    return quarter > kDefaultMaxMessageCap ? kDefaultMaxMessageCap : static_cast<std::uint32_t>(quarter);
+    return quarter > kMaxMessageLimit ? kMaxMessageLimit : static_cast<std::uint32_t>(quarter);
   }
   // The same geometry with max_message spelled out: what a ring records and reports.
   [[nodiscard]] constexpr Geometry resolved() const noexcept { return {ring_bytes, message_limit(), snapshot_capacity}; }
@@ -50,7 +56,6 @@ struct Geometry {
     return a.ring_bytes == b.ring_bytes && a.message_limit() == b.message_limit() &&
            a.snapshot_capacity == b.snapshot_capacity;
   }
-  static constexpr std::uint32_t kDefaultMaxMessageCap = std::uint32_t{1} << 30;
 };
 
 // What is wrong with `geometry` by the rules above, or an empty string if nothing is: the

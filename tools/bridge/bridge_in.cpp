@@ -37,11 +37,11 @@ Geometry source_geometry(natsMsg* m) {
   const auto ring_bytes = header_u64(m, kHdrRingBytes);
   const auto max_message = header_u64(m, kHdrMaxMessage);
   if (ring_bytes) g.ring_bytes = *ring_bytes;
-  if (max_message && *max_message <= Geometry::kDefaultMaxMessageCap) g.max_message = static_cast<std::uint32_t>(*max_message);
+  if (max_message && *max_message <= kMaxMessageLimit) g.max_message = static_cast<std::uint32_t>(*max_message);
   const auto count = header_u64(m, kHdrSlotCount);
   const auto size = header_u64(m, kHdrSlotSize);
   if (!ring_bytes && !max_message && count && size && *size > kV2SlotHeaderBytes &&
-      *size - kV2SlotHeaderBytes <= Geometry::kDefaultMaxMessageCap && *count <= (std::uint64_t{1} << 36) / *size) {
+      *size - kV2SlotHeaderBytes <= kMaxMessageLimit && *count <= (std::uint64_t{1} << 36) / *size) {
     const std::uint64_t max = *size - kV2SlotHeaderBytes;
     g.max_message = static_cast<std::uint32_t>(max);
     g.ring_bytes = std::bit_ceil(std::max({*count * *size, 2 * (max + kRecordHeaderBytes + kRecordAlign),
