@@ -403,3 +403,42 @@ def test_docstrings_and_stub_present():
     assert "raise" in shmcast.MessageView.__doc__ and "BufferError" in shmcast.MessageView.__doc__
     assert shmcast.Producer.claim.__doc__ and shmcast.Error.__doc__ and shmcast.PeekBatch.confirm.__doc__
     assert "ring_bytes" in shmcast.Producer.create.__doc__
+
+
+@pytest.mark.parametrize("next_read", ["poll_into", "try_read", "peek"])
+def test_poll_into_never_loses_a_message_the_reader_copied(ring_name, next_read):
+    """A peek that starts at the padding before the ring's wrap is read by copy: the message
+    after the wrap is delivered at once. When the batch has no room left for it, it comes
+    first from the reader's next read, whichever it is."""
+    with small_ring(ring_name, ring_bytes=32768, max_message=9000) as p, \
+            shmcast.Reader(p.name, start="oldest") as r:
+        big = [bytes([1]) * 8000, bytes([2]) * 8000]  # 2 x 8032 bytes of the ring
+        small = [i.to_bytes(8, "little") for i in range(512)]  # 512 x 32 bytes: 320 bytes left at the end
+        wrapped = bytes([3]) * 5000  # does not fit in those 320: padding, then the wrap
+        buf = bytearray(9000)
+        got = []
+
+        def take(b):
+            got.extend(bytes(buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
+
+        for data in big:
+            p.publish(data)
+        take(r.poll_into(buf))
+        take(r.poll_into(buf))
+        assert got == big
+        for data in small + [wrapped]:  # the wrapped one overwrites the big ones, read already
+            p.publish(data)
+        b = r.poll_into(buf)  # 512 peeked and confirmed (4096 bytes of buf), then the copy at the wrap
+        take(b)
+        assert b.count == 512 and b.used == 4096
+        assert r.delivered == 2 + 512 + 1  # the copied message, delivered but not in this batch
+        if next_read == "poll_into":
+            take(r.poll_into(buf))
+        elif next_read == "try_read":
+            got.append(r.try_read().data)
+        else:
+            with r.peek(8) as batch:
+                got += [v.tobytes() for v in batch]
+                assert batch.count == 1 and batch.confirm()
+        assert got == big + small + [wrapped] and r.try_read() is None
+        assert (r.delivered, r.missed) == (515, 0)
