@@ -89,7 +89,7 @@ bool waiters_become(const std::string& name, std::uint32_t n) {
 TEST_CASE("blocking wait: a reader blocked in another process wakes on publish, far below its timeout",
           "[fault][wait]") {
   test::RingGuard guard(test::unique_ring("wake"));
-  Producer p = Producer::create(guard.name, Geometry{256, 128, 0});
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 32 << 10});
   SharedBlock<WakeBlock> b;
   ChildGuard children;
   const pid_t child = children.add(one_read_child(guard.name, b.get(), WaitStrategy::block, 10s));
@@ -118,7 +118,7 @@ TEST_CASE("blocking wait: a reader blocked in another process wakes on publish, 
 
 TEST_CASE("blocking wait: read(timeout) returns empty after about the timeout when nothing comes", "[fault][wait]") {
   test::RingGuard guard(test::unique_ring("timeout"));
-  Producer p = Producer::create(guard.name, Geometry{256, 128, 0});
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 32 << 10});
   SharedBlock<WakeBlock> b;
   ChildGuard children;
   for (const WaitStrategy wait : {WaitStrategy::block, WaitStrategy::spin, WaitStrategy::spin_yield}) {
@@ -146,7 +146,7 @@ TEST_CASE("blocking wait: read(timeout) returns empty after about the timeout wh
 
 TEST_CASE("blocking wait: no FUTEX_WAKE over a million publishes while no reader blocks", "[fault][wait]") {
   test::RingGuard guard(test::unique_ring("nowake"));
-  Producer p = Producer::create(guard.name, Geometry{4096, 64, 0});
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 256 << 10});
   const std::uint64_t n = kSanitized ? 100'000 : 1'000'000;
   // No reader at all.
   for (std::uint64_t i = 0; i < n; ++i) publish_checked(p);
@@ -188,7 +188,7 @@ TEST_CASE("blocking wait: no FUTEX_WAKE over a million publishes while no reader
 TEST_CASE("waiting strategies: block, spin and spin_yield readers in other processes all deliver every message",
           "[fault][wait]") {
   test::RingGuard guard(test::unique_ring("strategies"));
-  Producer p = Producer::create(guard.name, Geometry{1 << 16, 64, 0});
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 4 << 20});
   const std::uint64_t n = kSanitized ? 20'000 : 50'000;  // less than a lap: nobody may miss anything
   for (const WaitStrategy wait : {WaitStrategy::block, WaitStrategy::spin, WaitStrategy::spin_yield}) {
     SharedBlock<WakeBlock> b;

@@ -28,6 +28,16 @@ void kill_self_at(std::uint64_t seq) {
   if (seq == g_kill_at) ::raise(SIGKILL);
 }
 
+// Whether the record where the producer's next one goes holds message `seq` half-written
+// by a producer killed by the hook: header words and payload stored, no commit stamp.
+bool half_written(const test::RawRing& raw, std::uint64_t seq) {
+  const std::uint64_t at = raw.next_position();
+  const std::size_t max = std::min<std::size_t>(raw.header().max_message, kMaxTestMessage);
+  const detail::RecordMeta meta = raw.record(at).meta();
+  return raw.record(at).stamp() == detail::kNothingYet && meta.length == test::sized_length(seq, max) &&
+         meta.type == test::sized_type(seq) && test::check_pattern({raw.payload(at), meta.length}, seq);
+}
+
 struct LoopBlock {
   std::atomic<int> stop_readers{0};
   std::atomic<std::uint64_t> opened_head[512];  // head() each producer found after takeover
@@ -64,7 +74,7 @@ int producer_child(const std::string& name, LoopBlock* block, int cycle, std::ui
 TEST_CASE("crash loop: producer killed mid-publish and at random, restarted, readers stay exact", "[fault][crash]") {
   test::RingGuard guard(test::unique_ring("crashloop"));
   const std::string& name = guard.name;
-  create_ring(name, Geometry{1024, 256, 0});
+  create_ring(name, Geometry{.ring_bytes = 4096, .max_message = 512});
   SharedBlock<LoopBlock> block;
   ChildGuard children;
   const int cycles = kSanitized ? 20 : 50;
@@ -105,11 +115,12 @@ TEST_CASE("crash loop: producer killed mid-publish and at random, restarted, rea
     if (by_hook) {
       REQUIRE(wait_exit_for(pid, 120s) == 128 + SIGKILL);
       ++hook_kills;
-      // The dead producer left message head half-written: odd stamp, head not advanced.
+      // The dead producer left message head half-written: its header words and payload
+      // where the next record goes, still stamped "nothing yet"; head not advanced.
       const test::RawRing raw(name, /*writable=*/false);
       const std::uint64_t h = raw.producer().head();
       CHECK(h == block->opened_head[cycle].load() + kill_after);
-      if (raw.slot(h).stamp() == detail::stamp_writing(h)) ++odd_stamps;
+      if (half_written(raw, h)) ++odd_stamps;
       check_takeover(cycle);
       expect_next = h;
     } else {
@@ -121,7 +132,7 @@ TEST_CASE("crash loop: producer killed mid-publish and at random, restarted, rea
       check_takeover(cycle);
     }
   }
-  CHECK(odd_stamps == hook_kills);
+  CHECK(odd_stamps == hook_kills);  // every hook kill left its record half-written
 
   // A last producer publishes a known tail and exits cleanly; readers drain to its head.
   const pid_t last = children.add(test::spawn([&] { return producer_child(name, block.get(), cycles, UINT64_MAX, 5000, 1); }));
@@ -155,11 +166,11 @@ TEST_CASE("crash loop: producer killed mid-publish and at random, restarted, rea
   std::fflush(stdout);
 }
 
-TEST_CASE("restart continuity: a producer killed mid-publish leaves an odd stamp, its successor continues without a gap",
+TEST_CASE("restart continuity: a producer killed mid-publish leaves its record uncommitted, its successor continues without a gap",
           "[fault][crash]") {
   test::RingGuard guard(test::unique_ring("restart"));
   const std::string& name = guard.name;
-  create_ring(name, Geometry{4096, 128, 0});
+  create_ring(name, Geometry{.ring_bytes = 1 << 20, .max_message = 104});
   SharedBlock<LoopBlock> block;
   ChildGuard children;
   constexpr std::uint64_t kFirst = 1000, kSecond = 1000;
@@ -180,14 +191,14 @@ TEST_CASE("restart continuity: a producer killed mid-publish leaves an odd stamp
   {
     const test::RawRing raw(name, /*writable=*/false);
     CHECK(raw.producer().head() == kFirst);
-    CHECK(raw.slot(kFirst).stamp() == detail::stamp_writing(kFirst));  // the half-written slot
+    CHECK(half_written(raw, kFirst));  // the half-written record
   }
   // Everything before the crash is there; the half-written message is not delivered.
   for (std::uint64_t i = 0; i < kFirst; ++i) {
     const ReadResult e = here.try_read();
     REQUIRE(e.status == ReadStatus::message);
     REQUIRE(e.message.seq == i);
-    REQUIRE(test::verify_payload(e.message.payload, i));
+    REQUIRE(test::verify_sized(e.message.payload, i, 104));
   }
   CHECK(here.try_read().status == ReadStatus::empty);
   CHECK_FALSE(here.producer_alive());
@@ -199,7 +210,7 @@ TEST_CASE("restart continuity: a producer killed mid-publish leaves an odd stamp
     const ReadResult e = here.try_read();
     REQUIRE(e.status == ReadStatus::message);
     REQUIRE(e.message.seq == i);
-    REQUIRE(test::verify_payload(e.message.payload, i));
+    REQUIRE(test::verify_sized(e.message.payload, i, 104));
   }
   CHECK(here.try_read().status == ReadStatus::empty);
   CHECK(here.delivered() == kFirst + kSecond);
@@ -217,70 +228,86 @@ TEST_CASE("restart continuity: a producer killed mid-publish leaves an odd stamp
   CHECK(inspect(name).takeovers == 1);  // the second, after the kill; the first followed a clean create
 }
 
-TEST_CASE("restart continuity: a predecessor that committed but died before advancing head", "[fault][crash]") {
+TEST_CASE("restart continuity: a predecessor that committed but died before storing head, records and tail",
+          "[fault][crash]") {
   test::RingGuard guard(test::unique_ring("restart-commit"));
   const std::string& name = guard.name;
-  alignas(8) std::byte buf[64];
+  alignas(8) std::byte buf[104];
+  const bool across_the_end = GENERATE(false, true);
+  INFO((across_the_end ? "the record wrapped to the data's start" : "the record at the tail"));
+  const std::uint64_t count = across_the_end ? 63 : 20;  // 63 records of 64 bytes: 64 bytes left before the end
   {
-    Producer p = Producer::create(name, Geometry{16, 128, 0});
-    for (std::uint64_t i = 0; i < 20; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, i)));
+    Producer p = Producer::create(name, Geometry{.ring_bytes = 4096, .max_message = 104});
+    for (std::uint64_t i = 0; i < count; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, i)));
   }
   ReaderOptions options;
   options.start = StartAt::sequence;
-  options.start_seq = 18;
+  options.start_seq = count - 2;
   Reader r(name, options);
+  const std::uint64_t published = inspect(name).published;
   {
-    // Message 20 committed in its slot, head still 20: the predecessor died between the two stores.
+    // Message `count` committed, head, records and tail still as before it: the
+    // predecessor died right after its commit stamp.
     test::RawRing raw(name);
-    const std::size_t n = test::fill_payload(buf, 40, 20);
-    raw.slot(20).begin(20, n, 0, 0);
-    std::memcpy(raw.payload(20), buf, n);
-    raw.slot(20).commit(20);
-    REQUIRE(raw.producer().head() == 20);
+    std::uint64_t at = raw.producer().tail();
+    const std::size_t n = test::fill_payload(buf, across_the_end ? 100 : 40, count);
+    if (across_the_end) {
+      REQUIRE(at == 4032);
+      raw.reserve().reserve(4096 + 256);
+      raw.record(4096).mark_nothing_yet();
+      raw.record(at).commit_padding();
+      at = 4096;
+    }
+    raw.commit_message(raw.producer().records(), at, count, std::span<const std::byte>(buf, n));
+    REQUIRE(raw.producer().head() == count);
   }
   Producer p = Producer::open(name);
-  CHECK(p.head() == 21);  // kept, not overwritten nor republished
-  CHECK(inspect(name).published == 21);  // and counted: it stands like any other message
-  p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, 21)));
-  for (std::uint64_t i = 18; i < 22; ++i) {
+  CHECK(p.head() == count + 1);  // kept, not overwritten nor republished
+  CHECK(inspect(name).published == published + 1);  // and counted: it stands like any other message
+  p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, count + 1)));
+  for (std::uint64_t i = count - 2; i < count + 2; ++i) {
     const ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::message);
     CHECK(e.message.seq == i);
     CHECK(test::verify_payload(e.message.payload, i));
   }
+  CHECK(r.try_read().status == ReadStatus::empty);
   CHECK(r.missed() == 0);
 }
 
-TEST_CASE("restart continuity: a half-written slot is repaired for readers of both laps", "[fault][crash]") {
-  test::RingGuard guard(test::unique_ring("restart-odd"));
+TEST_CASE("restart continuity: a half-written record is never exposed, to a reader waiting for it or one a lap behind",
+          "[fault][crash]") {
+  test::RingGuard guard(test::unique_ring("restart-half"));
   const std::string& name = guard.name;
   alignas(8) std::byte buf[64];
   {
-    Producer p = Producer::create(name, Geometry{16, 128, 0});
-    for (std::uint64_t i = 0; i < 20; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, i)));
+    Producer p = Producer::create(name, Geometry{.ring_bytes = 4096, .max_message = 104});
+    for (std::uint64_t i = 0; i < 100; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, i)));
   }
   ReaderOptions at;
   at.start = StartAt::sequence;
-  at.start_seq = 20;
-  Reader waiting(name, at);  // waits for message 20
+  at.start_seq = 100;
+  Reader waiting(name, at);  // waits for message 100
   at.start_seq = 4;
-  Reader lapped(name, at);  // still expects message 4, which slot 4 held before 20 was begun
+  Reader lapped(name, at);  // still expects message 4, overwritten long ago (100 records of 64 bytes)
+  CHECK(waiting.try_read().status == ReadStatus::empty);
   {
     test::RawRing raw(name);
-    raw.slot(20).begin(20, 40, 0, 0);
-    std::memset(raw.payload(20), 0xAB, 40);  // a torn payload the successor must never expose
+    std::vector<std::byte> torn(40, std::byte{0xAB});  // a torn payload the successor must never expose
+    raw.write_unstamped(raw.next_position(), torn, 0, 0);
   }
   CHECK(waiting.try_read().status == ReadStatus::empty);
   Producer p = Producer::open(name);
-  CHECK(p.head() == 20);
-  CHECK(waiting.try_read().status == ReadStatus::empty);  // repaired: "not yet", not a torn message
+  CHECK(p.head() == 100);
+  CHECK(waiting.try_read().status == ReadStatus::empty);  // "not yet", not a torn message
   const ReadResult g = lapped.try_read();
   REQUIRE(g.status == ReadStatus::gap);  // message 4 is gone: overwritten, not "not yet"
   CHECK(g.gap.first == 4);
-  p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, 20)));
+  p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, 100)));
   const ReadResult e = waiting.try_read();
   REQUIRE(e.status == ReadStatus::message);
-  CHECK(e.message.seq == 20);
-  CHECK(test::verify_payload(e.message.payload, 20));
+  CHECK(e.message.seq == 100);
+  CHECK(test::verify_payload(e.message.payload, 100));
   CHECK(waiting.missed() == 0);
+  CHECK(inspect(name).takeovers == 0);  // the last producer closed the ring: a restart, not a takeover
 }

@@ -81,7 +81,7 @@ TEST_CASE("dead readers: a reader killed while reading is reclaimed, producer an
           "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("deadreader"));
   const std::string& name = guard.name;
-  Producer p = Producer::create(name, Geometry{1024, 128, 0});
+  Producer p = Producer::create(name, Geometry{.ring_bytes = 64 << 10});
   SharedBlock<VictimBlock> victim_b, other_b;
   ChildGuard children;
   const pid_t victim = children.add(reader_process(name, victim_b.get(), false, true, "victim"));
@@ -120,7 +120,7 @@ TEST_CASE("dead readers: a reader killed while blocked in the futex wait stops c
           "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("deadwaiter"));
   const std::string& name = guard.name;
-  Producer p = Producer::create(name, Geometry{256, 128, 0});
+  Producer p = Producer::create(name, Geometry{.ring_bytes = 32 << 10});
   SharedBlock<VictimBlock> b;
   ChildGuard children;
   const pid_t victim = children.add(reader_process(name, b.get(), true, true, "sleeper"));
@@ -161,7 +161,7 @@ TEST_CASE("dead readers: an unregistered reader killed while blocked leaves no c
           "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("deadanon"));
   const std::string& name = guard.name;
-  Producer p = Producer::create(name, Geometry{256, 128, 0});
+  Producer p = Producer::create(name, Geometry{.ring_bytes = 32 << 10});
   SharedBlock<VictimBlock> b;
   ChildGuard children;
   const pid_t victim = children.add(reader_process(name, b.get(), true, false, "anonymous"));
@@ -187,7 +187,7 @@ TEST_CASE("dead readers: reclaiming a dead waiter's entry when the registry is f
           "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("deadfull"));
   const std::string& name = guard.name;
-  Producer p = Producer::create(name, Geometry{256, 128, 0});
+  Producer p = Producer::create(name, Geometry{.ring_bytes = 32 << 10});
   SharedBlock<VictimBlock> b;
   ChildGuard children;
   const pid_t victim = children.add(reader_process(name, b.get(), true, true, "sleeper"));
@@ -214,7 +214,7 @@ TEST_CASE("dead readers: reclaiming a dead waiter's entry when the registry is f
 // entry the new owner uses, and move assignment leaks the target's own entry.
 TEST_CASE("dead readers: a moved Reader keeps its registry entry", "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("movector"));
-  Producer p = Producer::create(guard.name, Geometry{64, 128, 0});
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 8192});
   ReaderOptions options;
   options.label = "moved";
   std::optional<Reader> a(std::in_place, guard.name, options);
@@ -229,7 +229,7 @@ TEST_CASE("dead readers: a moved Reader keeps its registry entry", "[fault][dead
 TEST_CASE("dead readers: a Reader overwritten by move assignment releases its old entry and keeps the new one",
           "[fault][dead]") {
   test::RingGuard guard(test::unique_ring("moveassign"));
-  Producer p = Producer::create(guard.name, Geometry{64, 128, 0});
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 8192});
   ReaderOptions first, second;
   first.label = "first";
   second.label = "second";

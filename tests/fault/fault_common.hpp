@@ -42,6 +42,9 @@ inline constexpr bool kSanitized = SHMCAST_FAULT_SANITIZED != 0;
 inline constexpr int kSlow = kSanitized ? 8 : 1;
 
 using Clock = std::chrono::steady_clock;
+
+// The largest message the checked producer and readers use (rings may allow more).
+inline constexpr std::size_t kMaxTestMessage = std::size_t{1} << 16;
 using namespace std::chrono_literals;
 
 // CLOCK_MONOTONIC nanoseconds: comparable between processes on one host.
@@ -171,7 +174,7 @@ struct ReaderReport {
   std::atomic<std::uint64_t> delivered{0};   // messages, counted by the test
   std::atomic<std::uint64_t> missed{0};      // sum of gap.missed, counted by the test
   std::atomic<std::uint64_t> gaps{0};
-  std::atomic<std::uint64_t> corrupt{0};     // payloads failing verify_payload
+  std::atomic<std::uint64_t> corrupt{0};     // payloads failing verify_sized (size, bytes or type not the sequence's)
   std::atomic<std::uint64_t> disorder{0};    // seq not strictly increasing / not where expected
   std::atomic<std::uint64_t> unexpected{0};  // snapshots or other events this test never asks for
   std::atomic<std::uint64_t> lib_delivered{0};
@@ -181,8 +184,9 @@ struct ReaderReport {
 };
 
 // The checked loop: every message must be the next expected sequence, strictly above the
-// previous one, with an intact checksummed payload; every gap must start where the reader
-// was. Runs until *stop is set, then drains (stop flag first, then one more probe).
+// previous one, with the size, bytes and type its sequence gives (test_support.hpp,
+// fill_sized); every gap must start where the reader was. Runs until *stop is set, then
+// drains (stop flag first, then one more probe).
 inline int run_checked_reader(const std::string& name, ReaderReport* rep, const std::atomic<int>* stop,
                               WaitStrategy wait, StartAt start, const std::string& label) {
   ReaderOptions options;
@@ -191,6 +195,7 @@ inline int run_checked_reader(const std::string& name, ReaderReport* rep, const 
   options.label = label;
   options.attach_timeout = 5000ms;
   Reader r(name, options);
+  const std::size_t max = std::min<std::size_t>(r.geometry().message_limit(), kMaxTestMessage);
   std::uint64_t expect = r.position();
   rep->start.store(expect);
   rep->ready.store(1);
@@ -224,7 +229,8 @@ inline int run_checked_reader(const std::string& name, ReaderReport* rep, const 
       case ReadStatus::message:
         if (e.message.seq != expect) ++disorder;
         if (have_last && e.message.seq <= last_seq) ++disorder;
-        if (!test::verify_payload(e.message.payload, e.message.seq)) ++corrupt;
+        if (!test::verify_sized(e.message.payload, e.message.seq, max) || e.message.type != test::sized_type(e.message.seq))
+          ++corrupt;
         last_seq = e.message.seq;
         have_last = true;
         ++delivered;
@@ -250,21 +256,23 @@ inline int run_checked_reader(const std::string& name, ReaderReport* rep, const 
   return 0;
 }
 
-// A producer loop at full speed: random sizes in [24, capacity], checksummed payloads.
-// Publishes until *stop is set or `limit` messages; returns how many it published.
+// A producer loop at full speed: message seq has the size (0 to max_message, at most
+// kMaxTestMessage), bytes and type fill_sized gives it, so that a reader checks it whoever
+// published it. Publishes until *stop is set or `limit` messages; returns how many it published.
 inline std::uint64_t run_random_producer(Producer& p, Rng& rng, const std::atomic<int>* stop, std::uint64_t limit,
                                          std::atomic<std::uint64_t>* published = nullptr) {
-  alignas(8) std::byte buf[1 << 16];
-  const std::size_t cap = std::min<std::size_t>(p.payload_capacity(), sizeof buf);
+  (void)rng;
+  alignas(8) static std::byte buf[kMaxTestMessage];
+  const std::size_t max = std::min<std::size_t>(p.max_message(), kMaxTestMessage);
   std::uint64_t n = 0;
   while (n < limit) {
     if ((n & 255) == 0) {
       if (stop != nullptr && stop->load(std::memory_order_relaxed) != 0) break;
       if (published != nullptr) published->store(n, std::memory_order_relaxed);
     }
-    const std::size_t size = 24 + rng.below(cap - 24 + 1);
-    test::fill_payload(buf, size, p.head());
-    p.publish(std::span<const std::byte>(buf, size), static_cast<std::uint32_t>(size));
+    const std::uint64_t seq = p.head();
+    const std::size_t size = test::fill_sized(buf, seq, max);
+    p.publish(std::span<const std::byte>(buf, size), test::sized_type(seq));
     ++n;
   }
   if (published != nullptr) published->store(n, std::memory_order_relaxed);

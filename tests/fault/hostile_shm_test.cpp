@@ -1,6 +1,6 @@
 // Hostile shared memory, plain tests: objects made by hand under /dev/shm/shmcast.NAME
 // for each corrupt-header case, each refused with its own Errc and a clear message, never
-// a crash; a slot claiming more bytes than it holds; a reader's mapping is read-only.
+// a crash; a record claiming more bytes than it may hold; a reader's mapping is read-only.
 #include "fault_common.hpp"
 #include "geometry.hpp"
 #include "layout.hpp"
@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -83,11 +84,11 @@ TEST_CASE("hostile shm: unfinished objects are not_ready while their creator hol
   test::RingGuard guard(test::unique_ring("hostile-empty"));
   SECTION("zero-size object") { write_object(guard.name, nullptr, 0, 0); }
   SECTION("smaller than a header") {
-    const d::RingHeader h = valid_header(Geometry{4, 64, 0});
+    const d::RingHeader h = valid_header(Geometry{.ring_bytes = 4096});
     write_object(guard.name, &h, sizeof h, 100);
   }
   SECTION("full size, magic not yet stored") {
-    d::RingHeader h = valid_header(Geometry{4, 64, 0});
+    d::RingHeader h = valid_header(Geometry{.ring_bytes = 4096});
     h.magic = 0;
     write_header(guard.name, h, h.total_size);
   }
@@ -110,36 +111,43 @@ TEST_CASE("hostile shm: open_or_create replaces an abandoned object, never one b
   REQUIRE(creator >= 0);
   REQUIRE(d::try_lock_producer(creator));
   try {
-    (void)Producer::open_or_create(guard.name, Geometry{4, 64, 0});
+    (void)Producer::open_or_create(guard.name, Geometry{.ring_bytes = 4096});
     FAIL("replaced an object being created");
   } catch (const Error& e) {
     CHECK(e.code() == Errc::not_ready);
   }
   ::close(creator);
-  Producer p = Producer::open_or_create(guard.name, Geometry{4, 64, 0});
-  CHECK(p.geometry() == (Geometry{4, 64, 0}));
+  Producer p = Producer::open_or_create(guard.name, Geometry{.ring_bytes = 4096});
+  CHECK(p.geometry() == (Geometry{.ring_bytes = 4096}));
 }
 
 TEST_CASE("hostile shm: each corrupt header gets its own Errc", "[fault][hostile]") {
-  const Geometry g{8, 128, 0};
-  const Geometry gs{8, 128, 100};
+  const Geometry g{.ring_bytes = 4096, .max_message = 104};
+  const Geometry gs{.ring_bytes = 4096, .max_message = 104, .snapshot_capacity = 100};
   const std::vector<HeaderCase> cases = {
       {"wrong magic", Errc::foreign, [](d::RingHeader& h) { h.magic = 0x4c4c4548'4f4c4c45ull; }},
       {"version 1 (plain slot order)", Errc::version_mismatch, [](d::RingHeader& h) { h.version = 1; }},
+      {"version 2 (fixed slots)", Errc::version_mismatch, [](d::RingHeader& h) { h.version = 2; }},
       {"a newer version", Errc::version_mismatch, [](d::RingHeader& h) { h.version = d::kLayoutVersion + 1; }},
       {"version 0", Errc::version_mismatch, [](d::RingHeader& h) { h.version = 0; }},
       {"header size", Errc::corrupt, [](d::RingHeader& h) { h.header_size = 128; }},
-      {"slots offset", Errc::corrupt, [](d::RingHeader& h) { h.slots_offset = 448; }},
-      {"slot count not a power of two", Errc::corrupt, [](d::RingHeader& h) { h.slot_count = 6; }},
-      {"slot count zero", Errc::corrupt, [](d::RingHeader& h) { h.slot_count = 0; }},
-      {"slot count one", Errc::corrupt, [](d::RingHeader& h) { h.slot_count = 1; }},
-      {"slot count huge", Errc::corrupt, [](d::RingHeader& h) { h.slot_count = std::uint64_t{1} << 40; }},
-      {"slot count 2^63", Errc::corrupt, [](d::RingHeader& h) { h.slot_count = std::uint64_t{1} << 63; }},
-      {"slot size not a multiple of 64", Errc::corrupt, [](d::RingHeader& h) { h.slot_size = 100; h.payload_capacity = 76; }},
-      {"slot size zero", Errc::corrupt, [](d::RingHeader& h) { h.slot_size = 0; }},
-      {"slot size huge", Errc::corrupt, [](d::RingHeader& h) { h.slot_size = 1u << 30; h.payload_capacity = (1u << 30) - 24; }},
-      {"payload capacity larger", Errc::corrupt, [](d::RingHeader& h) { h.payload_capacity = 128; }},
-      {"payload capacity smaller", Errc::corrupt, [](d::RingHeader& h) { h.payload_capacity = 8; }},
+      {"data offset", Errc::corrupt, [](d::RingHeader& h) { h.data_offset = 448; }},
+      {"ring bytes not a power of two", Errc::corrupt, [](d::RingHeader& h) { h.ring_bytes = 6144; }},
+      {"ring bytes zero", Errc::corrupt, [](d::RingHeader& h) { h.ring_bytes = 0; }},
+      {"ring bytes below 4 KiB", Errc::corrupt, [](d::RingHeader& h) { h.ring_bytes = 2048; }},
+      {"ring bytes valid, but not the object's", Errc::corrupt, [](d::RingHeader& h) { h.ring_bytes = 8192; }},
+      {"ring bytes huge", Errc::corrupt, [](d::RingHeader& h) { h.ring_bytes = std::uint64_t{1} << 40; }},
+      {"ring bytes 2^63", Errc::corrupt, [](d::RingHeader& h) { h.ring_bytes = std::uint64_t{1} << 63; }},
+      {"max message zero", Errc::corrupt, [](d::RingHeader& h) { h.max_message = 0; }},
+      {"max message over half the ring", Errc::corrupt, [](d::RingHeader& h) { h.max_message = 1993; }},
+      {"max message huge", Errc::corrupt, [](d::RingHeader& h) { h.max_message = 0xFFFF'FFFFu; }},
+      {"record alignment", Errc::corrupt, [](d::RingHeader& h) { h.record_align = 64; }},
+      {"record alignment zero", Errc::corrupt, [](d::RingHeader& h) { h.record_align = 0; }},
+      {"index offset", Errc::corrupt, [](d::RingHeader& h) { h.index_offset -= 64; }},
+      {"index offset zero", Errc::corrupt, [](d::RingHeader& h) { h.index_offset = 0; }},
+      {"index offset past the object", Errc::corrupt, [](d::RingHeader& h) { h.index_offset = std::uint64_t{1} << 62; }},
+      {"index entries fewer", Errc::corrupt, [](d::RingHeader& h) { h.index_entries = 64; }},
+      {"index entries huge", Errc::corrupt, [](d::RingHeader& h) { h.index_entries = std::uint64_t{1} << 60; }},
       {"total size larger", Errc::corrupt, [](d::RingHeader& h) { h.total_size += 64; }},
       {"total size smaller", Errc::corrupt, [](d::RingHeader& h) { h.total_size = 384; }},
       {"snapshot offset without capacity", Errc::corrupt, [](d::RingHeader& h) { h.snapshot_offset = h.total_size; }},
@@ -166,9 +174,10 @@ TEST_CASE("hostile shm: each corrupt header gets its own Errc", "[fault][hostile
 
 TEST_CASE("hostile shm: truncated objects", "[fault][hostile]") {
   test::RingGuard guard(test::unique_ring("hostile-trunc"));
-  const Geometry g{64, 256, 1000};
+  const Geometry g{.ring_bytes = 8192, .max_message = 256, .snapshot_capacity = 1000};
   const d::RingHeader h = valid_header(g);
-  SECTION("header intact, slots cut short") { write_header(guard.name, h, d::kRingHeaderSize + 256); }
+  SECTION("header intact, data cut short") { write_header(guard.name, h, d::kRingHeaderSize + 256); }
+  SECTION("record index cut short") { write_header(guard.name, h, h.index_offset + 8 * h.index_entries / 2); }
   SECTION("snapshot area cut short") { write_header(guard.name, h, h.total_size - 1); }
   SECTION("magic present, producer line missing") { write_header(guard.name, h, 200); }
   expect_refused(guard.name, Errc::truncated);
@@ -177,19 +186,20 @@ TEST_CASE("hostile shm: truncated objects", "[fault][hostile]") {
 TEST_CASE("hostile shm: the valid hand-made header is accepted (the cases above fail for their one reason)",
           "[fault][hostile]") {
   test::RingGuard guard(test::unique_ring("hostile-ok"));
-  const Geometry g{8, 128, 100};
+  const Geometry g{.ring_bytes = 4096, .max_message = 104, .snapshot_capacity = 100};
   const d::RingHeader h = valid_header(g);
   write_header(guard.name, h, h.total_size);
   Reader r(guard.name);
   CHECK(r.geometry() == g);
   CHECK(r.try_read().status == ReadStatus::empty);
+  CHECK(r.oldest() == 0);
   CHECK_FALSE(r.registered());  // no registry object: attach works, registration does not
   CHECK_FALSE(r.registration_error().empty());
 }
 
 TEST_CASE("hostile shm: a foreign or truncated registry never breaks attaching or reading", "[fault][hostile]") {
   test::RingGuard guard(test::unique_ring("hostile-reg"));
-  Producer p = Producer::create(guard.name, Geometry{8, 128, 0});
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 4096, .max_message = 104});
   p.publish(bytes_of("before"));
   const std::string registry = test::shm_name(d::registry_object_name(guard.name));
   SECTION("foreign registry") {
@@ -221,22 +231,14 @@ TEST_CASE("hostile shm: a foreign or truncated registry never breaks attaching o
   CHECK(reap_dead_readers(guard.name) == 0);
 }
 
-TEST_CASE("hostile shm: a slot whose length exceeds its capacity is reported as a 1-message gap, never read past",
+TEST_CASE("hostile shm: a record whose length exceeds what it may hold is reported as a 1-message gap, never read past",
           "[fault][hostile]") {
   test::RingGuard guard(test::unique_ring("hostile-len"));
   const std::string& name = guard.name;
-  Producer p = Producer::create(name, Geometry{8, 128, 0});
+  Producer p = Producer::create(name, Geometry{.ring_bytes = 4096, .max_message = 104});
   alignas(8) std::byte buf[104];
   for (std::uint64_t i = 0; i < 4; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 104, i)));
   const std::uint32_t poked = GENERATE(105u, 128u, 4096u, 0x8000'0000u, 0xFFFF'FFFEu, 0xFFFF'FFFFu);
-  {
-    // Message 1 rewritten whole with the poked length; for 0xFFFFFFFF (a skip record) the
-    // timestamp 1 is a target not past the slot: still one message.
-    test::RawRing raw(name);
-    d::SlotHeader& slot = raw.slot(1);
-    slot.begin(1, poked, slot.meta().type, 1);
-    slot.commit(1);
-  }
   INFO("length poked to " << poked);
   ReaderOptions options;
   options.start = StartAt::oldest;
@@ -244,6 +246,14 @@ TEST_CASE("hostile shm: a slot whose length exceeds its capacity is reported as 
   ReadResult e = r.try_read();
   REQUIRE(e.status == ReadStatus::message);
   CHECK(e.message.seq == 0);
+  {
+    // Message 1's header rewritten with the poked length; for 0xFFFFFFFF (a skip record)
+    // the timestamp 1 is a target not past the record: still one message.
+    test::RawRing raw(name);
+    const std::optional<std::uint64_t> at = raw.position_of(1);
+    REQUIRE(at);
+    raw.record(*at).set_meta(poked, raw.record(*at).meta().type, 1);
+  }
   e = r.try_read();
   REQUIRE(e.status == ReadStatus::gap);
   CHECK(e.gap.first == 1);
@@ -296,7 +306,7 @@ void on_segv(int) { ::_exit(kFaulted); }
 
 TEST_CASE("hostile shm: a reader maps the ring read-only, and writing through its mapping faults", "[fault][hostile]") {
   test::RingGuard guard(test::unique_ring("hostile-ro"));
-  Producer p = Producer::create(guard.name, Geometry{8, 128, 0});
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 4096, .max_message = 104});
   p.publish(bytes_of("x"));
   const pid_t child = test::spawn([&] {
     // The child inherited the producer's read-write mappings: look at what the Reader adds.

@@ -20,7 +20,7 @@ pid_t producer_process(const std::string& name, ProducerBlock* b, bool create, i
   return test::spawn([=]() -> int {
     ::alarm(60);
     if (delay_ms > 0) sleep_ms(delay_ms);
-    Producer p = create ? Producer::create(name, Geometry{64, 128, 0}) : Producer::open(name);
+    Producer p = create ? Producer::create(name, Geometry{.ring_bytes = 8192}) : Producer::open(name);
     for (int i = 0; i < messages; ++i) p.publish(bytes_of("hello " + std::to_string(i)));
     b->ring_id.store(p.ring_id());
     b->ready.store(1);
@@ -33,7 +33,7 @@ pid_t producer_process(const std::string& name, ProducerBlock* b, bool create, i
 TEST_CASE("producer death is visible: producer_alive() follows the producer's lock", "[fault][liveness]") {
   test::RingGuard guard(test::unique_ring("alive"));
   const std::string& name = guard.name;
-  create_ring(name, Geometry{64, 128, 0});
+  create_ring(name, Geometry{.ring_bytes = 8192});
   Reader r(name);
   CHECK_FALSE(r.producer_alive());  // the creator has let go
   CHECK_FALSE(inspect(name).producer_alive);
@@ -89,7 +89,7 @@ TEST_CASE("producer death is visible: producer_alive() follows the producer's lo
 TEST_CASE("ring replaced: replaced() turns true and reattach() follows the new ring", "[fault][replace]") {
   test::RingGuard guard(test::unique_ring("replace"));
   const std::string& name = guard.name;
-  create_ring(name, Geometry{64, 128, 0});
+  create_ring(name, Geometry{.ring_bytes = 8192});
   ReaderOptions options;
   options.label = "follower";
   Reader r(name, options);
@@ -99,7 +99,7 @@ TEST_CASE("ring replaced: replaced() turns true and reattach() follows the new r
   // Recreated in place (another geometry, new id): noticed and followed at once.
   std::uint64_t new_id = 0;
   {
-    Producer p = Producer::create(name, Geometry{128, 256, 0}, CreateOptions{0600, true});
+    Producer p = Producer::create(name, Geometry{.ring_bytes = 32 << 10, .max_message = 256}, CreateOptions{0600, true});
     new_id = p.ring_id();
     p.publish(bytes_of("on the new ring"));
     CHECK(r.replaced());
@@ -107,7 +107,7 @@ TEST_CASE("ring replaced: replaced() turns true and reattach() follows the new r
     CHECK_FALSE(r.replaced());
     CHECK(r.ring_id() == new_id);
     CHECK(new_id != old_id);
-    CHECK(r.geometry() == Geometry{128, 256, 0});
+    CHECK(r.geometry() == Geometry{.ring_bytes = 32 << 10, .max_message = 256});
     const ReadResult e = r.read(1s);
     REQUIRE(e.status == ReadStatus::message);
     CHECK(text_of(e.message.payload) == "on the new ring");
@@ -134,7 +134,7 @@ TEST_CASE("ring replaced: replaced() turns true and reattach() follows the new r
 TEST_CASE("ring replaced: with give_up and no ring, reattach returns false after about give_up", "[fault][replace]") {
   test::RingGuard guard(test::unique_ring("giveup"));
   const std::string& name = guard.name;
-  create_ring(name, Geometry{64, 128, 0});
+  create_ring(name, Geometry{.ring_bytes = 8192});
   Reader r(name);
   const std::uint64_t id = r.ring_id();
   Producer::remove(name);
@@ -157,11 +157,11 @@ TEST_CASE("ring replaced: with give_up and no ring, reattach returns false after
 TEST_CASE("ring replaced: a reattached reader stays registered in the new ring's registry",
           "[fault][replace]") {
   test::RingGuard guard(test::unique_ring("replace-reg"));
-  create_ring(guard.name, Geometry{64, 128, 0});
+  create_ring(guard.name, Geometry{.ring_bytes = 8192});
   ReaderOptions options;
   options.label = "follower";
   Reader r(guard.name, options);
-  Producer p = Producer::create(guard.name, Geometry{128, 256, 0}, CreateOptions{0600, true});
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 32 << 10, .max_message = 256}, CreateOptions{0600, true});
   REQUIRE(r.reattach(Backoff{1ms, 10ms, 1000ms}));
   CHECK(r.registered());
   const RingStatus st = inspect(guard.name);

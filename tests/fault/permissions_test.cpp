@@ -62,7 +62,7 @@ TEST_CASE("permissions: another user's refusals say permission denied, and reade
 
   SECTION("a ring others may read (0644): its registry lets them register (0666), whatever the umask") {
     const mode_t old_umask = ::umask(022);
-    Producer p = Producer::create(name, Geometry{64, 128, 0}, CreateOptions{.mode = 0644});
+    Producer p = Producer::create(name, Geometry{.ring_bytes = 8192}, CreateOptions{.mode = 0644});
     ::umask(old_umask);
     CHECK(mode_of(ring_path) == 0644);
     CHECK(mode_of(ring_path + ".readers") == 0666);
@@ -77,14 +77,14 @@ TEST_CASE("permissions: another user's refusals say permission denied, and reade
     SECTION("but may not remove it, nor replace it: permission denied, and the ring stays") {
       CHECK(as_nobody([&] { return error_code_of([&] { Producer::remove(name); }); }) == kPermissionDenied);
       CHECK(as_nobody([&] {
-              return error_code_of([&] { Producer::create(name, Geometry{64, 128, 0}, CreateOptions{.replace = true}); });
+              return error_code_of([&] { Producer::create(name, Geometry{.ring_bytes = 8192}, CreateOptions{.replace = true}); });
             }) == kPermissionDenied);
       CHECK(mode_of(ring_path) == 0644);
       CHECK(inspect(name).published == 1);
     }
   }
   SECTION("a private ring (0600): another user's reader is told permission denied, not that it does not exist") {
-    Producer p = Producer::create(name, Geometry{64, 128, 0});
+    Producer p = Producer::create(name, Geometry{.ring_bytes = 8192});
     CHECK(mode_of(ring_path) == 0600);
     CHECK(mode_of(ring_path + ".readers") == 0600);
     CHECK(as_nobody([&] { return error_code_of([&] { Reader r(name); }); }) == kPermissionDenied);

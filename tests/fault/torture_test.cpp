@@ -38,7 +38,7 @@ long torture_seconds() {
 TEST_CASE("torture: full-speed producer, stopped, killed and replaced readers, exact accounting", "[fault][torture]") {
   test::RingGuard guard(test::unique_ring("torture"));
   const std::string& name = guard.name;
-  const Geometry geometry{1024, 512, 0};
+  const Geometry geometry{.ring_bytes = 8192, .max_message = 1024};
   create_ring(name, geometry);
   SharedBlock<TortureBlock> block;
   const long seconds = torture_seconds();
