@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "ring_model.hpp"
 #include "test_support.hpp"
 
 #include <random>
@@ -33,6 +34,7 @@ constexpr std::uint64_t kChanges = 600'000;
 #endif
 
 constexpr std::size_t kKeys = 64;
+constexpr std::size_t kFiller = 300;
 using Table = std::array<std::uint64_t, kKeys>;
 struct Change {
   std::uint32_t key;
@@ -44,7 +46,7 @@ struct Change {
 
 TEST_CASE("a snapshot larger than the area is refused and nothing is written", "[snapshot][errors]") {
   RingGuard g(unique_ring("snapbig"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 100});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .snapshot_capacity = 100});
   std::vector<std::byte> state(101);
   try {
     p.publish_snapshot(state);
@@ -58,14 +60,14 @@ TEST_CASE("a snapshot larger than the area is refused and nothing is written", "
   p.publish_snapshot(state);
   CHECK(inspect(g.name).snapshots_published == 1);
   RingGuard g2(unique_ring("nosnap"));
-  Producer q = Producer::create(g2.name, {.slot_count = 16, .slot_size = 64});
+  Producer q = Producer::create(g2.name, {.ring_bytes = 4096});
   CHECK_THROWS_MATCHES(q.publish_snapshot(state), Error,
                        Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::no_snapshot_area; }));
 }
 
 TEST_CASE("a late joiner starts from the newest snapshot, then the messages after it", "[snapshot]") {
   RingGuard g(unique_ring("latejoin"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 64});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .snapshot_capacity = 64});
   std::uint64_t sum = 0;
   for (std::uint64_t i = 1; i <= 10; ++i) {
     p.publish(bytes_of_u64(i));
@@ -87,7 +89,7 @@ TEST_CASE("a late joiner starts from the newest snapshot, then the messages afte
   CHECK(r.delivered() == 3);
   SECTION("no snapshot yet: a snapshot start is an oldest start") {
     RingGuard g3(unique_ring("nosnapyet"));
-    Producer q = Producer::create(g3.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 64});
+    Producer q = Producer::create(g3.name, {.ring_bytes = 4096, .snapshot_capacity = 64});
     q.publish(bytes_of("a"));
     Reader late(g3.name, {.start = StartAt::snapshot});
     CHECK(late.try_read().message.seq == 0);
@@ -96,19 +98,25 @@ TEST_CASE("a late joiner starts from the newest snapshot, then the messages afte
 
 TEST_CASE("a late joiner whose snapshot is stale gets the loss as a gap, never a silent start", "[snapshot]") {
   RingGuard g(unique_ring("stalejoin"));
-  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 64, .snapshot_capacity = 64});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .snapshot_capacity = 64});
   p.publish_snapshot(bytes_of_u64(0));  // as of 0
-  for (std::uint64_t i = 0; i < 500; ++i) p.publish(bytes_of_u64(i));
+  shmcast::test::RingModel model(4096);
+  for (std::uint64_t i = 0; i < 500; ++i) {
+    p.publish(bytes_of_u64(i));
+    model.publish(8);
+  }
+  const std::uint64_t oldest = model.oldest();  // 500 records of 32 bytes through 4 KiB
+  REQUIRE(oldest == 384);
   Reader r(g.name, {.start = StartAt::snapshot});
   const std::uint64_t start = r.position();
   CHECK(start == 0);  // the span starts where the snapshot stands
   const ReadResult gap = r.try_read();
-  REQUIRE(gap.status == ReadStatus::gap);  // messages 0..439 are in neither the snapshot nor the ring
+  REQUIRE(gap.status == ReadStatus::gap);  // messages 0..383 are in neither the snapshot nor the ring
   CHECK(gap.gap.first == 0);
-  CHECK(gap.gap.missed == 440);
+  CHECK(gap.gap.missed == oldest);
   const ReadResult m = r.try_read();
   REQUIRE(m.status == ReadStatus::message);
-  CHECK(m.message.seq == 440);
+  CHECK(m.message.seq == oldest);
   while (r.try_read()) {
   }
   CHECK(r.snapshots() == 0);
@@ -116,22 +124,23 @@ TEST_CASE("a late joiner whose snapshot is stale gets the loss as a gap, never a
 
   SECTION("with no snapshot at all, what the ring no longer holds is a gap too") {
     RingGuard g2(unique_ring("nosnapjoin"));
-    Producer q = Producer::create(g2.name, {.slot_count = 64, .slot_size = 64, .snapshot_capacity = 64});
+    Producer q = Producer::create(g2.name, {.ring_bytes = 4096, .snapshot_capacity = 64});
     for (std::uint64_t i = 0; i < 500; ++i) q.publish(bytes_of_u64(i));
     Reader late(g2.name, {.start = StartAt::snapshot});
     const ReadResult e = late.try_read();
     REQUIRE(e.status == ReadStatus::gap);
     CHECK(e.gap.first == 0);
-    CHECK(e.gap.missed == 440);
+    CHECK(e.gap.missed == oldest);
   }
 }
 
 TEST_CASE("a lapped reader with the snapshot policy gets the state back, not a gap", "[snapshot]") {
   RingGuard g(unique_ring("lapsnap"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 64});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .snapshot_capacity = 64});
   Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::snapshot});
   std::uint64_t sum = 0;
-  for (std::uint64_t i = 1; i <= 100; ++i) {
+  // 200 records of 32 bytes lap the 4 KiB ring.
+  for (std::uint64_t i = 1; i <= 200; ++i) {
     p.publish(bytes_of_u64(i));
     sum += i;
     if (i % 10 == 0) p.publish_snapshot(bytes_of_u64(sum));
@@ -139,30 +148,30 @@ TEST_CASE("a lapped reader with the snapshot policy gets the state back, not a g
   ReadResult gap = r.try_read();  // the loss is reported first, as with every policy
   REQUIRE(gap.status == ReadStatus::gap);
   CHECK(gap.gap.first == 0);
-  CHECK(gap.gap.missed == 100);  // not delivered one by one: delivered + missed == span still holds
+  CHECK(gap.gap.missed == 200);  // not delivered one by one: delivered + missed == span still holds
   ReadResult s = r.try_read();
   REQUIRE(s.status == ReadStatus::snapshot);
-  CHECK(s.snapshot.as_of == 100);
+  CHECK(s.snapshot.as_of == 200);
   CHECK(as_u64(s.snapshot.data) == sum);
-  CHECK(r.missed() == 100);
+  CHECK(r.missed() == 200);
   CHECK(r.gaps() == 1);
   CHECK(r.try_read().status == ReadStatus::empty);
 
   SECTION("a snapshot whose following messages are gone is not delivered: the reader waits for the next") {
-    for (std::uint64_t i = 101; i <= 140; ++i) {
+    for (std::uint64_t i = 201; i <= 400; ++i) {
       p.publish(bytes_of_u64(i));
       sum += i;
     }
-    CHECK(r.try_read().status == ReadStatus::empty);  // lapped, and the snapshot (as of 100) is stale
-    CHECK(r.position() == 100);
+    CHECK(r.try_read().status == ReadStatus::empty);  // lapped, and the snapshot (as of 200) is stale
+    CHECK(r.position() == 200);
     p.publish_snapshot(bytes_of_u64(sum));
     ReadResult second_gap = r.try_read();
     REQUIRE(second_gap.status == ReadStatus::gap);
-    CHECK(second_gap.gap.first == 100);
-    CHECK(second_gap.gap.missed == 40);
+    CHECK(second_gap.gap.first == 200);
+    CHECK(second_gap.gap.missed == 200);
     ReadResult again = r.try_read();
     REQUIRE(again.status == ReadStatus::snapshot);
-    CHECK(again.snapshot.as_of == 140);
+    CHECK(again.snapshot.as_of == 400);
     CHECK(as_u64(again.snapshot.data) == sum);
     CHECK(r.delivered() + r.missed() == r.position());
   }
@@ -170,7 +179,7 @@ TEST_CASE("a lapped reader with the snapshot policy gets the state back, not a g
 
 TEST_CASE("SnapshotSchedule publishes every N messages and every interval", "[snapshot][schedule]") {
   RingGuard g(unique_ring("schedule"));
-  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 64, .snapshot_capacity = 64});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .snapshot_capacity = 64});
   std::uint64_t calls = 0;
   const std::uint64_t state = 7;
   SnapshotSchedule every(p, {.messages = 10}, [&](std::span<std::byte> out) {
@@ -205,7 +214,7 @@ static_assert(!std::is_constructible_v<SnapshotSchedule::StateFn, std::span<cons
 TEST_CASE("SnapshotSchedule: a state serialized into a temporary is published whole, and too much is refused",
           "[snapshot][schedule]") {
   RingGuard g(unique_ring("schedtemp"));
-  Producer p = Producer::create(g.name, {.slot_count = 64, .slot_size = 64, .snapshot_capacity = 64});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .snapshot_capacity = 64});
   std::uint64_t counter = 0;
   auto serialize = [&] { return std::vector<std::byte>(40, static_cast<std::byte>(++counter)); };
   SnapshotSchedule every(p, {.messages = 1}, [&](std::span<std::byte> out) {
@@ -229,7 +238,7 @@ TEST_CASE("SnapshotSchedule: a state serialized into a temporary is published wh
 
 TEST_CASE("threads: snapshots rewritten as fast as possible are never read torn", "[snapshot][stress]") {
   RingGuard g(unique_ring("torn"));
-  Producer p = Producer::create(g.name, {.slot_count = 16, .slot_size = 64, .snapshot_capacity = 4096});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .snapshot_capacity = 4096});
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> checked{0}, torn{0};
   std::vector<std::thread> readers;
@@ -263,7 +272,7 @@ TEST_CASE("threads: snapshots rewritten as fast as possible are never read torn"
 
 TEST_CASE("processes: readers stalled at random rebuild the producer's table byte for byte", "[snapshot][process]") {
   RingGuard g(unique_ring("rebuild"));
-  { Producer create = Producer::create(g.name, {.slot_count = 256, .slot_size = 64, .snapshot_capacity = sizeof(Table)}); }
+  { Producer create = Producer::create(g.name, {.ring_bytes = 16384, .snapshot_capacity = sizeof(Table)}); }
   struct Shared {
     std::atomic<bool> done{false};
     std::uint64_t final_head = 0;
@@ -293,6 +302,11 @@ TEST_CASE("processes: readers stalled at random rebuild the producer's table byt
         if (!e && done && r.position() >= shared->final_head) break;
         if (e.status == ReadStatus::message) {
           Change c{};
+          // A change, then filler of a size and bytes derived from the sequence (records of
+          // 64 to 352 bytes, so that they meet the end of the data at every offset).
+          if (e.message.payload.size() < sizeof c ||
+              !shmcast::test::verify_sized(e.message.payload.subspan(sizeof c), e.message.seq, kFiller))
+            return 7;
           std::memcpy(&c, e.message.payload.data(), sizeof c);
           table[c.key] = c.value;
           if (i != 0 && rng() % 500 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
@@ -314,13 +328,16 @@ TEST_CASE("processes: readers stalled at random rebuild the producer's table byt
   const pid_t producer = shmcast::test::spawn([&] {
     Producer p = Producer::open(g.name);
     Table table{};
+    alignas(8) std::byte message[sizeof(Change) + kFiller];
     SnapshotSchedule every(p, {.messages = 100},
                            [&](std::span<std::byte> out) { return SnapshotSchedule::write(out, std::as_bytes(std::span(table))); });
     std::mt19937_64 rng(99);
     for (std::uint64_t n = 0; n < kChanges; ++n) {
       Change c{static_cast<std::uint32_t>(rng() % kKeys), 0, rng()};
+      std::memcpy(message, &c, sizeof c);
+      const std::size_t filler = shmcast::test::fill_sized(message + sizeof c, p.head(), kFiller);
       table[c.key] = c.value;
-      p.publish(std::as_bytes(std::span(&c, 1)));
+      p.publish(std::span<const std::byte>(message, sizeof c + filler));
       every.tick();
       if (n % 2000 == 0) std::this_thread::sleep_for(100us);  // let stalled readers fall behind, not starve
     }
