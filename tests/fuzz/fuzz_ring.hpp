@@ -10,9 +10,14 @@
 //                                total_size (at most 1 MiB), so small inputs make big rings
 //                       bit 5    also take the ring over with Producer::open and publish
 //                       bit 6    a registry follows
+//                       bit 7    a mutation script follows: the ring's bytes change under
+//                                the attached reader, one change between reads
 //   bytes 1-8    ReaderOptions::start_seq (little-endian)
+//   if bit 7:    u8 count N, then N changes of 12 bytes: u32 offset (taken modulo the
+//                object's size, rounded down to 8 bytes), u64 value stored there
 //   if bit 6:    u16 length L, then L bytes of the registry object (zero-padded to its size)
-//   the rest     the ring object
+//   the rest     the ring object (layout version 3: header, producer and reserve lines,
+//                records, record index, snapshot buffers)
 #pragma once
 
 #include <cstddef>
@@ -23,11 +28,13 @@ namespace shmcast::fuzz {
 inline constexpr std::uint8_t kPadToTotalSize = 1u << 4;
 inline constexpr std::uint8_t kTakeOver = 1u << 5;
 inline constexpr std::uint8_t kHasRegistry = 1u << 6;
+inline constexpr std::uint8_t kMutates = 1u << 7;
 inline constexpr std::size_t kMaxObjectSize = std::size_t{1} << 20;
 inline constexpr int kMaxReads = 64;
 
 // Runs one input. Returns 0; aborts if the library breaks one of its promises
-// (accounting, sequence order, payload bounds) on it.
+// (accounting, sequence order, payload bounds, a payload read in place outside the
+// ring's data) on it.
 int run_one(const std::uint8_t* data, std::size_t size);
 
 }  // namespace shmcast::fuzz
