@@ -39,6 +39,8 @@ std::optional<ChainPoint> first_point_from(const RingView& view, std::uint64_t s
     }
     if (left == hi) {
       const auto latest = latest_point(view);
+      // Past seq only if records were committed since `hi` was read (seq may be held now).
+      if (latest && latest->seq > seq && view.producer().records() != hi) continue;
       if (!latest || latest->seq >= seq) return latest;
       continue;  // the chain grew past seq meanwhile
     }
