@@ -412,7 +412,8 @@ struct InplaceRoles {
     Poll p = Poll::empty;
     std::size_t n = rx.peek(p);
     if (n == 0) n = rx.wait(p, std::chrono::seconds(2));
-    if (n == 0) throw std::runtime_error("echo lost (no reply within 2 s)");
+    if (n == 0)
+      throw std::runtime_error(std::string("echo lost (") + (p == Poll::gap ? "a gap" : "no reply within 2 s") + "; " + rx.where() + ")");
     return rx.messages(n);
   }
 
@@ -437,7 +438,7 @@ struct InplaceRoles {
       const std::span<const Message> echo = await_one(*rx);
       const bool ok = echo.size() == 1 && payload_ok(echo[0], spec.size) && echo[0].timestamp_ns == ts;
       const u64 now = tsc_after_loads();
-      if (!rx->confirm()) throw std::runtime_error("echo overwritten while read in place");
+      if (!rx->confirm()) throw std::runtime_error("echo overwritten while read in place (" + rx->where() + ")");
       slot.hist.record(static_cast<u64>(static_cast<double>(now - ts) * tick_ns / 2));
       if (!ok) ++slot.corrupt;
       ++slot.delivered;
@@ -468,7 +469,9 @@ struct InplaceRoles {
       std::memcpy(tx->buffer(), batch[0].payload.data(), batch[0].payload.size());
       // Ping sends one at a time: more than one, or one overwritten, is not echoed, and ping
       // fails on the echo it never gets.
+      const std::uint64_t seq = batch[0].seq;
       if (rx->confirm() && n == 1) tx->send(batch[0].payload.size(), batch[0].timestamp_ns);
+      else set_error(c, "echo: " + std::to_string(n) + " message(s) from " + std::to_string(seq) + " not echoed (" + rx->where() + ")");
     }
     c.readers[0].cpu = ::sched_getcpu();  // after ping's slot.delivered etc.: ping has ended
     return 0;

@@ -196,6 +196,12 @@ class RingInplaceRx {
   [[nodiscard]] std::span<const Message> messages(std::size_t n) const noexcept { return {batch_.data(), n}; }
   [[nodiscard]] bool confirm() noexcept { return reader_.confirm(); }
   [[nodiscard]] std::uint64_t missed() const noexcept { return reader_.missed(); }
+  // Where the reader is, for an error message.
+  [[nodiscard]] std::string where() const {
+    return "position " + std::to_string(reader_.position()) + ", head " + std::to_string(reader_.head()) + ", oldest " +
+           std::to_string(reader_.oldest()) + ", delivered " + std::to_string(reader_.delivered()) + ", missed " +
+           std::to_string(reader_.missed());
+  }
 
  private:
   Reader reader_;
