@@ -40,6 +40,7 @@ struct CheckedRecord {
 // whole (with `margin`); nullopt otherwise (nothing yet, padding, overwritten or corrupt).
 [[nodiscard]] inline std::optional<CheckedRecord> check_record(const RingView& view, std::uint64_t position,
                                                                std::uint64_t margin = 0) noexcept {
+  if (position % kRecordAlign != 0) return std::nullopt;  // not a record start: a corrupt index entry
   const RecordHeader& header = view.record(position);
   const std::uint64_t stamp = header.stamp();
   if (stamp == kNothingYet || stamp == kPaddingStamp) return std::nullopt;
