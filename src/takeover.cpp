@@ -10,6 +10,7 @@ namespace shmcast::detail {
 void recover_position(const RingView& view) noexcept {
   ProducerLine& line = view.producer();
   std::uint64_t head = line.head(), records = line.records(), tail = line.tail();
+  tail += (kRecordAlign - tail % kRecordAlign) % kRecordAlign;  // a corrupt tail: records start at 32-byte boundaries
   // Messages the predecessor committed but did not count: they stand, so they count.
   std::uint64_t kept = 0, kept_bytes = 0, last_ns = line.last_publish_ns();
   // A few steps suffice (a padding, the record already counted, one not counted); the
