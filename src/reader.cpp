@@ -176,7 +176,9 @@ bool Reader::seek(std::uint64_t seq) noexcept {
   peeked_ = 0;
   position_ = seq;
   const std::optional<ChainPoint> p = first_point_from(*view_, seq, 0);
-  const bool held = p && p->seq == seq;
+  // A skip record is numbered with the first sequence of its run: that sequence was skipped too.
+  const bool held = p && p->seq == seq &&
+                    !(view_->record(p->position).stamp() == record_stamp(seq) && view_->record(p->position).meta().is_skip());
   if (held) cursor_ = p->position;
   else s.set(kUnresolved, true);  // the next read reports what is lost from seq on
   publish_counters();
