@@ -30,16 +30,6 @@ struct ReplayArgs {
   bool quiet = false;
 };
 
-// Sleeps until `when`, in slices, so that a stop is noticed; false if one was.
-bool sleep_until(std::chrono::steady_clock::time_point when) {
-  while (!stop_requested()) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= when) return true;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(when - now, 50ms));
-  }
-  return false;
-}
-
 void run(const ReplayArgs& a) {
   if (a.max && a.speed) throw CLI::ValidationError("--speed and --max exclude each other");
   const double speed = a.speed ? parse_positive("--speed", *a.speed, 1e6, "times the original pace") : 1.0;
@@ -81,7 +71,7 @@ void run(const ReplayArgs& a) {
     if (!a.max) {
       if (!first_ns) first_ns = m.timestamp_ns;
       const double offset_ns = m.timestamp_ns >= *first_ns ? static_cast<double>(m.timestamp_ns - *first_ns) / speed : 0.0;
-      if (!sleep_until(started + std::chrono::nanoseconds(static_cast<std::int64_t>(offset_ns)))) break;
+      if (!sleep_until_unless_stopped(started + std::chrono::nanoseconds(static_cast<std::int64_t>(offset_ns)))) break;
     }
     producer.publish_at(m.seq, m.payload, m.type, m.timestamp_ns);
     ++messages;

@@ -49,13 +49,8 @@ void print(const StatArgs& a, const RingStatus& st) {
 
 // Sleeps up to `d`; false if a stop was requested meanwhile.
 bool pause_for(std::chrono::duration<double> d) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
-  while (!stop_requested()) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= until) return true;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, 50ms));
-  }
-  return false;
+  return sleep_until_unless_stopped(std::chrono::steady_clock::now() +
+                                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
 }
 
 void run_once(const StatArgs& a) {

@@ -3,6 +3,7 @@
 // damage anywhere else is an error naming the file, and a full disk stops the writer
 // with everything before it intact.
 #include "archive_format.hpp"
+#include "temp_dir.hpp"
 #include "test_support.hpp"
 
 #include <shmcast/archive.hpp>
@@ -26,17 +27,6 @@ namespace {
 
 constexpr std::size_t kMax = 3000;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/shmcast-archive-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // Sequences first..end-1: messages, but every 97th starts a gap of 5.
 void write_stream(ArchiveWriter& w, std::uint64_t first, std::uint64_t end) {

@@ -3,6 +3,7 @@
 // duplicate, no reorder and no gap; only what neither holds is a gap. Deterministic cases
 // first (the archive behind the ring, the archive with a gap of its own), then processes:
 // a producer that keeps writing, a recorder, and a reader that catches up while they run.
+#include "temp_dir.hpp"
 #include "test_support.hpp"
 
 #include <shmcast/archive.hpp>
@@ -26,17 +27,6 @@ namespace {
 
 constexpr std::size_t kMax = 200;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/shmcast-catchup-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 void publish_sized(Producer& p, std::uint64_t count) {
   std::vector<std::byte> buf(kMax);

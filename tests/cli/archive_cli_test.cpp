@@ -3,6 +3,7 @@
 // its loss as a gap record, replay keeps the sequences and gaps, a late tail catches up
 // from the archive with no gap, and bad input is a usage error.
 #include "cli_support.hpp"
+#include "temp_dir.hpp"
 
 #include <shmcast/archive.hpp>
 #include <shmcast/shmcast.hpp>
@@ -18,17 +19,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/shmcast-arcli-XXXXXX";
-    path = ::mkdtemp(tmpl);
-    path += "/archive";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(fs::path(path).parent_path(), ec);
-  }
+// The archive directory: inside a fresh temporary one, so that `record` creates it.
+struct ArchiveDir {
+  TempDir parent;
+  std::string path = parent.path + "/archive";
 };
 
 std::string msg(std::uint64_t i) { return "m" + std::to_string(i); }
@@ -58,7 +52,7 @@ bool recorded_through(const std::string& ring, std::uint64_t position) {
 
 TEST_CASE("cli archive: record, archive-info and dump give back what was published, in every format") {
   RingGuard ring(unique_ring("arcli"));
-  TempDir dir;
+  ArchiveDir dir;
   Producer p = Producer::create(ring.name, {.ring_bytes = 16384});
   auto rec = start_recorder(ring.name, dir.path);
   publish_range(p, 0, 300);
@@ -91,7 +85,7 @@ TEST_CASE("cli archive: record, archive-info and dump give back what was publish
 
 TEST_CASE("cli archive: a killed recorder carries on, and what it missed is one exact gap record") {
   RingGuard ring(unique_ring("arcli"));
-  TempDir dir;
+  ArchiveDir dir;
   Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
   {
     auto rec = start_recorder(ring.name, dir.path);
@@ -120,7 +114,7 @@ TEST_CASE("cli archive: a killed recorder carries on, and what it missed is one 
 
 TEST_CASE("cli archive: tail --archive catches up on what the ring lost, with no gap") {
   RingGuard ring(unique_ring("arcli"));
-  TempDir dir;
+  ArchiveDir dir;
   Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
   auto rec = start_recorder(ring.name, dir.path);
   for (int i = 0; i < 20; ++i) {
@@ -143,7 +137,7 @@ TEST_CASE("cli archive: tail --archive catches up on what the ring lost, with no
 TEST_CASE("cli archive: replay keeps the original sequences, and the recorded gaps reach readers as gaps") {
   RingGuard ring(unique_ring("arcli"));
   RingGuard copy(unique_ring("arcli-copy"));
-  TempDir dir;
+  ArchiveDir dir;
   {
     ArchiveWriter w(dir.path, 1);
     for (std::uint64_t s = 50; s < 80; ++s) w.append(Message{s, 3, 1000 + s, bytes_of(msg(s))});
@@ -179,7 +173,7 @@ TEST_CASE("cli archive: replay keeps the original sequences, and the recorded ga
 }
 
 TEST_CASE("cli archive: bad input is a clear error, never a crash") {
-  TempDir dir;
+  ArchiveDir dir;
   Result r = run({"dump", dir.path});
   REQUIRE(r.rc == 1);
   REQUIRE(r.err.find("no such directory") != std::string::npos);

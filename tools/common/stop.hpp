@@ -2,8 +2,11 @@
 // metrics --listen, bridge): SIGINT/SIGTERM set a flag that their loops poll.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <thread>
 
 namespace shmcast::cli {
 
@@ -13,6 +16,16 @@ inline std::atomic<bool>& stop_flag() noexcept {
 }
 
 inline bool stop_requested() noexcept { return stop_flag().load(std::memory_order_relaxed); }
+
+// Sleeps until `when`, looking at the stop flag every 50 ms; false if a stop was requested.
+inline bool sleep_until_unless_stopped(std::chrono::steady_clock::time_point when) {
+  while (!stop_requested()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= when) return true;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(when - now, std::chrono::milliseconds(50)));
+  }
+  return false;
+}
 
 inline void install_stop_handlers() noexcept {
   struct sigaction sa {};
