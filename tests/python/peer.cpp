@@ -10,6 +10,10 @@
 //   burst RING COUNT SIZE RATE
 //                         publishes COUNT messages of SIZE bytes (each byte: seq & 0xff),
 //                         RATE per second (0: as fast as it can).
+//   drain RING COUNT      a Reader from sequence 0 that peeks batches of up to 4096, copies
+//                         them into one buffer and confirms, as Reader.poll_into does, until
+//                         it has moved over COUNT sequences: prints "delivered missed gaps
+//                         seconds" (the C++ baseline of bench/python_bench.py's live runs).
 #include <shmcast/shmcast.hpp>
 
 #include <chrono>
@@ -18,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +95,36 @@ int burst(const std::string& ring, std::uint64_t count, std::size_t size, double
   return 0;
 }
 
+int drain(const std::string& ring, std::uint64_t count) {
+  shmcast::ReaderOptions o;
+  o.start = shmcast::StartAt::sequence;
+  shmcast::Reader r(ring, o);
+  std::vector<shmcast::Message> batch(4096);
+  std::vector<std::byte> buffer(4096 * 72 + r.geometry().message_limit());
+  std::optional<std::chrono::steady_clock::time_point> t0;  // from the first event on
+  while (r.position() < count) {
+    const shmcast::Reader::Batch b = r.peek(batch);
+    if (!t0 && (b.count != 0 || b.event)) t0 = std::chrono::steady_clock::now();
+    if (b.count == 0) {
+      if (b.event.status == shmcast::ReadStatus::empty) {
+        const shmcast::ReadResult e = r.read(std::chrono::milliseconds(100));  // a message is copied, delivered
+        if (!t0 && e) t0 = std::chrono::steady_clock::now();
+      }
+      continue;
+    }
+    std::size_t used = 0;
+    for (std::size_t i = 0; i < b.count; ++i) {
+      std::memcpy(buffer.data() + used, batch[i].payload.data(), batch[i].payload.size());
+      used += (batch[i].payload.size() + 7) & ~std::size_t{7};
+    }
+    (void)r.confirm();
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0.value_or(std::chrono::steady_clock::now())).count();
+  std::printf("%llu %llu %llu %.6f\n", static_cast<unsigned long long>(r.delivered()),
+              static_cast<unsigned long long>(r.missed()), static_cast<unsigned long long>(r.gaps()), s);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,12 +132,13 @@ int main(int argc, char** argv) {
     const std::string cmd = argc > 1 ? argv[1] : "";
     if (cmd == "publish" && argc == 3) return publish(argv[2]);
     if (cmd == "tail" && argc == 4) return tail(argv[2], std::strtoull(argv[3], nullptr, 10));
+    if (cmd == "drain" && argc == 4) return drain(argv[2], std::strtoull(argv[3], nullptr, 10));
     if (cmd == "burst" && argc == 6) {
       return burst(argv[2], std::strtoull(argv[3], nullptr, 10), std::strtoull(argv[4], nullptr, 10),
                    std::strtod(argv[5], nullptr));
     }
     std::fprintf(stderr,
-                 "usage: shmcast-python-peer publish RING | tail RING COUNT | burst RING COUNT SIZE RATE\n");
+                 "usage: shmcast-python-peer publish RING | tail RING COUNT | burst RING COUNT SIZE RATE | drain RING COUNT\n");
     return 64;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "shmcast-python-peer: %s\n", e.what());
