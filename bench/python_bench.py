@@ -16,6 +16,9 @@ Measures, each best of --repeat runs:
   live-cpp    with --cli build/<dir>/tools/shmcast: the C++ CLI publishing as fast as it can
               (`shmcast publish RING -m <64 B> --count N`, or paced by --cli-rate) to a
               Python poll_into reader, in a ring of --live-ring bytes (default 64 MiB).
+  live-cpp-c++  with --cli and --peer build/<dir>/python/shmcast-python-peer: the same, read by
+              the C++ test peer's `drain` (peek, copy, confirm as poll_into does): the
+              machine's own baseline for the Python reader, measured beside it.
 """
 import argparse
 import multiprocessing as mp
@@ -168,6 +171,21 @@ def bench_live_cpp(cli, n, size, rate=None, ring_bytes=1 << 26):
     return out
 
 
+def bench_live_cpp_baseline(cli, peer, n, size, rate=None, ring_bytes=1 << 26):
+    name = ring_name("livecppbase")
+    shmcast.Producer.create(name, ring_bytes=ring_bytes, max_message=MAX_MESSAGE, replace=True).close()
+    reader = subprocess.Popen([peer, "drain", name, str(n)], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.2)  # attached before the first message
+    t0 = time.perf_counter()
+    pace = ["--rate", str(rate)] if rate else []
+    subprocess.run([cli, "publish", name, "-m", "x" * size, "--count", str(n)] + pace, check=True)
+    offered = n / (time.perf_counter() - t0)
+    out, _ = reader.communicate(timeout=120)
+    delivered, missed, gaps, seconds = out.split()
+    shmcast.Producer.remove(name)
+    return int(delivered) / float(seconds), int(delivered), int(missed), int(gaps), offered
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=1_000_000)
@@ -177,6 +195,7 @@ def main():
     ap.add_argument("--cli", help="the shmcast CLI, for the live-cpp run")
     ap.add_argument("--cli-rate", type=float, help="with --cli: pace the C++ publisher (messages per second)")
     ap.add_argument("--live-ring", type=int, default=1 << 26, help="with --cli: the ring's bytes (default 64 MiB)")
+    ap.add_argument("--peer", help="with --cli: tests/python's C++ peer, for the C++ reader's baseline")
     a = ap.parse_args()
     n, size = a.messages, a.size
     print(f"shmcast {shmcast.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
@@ -202,6 +221,12 @@ def main():
         print(f"live-cpp     {rate / 1e6:6.2f} M msg/s delivered to a poll_into reader from the C++ CLI publishing "
               f"{offered / 1e6:.2f} M msg/s (delivered {delivered}, missed {missed} in {gaps} gaps, "
               f"accounting exact: {exact})")
+    if a.cli and a.peer:
+        rate, delivered, missed, gaps, offered = max(
+            (bench_live_cpp_baseline(a.cli, a.peer, n, size, a.cli_rate, a.live_ring) for _ in range(a.repeat)),
+            key=lambda t: t[0])
+        print(f"live-cpp-c++ {rate / 1e6:6.2f} M msg/s delivered to the C++ peer's drain reader, the same way "
+              f"(offered {offered / 1e6:.2f} M msg/s; delivered {delivered}, missed {missed} in {gaps} gaps)")
 
 
 if __name__ == "__main__":
