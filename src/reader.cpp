@@ -230,6 +230,7 @@ ReadResult Reader::read_slow_path() noexcept {
   }
   if (s.is(kUnresolved)) {
     ReadResult r = resolve_position();
+    if (r) s.set(kStartRetakable, false);  // an event returned here is the first one too: it fixes the start
     if (r || s.is(kUnresolved)) return r;
   }
   if (!s.is(kStartRetakable)) return read_record();
