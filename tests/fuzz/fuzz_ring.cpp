@@ -83,6 +83,14 @@ struct Mutations {
   }
 };
 
+// SHMCAST_FUZZ_VERBOSE=1: one line per input on stderr, to see what a corpus exercises;
+// =2: every event too.
+int verbosity() {
+  static const int level = std::getenv("SHMCAST_FUZZ_VERBOSE") != nullptr ? std::atoi(std::getenv("SHMCAST_FUZZ_VERBOSE")) : 0;
+  return level;
+}
+bool verbose() { return verbosity() >= 1; }
+
 // Reads at most kMaxReads events, checking what a reader promises on any input: each
 // message is the next sequence and within max_message; each gap starts where the reader
 // was; a payload read in place lies inside the ring's data; delivered + missed == the
@@ -92,7 +100,8 @@ struct Mutations {
 // `from_snapshot`, a first event that is a snapshot resets the baseline. A `fresh` reader
 // (no event and no seek yet) may take a lost latest/oldest start again before its first
 // event (StartAt): its span begins at r.start() as of that event.
-void drain(Reader& r, bool from_snapshot, bool fresh, std::pair<std::uintptr_t, std::uintptr_t> mapping, unsigned style,
+// Returns whether the reader returned any event.
+bool drain(Reader& r, bool from_snapshot, bool fresh, std::pair<std::uintptr_t, std::uintptr_t> mapping, unsigned style,
            Mutations& mutations) {
   std::uint64_t start = r.position();
   std::uint64_t counted = r.delivered() + r.missed();  // before this drain (seeks aside)
@@ -101,6 +110,9 @@ void drain(Reader& r, bool from_snapshot, bool fresh, std::pair<std::uintptr_t, 
   const std::uintptr_t data_hi = data_lo + r.geometry().ring_bytes;
   std::uint64_t expect = start;
   bool first = true;
+  if (verbosity() >= 2)
+    std::fprintf(stderr, "  drain (%s) from %llu, start %llu\n", fresh ? "fresh" : "after a seek", static_cast<unsigned long long>(start),
+                 static_cast<unsigned long long>(r.start()));
   std::array<Message, 4> out{};
   for (int i = 0; i < kMaxReads; ++i) {
     mutations.step();
@@ -110,6 +122,10 @@ void drain(Reader& r, bool from_snapshot, bool fresh, std::pair<std::uintptr_t, 
     if (in_place) {
       const std::uint64_t at = r.position();
       const Reader::Batch b = r.peek(std::span(out.data(), 1 + static_cast<std::size_t>(i) % out.size()));
+      if (verbosity() >= 2)
+        std::fprintf(stderr, "    peek at %llu: %zu messages from %llu, else event %d; position %llu\n",
+                     static_cast<unsigned long long>(at), b.count, static_cast<unsigned long long>(b.count ? out[0].seq : 0),
+                     static_cast<int>(b.event.status), static_cast<unsigned long long>(r.position()));
       if (b.count != 0) {
         peeked = b.count;
         if (fresh && first) {
@@ -148,6 +164,11 @@ void drain(Reader& r, bool from_snapshot, bool fresh, std::pair<std::uintptr_t, 
       e = r.try_read();
     }
     (void)peeked;
+    if (verbosity() >= 2)
+      std::fprintf(stderr, "    event %d: seq %llu, gap %llu+%llu, snapshot as of %llu; position %llu\n", static_cast<int>(e.status),
+                   static_cast<unsigned long long>(e.message.seq), static_cast<unsigned long long>(e.gap.first),
+                   static_cast<unsigned long long>(e.gap.missed), static_cast<unsigned long long>(e.snapshot.as_of),
+                   static_cast<unsigned long long>(r.position()));
     if (!e) {
       if (fresh && first) start = expect = r.start();  // retaken, then nothing to read yet
       if (i > 8) break;
@@ -191,12 +212,7 @@ void drain(Reader& r, bool from_snapshot, bool fresh, std::pair<std::uintptr_t, 
   (void)r.producer_pid();
   (void)r.replaced();
   (void)r.source_position();
-}
-
-// SHMCAST_FUZZ_VERBOSE=1: one line per input on stderr, to see what a corpus exercises.
-bool verbose() {
-  static const bool on = std::getenv("SHMCAST_FUZZ_VERBOSE") != nullptr;
-  return on;
+  return !first;
 }
 
 ReaderOptions options_for(std::uint8_t flags, std::uint64_t start_seq) {
@@ -274,10 +290,13 @@ int run_one(const std::uint8_t* data, std::size_t size) {
     Reader r(name, options);
     attached = true;
     const auto mapping = reader_mapping(detail::object_path(detail::ring_object_name(name)));
-    drain(r, options.start == StartAt::snapshot, /*fresh=*/true, mapping, style, mutations);
-    // Resynchronising after a seek back to where the ring says the oldest message is.
-    r.seek(r.oldest());
-    drain(r, false, /*fresh=*/false, mapping, ~style, mutations);
+    const bool any_event = drain(r, options.start == StartAt::snapshot, /*fresh=*/true, mapping, style, mutations);
+    // Resynchronising after a seek back to where the ring says the oldest message is. A
+    // seek past head changes nothing: a reader that had no event yet is still fresh then.
+    const std::uint64_t oldest = r.oldest();
+    const bool moved = oldest <= r.head();
+    r.seek(oldest);
+    drain(r, false, /*fresh=*/!any_event && !moved, mapping, ~style, mutations);
     if (verbose())
       std::fprintf(stderr, "  attached (mapping %s): delivered %llu, missed %llu in %llu gaps, snapshots %llu\n",
                    mapping.first != 0 ? "found" : "NOT FOUND", static_cast<unsigned long long>(r.delivered()),
