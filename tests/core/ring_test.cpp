@@ -228,6 +228,26 @@ TEST_CASE("a fresh reader whose start is lost before its first event takes it ag
     CHECK(r.gaps() == 0);
     CHECK(r.missed() == 0);
   }
+  SECTION("a start not found at attach is found by the first read, and that first event fixes it too") {
+    publish_n(p, model, 10);
+    test::RawRing raw(g.name);
+    const std::uint64_t reserved = raw.reserved();
+    raw.reserve().reserve(reserved + 16 * kSmall.ring_bytes);  // every record looks overwritten: no place at attach
+    Reader r(g.name, {.start = StartAt::oldest});
+    raw.reserve().reserve(reserved);
+    publish_n(p, model, 200, 10);  // laps where it stood before any event: taken again, no gap
+    const ReadResult first = r.try_read();
+    REQUIRE(first.status == ReadStatus::message);
+    CHECK(first.message.seq == model.oldest());
+    CHECK(r.start() == model.oldest());
+    CHECK(r.gaps() == 0);
+    publish_n(p, model, 200, 210);  // after the first event, a lap is a gap
+    const ReadResult gap = r.try_read();
+    REQUIRE(gap.status == ReadStatus::gap);
+    CHECK(gap.gap.first == first.message.seq + 1);
+    CHECK(r.start() == first.message.seq);
+    CHECK(r.delivered() + r.missed() == r.position() - r.start());
+  }
   SECTION("a reader that waited at its start, lapped before any event, takes it again too") {
     Reader r(g.name, {.start = StartAt::oldest});
     CHECK(r.try_read().status == ReadStatus::empty);  // waiting at 0: no event yet
