@@ -190,10 +190,17 @@ void Producer::jump_to(std::uint64_t seq) noexcept {
   line.add_skipped(seq - from);
 }
 
-void Producer::skip_to(std::uint64_t seq) {
+void Producer::check_sequence(std::uint64_t seq, const char* call) const {
   if (seq < head_)
     throw Error(Errc::invalid_argument, state_->name,
-                "skip_to(" + std::to_string(seq) + ") is below head " + std::to_string(head_) + "; sequences only increase");
+                std::string(call) + "(" + std::to_string(seq) + ") is below head " + std::to_string(head_) + "; sequences only increase");
+  if (seq > kMaxSequence)
+    throw Error(Errc::invalid_argument, state_->name,
+                std::string(call) + "(" + std::to_string(seq) + ") is past the largest sequence, 2^63 - 1");
+}
+
+void Producer::skip_to(std::uint64_t seq) {
+  check_sequence(seq, "skip_to");
   if (seq == head_) return;
   jump_to(seq);
   line_->publish_position(head_, records_, tail_);
@@ -202,9 +209,7 @@ void Producer::skip_to(std::uint64_t seq) {
 
 std::uint64_t Producer::publish_at(std::uint64_t seq, std::span<const std::byte> payload, std::uint32_t type,
                                    std::uint64_t timestamp_ns) {
-  if (seq < head_)
-    throw Error(Errc::invalid_argument, state_->name,
-                "publish_at(" + std::to_string(seq) + ") is below head " + std::to_string(head_) + "; sequences only increase");
+  check_sequence(seq, "publish_at");
   if (payload.size() > max_message_) [[unlikely]]
     throw_too_large(payload.size());
   if (seq > head_) jump_to(seq);

@@ -32,7 +32,7 @@ void recover_position(const RingView& view) noexcept {
       tail += bytes;
       continue;
     }
-    if (seq != head || next <= seq) break;
+    if (seq != head || next <= seq || next > kMaxSequence) break;
     if (records == 0 || view.index(records - 1).position() != tail) ++records;
     if (!meta.is_skip()) {
       ++kept;

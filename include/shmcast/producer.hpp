@@ -94,13 +94,13 @@ class Producer {
 
   // Publishes at an explicit sequence `seq` >= head() (a relay keeping its source's
   // numbering). Sequences in [head(), seq) are skipped: readers see them as one gap.
-  // Throws Errc::invalid_argument if seq < head().
+  // Throws Errc::invalid_argument if seq < head() or seq > kMaxSequence.
   std::uint64_t publish_at(std::uint64_t seq, std::span<const std::byte> payload, std::uint32_t type = 0,
                            std::uint64_t timestamp_ns = kNow);
 
   // Advances head to `seq` without publishing (a relay whose source lost [head(), seq)):
   // readers see the skipped run as one gap now, not with the next message. No-op if seq == head().
-  // Throws Errc::invalid_argument if seq < head().
+  // Throws Errc::invalid_argument if seq < head() or seq > kMaxSequence.
   void skip_to(std::uint64_t seq);
 
   // Zero-copy publishing: claim room for up to `max` bytes, fill it in place, commit the
@@ -172,6 +172,7 @@ class Producer {
   void wake_if_armed() noexcept;
   void wake_readers() noexcept;
   [[noreturn]] void throw_too_large(std::size_t size) const;
+  void check_sequence(std::uint64_t seq, const char* call) const;
 
   std::unique_ptr<detail::ProducerState> state_;
   // Hot-path pointers into state_ and the mapping (process-local: src/ring_view.hpp).

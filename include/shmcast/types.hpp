@@ -27,6 +27,11 @@ inline constexpr std::uint64_t kMinRingBytes = std::uint64_t{1} << 12;  // 4 KiB
 inline constexpr std::uint64_t kMaxRingBytes = std::uint64_t{1} << 36;  // 64 GiB
 inline constexpr std::uint32_t kMaxMessageLimit = std::uint32_t{1} << 30;  // 1 GiB
 
+// Sequences stay below 2^63: Producer::publish_at and skip_to refuse a larger one, and a
+// reader takes a skip record past it for corruption. (A ring publishing a billion
+// messages a second reaches it in 292 years.)
+inline constexpr std::uint64_t kMaxSequence = (std::uint64_t{1} << 63) - 1;
+
 // The bytes a message of `payload_bytes` takes in the ring: header and payload, rounded
 // up to kRecordAlign.
 [[nodiscard]] constexpr std::uint64_t record_bytes(std::uint64_t payload_bytes) noexcept {

@@ -203,3 +203,30 @@ TEST_CASE("a reader's mapping of the ring is read-only: a write through it fault
   });
   CHECK(shmcast::test::wait_exit(child) == kFaulted);
 }
+
+TEST_CASE("publish_at and skip_to refuse sequences that go back or past kMaxSequence, writing nothing", "[errors]") {
+  RingGuard ring(unique_ring("maxseq"));
+  Producer p = Producer::create(ring.name, {.ring_bytes = 4096});
+  p.publish(bytes_of("a"));
+  const auto refused = [&](auto&& call) {
+    try {
+      call();
+    } catch (const Error& e) {
+      return e.code() == Errc::invalid_argument;
+    }
+    return false;
+  };
+  REQUIRE(refused([&] { p.publish_at(kMaxSequence + 1, bytes_of("x")); }));
+  REQUIRE(refused([&] { p.skip_to(~std::uint64_t{0}); }));
+  REQUIRE(refused([&] { p.publish_at(0, bytes_of("x")); }));
+  REQUIRE(p.head() == 1);
+  p.skip_to(kMaxSequence);  // the largest is allowed
+  REQUIRE(p.head() == kMaxSequence);
+  Reader r(ring.name, {.start = StartAt::sequence, .start_seq = 0});
+  ReadResult e = r.try_read();
+  REQUIRE(e.status == ReadStatus::message);
+  e = r.try_read();
+  REQUIRE(e.status == ReadStatus::gap);
+  REQUIRE(e.gap.first == 1);
+  REQUIRE(e.gap.missed == kMaxSequence - 1);
+}
