@@ -129,19 +129,40 @@ std::vector<IndexRecord> read_index(const std::string& path) {
 
 namespace shmcast::detail {
 
-FrameRead read_frame(int fd, std::uint64_t size, std::uint64_t offset, FrameHeader& header,
-                     std::vector<std::byte>& payload) {
-  if (offset >= size) return FrameRead::end;
-  if (size - offset < sizeof header) return FrameRead::bad;
-  if (::pread(fd, &header, sizeof header, static_cast<off_t>(offset)) != static_cast<ssize_t>(sizeof header))
-    return FrameRead::bad;
-  if (!plausible(header) || size - offset < frame_bytes(header.length)) return FrameRead::bad;
-  payload.resize(header.length);
-  if (header.length != 0 &&
-      ::pread(fd, payload.data(), header.length, static_cast<off_t>(offset + sizeof header)) !=
-          static_cast<ssize_t>(header.length))
-    return FrameRead::bad;
-  return frame_crc(header, payload.data()) == header.crc ? FrameRead::ok : FrameRead::bad;
+bool FrameReader::ensure(std::uint64_t offset, std::uint64_t n, std::uint64_t& available) {
+  if (offset >= start_ && offset + n <= start_ + length_) {
+    available = n;
+    return true;
+  }
+  constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;
+  const std::uint64_t want = std::max(n, kChunk);
+  if (buffer_.size() < want) buffer_.resize(want);
+  std::uint64_t got = 0;
+  while (got < want) {
+    const ssize_t r = ::pread(fd_, buffer_.data() + got, want - got, static_cast<off_t>(offset + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<std::uint64_t>(r);
+  }
+  start_ = offset;
+  length_ = got;
+  available = std::min(got, n);
+  return got >= n;
+}
+
+FrameRead FrameReader::read(std::uint64_t offset, FrameHeader& header) {
+  // What failed is read again next time: a writer may be completing it right now.
+  const auto failed = [&](FrameRead why) {
+    length_ = 0;
+    return why;
+  };
+  std::uint64_t available = 0;
+  if (!ensure(offset, sizeof header, available)) return failed(available == 0 ? FrameRead::end : FrameRead::bad);
+  std::memcpy(&header, buffer_.data() + (offset - start_), sizeof header);
+  if (!plausible(header)) return failed(FrameRead::bad);
+  if (!ensure(offset, frame_bytes(header.length), available)) return failed(FrameRead::bad);
+  payload_ = {buffer_.data() + (offset - start_) + sizeof header, header.length};
+  return frame_crc(header, payload_.data()) == header.crc ? FrameRead::ok : failed(FrameRead::bad);
 }
 
 }  // namespace shmcast::detail

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -95,13 +96,35 @@ struct HeaderCheck {
 
 namespace shmcast::detail {
 
-// One frame read from a segment file of `size` bytes at `offset`.
+// One frame read from a segment file.
 enum class FrameRead {
-  ok,    // `header` and `payload` hold it, checked against its CRC
-  end,   // offset == size: nothing more yet
+  ok,    // the header and payload() hold it, checked against its CRC
+  end,   // no byte at that offset: nothing more yet
   bad,   // cut short, implausible, or failing its CRC
 };
-FrameRead read_frame(int fd, std::uint64_t size, std::uint64_t offset, FrameHeader& header,
-                     std::vector<std::byte>& payload);
+
+// Reads the frames of one segment file through a buffer of at least 1 MiB, so that
+// following a segment costs a system call per megabyte, not two per record.
+class FrameReader {
+ public:
+  explicit FrameReader(int fd = -1) noexcept : fd_(fd) {}
+  void reset(int fd) noexcept {
+    fd_ = fd;
+    start_ = length_ = 0;
+  }
+  // The frame at `offset`. Its payload stays valid until the next call.
+  FrameRead read(std::uint64_t offset, FrameHeader& header);
+  [[nodiscard]] std::span<const std::byte> payload() const noexcept { return payload_; }
+
+ private:
+  // Whether [offset, offset + n) is in the buffer, refilling it from `offset` if not;
+  // `available` gets how many bytes the file has there (up to what was asked).
+  bool ensure(std::uint64_t offset, std::uint64_t n, std::uint64_t& available);
+  int fd_ = -1;
+  std::vector<std::byte> buffer_;
+  std::uint64_t start_ = 0;   // file offset of buffer_[0]
+  std::uint64_t length_ = 0;  // valid bytes in buffer_
+  std::span<const std::byte> payload_;
+};
 
 }  // namespace shmcast::detail

@@ -26,7 +26,7 @@ struct ArchiveReaderState {
   std::uint64_t cut_from = 0;   // a gap sought into starts here
   bool positioned = false;      // position is known (after the first record or a seek)
   std::uint64_t ring_id = 0;
-  std::vector<std::byte> payload;
+  FrameReader frames;
 
   ~ArchiveReaderState() { close_segment(); }
   void close_segment() noexcept {
@@ -65,6 +65,7 @@ struct ArchiveReaderState {
                   where() + ": " + segments[i].path + ": " + check.problem);
     }
     fd = f;
+    frames.reset(f);
     current = i;
     offset = sizeof(SegmentHeader);
     ring_id = check.header->ring_id;
@@ -73,10 +74,6 @@ struct ArchiveReaderState {
       positioned = true;
     }
     return true;
-  }
-  std::uint64_t size() const {
-    struct stat st {};
-    return fd >= 0 && ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
   }
 };
 
@@ -112,11 +109,10 @@ bool Archive::seek(std::uint64_t seq) {
   // The sparse index: the last entry at or before seq whose frame is what it says.
   const std::vector<IndexRecord> index = read_index(s.segments[i].index_path);
   auto it = std::upper_bound(index.begin(), index.end(), seq, [](std::uint64_t v, const IndexRecord& r) { return v < r.seq; });
-  const std::uint64_t size = s.size();
   FrameHeader h{};
   while (it != index.begin()) {
     --it;
-    if (read_frame(s.fd, size, it->offset, h, s.payload) == FrameRead::ok && h.seq == it->seq) {
+    if (s.frames.read(it->offset, h) == FrameRead::ok && h.seq == it->seq) {
       s.offset = it->offset;
       start = it->seq;
       break;
@@ -126,7 +122,7 @@ bool Archive::seek(std::uint64_t seq) {
   s.positioned = true;
   // Scan to the record that holds seq; past the end, the next read waits for it.
   while (s.position < seq) {
-    if (read_frame(s.fd, size, s.offset, h, s.payload) != FrameRead::ok || h.seq != s.position) {
+    if (s.frames.read(s.offset, h) != FrameRead::ok || h.seq != s.position) {
       s.cut_from = seq;
       return false;
     }
@@ -136,7 +132,7 @@ bool Archive::seek(std::uint64_t seq) {
   }
   s.cut_from = seq;
   // Held only if a record is there to read (seq at the very end is not held yet).
-  return read_frame(s.fd, size, s.offset, h, s.payload) == FrameRead::ok && h.seq == s.position;
+  return s.frames.read(s.offset, h) == FrameRead::ok && h.seq == s.position;
 }
 
 ReadResult Archive::next() {
@@ -152,17 +148,15 @@ ReadResult Archive::next() {
       if (s.segments[i].first_seq < s.position) {
         const std::uint64_t want = s.position;
         FrameHeader h{};
-        const std::uint64_t size = s.size();
         s.position = s.segments[i].first_seq;
-        while (s.position < want && read_frame(s.fd, size, s.offset, h, s.payload) == FrameRead::ok && h.seq == s.position) {
+        while (s.position < want && s.frames.read(s.offset, h) == FrameRead::ok && h.seq == s.position) {
           s.offset += frame_bytes(h.length);
           s.position = frame_end(h);
         }
       }
     }
-    const std::uint64_t size = s.size();
     FrameHeader h{};
-    const FrameRead got = read_frame(s.fd, size, s.offset, h, s.payload);
+    const FrameRead got = s.frames.read(s.offset, h);
     const bool newest = s.current + 1 >= s.segments.size();
     if (got == FrameRead::ok && h.seq == s.position) {
       s.offset += frame_bytes(h.length);
@@ -176,7 +170,7 @@ ReadResult Archive::next() {
       } else {
         if (h.seq < s.cut_from) continue;
         r.status = ReadStatus::message;
-        r.message = Message{h.seq, h.type, h.word, {s.payload.data(), s.payload.size()}};
+        r.message = Message{h.seq, h.type, h.word, s.frames.payload()};
       }
       return r;
     }
@@ -203,7 +197,6 @@ ReadResult Archive::next() {
 ArchiveInfo Archive::info() const {
   ArchiveInfo info;
   const std::vector<SegmentFile> segments = list_segments(state_->dir);
-  std::vector<std::byte> payload;
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const SegmentFile& seg = segments[i];
     struct stat st {};
@@ -222,10 +215,10 @@ ArchiveInfo Archive::info() const {
       info.first_seq = info.next_seq = check.header->first_seq;
       info.empty = false;
     }
-    const std::uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
     std::uint64_t offset = sizeof(SegmentHeader);
     FrameHeader h{};
-    while (read_frame(fd, size, offset, h, payload) == FrameRead::ok) {
+    FrameReader frames(fd);
+    while (frames.read(offset, h) == FrameRead::ok) {
       offset += frame_bytes(h.length);
       info.next_seq = frame_end(h);
       if (h.kind == kFrameGap) {

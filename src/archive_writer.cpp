@@ -20,6 +20,8 @@ namespace {
 
 // Records wait in memory up to this much before one write() takes them all.
 inline constexpr std::size_t kWriteBuffer = std::size_t{256} << 10;
+// The fsync interval is looked at every this many records (and on every flush).
+inline constexpr std::uint64_t kFramesPerClockCheck = 256;
 
 [[noreturn]] void throw_errno(const std::string& what, int e) {
   if (e == ENOSPC || e == EDQUOT || e == EFBIG) throw Error(Errc::no_space, what + ": no space left (" + std::string(std::strerror(e)) + ")");
@@ -121,12 +123,12 @@ void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t firs
   const std::uint64_t size = file_size(fd);
   std::vector<IndexRecord> index = read_index(seg.index_path);
   FrameHeader h{};
-  std::vector<std::byte> payload;
+  FrameReader frames_in(fd);
   // Start from the last index entry that points at a good frame of the sequence it names.
   std::uint64_t offset = sizeof(SegmentHeader), seq = first_seq, frames_before = 0;
   while (!index.empty()) {
     const IndexRecord& r = index.back();
-    if (read_frame(fd, size, r.offset, h, payload) == FrameRead::ok && h.seq == r.seq) {
+    if (r.offset < size && frames_in.read(r.offset, h) == FrameRead::ok && h.seq == r.seq) {
       offset = r.offset;
       seq = r.seq;
       frames_before = index.size() * kFramesPerIndexEntry;  // approximate: only paces the next entries
@@ -136,7 +138,7 @@ void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t firs
   }
   frames = frames_before;
   for (;;) {
-    const FrameRead got = read_frame(fd, size, offset, h, payload);
+    const FrameRead got = frames_in.read(offset, h);
     if (got != FrameRead::ok || h.seq != seq) break;
     if (h.kind == kFrameMessage) last_seq_on_disk = last_seq_buffered = h.seq;
     seq = frame_end(h);
@@ -265,7 +267,7 @@ void ArchiveWriterState::append_frame(const FrameHeader& header, const std::byte
   if (fd < 0 || (frames != 0 && written + buffer.size() + bytes > options.segment_bytes)) start_segment(header.seq);
   if (frames % kFramesPerIndexEntry == 0) index_pending.push_back({header.seq, written + buffer.size()});
   const std::size_t at = buffer.size();
-  buffer.resize(at + bytes);
+  buffer.resize(at + bytes);  // capacity reserved: no reallocation below kWriteBuffer plus one frame
   std::memcpy(buffer.data() + at, &header, sizeof header);
   if (header.length != 0) std::memcpy(buffer.data() + at + sizeof header, payload, header.length);
   std::memset(buffer.data() + at + sizeof header + header.length, 0, bytes - sizeof header - header.length);
@@ -274,7 +276,8 @@ void ArchiveWriterState::append_frame(const FrameHeader& header, const std::byte
   if (header.kind == kFrameMessage) last_seq_buffered = header.seq;
   if (buffer.size() >= kWriteBuffer || options.fsync == Fsync::every) write_out();
   if (options.fsync == Fsync::every) sync_files();
-  else if (options.fsync == Fsync::interval && std::chrono::steady_clock::now() - last_sync >= options.fsync_interval) {
+  else if (options.fsync == Fsync::interval && frames % kFramesPerClockCheck == 0 &&
+           std::chrono::steady_clock::now() - last_sync >= options.fsync_interval) {
     write_out();
     sync_files();
   }
