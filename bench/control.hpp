@@ -52,6 +52,7 @@ struct Control {
   alignas(64) std::atomic<u64> line;  // the ping-pong probe's cache line
   alignas(64) u64 published;
   u64 producer_cpu_ns;
+  std::int64_t producer_wakeups = -1;  // the ring's Producer::wakeups() when the producer ended; -1 for the others
   u64 elapsed_ns;
   int producer_cpu_seen = -1;  // sched_getcpu() when the producer (or ping) ended; -1 until then
   double ns_per_tick;

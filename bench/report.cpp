@@ -107,6 +107,7 @@ Json result_json(const Result& r) {
   j["runs"] = r.runs;
   j["floor_p50_ns"] = r.floor ? Json(r.floor->p50) : Json(nullptr);
   if (r.spec.transport == Transport::ring_inplace) j["unconfirmed_batches"] = r.unconfirmed;
+  if (r.producer_wakeups >= 0) j["producer_wakeups"] = r.producer_wakeups;
   if (r.spec.sweep) j["sweep"] = true;
   if (r.spec.workload == Workload::latency) j["interval_ns"] = r.spec.interval_ns;
   j["cpus_seen"] = {{"producer", r.producer_cpu_seen}, {"readers", r.reader_cpus_seen}};

@@ -22,7 +22,8 @@ struct Result {
   double bytes_per_s = 0;
   double producer_cpu_ns = NAN;
   u64 published = 0, delivered = 0, missed = 0, samples = 0;
-  u64 unconfirmed = 0;         // ring-inplace: batches whose confirm() failed, over all readers
+  u64 unconfirmed = 0;
+  std::int64_t producer_wakeups = -1;  // the ring's FUTEX_WAKE calls over the point (-1: not a ring point)         // ring-inplace: batches whose confirm() failed, over all readers
   u64 p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
   bool has_latency = false;
   std::optional<FloorProbe> floor;

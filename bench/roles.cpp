@@ -223,6 +223,7 @@ struct Roles {
       }
     }
     c.producer_cpu_ns = process_cpu_ns() - cpu0;
+    if constexpr (requires { tx->wakeups(); }) c.producer_wakeups = static_cast<std::int64_t>(tx->wakeups());
     c.elapsed_ns = mono_ns() - t0;
     c.published = seq;
     c.producer_cpu_seen = ::sched_getcpu();

@@ -101,6 +101,7 @@ Result run_point(const Spec& spec, double tick_ns, int point_id) {
   if (c->published == 0) problems += " nothing was published;";
   std::sort(r.reader_cpus_seen.begin(), r.reader_cpus_seen.end());
   r.producer_cpu_seen = c->producer_cpu_seen;
+  r.producer_wakeups = c->producer_wakeups;
   r.msgs_per_s = sum_rate / readers;
   r.min_msgs_per_s = min_rate;
   r.bytes_per_s = r.msgs_per_s * static_cast<double>(spec.size);

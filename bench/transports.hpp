@@ -10,6 +10,7 @@
 //
 //   Optional, for transports with queues of their own between the processes (zmq); the
 //   roles call them where a transport has them (roles.cpp: await_subscribers, await_end, drain):
+//   Tx: std::uint64_t wakeups()              FUTEX_WAKE calls made (the ring), reported with the point
 //   Tx: void warm_up()                       before the run, until every reader has one
 //       void end_marker()                    after the last send, until every reader has one
 //   Rx: bool joined()  bool ended()          a warm-up / the end marker has arrived
@@ -116,6 +117,8 @@ class RingTx {
   std::byte* buffer() noexcept { return reinterpret_cast<std::byte*>(buffer_.data()); }
   void send(std::size_t len, std::uint64_t ts) { producer_.publish({buffer(), len}, 0, ts); }
   void finish() noexcept {}
+  // FUTEX_WAKE calls the producer made for readers that went to sleep (Wait::block).
+  [[nodiscard]] std::uint64_t wakeups() const noexcept { return producer_.wakeups(); }
 
  private:
   Producer producer_;
