@@ -103,16 +103,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
                              " reader entries are held by live readers (the ring's max_readers; `shmcast create --max-readers N` sets it)";
   }
   if (!options.register_reader) s.registration_error.clear();
-  if (!options.archive.empty()) {
-    s.archive.emplace(options.archive);
-    // An archive of another ring (this name recreated since) would hand out its messages
-    // under this ring's sequences: it is not used, and archive_error() says why.
-    if (s.archive->ring_id() != s.header.ring_id) {
-      s.archive_error = "archive " + options.archive + " records another ring (id " + std::to_string(s.archive->ring_id()) +
-                        ", this ring is " + std::to_string(s.header.ring_id) + "): not used";
-      s.archive.reset();
-    }
-  }
+  if (!options.archive.empty()) open_archive(/*at_attach=*/true);
   calibrate_clock();  // here, not in the first idle activity stamp (touch_registry)
 }
 
@@ -395,7 +386,7 @@ bool Reader::retake_start(std::uint64_t lost_until) noexcept {
 
 ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept {
   if (retake_start(lost_until)) [[unlikely]] return read_record();
-  if (ReadResult first; state_->archive && enter_catch_up(seq, first)) return first;
+  if (ReadResult first; !state_->options.archive.empty() && enter_catch_up(seq, first)) return first;
   if (on_gap_ == GapPolicy::snapshot && view_->has_snapshot_area() && view_->snapshot_control().stamp() != 0)
     return take_snapshot(seq, /*at_start=*/false);
   const std::optional<Point> next = point_by_policy(on_gap_ == GapPolicy::latest, lost_until);

@@ -5,12 +5,14 @@
 // holding position_, and if the producer overwrites that record before it is read, the
 // read reports a lap and the reader comes back here. Archive messages count as delivered
 // and the archive's gaps as missed, so delivered + missed == position - start holds.
+#include <shmcast/error.hpp>
 #include <shmcast/reader.hpp>
 
 #include "reader_state.hpp"
 #include "record_chain.hpp"
 
 #include <chrono>
+#include <filesystem>
 
 namespace shmcast {
 
@@ -25,17 +27,49 @@ constexpr auto kArchiveWait = std::chrono::milliseconds(500);
 }  // namespace
 
 bool Reader::catching_up() const noexcept { return state_->is(kCatchUp); }
+
+// Opens ReaderOptions::archive. One that has no segment yet (a recorder just started) is
+// opened when first needed; at attach, any other failure throws. An archive of another
+// ring (this name recreated since) would hand out its messages under this ring's
+// sequences: it is not used, and archive_error() says why.
+void Reader::open_archive(bool at_attach) {
+  ReaderState& s = *state_;
+  const std::string& dir = s.options.archive;
+  try {
+    s.archive.emplace(dir);
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found && std::filesystem::is_directory(dir)) return;  // not yet
+    if (at_attach) throw;
+    s.archive_error = e.what();
+    s.options.archive.clear();
+    return;
+  }
+  if (s.archive->ring_id() != s.header.ring_id) {
+    s.archive_error = "archive " + dir + " records another ring (id " + std::to_string(s.archive->ring_id()) +
+                      ", this ring is " + std::to_string(s.header.ring_id) + "): not used";
+    s.archive.reset();
+    s.options.archive.clear();
+  }
+}
 const std::string& Reader::archive_error() const noexcept { return state_->archive_error; }
 
 // The ring no longer holds `seq`: if the archive does (or holds something after it that the
 // ring does not), read from there. `first` gets the first event of the catch-up.
 bool Reader::enter_catch_up(std::uint64_t seq, ReadResult& first) noexcept {
   ReaderState& s = *state_;
+  if (!s.archive) {
+    try {
+      open_archive(/*at_attach=*/false);
+    } catch (...) {
+    }
+    if (!s.archive) return false;
+  }
   try {
     if (!s.archive->seek(seq)) return false;  // the archive ends before seq
   } catch (const std::exception& e) {
     s.archive_error = e.what();
     s.archive.reset();
+    s.options.archive.clear();
     return false;
   }
   const std::uint64_t from = s.archive->position();
@@ -60,6 +94,7 @@ void Reader::leave_catch_up(const std::string& error) noexcept {
   if (!error.empty()) {
     s.archive_error = error;
     s.archive.reset();
+    s.options.archive.clear();
   }
 }
 

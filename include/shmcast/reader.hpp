@@ -77,8 +77,9 @@ struct ReaderOptions {
   // longer holds the sequence the reader wants, at its start or after it was lapped, the
   // reader reads the missing range from the archive, then goes back to the ring exactly at
   // the next sequence: no duplicate, no reorder, no gap. Only what neither holds is a gap.
-  // The constructor throws if the archive cannot be opened; an archive of another ring
-  // (the name recreated since) is not used, and archive_error() says so.
+  // An archive that has no segment yet (its recorder just started) is opened when first
+  // needed; otherwise the constructor throws if it cannot be opened. An archive of another
+  // ring (the name recreated since) is not used, and archive_error() says so.
   std::string archive{};
 };
 
@@ -182,6 +183,7 @@ class Reader {
   ReadResult take_snapshot(std::uint64_t from, bool at_start) noexcept;
   ReadResult deliver_pending_snapshot() noexcept;
   ReadResult wait_block(std::chrono::steady_clock::time_point deadline) noexcept;
+  void open_archive(bool at_attach);
   bool enter_catch_up(std::uint64_t seq, ReadResult& first) noexcept;
   ReadResult read_catch_up() noexcept;
   void leave_catch_up(const std::string& error = {}) noexcept;

@@ -8,14 +8,20 @@
 
 #include <shmcast/archive.hpp>
 #include <shmcast/error.hpp>
+#include <shmcast/shmcast.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -261,17 +267,17 @@ TEST_CASE("archive: retention removes the oldest segments whole, never the curre
   REQUIRE(read_stream(a, info.first_seq) == 5000);
 }
 
-TEST_CASE("archive: a full disk stops the writer cleanly, with everything before it intact") {
-  TempDir dir;
-  // A file size limit stands in for a full disk: write() fails with EFBIG as it would with
-  // ENOSPC, and the writer must treat both the same.
+// Writes until the writer stops with no_space; checks the error and what is left.
+void fill_until_full(const std::string& dir, bool limit_file_size) {
   const pid_t pid = spawn([&] {
-    std::signal(SIGXFSZ, SIG_IGN);
-    rlimit lim{150'000, 150'000};
-    ::setrlimit(RLIMIT_FSIZE, &lim);
-    ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 1 << 20, .fsync = Fsync::every});
+    if (limit_file_size) {
+      std::signal(SIGXFSZ, SIG_IGN);
+      rlimit lim{150'000, 150'000};
+      ::setrlimit(RLIMIT_FSIZE, &lim);
+    }
+    ArchiveWriter w(dir, 1, ArchiveOptions{.segment_bytes = 1 << 20, .fsync = Fsync::every});
     try {
-      write_stream(w, 0, 100'000);
+      write_stream(w, 0, 1'000'000);
     } catch (const Error& e) {
       if (e.code() != Errc::no_space) return 2;
       if (std::string(e.what()).find("intact") == std::string::npos) return 3;
@@ -280,9 +286,121 @@ TEST_CASE("archive: a full disk stops the writer cleanly, with everything before
     return 4;
   });
   REQUIRE(wait_exit(pid) == 0);
-  Archive a(dir.path);
+  Archive a(dir);
   const std::uint64_t end = read_stream(a, 0);
   REQUIRE(end > 10);
-  ArchiveWriter w(dir.path, 1);
+  ArchiveWriter w(dir, 1);
   REQUIRE(*w.next_seq() == end);
+}
+
+TEST_CASE("archive: a full disk stops the writer cleanly, with everything before it intact") {
+  TempDir dir;
+  // A small tmpfs the test mounts and removes, where it may (root with CAP_SYS_ADMIN);
+  // elsewhere a file size limit stands in for it: write() then fails with EFBIG as it
+  // would with ENOSPC, and the writer treats both the same.
+  const std::string mount_point = dir.path + "/small";
+  fs::create_directories(mount_point);
+  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=256k") == 0) {
+    struct Unmount {
+      std::string path;
+      ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+    } unmount{mount_point};
+    fill_until_full(mount_point + "/archive", false);
+    SUCCEED("on a 256 KiB tmpfs");
+  } else {
+    WARN("no tmpfs could be mounted here (" << std::strerror(errno) << "): a file size limit stands in for a full disk");
+    fill_until_full(dir.path + "/archive", true);
+  }
+}
+
+TEST_CASE("archive: retention by age removes segments whose newest record is older than max_age") {
+  TempDir dir;
+  {
+    ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 20'000});
+    write_stream(w, 0, 600);
+  }
+  std::vector<std::string> before = segment_paths(dir.path);
+  REQUIRE(before.size() >= 3);
+  // All but the newest segment were last written two hours ago.
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  for (std::size_t i = 0; i + 1 < before.size(); ++i) fs::last_write_time(before[i], old);
+  ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 20'000, .max_age = std::chrono::seconds(3600)});
+  write_stream(w, 600, 700);  // rolls a segment, which applies retention
+  w.sync();
+  const std::vector<std::string> after = segment_paths(dir.path);
+  REQUIRE(std::find(after.begin(), after.end(), before.front()) == after.end());
+  REQUIRE(std::find(after.begin(), after.end(), before.back()) != after.end());
+  Archive a(dir.path);
+  const ArchiveInfo info = a.info();
+  REQUIRE(info.next_seq == 700);
+  REQUIRE(read_stream(a, info.first_seq) == 700);
+}
+
+TEST_CASE("archive: a recorder killed at random points under a full-speed producer leaves an archive that reads clean",
+          "[process]") {
+  RingGuard ring(unique_ring("arkill"));
+  TempDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 65536, .max_message = kMax});
+  const std::uint64_t ring_id = p.ring_id();
+  auto* stop = static_cast<std::atomic<int>*>(::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  new (stop) std::atomic<int>(0);
+  const pid_t producer = spawn([&] {
+    std::vector<std::byte> buf(kMax);
+    while (stop->load() == 0) {
+      for (int i = 0; i < 64; ++i) {
+        const std::uint64_t seq = p.head();
+        p.publish({buf.data(), fill_sized(buf.data(), seq, kMax)}, sized_type(seq), seq * 10);
+      }
+    }
+    return 0;
+  });
+  std::uint64_t seed = 12345;
+  for (int round = 0; round < 12; ++round) {
+    const pid_t rec = spawn([&] {
+      ArchiveWriter w(dir.path, ring_id, ArchiveOptions{.segment_bytes = 256 << 10, .fsync = Fsync::never});
+      ReaderOptions o{.label = "record"};
+      if (const auto next = w.next_seq()) {
+        o.start = StartAt::sequence;
+        o.start_seq = *next;
+      } else {
+        o.start = StartAt::oldest;
+      }
+      Reader r(ring.name, o);
+      for (;;) {  // until killed
+        const ReadResult e = r.try_read();
+        if (e.status == ReadStatus::message) w.append(e.message);
+        else if (e.status == ReadStatus::gap) w.append_gap(e.gap.first, e.gap.missed);
+        else w.flush();
+      }
+      return 0;
+    });
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + (seed >> 33) % 80));
+    ::kill(rec, SIGKILL);
+    wait_exit(rec);
+  }
+  stop->store(1);
+  REQUIRE(wait_exit(producer) == 0);
+  // The archive: sequences run on from its first, every message intact and at its place, and
+  // the losses only where the recorder was down or lapped.
+  Archive a(dir.path);
+  const ArchiveInfo info = a.info();
+  REQUIRE(info.messages > 1000);
+  REQUIRE(info.gaps >= 1);
+  std::uint64_t expect = info.first_seq, messages = 0;
+  for (ReadResult r = a.next(); r; r = a.next()) {
+    if (r.status == ReadStatus::gap) {
+      REQUIRE(r.gap.first == expect);
+      expect += r.gap.missed;
+    } else {
+      REQUIRE(r.message.seq == expect);
+      REQUIRE(verify_sized(r.message.payload, expect, kMax));
+      REQUIRE(r.message.timestamp_ns == expect * 10);
+      ++expect;
+      ++messages;
+    }
+  }
+  REQUIRE(expect == info.next_seq);
+  REQUIRE(messages == info.messages);
+  ::munmap(stop, 4096);
 }
