@@ -20,7 +20,7 @@ fi
 
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSHMCAST_BUILD_FUZZ=ON -DSHMCAST_SANITIZE= -DSHMCAST_BUILD_TOOLS=OFF -DSHMCAST_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" -j "$jobs" --target shmcast-fuzz
+cmake --build "$build" -j "$jobs" --target shmcast-fuzz shmcast-fuzz-archive shmcast-fuzz-archive-replay
 
 work="$build/fuzz-corpus"
 artifacts="$build/fuzz-artifacts"
@@ -33,3 +33,13 @@ echo "run_fuzz.sh: fuzzing for ${seconds}s over $(ls "$work" | wc -l) seed input
 "$build/tests/fuzz/shmcast-fuzz" "$work" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -max_len=65536 -artifact_prefix="$artifacts/" -print_final_stats=1
 echo "run_fuzz.sh: no crash in ${seconds}s"
+
+# The archive reader and the writer's repair: a third of the time, from real archives.
+archive_seconds=$(( seconds / 3 > 5 ? seconds / 3 : 5 ))
+archive_work="$build/fuzz-archive-corpus"
+rm -rf "$archive_work"
+"$build/tests/fuzz/shmcast-fuzz-archive-replay" --write-seeds "$archive_work"
+echo "run_fuzz.sh: fuzzing the archive for ${archive_seconds}s"
+"$build/tests/fuzz/shmcast-fuzz-archive" "$archive_work" -max_total_time="$archive_seconds" -timeout=10 -rss_limit_mb=2048 \
+  -max_len=262144 -artifact_prefix="$artifacts/archive-" -print_final_stats=1
+echo "run_fuzz.sh: no archive crash in ${archive_seconds}s"
