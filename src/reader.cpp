@@ -397,8 +397,8 @@ ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexce
     state_->set(kUnresolved, true);
     return {};
   }
-  if (next->seq <= seq) {  // nothing before it was lost after all (only the place was)
-    position_ = next->seq;
+  if (next->seq < seq) return {};  // the chain is behind where the reader stands (a corrupt ring): wait, never go back
+  if (next->seq == seq) {  // nothing was lost after all, only the place
     cursor_ = next->position;
     return {};
   }
@@ -438,7 +438,11 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
       return {};
     }
     if (p->seq > first) return report_gap(first, *p);
-    position_ = p->seq;
+    position_ = first;
+    if (p->seq < first) {  // the chain is behind `first` (a corrupt ring): find it again later, never go back
+      s.set(kUnresolved, true);
+      return {};
+    }
     cursor_ = p->position;
     s.set(kUnresolved, false);
     return {};
