@@ -81,6 +81,47 @@ Outcome follow(Reader& r, std::uint64_t end, std::chrono::milliseconds patience 
   return o;
 }
 
+// The end of a process run, shared with the children: set by the producer when it stops.
+struct RunEnd {
+  std::atomic<int> stop{0};
+  std::atomic<std::uint64_t> final_head{0};
+};
+
+// A recorder process: a registered reader appending to the archive in `dir` until the
+// producer has stopped and it has recorded everything.
+pid_t spawn_recorder(const std::string& ring, const std::string& dir, std::uint64_t ring_id, RunEnd& end) {
+  return spawn([&, ring, dir, ring_id] {
+    Reader r(ring, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
+    ArchiveWriter w(dir, ring_id);
+    while (end.stop.load() == 0 || r.position() < end.final_head.load()) {
+      const ReadResult e = r.read(5ms);
+      if (e.status == ReadStatus::message) w.append(e.message);
+      else if (e.status == ReadStatus::gap) w.append_gap(e.gap.first, e.gap.missed);
+      else w.flush();
+    }
+    w.sync();
+    return 0;
+  });
+}
+
+// A producer process: bursts of 50 sized messages every 200 us for `length`, then says where it stopped.
+pid_t spawn_paced_producer(Producer& p, std::chrono::milliseconds length, RunEnd& end) {
+  return spawn([&, length] {
+    std::vector<std::byte> buf(kMax);
+    const auto until = std::chrono::steady_clock::now() + length;
+    while (std::chrono::steady_clock::now() < until) {
+      for (int i = 0; i < 50; ++i) {
+        const std::uint64_t seq = p.head();
+        p.publish({buf.data(), fill_sized(buf.data(), seq, kMax)}, sized_type(seq));
+      }
+      std::this_thread::sleep_for(200us);
+    }
+    end.final_head.store(p.head());
+    end.stop.store(1);
+    return 0;
+  });
+}
+
 }  // namespace
 
 TEST_CASE("catch-up: a reader reads what the ring lost from the archive, then the ring, with no gap") {
@@ -172,40 +213,12 @@ TEST_CASE("catch-up: processes: the producer keeps writing while a late reader c
   TempDir dir;
   Producer p = Producer::create(ring.name, {.ring_bytes = 16384});
   const std::uint64_t ring_id = p.ring_id();
-  auto* stop = static_cast<std::atomic<int>*>(
-      ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
-  new (stop) std::atomic<int>(0);
-  auto* final_head = reinterpret_cast<std::atomic<std::uint64_t>*>(reinterpret_cast<char*>(stop) + 64);
-  new (final_head) std::atomic<std::uint64_t>(0);
-
-  const pid_t recorder = spawn([&] {
-    Reader r(ring.name, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
-    ArchiveWriter w(dir.path, ring_id);
-    while (stop->load() == 0 || r.position() < final_head->load()) {
-      const ReadResult e = r.read(5ms);
-      if (e.status == ReadStatus::message) w.append(e.message);
-      else if (e.status == ReadStatus::gap) w.append_gap(e.gap.first, e.gap.missed);
-      else w.flush();
-    }
-    w.sync();
-    return 0;
-  });
-  // The producer: a paced stream with bursts, for about a second.
-  const pid_t producer = spawn([&] {
-    Producer& q = p;
-    std::vector<std::byte> buf(kMax);
-    const auto until = std::chrono::steady_clock::now() + 1200ms;
-    while (std::chrono::steady_clock::now() < until) {
-      for (int i = 0; i < 50; ++i) {
-        const std::uint64_t seq = q.head();
-        q.publish({buf.data(), fill_sized(buf.data(), seq, kMax)}, sized_type(seq));
-      }
-      std::this_thread::sleep_for(200us);
-    }
-    final_head->store(q.head());
-    stop->store(1);
-    return 0;
-  });
+  auto* end = static_cast<RunEnd*>(::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  new (end) RunEnd;
+  auto* stop = &end->stop;
+  auto* final_head = &end->final_head;
+  const pid_t recorder = spawn_recorder(ring.name, dir.path, ring_id, *end);
+  const pid_t producer = spawn_paced_producer(p, 1200ms, *end);
   std::this_thread::sleep_for(400ms);  // long enough for the ring to lap
   struct Result {
     std::uint64_t delivered, missed, from_archive, position;
@@ -286,41 +299,15 @@ TEST_CASE("catch-up: processes: readers stalled until lapped, and restarted mid-
   TempDir dir;
   Producer p = Producer::create(ring.name, {.ring_bytes = 16384});
   const std::uint64_t ring_id = p.ring_id();
-  struct Shared {
-    std::atomic<int> stop{0};
-    std::atomic<std::uint64_t> final_head{0};
+  struct Shared : RunEnd {
     std::atomic<std::uint64_t> resume_at{0};
     std::uint64_t delivered[3] = {}, missed[3] = {}, from_archive[3] = {}, position[3] = {};
     int ok[3] = {};
   };
   auto* sh = static_cast<Shared*>(::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
   new (sh) Shared;
-  const pid_t recorder = spawn([&] {
-    Reader r(ring.name, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
-    ArchiveWriter w(dir.path, ring_id);
-    while (sh->stop.load() == 0 || r.position() < sh->final_head.load()) {
-      const ReadResult e = r.read(5ms);
-      if (e.status == ReadStatus::message) w.append(e.message);
-      else if (e.status == ReadStatus::gap) w.append_gap(e.gap.first, e.gap.missed);
-      else w.flush();
-    }
-    w.sync();
-    return 0;
-  });
-  const pid_t producer = spawn([&] {
-    std::vector<std::byte> buf(kMax);
-    const auto until = std::chrono::steady_clock::now() + 1500ms;
-    while (std::chrono::steady_clock::now() < until) {
-      for (int i = 0; i < 50; ++i) {
-        const std::uint64_t seq = p.head();
-        p.publish({buf.data(), fill_sized(buf.data(), seq, kMax)}, sized_type(seq));
-      }
-      std::this_thread::sleep_for(200us);
-    }
-    sh->final_head.store(p.head());
-    sh->stop.store(1);
-    return 0;
-  });
+  const pid_t recorder = spawn_recorder(ring.name, dir.path, ring_id, *sh);
+  const pid_t producer = spawn_paced_producer(p, 1500ms, *sh);
   // Reads with the archive from `start` until the producer stops and it reached the end;
   // stalls now and then (`stall`), or leaves after `leave_after` messages.
   const auto reader = [&](int slot, std::uint64_t start, bool stall, std::uint64_t leave_after) {

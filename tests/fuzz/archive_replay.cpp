@@ -5,6 +5,7 @@
 //   --write-seeds DIR  writes the seeds as files, the libFuzzer target's starting corpus
 //   FILE...            runs these inputs (a libFuzzer reproducer)
 #include "fuzz_archive.hpp"
+#include "splitmix.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -17,13 +18,7 @@
 
 namespace {
 
-std::uint64_t next(std::uint64_t& s) {  // splitmix64
-  s += 0x9E3779B97F4A7C15ull;
-  std::uint64_t z = s;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+std::uint64_t next(std::uint64_t& s) { return shmcast::fuzz::splitmix_next(s); }
 
 void mutate(std::vector<std::uint8_t>& bytes, std::uint64_t& seed) {
   const int edits = 1 + static_cast<int>(next(seed) % 6);

@@ -6,6 +6,7 @@
 // producer and reserve lines, records, index, snapshot area - as a fuzzer would, without
 // one.
 #include "fuzz_ring.hpp"
+#include "splitmix.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -19,13 +20,7 @@
 
 namespace {
 
-std::uint64_t next(std::uint64_t& s) {  // splitmix64
-  s += 0x9E3779B97F4A7C15ull;
-  std::uint64_t z = s;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+std::uint64_t next(std::uint64_t& s) { return shmcast::fuzz::splitmix_next(s); }
 
 void mutate(std::vector<char>& bytes, std::uint64_t& seed) {
   if (bytes.size() < 32) return;
