@@ -32,7 +32,8 @@ namespace detail {
 
 // The horizon moves a sixteenth of the ring at a time, at most 64 KiB: a store readers
 // must re-fetch once per step instead of once per record, for a ring held that much
-// smaller (measurements: bench/README.md, "Reservation step").
+// smaller. (A design choice following the prototype the layout's issue describes; this
+// step has not been measured against others.)
 inline constexpr std::uint64_t kMaxReserveStep = std::uint64_t{64} << 10;
 constexpr std::uint64_t reserve_step(std::uint64_t ring_bytes) noexcept {
   return std::clamp<std::uint64_t>(ring_bytes / 16, kRecordAlign, kMaxReserveStep);
@@ -112,14 +113,20 @@ std::uint64_t Producer::place(std::uint64_t size) noexcept {
   return position;
 }
 
-void Producer::end_write(std::uint64_t seq, std::uint64_t position, std::size_t size, std::uint64_t timestamp_ns) noexcept {
-  const std::uint64_t bytes = record_bytes(size);
+// The steps every record takes once its header words and payload are written (a message
+// or a skip record): its index entry, "nothing yet" where the next one goes, the commit.
+void Producer::commit_record(std::uint64_t seq, std::uint64_t position, std::uint64_t bytes) noexcept {
   view_->index(records_).set(position);
   view_->record(position + bytes).mark_nothing_yet();
   view_->record(position).commit(seq);
-  head_ = seq + 1;
   ++records_;
   tail_ = position + bytes;
+}
+
+void Producer::end_write(std::uint64_t seq, std::uint64_t position, std::size_t size, std::uint64_t timestamp_ns) noexcept {
+  const std::uint64_t bytes = record_bytes(size);
+  commit_record(seq, position, bytes);
+  head_ = seq + 1;
   ++published_;
   published_bytes_ += size;
   line_->publish_position(head_, records_, tail_);
@@ -179,13 +186,8 @@ void Producer::jump_to(std::uint64_t seq) noexcept {
   const std::uint64_t from = head_;
   if (published_ == 0) line.set_first_seq(seq);
   const std::uint64_t position = place(0);
-  RecordHeader& record = view_->record(position);
-  record.set_meta(kSkipRecordLength, 0, seq);
-  view_->index(records_).set(position);
-  view_->record(position + kRecordAlign).mark_nothing_yet();
-  record.commit(from);
-  ++records_;
-  tail_ = position + kRecordAlign;
+  view_->record(position).set_meta(kSkipRecordLength, 0, seq);
+  commit_record(from, position, record_bytes(0));
   head_ = seq;
   line.add_skipped(seq - from);
 }

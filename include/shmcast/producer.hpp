@@ -167,6 +167,7 @@ class Producer {
   explicit Producer(std::unique_ptr<detail::ProducerState> state);
   std::uint64_t place(std::uint64_t size) noexcept;
   void reserve(std::uint64_t end) noexcept;
+  void commit_record(std::uint64_t seq, std::uint64_t position, std::uint64_t bytes) noexcept;
   void end_write(std::uint64_t seq, std::uint64_t position, std::size_t size, std::uint64_t timestamp_ns) noexcept;
   void jump_to(std::uint64_t seq) noexcept;
   void wake_if_armed() noexcept;
