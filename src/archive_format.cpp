@@ -9,6 +9,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__x86_64__)
@@ -135,6 +136,17 @@ bool FrameReader::ensure(std::uint64_t offset, std::uint64_t n, std::uint64_t& a
     return true;
   }
   constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;
+  if (n > kChunk) {
+    // A length read from disk is trusted only as far as the file goes: a corrupt header
+    // that claims a gigabyte must not make the reader allocate one.
+    struct stat st{};
+    if (::fstat(fd_, &st) != 0) return false;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size < offset + n) {
+      available = size > offset ? size - offset : 0;
+      return false;
+    }
+  }
   const std::uint64_t want = std::max(n, kChunk);
   if (buffer_.size() < want) buffer_.resize(want);
   std::uint64_t got = 0;

@@ -218,7 +218,8 @@ ArchiveInfo Archive::info() const {
     std::uint64_t offset = sizeof(SegmentHeader);
     FrameHeader h{};
     FrameReader frames(fd);
-    while (frames.read(offset, h) == FrameRead::ok) {
+    FrameRead got;
+    while ((got = frames.read(offset, h)) == FrameRead::ok) {
       offset += frame_bytes(h.length);
       info.next_seq = frame_end(h);
       if (h.kind == kFrameGap) {
@@ -231,6 +232,10 @@ ArchiveInfo Archive::info() const {
       }
     }
     ::close(fd);
+    // Only the newest segment may end in a record still being written.
+    if (got == FrameRead::bad && i + 1 < segments.size())
+      throw Error(Errc::corrupt, state_->where() + ": " + seg.path + ": a record fails its CRC or is cut short at offset " +
+                                     std::to_string(offset) + "; the counts would leave out what follows it");
   }
   return info;
 }

@@ -83,6 +83,8 @@ struct ArchiveWriterState {
   void enforce_retention();
   void write_out();
   void sync_files();
+  void refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq, std::uint64_t size,
+                               FrameReader& frames_in) const;
   void append_frame(const FrameHeader& header, const std::byte* payload);
 };
 
@@ -119,6 +121,25 @@ void ArchiveWriterState::open_existing() {
   }
 }
 
+// A crash leaves the newest segment's last record torn and nothing sound after it. A
+// sound record anywhere past the first bad one means damage in the middle instead:
+// cutting there would throw away records that read, so the writer refuses and the
+// operator decides. Frames start on 8-byte boundaries; every one of those is tried.
+void ArchiveWriterState::refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq,
+                                                 std::uint64_t size, FrameReader& frames_in) const {
+  FrameHeader h{};
+  for (std::uint64_t at = bad; at + sizeof h <= size; at += 8) {
+    if (frames_in.read(at, h) != FrameRead::ok || (at != bad && h.seq < seq)) continue;
+    const std::string what = at == bad ? "record " + std::to_string(h.seq) + " at offset " + std::to_string(bad) +
+                                             " is out of order (" + std::to_string(seq) + " was expected)"
+                                       : "the record at offset " + std::to_string(bad) + " is damaged but record " +
+                                             std::to_string(h.seq) + " at offset " + std::to_string(at) + " after it reads";
+    throw Error(Errc::corrupt, where() + ": " + seg.path + ": " + what +
+                                   ": appending would cut it off. The archive reads up to sequence " + std::to_string(seq) +
+                                   "; record into a new directory, or move this segment aside");
+  }
+}
+
 void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t first_seq) {
   const std::uint64_t size = file_size(fd);
   std::vector<IndexRecord> index = read_index(seg.index_path);
@@ -145,6 +166,7 @@ void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t firs
     offset += frame_bytes(h.length);
     ++frames;
   }
+  if (offset != size) refuse_cut_over_records(seg, offset, seq, size, frames_in);
   if (offset != size && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) throw_errno(where() + ": cutting " + seg.path, errno);
   written = offset;
   next_seq = seq;  // an empty newest segment still says where the archive goes on

@@ -115,6 +115,7 @@ class Archive {
   ReadResult next();
   // The sequence the next record starts at.
   [[nodiscard]] std::uint64_t position() const noexcept;
+  // Counts over every segment. Throws Errc::corrupt where next() would.
   [[nodiscard]] ArchiveInfo info() const;
   // The ring the archive records (its id, from the segment headers).
   [[nodiscard]] std::uint64_t ring_id() const noexcept;

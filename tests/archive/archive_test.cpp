@@ -208,6 +208,94 @@ TEST_CASE("archive: damage inside is an error naming the file and offset, never 
   }
 }
 
+TEST_CASE("archive: damage in the middle of the newest segment is refused on reopen, not cut off with what follows") {
+  TempDir dir;
+  {
+    ArchiveWriter w(dir.path, 1);
+    write_stream(w, 0, 300);
+  }
+  const std::string seg = segment_paths(dir.path).back();
+  const auto size = fs::file_size(seg);
+  {
+    // Inside the third frame from the end: after the last index entry (one per 64 frames),
+    // where reopening reads frame by frame.
+    const int fd = ::open(seg.c_str(), O_RDWR);
+    std::vector<std::uint64_t> offsets;
+    detail::FrameReader frames(fd);
+    detail::FrameHeader h{};
+    for (std::uint64_t at = sizeof(detail::SegmentHeader); frames.read(at, h) == detail::FrameRead::ok;
+         at += detail::frame_bytes(h.length))
+      offsets.push_back(at);
+    REQUIRE(offsets.size() > 200);
+    REQUIRE(offsets.size() % detail::kFramesPerIndexEntry > 3);
+    const char flip = 0x5A;
+    REQUIRE(::pwrite(fd, &flip, 1, static_cast<off_t>(offsets[offsets.size() - 3] + 12)) == 1);  // its seq
+    ::close(fd);
+  }
+  try {
+    ArchiveWriter w(dir.path, 1);
+    FAIL("opened for appending over a damaged record with sound ones after it");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == Errc::corrupt);
+    REQUIRE(std::string(e.what()).find(seg) != std::string::npos);
+  }
+  REQUIRE(fs::file_size(seg) == size);  // nothing was cut
+}
+
+TEST_CASE("archive: a damaged length that claims a gigabyte is an error, not a gigabyte allocated") {
+  TempDir dir;
+  {
+    ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 100'000});
+    write_stream(w, 0, 300);
+  }
+  REQUIRE(segment_paths(dir.path).size() > 1);  // damage in the newest could be a record being written
+  const std::string seg = segment_paths(dir.path).front();
+  {
+    // The length field (offset 4 in the header) of the first message (the stream starts
+    // with a gap), at the largest value a sound header may carry: only the file's size
+    // and the CRC tell it is false.
+    const int fd = ::open(seg.c_str(), O_RDWR);
+    detail::FrameReader frames(fd);
+    detail::FrameHeader h{};
+    std::uint64_t at = sizeof(detail::SegmentHeader);
+    while (frames.read(at, h) == detail::FrameRead::ok && h.kind != detail::kFrameMessage) at += detail::frame_bytes(h.length);
+    REQUIRE(h.kind == detail::kFrameMessage);
+    const std::uint32_t claimed = detail::kMaxFramePayload;
+    REQUIRE(::pwrite(fd, &claimed, sizeof claimed, static_cast<off_t>(at + 4)) == sizeof claimed);
+    ::close(fd);
+  }
+  // In a child whose address space leaves no room for a gigabyte (sanitized builds reserve
+  // terabytes of shadow memory, so there the limit is not set and only the error is checked).
+  const pid_t pid = spawn([&] {
+    if (!kSanitized) {
+      rlimit as{};
+      ::getrlimit(RLIMIT_AS, &as);
+      as.rlim_cur = std::uint64_t{768} << 20;
+      if (::setrlimit(RLIMIT_AS, &as) != 0) return 3;
+    }
+    try {
+      Archive a(dir.path);
+      for (int i = 0; i < 10; ++i) (void)a.next();
+      return 4;  // read past a frame whose length is a lie
+    } catch (const Error& e) {
+      if (e.code() != Errc::corrupt) return 5;
+      if (std::string(e.what()).find(seg) == std::string::npos) return 6;
+    } catch (const std::bad_alloc&) {
+      return 7;
+    }
+    try {
+      Archive a(dir.path);
+      (void)a.info();
+      return 8;
+    } catch (const Error& e) {
+      return e.code() == Errc::corrupt ? 0 : 9;
+    } catch (const std::bad_alloc&) {
+      return 10;
+    }
+  });
+  REQUIRE(wait_exit(pid) == 0);
+}
+
 TEST_CASE("archive: foreign files, other versions and missing directories are told apart") {
   TempDir dir;
   REQUIRE_THROWS_AS(Archive(dir.path + "/nope"), Error);

@@ -22,16 +22,11 @@
 #include <vector>
 
 using namespace shmcast;
+using shmcast::test::kSanitized;
 using shmcast::test::RingGuard;
 using shmcast::test::unique_ring;
 
 namespace {
-
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
 
 constexpr Geometry kTiny{.ring_bytes = 4096};
 

@@ -24,21 +24,10 @@
 #include <unistd.h>
 #include <vector>
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define SHMCAST_FAULT_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define SHMCAST_FAULT_SANITIZED 1
-#endif
-#endif
-#ifndef SHMCAST_FAULT_SANITIZED
-#define SHMCAST_FAULT_SANITIZED 0
-#endif
-
 namespace shmcast::fault {
 
 // Sanitized builds run 5-15x slower: scale iteration counts down and time limits up.
-inline constexpr bool kSanitized = SHMCAST_FAULT_SANITIZED != 0;
+using test::kSanitized;
 inline constexpr int kSlow = kSanitized ? 8 : 1;
 
 using Clock = std::chrono::steady_clock;

@@ -27,11 +27,7 @@ std::uint64_t as_u64(std::span<const std::byte> b) {
   return v;
 }
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr std::uint64_t kChanges = 60'000;
-#else
-constexpr std::uint64_t kChanges = 600'000;
-#endif
+constexpr std::uint64_t kChanges = test::kSanitized ? 60'000 : 600'000;
 
 constexpr std::size_t kKeys = 64;
 constexpr std::size_t kFiller = 300;

@@ -18,7 +18,22 @@
 #include <thread>
 #include <unistd.h>
 
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define SHMCAST_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define SHMCAST_TEST_SANITIZED 1
+#endif
+#endif
+#ifndef SHMCAST_TEST_SANITIZED
+#define SHMCAST_TEST_SANITIZED 0
+#endif
+
 namespace shmcast::test {
+
+// Sanitized builds run 5-15x slower (scale iteration counts down) and reserve terabytes of
+// shadow address space (an address-space limit cannot be used to bound allocations).
+inline constexpr bool kSanitized = SHMCAST_TEST_SANITIZED != 0;
 
 // A ring name no other test (or concurrent ctest job) uses; removed by RingGuard.
 inline std::string unique_ring(const std::string& tag) {
