@@ -15,8 +15,10 @@ passed=0 failed=0 summary=()
 run_ctest() {  # flavour
   local flavour=$1 log
   log=$(mktemp)
+  local began=$SECONDS built
   echo "== $flavour: build"
   bash scripts/build.sh "$flavour"
+  built=$SECONDS
   echo "== $flavour: test"
   # Sanitizer runtimes need a conventional address-space layout; some kernels
   # randomise mmap more than TSan's shadow mapping allows, so run without ASLR.
@@ -38,7 +40,7 @@ run_ctest() {  # flavour
   fi
   [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
   passed=$((passed + p)) failed=$((failed + f))
-  summary+=("$flavour: $p passed, $f failed")
+  summary+=("$flavour: $p passed, $f failed (build $((built - began)) s, tests $((SECONDS - built)) s)")
   rm -f "$log"
 }
 
@@ -48,10 +50,11 @@ for flavour in "${flavours[@]}"; do
     fuzz)
       if [ -x tests/fuzz/run_fuzz.sh ]; then
         echo "== fuzz: ${SHMCAST_FUZZ_SECONDS:-60} s of libFuzzer on the attach and read paths"
+        began=$SECONDS
         if bash tests/fuzz/run_fuzz.sh "${SHMCAST_FUZZ_SECONDS:-60}"; then
-          passed=$((passed + 1)); summary+=("fuzz: 1 passed, 0 failed")
+          passed=$((passed + 1)); summary+=("fuzz: 1 passed, 0 failed (build and run $((SECONDS - began)) s)")
         else
-          failed=$((failed + 1)); summary+=("fuzz: 0 passed, 1 failed")
+          failed=$((failed + 1)); summary+=("fuzz: 0 passed, 1 failed (build and run $((SECONDS - began)) s)")
         fi
       fi ;;
     *) echo "unknown flavour '$flavour' (release, tsan, asan, fuzz)" >&2; exit 2 ;;
@@ -60,5 +63,5 @@ done
 
 echo
 printf '%s\n' "${summary[@]}"
-echo "total: $passed passed, $failed failed"
+echo "total: $passed passed, $failed failed ($SECONDS s in all, setup included)"
 [ "$failed" -eq 0 ]
