@@ -3,6 +3,7 @@
 #include "options.hpp"
 
 #include "control.hpp"
+#include "placement.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -112,7 +113,15 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
                   ->delimiter(',')
                   ->check(CLI::Range(0, CPU_SETSIZE - 1).description(""))
                   ->type_name("LIST");
-  app.add_flag("--no-pin", no_pin, "do not pin (the floor probe is skipped)")->excludes(pin);
+  std::string placement;
+  auto* placement_opt =
+      app.add_option("--placement", placement,
+                     "put the producer and the first reader (the floor probe's two ends too) on\n"
+                     "SMT siblings, two cores sharing the last-level cache, or two that do not\n"
+                     "(default: the first two CPUs of --pin; the report says which they are)")
+          ->check(CLI::IsMember({"sibling", "same-cache", "cross"}).description(""))
+          ->type_name("sibling|same-cache|cross");
+  app.add_flag("--no-pin", no_pin, "do not pin (the floor probe is skipped)")->excludes(pin)->excludes(placement_opt);
   app.add_flag("--sweep", o.sweep,
                "the fan-out sweep: K = 1,2,8,32,128,256,512 blocking readers, 64 B, per transport:\n"
                "producer CPU/msg, delivered rate and loss unpaced, p50/p99 paced (alone unless --workloads;\n"
@@ -172,6 +181,26 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
   }
   if (o.sweep_interval_ns == 0) o.sweep_interval_ns = 1;
   if (o.cpus.empty()) o.cpus = usable_cpus();
+  if (!placement.empty()) {
+    for (Placement p : kAllPlacements)
+      if (placement == name_of(p)) o.placement = p;
+    const auto pair = find_pair(*o.placement, o.cpus);
+    if (!pair) {
+      std::string possible;
+      for (Placement p : kAllPlacements)
+        if (find_pair(p, o.cpus)) possible += std::string(possible.empty() ? "" : ", ") + name_of(p);
+      std::fprintf(stderr, "shmcast-bench: --placement %s: no two of the CPUs to pin to stand in it (%s).\n%s\n", placement.c_str(),
+                   topology(o.cpus).c_str(),
+                   possible.empty() ? "This machine offers no placement to choose: run without --placement."
+                                    : ("Placements these CPUs offer: " + possible + ".").c_str());
+      return 2;
+    }
+    // The pair first, the other CPUs after it for further readers.
+    std::vector<int> ordered{pair->first, pair->second};
+    for (int c : o.cpus)
+      if (c != pair->first && c != pair->second) ordered.push_back(c);
+    o.cpus = std::move(ordered);
+  }
   return std::nullopt;
 }
 

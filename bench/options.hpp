@@ -3,6 +3,7 @@
 // strategy and pacing its processes use; build_points lays them out in the order they run.
 #pragma once
 
+#include "placement.hpp"
 #include "transports.hpp"
 
 #include <cstddef>
@@ -61,7 +62,8 @@ struct Options {
   std::vector<Workload> workloads{Workload::throughput, Workload::latency, Workload::rtt};
   std::optional<Wait> wait;      // default: spin when every process has its own CPU (see build_points)
   bool pin = true;
-  std::vector<int> cpus;
+  std::vector<int> cpus;         // producer on the first, readers round-robin on the rest
+  std::optional<Placement> placement;  // --placement: cpus[0] and cpus[1] were chosen to stand in it
   bool json = false;
   std::string out_dir;
   bool sizes_given = false;  // --sizes: rtt runs at each of them too (else at 64 B only)

@@ -3,6 +3,8 @@
 // and their figures, probes a "probe" field, and the last object a "machine" field.
 #include "report.hpp"
 
+#include "placement.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -111,6 +113,7 @@ Json result_json(const Result& r) {
   if (r.spec.sweep) j["sweep"] = true;
   if (r.spec.workload == Workload::latency) j["interval_ns"] = r.spec.interval_ns;
   j["cpus_seen"] = {{"producer", r.producer_cpu_seen}, {"readers", r.reader_cpus_seen}};
+  j["placement"] = relation(r.producer_cpu_seen, r.reader_cpus_seen.empty() ? -1 : r.reader_cpus_seen.front());
   j["ok"] = r.error.empty();
   if (!r.error.empty()) j["error"] = r.error;
   return j;
@@ -120,6 +123,7 @@ Json floor_json(const FloorProbe& f, const Spec& before) {
   Json j;
   j["probe"] = "pingpong";
   j["cpus"] = {f.cpu_a, f.cpu_b};
+  j["placement"] = relation(f.cpu_a, f.cpu_b);
   j["before"] = {{"transport", name_of(before.transport)},
                  {"workload", name_of(before.workload)},
                  {"readers", before.readers},
@@ -145,7 +149,7 @@ std::string bench_json(const Run& run) {
   for (const auto& [f, before] : run.floors) items.push_back(floor_json(f, before));
   for (const std::string& n : run.notes) items.push_back({{"note", n}});
   for (const std::string& n : run.sweep_notes) items.push_back({{"note", n}, {"sweep", true}});
-  items.push_back({{"machine", run.machine}, {"cpus_online", run.cpus_online}, {"tsc_ns_per_tick", run.tick_ns}, {"load", run.load}});
+  items.push_back({{"machine", run.machine}, {"cpus_online", run.cpus_online}, {"tsc_ns_per_tick", run.tick_ns}, {"load", run.load}, {"placement", run.placement}});
   // One array, laid out one object a line so that a diff or grep shows one point at a time.
   std::string out = "[\n";
   for (std::size_t i = 0; i < items.size(); ++i)

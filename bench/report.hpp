@@ -22,8 +22,8 @@ struct Result {
   double bytes_per_s = 0;
   double producer_cpu_ns = NAN;
   u64 published = 0, delivered = 0, missed = 0, samples = 0;
-  u64 unconfirmed = 0;
-  std::int64_t producer_wakeups = -1;  // the ring's FUTEX_WAKE calls over the point (-1: not a ring point)         // ring-inplace: batches whose confirm() failed, over all readers
+  u64 unconfirmed = 0;                 // ring-inplace: batches whose confirm() failed, over all readers
+  std::int64_t producer_wakeups = -1;  // the ring's FUTEX_WAKE calls over the point (-1: not a ring point)
   u64 p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
   bool has_latency = false;
   std::optional<FloorProbe> floor;
@@ -38,6 +38,7 @@ struct Run {
   std::string machine;   // the CPU model
   long cpus_online = 0;
   std::string load;      // load averages at start and end
+  std::string placement;  // where the producer and the first reader run, and why (placement.hpp)
   double tick_ns = 1;
   std::vector<Result> results;
   std::vector<std::pair<FloorProbe, Spec>> floors;  // each floor probe and the point it was taken for

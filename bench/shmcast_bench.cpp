@@ -5,6 +5,7 @@
 // have seen a torn or misordered payload. Any failure makes the run exit 1.
 #include "control.hpp"
 #include "options.hpp"
+#include "placement.hpp"
 #include "probes.hpp"
 #include "processes.hpp"
 #include "report.hpp"
@@ -189,6 +190,17 @@ void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std
   }
 }
 
+// Where the producer and the first reader run (every latency point and floor probe runs
+// between those two), in words for the log, the table and bench.json.
+std::string placement_line(const Options& o) {
+  if (!o.pin) return "unpinned: the scheduler places every process";
+  if (o.cpus.size() < 2) return "every process on CPU " + std::to_string(o.cpus.at(0));
+  return "producer on CPU " + std::to_string(o.cpus[0]) + ", first reader on CPU " + std::to_string(o.cpus[1]) + ": " +
+         relation(o.cpus[0], o.cpus[1]) +
+         (o.placement ? std::string(" (--placement ") + name_of(*o.placement) + ")" : std::string(" (the first two CPUs; --placement chooses)")) +
+         "; " + topology(o.cpus);
+}
+
 int main_impl(int argc, char** argv) {
   Options o;
   if (const std::optional<int> rc = parse_args(argc, argv, o)) return *rc;
@@ -204,6 +216,8 @@ int main_impl(int argc, char** argv) {
   const std::string load_start = loadavg();
   std::fprintf(log, "shmcast-bench: %s, %ld CPUs online, %zu usable, pinning %s; TSC %.4f ns/tick\n", run.machine.c_str(),
                run.cpus_online, o.cpus.size(), o.pin ? "on" : "off", run.tick_ns);
+  run.placement = placement_line(o);
+  std::fprintf(log, "placement: %s\n", run.placement.c_str());
 
   // Transports that cannot run here (not built; iceoryx: someone else's RouDi) are left out
   // with a note, in the log now and in the report.
@@ -242,7 +256,8 @@ int main_impl(int argc, char** argv) {
 
   std::FILE* table_out = o.json ? stderr : stdout;
   run.load = "load average at start " + load_start + ", at end " + loadavg();
-  std::fprintf(table_out, "\n%s, %ld CPUs online; %s\n", run.machine.c_str(), run.cpus_online, run.load.c_str());
+  std::fprintf(table_out, "\n%s, %ld CPUs online; %s\nplacement: %s\n", run.machine.c_str(), run.cpus_online, run.load.c_str(),
+               run.placement.c_str());
   const bool regular = std::any_of(run.results.begin(), run.results.end(), [](const Result& r) { return !r.spec.sweep; });
   if (regular || !o.sweep) print_table(table_out, run);
   print_sweep_table(table_out, run);
@@ -253,7 +268,8 @@ int main_impl(int argc, char** argv) {
     ::mkdir(o.out_dir.c_str(), 0755);
     std::ofstream(o.out_dir + "/bench.json") << json;
     if (std::FILE* t = std::fopen((o.out_dir + "/table.txt").c_str(), "w")) {
-      std::fprintf(t, "%s, %ld CPUs; %s\ncommand:", run.machine.c_str(), run.cpus_online, run.load.c_str());
+      std::fprintf(t, "%s, %ld CPUs; %s\nplacement: %s\ncommand:", run.machine.c_str(), run.cpus_online, run.load.c_str(),
+                   run.placement.c_str());
       for (int i = 0; i < argc; ++i) std::fprintf(t, " %s", argv[i]);
       std::fprintf(t, "\n");
       if (regular || !o.sweep) print_table(t, run);
