@@ -74,6 +74,30 @@ std::vector<std::string> segment_paths(const std::string& dir) {
   return out;
 }
 
+struct Frame {
+  std::uint64_t offset;
+  detail::FrameHeader header;
+};
+
+// The sound frames of a segment file, up to the first that is not.
+std::vector<Frame> frames_of(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  std::vector<Frame> out;
+  detail::FrameReader frames(fd);
+  detail::FrameHeader h{};
+  for (std::uint64_t at = sizeof(detail::SegmentHeader); frames.read(at, h) == detail::FrameRead::ok; at += detail::frame_bytes(h.length))
+    out.push_back({at, h});
+  ::close(fd);
+  return out;
+}
+
+// Damage on disk: `n` bytes of `path` at `offset` replaced.
+void overwrite(const std::string& path, std::uint64_t offset, const void* bytes, std::size_t n) {
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  REQUIRE(::pwrite(fd, bytes, n, static_cast<off_t>(offset)) == static_cast<ssize_t>(n));
+  ::close(fd);
+}
+
 }  // namespace
 
 TEST_CASE("archive: CRC-32C agrees with the standard check value on both paths") {
@@ -192,12 +216,8 @@ TEST_CASE("archive: damage inside is an error naming the file and offset, never 
     write_stream(w, 0, 800);
   }
   const std::string first = segment_paths(dir.path).front();
-  {
-    const int fd = ::open(first.c_str(), O_WRONLY);
-    const char flip = 0x5A;
-    REQUIRE(::pwrite(fd, &flip, 1, 64 + 40) == 1);  // inside the first frame's payload
-    ::close(fd);
-  }
+  const char flip = 0x5A;
+  overwrite(first, 64 + 40, &flip, 1);  // the second frame's sequence (the first is the gap 0-4, a bare header)
   Archive a(dir.path);
   try {
     for (int i = 0; i < 1000; ++i) (void)a.next();
@@ -216,22 +236,13 @@ TEST_CASE("archive: damage in the middle of the newest segment is refused on reo
   }
   const std::string seg = segment_paths(dir.path).back();
   const auto size = fs::file_size(seg);
-  {
-    // Inside the third frame from the end: after the last index entry (one per 64 frames),
-    // where reopening reads frame by frame.
-    const int fd = ::open(seg.c_str(), O_RDWR);
-    std::vector<std::uint64_t> offsets;
-    detail::FrameReader frames(fd);
-    detail::FrameHeader h{};
-    for (std::uint64_t at = sizeof(detail::SegmentHeader); frames.read(at, h) == detail::FrameRead::ok;
-         at += detail::frame_bytes(h.length))
-      offsets.push_back(at);
-    REQUIRE(offsets.size() > 200);
-    REQUIRE(offsets.size() % detail::kFramesPerIndexEntry > 3);
-    const char flip = 0x5A;
-    REQUIRE(::pwrite(fd, &flip, 1, static_cast<off_t>(offsets[offsets.size() - 3] + 12)) == 1);  // its seq
-    ::close(fd);
-  }
+  // The sequence of the third frame from the end: after the last index entry (one per 64
+  // frames), where reopening reads frame by frame.
+  const std::vector<Frame> frames = frames_of(seg);
+  REQUIRE(frames.size() > 200);
+  REQUIRE(frames.size() % detail::kFramesPerIndexEntry > 3);
+  const char flip = 0x5A;
+  overwrite(seg, frames[frames.size() - 3].offset + 12, &flip, 1);
   try {
     ArchiveWriter w(dir.path, 1);
     FAIL("opened for appending over a damaged record with sound ones after it");
@@ -250,20 +261,14 @@ TEST_CASE("archive: a damaged length that claims a gigabyte is an error, not a g
   }
   REQUIRE(segment_paths(dir.path).size() > 1);  // damage in the newest could be a record being written
   const std::string seg = segment_paths(dir.path).front();
-  {
-    // The length field (offset 4 in the header) of the first message (the stream starts
-    // with a gap), at the largest value a sound header may carry: only the file's size
-    // and the CRC tell it is false.
-    const int fd = ::open(seg.c_str(), O_RDWR);
-    detail::FrameReader frames(fd);
-    detail::FrameHeader h{};
-    std::uint64_t at = sizeof(detail::SegmentHeader);
-    while (frames.read(at, h) == detail::FrameRead::ok && h.kind != detail::kFrameMessage) at += detail::frame_bytes(h.length);
-    REQUIRE(h.kind == detail::kFrameMessage);
-    const std::uint32_t claimed = detail::kMaxFramePayload;
-    REQUIRE(::pwrite(fd, &claimed, sizeof claimed, static_cast<off_t>(at + 4)) == sizeof claimed);
-    ::close(fd);
-  }
+  // The length field (offset 4 in the header) of the first message (the stream starts with
+  // a gap), at the largest value a sound header may carry: only the file's size and the CRC
+  // tell it is false.
+  const std::vector<Frame> frames = frames_of(seg);
+  const auto message = std::find_if(frames.begin(), frames.end(), [](const Frame& f) { return f.header.kind == detail::kFrameMessage; });
+  REQUIRE(message != frames.end());
+  const std::uint32_t claimed = detail::kMaxFramePayload;
+  overwrite(seg, message->offset + 4, &claimed, sizeof claimed);
   // In a child whose address space leaves no room for a gigabyte (sanitized builds reserve
   // terabytes of shadow memory, so there the limit is not set and only the error is checked).
   const pid_t pid = spawn([&] {
