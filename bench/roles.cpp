@@ -183,6 +183,39 @@ void drain(Rx& rx, OnMessage&& on_message) {
     if (p == Poll::message) on_message(g);
 }
 
+// The ping side of a round trip, whichever way the echo is read: publish on `tx` with
+// the payload stamped and the TSC as timestamp, one message in flight; `await_echo(ts, now)`
+// waits for the echo, sets `now` once it has been read and says whether it matched. Half
+// of each round trip goes into reader slot 0's histogram.
+template <class Tx, class AwaitEcho>
+int ping_loop(const Spec& spec, Control& c, Tx& tx, AwaitEcho&& await_echo) {
+  ReaderSlot& slot = c.readers[0];
+  const double tick_ns = c.ns_per_tick;
+  std::byte* buf = tx.buffer();
+  std::memset(buf, 0x5a, spec.size);
+  c.started.store(1, std::memory_order_release);
+  const u64 t0 = mono_ns();
+  const u64 cap = t0 + static_cast<u64>(spec.cap_s * 1e9);
+  u64 seq = 0;
+  for (; seq < spec.samples && c.stop.load(std::memory_order_relaxed) == 0; ++seq) {
+    if ((seq & 1023) == 0 && mono_ns() > cap) break;
+    stamp_payload(buf, spec.size, seq);
+    const u64 ts = tsc();
+    tx.send(spec.size, ts);
+    u64 now = 0;
+    const bool ok = await_echo(ts, now);
+    slot.hist.record(static_cast<u64>(static_cast<double>(now - ts) * tick_ns / 2));
+    if (!ok) ++slot.corrupt;
+    ++slot.delivered;
+  }
+  c.elapsed_ns = mono_ns() - t0;
+  c.published = seq;
+  c.producer_cpu_seen = ::sched_getcpu();
+  c.producer_done.store(1, std::memory_order_release);
+  tx.finish();
+  return slot.corrupt != 0 ? 3 : 0;
+}
+
 template <class Kind>
 struct Roles {
   static int producer(const Spec& spec, const Setup& s, Control& c) {
@@ -286,34 +319,14 @@ struct Roles {
     // The echo warms channel B up (below) until this Rx has seen it; then this warms up A.
     await_warm_up(*rx);
     await_subscribers(*tx, c, 0, 1);
-    ReaderSlot& slot = c.readers[0];
-    const double tick_ns = c.ns_per_tick;
-    std::byte* buf = tx->buffer();
-    std::memset(buf, 0x5a, spec.size);
-    c.started.store(1, std::memory_order_release);
-    const u64 t0 = mono_ns();
-    const u64 cap = t0 + static_cast<u64>(spec.cap_s * 1e9);
-    u64 seq = 0;
     Got g;
-    for (; seq < spec.samples && c.stop.load(std::memory_order_relaxed) == 0; ++seq) {
-      if ((seq & 1023) == 0 && mono_ns() > cap) break;
-      stamp_payload(buf, spec.size, seq);
-      const u64 ts = tsc();
-      tx->send(spec.size, ts);
+    return ping_loop(spec, c, *tx, [&](u64 ts, u64& now) {
       Poll p = rx->poll(g);
       if (p == Poll::empty) p = rx->wait(g, std::chrono::seconds(2));
       if (p != Poll::message) throw std::runtime_error("echo lost (no reply within 2 s)");
-      const u64 now = tsc_after_loads();
-      slot.hist.record(static_cast<u64>(static_cast<double>(now - ts) * tick_ns / 2));
-      if (!payload_ok(g, spec.size) || g.ts != ts) ++slot.corrupt;
-      ++slot.delivered;
-    }
-    c.elapsed_ns = mono_ns() - t0;
-    c.published = seq;
-    c.producer_cpu_seen = ::sched_getcpu();
-    c.producer_done.store(1, std::memory_order_release);
-    tx->finish();
-    return slot.corrupt != 0 ? 3 : 0;
+      now = tsc_after_loads();
+      return payload_ok(g, spec.size) && g.ts == ts;
+    });
   }
 
   static int echo(const Spec& spec, const Setup& s, Control& c) {
@@ -423,33 +436,13 @@ struct InplaceRoles {
     auto tx = Kind::tx(spec, s, c, 0, 1);
     if (!wait_flag(c.readers_ready, 1, 30)) throw std::runtime_error("echo did not attach");
     auto rx = Kind::rx(spec, s, c, 1, 1, 0);
-    ReaderSlot& slot = c.readers[0];
-    const double tick_ns = c.ns_per_tick;
-    std::byte* buf = tx->buffer();
-    std::memset(buf, 0x5a, spec.size);
-    c.started.store(1, std::memory_order_release);
-    const u64 t0 = mono_ns();
-    const u64 cap = t0 + static_cast<u64>(spec.cap_s * 1e9);
-    u64 seq = 0;
-    for (; seq < spec.samples && c.stop.load(std::memory_order_relaxed) == 0; ++seq) {
-      if ((seq & 1023) == 0 && mono_ns() > cap) break;
-      stamp_payload(buf, spec.size, seq);
-      const u64 ts = tsc();
-      tx->send(spec.size, ts);
+    return ping_loop(spec, c, *tx, [&](u64 ts, u64& now) {
       const std::span<const Message> echo = await_one(*rx);
       const bool ok = echo.size() == 1 && payload_ok(echo[0], spec.size) && echo[0].timestamp_ns == ts;
-      const u64 now = tsc_after_loads();
+      now = tsc_after_loads();
       if (!rx->confirm()) throw std::runtime_error("echo overwritten while read in place (" + rx->where() + ")");
-      slot.hist.record(static_cast<u64>(static_cast<double>(now - ts) * tick_ns / 2));
-      if (!ok) ++slot.corrupt;
-      ++slot.delivered;
-    }
-    c.elapsed_ns = mono_ns() - t0;
-    c.published = seq;
-    c.producer_cpu_seen = ::sched_getcpu();
-    c.producer_done.store(1, std::memory_order_release);
-    tx->finish();
-    return slot.corrupt != 0 ? 3 : 0;
+      return ok;
+    });
   }
 
   // Republishes each message from where it lies in ring A: one copy (into the producer's
