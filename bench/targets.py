@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Verdicts of one shmcast-bench run against the benchmark's targets (layout version 3).
+"""Verdicts of one shmcast-bench run against the benchmark's targets: layout version 3's
+against the mutex ring and the spsc fan-out, and the ring against iceoryx and ZeroMQ and
+its producer cost over the fan-out sweep (K=512 over K=1).
 
 Reads the bench.json that `shmcast-bench --out DIR` writes (or what `--json` printed) and
 prints one line per target cell (transport, K, size): MET or MISSED with the run's own
@@ -44,10 +46,17 @@ def num(v):
 class Report:
     def __init__(self, items):
         self.results = [i for i in items if "transport" in i and "workload" in i and not i.get("sweep")]
+        self.sweep = [i for i in items if "transport" in i and "workload" in i and i.get("sweep")]
 
     def find(self, transport, workload, readers, size):
         for r in self.results:
             if (r["transport"], r["workload"], r["readers"], r["size"]) == (transport, workload, readers, size):
+                return r
+        return None
+
+    def find_sweep(self, transport, workload, readers):
+        for r in self.sweep:
+            if (r["transport"], r["workload"], r["readers"]) == (transport, workload, readers):
                 return r
         return None
 
@@ -107,6 +116,40 @@ RATE_TARGETS = [
 ]
 
 
+PEERS = ("iceoryx", "zmq")  # what people install instead
+
+
+def print_peer_targets(rep, tally):
+    """Issue 18: the ring against iceoryx and ZeroMQ, and its producer cost with 512 readers."""
+    print(" against iceoryx and ZeroMQ, 64 B-1 KiB: ring ahead in per-reader rate in every cell both ran:")
+    cells = sorted({(r["readers"], r["size"]) for r in rep.results
+                    if r["workload"] == "throughput" and r["transport"] in PEERS and 64 <= r["size"] <= 1024})
+    for peer in PEERS:
+        for k, size in cells:
+            if rep.find(peer, "throughput", k, size) is not None:
+                for t in MODES:
+                    rate_target(tally, rep, t, peer, k, size, 1.0)
+    print(" ... and in paced one-way p50, K=1, 64 B (the peer's p50 over the ring's):")
+    for peer in PEERS:
+        for t in MODES:
+            ring, other = rep.find(t, "latency", 1, 64), rep.find(peer, "latency", 1, 64)
+            have = ring is not None and other is not None and positive(ring.get("p50_ns")) and other.get("p50_ns") is not None
+            tally.verdict("%s p50 over %s p50" % (peer, t), have, other["p50_ns"] / ring["p50_ns"] if have else 0, 1.0, True,
+                          "(%d vs %d ns)" % (other["p50_ns"], ring["p50_ns"]) if have else "")
+    print(" fan-out sweep, 64 B, registered readers: producer CPU/msg at K=512 over K=1:")
+    for t in MODES:
+        k1, k512 = rep.find_sweep(t, "throughput", 1), rep.find_sweep(t, "throughput", 512)
+        have = k1 is not None and k512 is not None and positive(k1.get("producer_cpu_ns_per_msg")) and \
+            k512.get("producer_cpu_ns_per_msg") is not None
+        tally.verdict("%s producer CPU/msg, K=512 over K=1" % t, have,
+                      num(k512["producer_cpu_ns_per_msg"]) / k1["producer_cpu_ns_per_msg"] if have else 0, 1.5, False,
+                      "(%.1f ns vs %.1f ns)" % (num(k512["producer_cpu_ns_per_msg"]), k1["producer_cpu_ns_per_msg"]) if have else "")
+    print(" stretch: 64 B, K=1 rate at least 20x iceoryx's and 30x ZeroMQ's:")
+    for peer, limit in (("iceoryx", 20.0), ("zmq", 30.0)):
+        for t in MODES:
+            rate_target(tally, rep, t, peer, 1, 64, limit)
+
+
 def print_targets(rep):
     tally = Tally()
     print("benchmark targets (layout version 3; this run's own ratios):")
@@ -139,7 +182,8 @@ def print_targets(rep):
         tally.verdict("%s paced one-way p50 over floor, K=1" % t, have,
                       lat["p50_ns"] / lat["floor_p50_ns"] if have else 0, 1.5, False,
                       "(%d vs %d ns)" % (lat["p50_ns"], lat["floor_p50_ns"]) if have else "")
-    failed = [r for r in rep.results if not r.get("ok", True)]
+    print_peer_targets(rep, tally)
+    failed = [r for r in rep.results + rep.sweep if not r.get("ok", True)]
     print("%d met, %d missed, %d not measured%s" % (tally.met, tally.missed, tally.na,
           "; %d point(s) FAILED their checks (their ratios are n/a)" % len(failed) if failed else ""))
 
