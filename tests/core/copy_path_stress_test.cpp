@@ -101,6 +101,14 @@ struct ReaderResult {
   std::array<std::uint64_t, kSizes.size()> delivered_by_size{};
 };
 
+// Sequences whose records fill the ring more than once, whatever the first of them: the
+// sizes cycle through kSizes, so two whole cycles more than a ring's bytes take.
+constexpr std::uint64_t kLapMessages = [] {
+  std::uint64_t cycle = 0;
+  for (std::size_t size : kSizes) cycle += record_bytes(size);
+  return (kGeometry.ring_bytes / cycle + 2) * kSizes.size();
+}();
+
 constexpr int kReaders = 3;
 constexpr int kPacedReader = 0;
 constexpr int kStalledReader = 2;
@@ -120,8 +128,9 @@ struct Shared {
 };
 
 // Reads until it has moved over `messages` sequences; checks every payload against the
-// one build_payload makes for its sequence. `stall_every`: sleep 1 ms every that many
-// messages. Returns the child's exit code.
+// one build_payload makes for its sequence. `stall_every`: every that many messages, wait
+// until the producer has published a lap past this reader (or all it will), so that it is
+// lapped however slowly the producer runs. Returns the child's exit code.
 int run_reader(const std::string& ring, Shared& shared, int index, WaitStrategy wait, std::uint64_t stall_every,
                std::uint64_t messages) {
   const bool paced = index == kPacedReader;
@@ -157,7 +166,12 @@ int run_reader(const std::string& ring, Shared& shared, int index, WaitStrategy 
       first = false;
       ++delivered;
       ++out.delivered_by_size[size_index(seq)];
-      if (stall_every != 0 && delivered % stall_every == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (stall_every != 0 && delivered % stall_every == 0) {
+        const std::uint64_t lapped_at = std::min(messages, seq + 1 + kLapMessages);
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (r.head() < lapped_at && std::chrono::steady_clock::now() < give_up)
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
     } else if (e.status == ReadStatus::gap) {
       if (!first && e.gap.first <= last) ++out.disorder;
       ++gaps;
@@ -214,7 +228,7 @@ TEST_CASE("copy_path: every payload copy path's boundaries across processes, one
   auto* shared = new (mapping) Shared;
 
   // The paced reader sleeps on the futex when idle; the free one polls; the third polls and
-  // stalls 1 ms every 64 messages, and is lapped each time.
+  // every 64 messages stalls until the producer is a lap ahead of it.
   const std::array<WaitStrategy, kReaders> waits{WaitStrategy::block, WaitStrategy::spin_yield, WaitStrategy::spin_yield};
   std::vector<pid_t> readers;
   for (int i = 0; i < kReaders; ++i) {
