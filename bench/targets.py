@@ -188,20 +188,25 @@ def print_targets(rep):
           "; %d point(s) FAILED their checks (their ratios are n/a)" % len(failed) if failed else ""))
 
 
+def load(path):
+    """The items of a run's bench.json (or of DIR/bench.json); raises OSError or ValueError."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "bench.json")
+    with open(path, encoding="utf-8") as f:
+        items = json.load(f)
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError("not a JSON array of objects")
+    return items
+
+
 def main(argv):
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
         print(__doc__.strip(), file=sys.stderr if len(argv) != 2 else sys.stdout)
         return 0 if len(argv) == 2 else 2
-    path = argv[1]
-    if os.path.isdir(path):
-        path = os.path.join(path, "bench.json")
     try:
-        with open(path, encoding="utf-8") as f:
-            items = json.load(f)
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ValueError("not a JSON array of objects")
+        items = load(argv[1])
     except (OSError, ValueError) as e:
-        print("targets.py: cannot read %s: %s" % (path, e), file=sys.stderr)
+        print("targets.py: cannot read %s: %s" % (argv[1], e), file=sys.stderr)
         return 2
     print_targets(Report(items))
     return 0
