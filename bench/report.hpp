@@ -24,6 +24,11 @@ struct Result {
   u64 published = 0, delivered = 0, missed = 0, samples = 0;
   u64 unconfirmed = 0;                 // ring-inplace: batches whose confirm() failed, over all readers
   std::int64_t producer_wakeups = -1;  // the ring's FUTEX_WAKE calls over the point (-1: not a ring point)
+  // Sweep throughput points with K > 1: the producer cost of K=1 runs of the same transport
+  // right before and right after, and their mean (run_sweep_pair in shmcast_bench.cpp).
+  double k1_producer_cpu_ns = NAN;
+  std::vector<double> k1_before_after_ns;
+  int pair_attempts = 0;
   u64 p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
   bool has_latency = false;
   std::optional<FloorProbe> floor;

@@ -149,6 +149,35 @@ Result median_of(std::vector<Result> rs) {
 // the floor moves with the host's placement from one probe to the next, and a run is
 // only comparable with its own probe. Paced latency points (a million messages at
 // --interval each, seconds apiece) run once: repeating them would triple the run.
+// A sweep throughput point with K > 1, bracketed by two K=1 runs of the same transport:
+// the producer's cost is read as a ratio to their mean. A VM's host may move its vCPUs
+// every few seconds, and that alone changes the producer's cost 3-4x (the 2-vCPU VM: a
+// 64-byte ring point reads 5 M msg/s for a few seconds, then 18 M, then 5 M again;
+// bench/README.md, "Fan-out sweep"), so a ratio of two points taken minutes apart measures
+// the host. K=1 runs before and after that disagree by more than 30 % say the host moved
+// during the point: it is run again, up to kPairAttempts times.
+constexpr int kPairAttempts = 4;
+constexpr double kPairSpread = 1.3;
+
+Result run_sweep_pair(const Spec& s, Run& run, int& point_id, std::FILE* log) {
+  Spec reference = s;
+  reference.readers = 1;
+  reference.reader_cpus.resize(1);
+  const auto cost = [](const Result& k1) { return k1.error.empty() && k1.skipped.empty() ? k1.producer_cpu_ns : NAN; };
+  for (int attempt = 1;; ++attempt) {
+    const double before = cost(run_point(reference, run.tick_ns, point_id++));
+    Result r = run_point(s, run.tick_ns, point_id++);
+    const double after = cost(run_point(reference, run.tick_ns, point_id++));
+    r.k1_before_after_ns = {before, after};
+    r.k1_producer_cpu_ns = (before + after) / 2;
+    r.pair_attempts = attempt;
+    const bool steady = std::max(before, after) <= kPairSpread * std::min(before, after);  // false if either is NaN
+    if (steady || attempt == kPairAttempts || !r.skipped.empty()) return r;
+    std::fprintf(log, " (K=1 %.0f ns before, %.0f after: the host moved, again)", before, after);
+    std::fflush(log);
+  }
+}
+
 void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std::FILE* log) {
   int point_id = 0;
   const bool can_probe = o.pin && o.cpus.size() >= 2;
@@ -171,7 +200,8 @@ void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std
         std::fprintf(log, "[%zu/%zu] %s%-12s %-10s K=%d size=%-6zu wait=%-5s run %d/%d ...", p + 1, points.size(), s.sweep ? "sweep " : "", name_of(s.transport),
                      name_of(s.workload), s.readers, s.size, name_of(s.wait), rep + 1, reps);
         std::fflush(log);
-        Result r = run_point(s, run.tick_ns, point_id++);
+        Result r = s.sweep && s.workload == Workload::throughput && s.readers > 1 ? run_sweep_pair(s, run, point_id, log)
+                                                                                  : run_point(s, run.tick_ns, point_id++);
         if (!r.skipped.empty()) {
           std::fprintf(log, " skipped: %s\n", r.skipped.c_str());
           add_note(run, r.skipped);
@@ -179,6 +209,9 @@ void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std
         }
         r.floor = floor;
         if (r.has_latency) std::fprintf(log, " p50 %llu ns%s\n", static_cast<unsigned long long>(r.p50), floor ? fmt(" (floor %.0f)", static_cast<double>(floor->p50)).c_str() : "");
+        else if (!std::isnan(r.k1_producer_cpu_ns))
+          std::fprintf(log, " %s msg/s/reader, loss %s; producer %.1f ns/msg, %.2fx K=1 around it\n", human(r.msgs_per_s).c_str(),
+                       human(static_cast<double>(r.missed)).c_str(), r.producer_cpu_ns, r.producer_cpu_ns / r.k1_producer_cpu_ns);
         else std::fprintf(log, " %s msg/s/reader, loss %s\n", human(r.msgs_per_s).c_str(), human(static_cast<double>(r.missed)).c_str());
         if (!r.error.empty()) std::fprintf(log, "   FAILED: %s\n", r.error.c_str());
         runs[p - i].push_back(r);
