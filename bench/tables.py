@@ -87,6 +87,12 @@ def main(argv):
               [[NAMES[t]] + [("%.0f" % r["producer_cpu_ns_per_msg"])
                              if (r := get(sweep, t, "throughput", k)) and r.get("producer_cpu_ns_per_msg") is not None else "-"
                              for k in ks] for t in transports])
+        print("Fan-out sweep: producer CPU per message over K=1 runs of the same transport right before and after"
+              " the point (the host may move the VM between points)\n")
+        table(["K"] + [str(k) for k in ks[1:]],
+              [[NAMES[t]] + [("%.2fx" % (r["producer_cpu_ns_per_msg"] / r["k1_producer_cpu_ns_per_msg"]))
+                             if (r := get(sweep, t, "throughput", k)) and r.get("producer_cpu_ns_per_msg") is not None
+                             and r.get("k1_producer_cpu_ns_per_msg") else "-" for k in ks[1:]] for t in transports])
         print("Fan-out sweep: paced p50 (p99) across all readers\n")
         table(["K"] + [str(k) for k in ks],
               [[NAMES[t]] + ["%s (%s)" % (ns(r["p50_ns"]), ns(r["p99_ns"])) if (r := get(sweep, t, "latency", k)) else "-"
