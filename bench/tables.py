@@ -8,7 +8,7 @@ usage: python3 bench/tables.py DIR/bench.json   (or DIR)
 import math
 import sys
 
-from targets import human, load, size_str
+from targets import human, run_on_file, size_str
 
 ORDER = ("ring", "ring-inplace", "mutex", "spsc-fanout", "iceoryx", "zmq")
 NAMES = {"ring": "ring, copying", "ring-inplace": "ring, in place", "mutex": "mutex ring",
@@ -31,15 +31,7 @@ def table(header, rows):
     print()
 
 
-def main(argv):
-    if len(argv) != 2 or argv[1] in ("-h", "--help"):
-        print(__doc__.strip(), file=sys.stderr if len(argv) != 2 else sys.stdout)
-        return 0 if len(argv) == 2 else 2
-    try:
-        items = load(argv[1])
-    except (OSError, ValueError) as e:
-        print("tables.py: cannot read %s: %s" % (argv[1], e), file=sys.stderr)
-        return 2
+def print_tables(items):
     results = [i for i in items if "transport" in i and "workload" in i]
     run = next((i for i in items if "machine" in i), {})
     regular = [r for r in results if not r.get("sweep")]
@@ -97,8 +89,7 @@ def main(argv):
         table(["K"] + [str(k) for k in ks],
               [[NAMES[t]] + ["%s (%s)" % (ns(r["p50_ns"]), ns(r["p99_ns"])) if (r := get(sweep, t, "latency", k)) else "-"
                              for k in ks] for t in transports])
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_on_file(sys.argv, __doc__, print_tables))

@@ -203,17 +203,24 @@ def load(path):
     return items
 
 
-def main(argv):
+def run_on_file(argv, doc, body):
+    """A bench.json tool's main: usage (exit 2, or 0 for --help), loading (exit 2 with the
+    reason), then body(items)."""
+    name = os.path.basename(argv[0])
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
-        print(__doc__.strip(), file=sys.stderr if len(argv) != 2 else sys.stdout)
+        print(doc.strip(), file=sys.stderr if len(argv) != 2 else sys.stdout)
         return 0 if len(argv) == 2 else 2
     try:
         items = load(argv[1])
     except (OSError, ValueError) as e:
-        print("targets.py: cannot read %s: %s" % (argv[1], e), file=sys.stderr)
+        print("%s: cannot read %s: %s" % (name, argv[1], e), file=sys.stderr)
         return 2
-    print_targets(Report(items))
+    body(items)
     return 0
+
+
+def main(argv):
+    return run_on_file(argv, __doc__, lambda items: print_targets(Report(items)))
 
 
 if __name__ == "__main__":
