@@ -130,6 +130,17 @@ std::vector<IndexRecord> read_index(const std::string& path) {
 
 namespace shmcast::detail {
 
+std::uint64_t read_at(int fd, std::byte* out, std::uint64_t n, std::uint64_t offset) noexcept {
+  std::uint64_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::pread(fd, out + got, n - got, static_cast<off_t>(offset + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<std::uint64_t>(r);
+  }
+  return got;
+}
+
 bool FrameReader::ensure(std::uint64_t offset, std::uint64_t n, std::uint64_t& available) {
   if (offset >= start_ && offset + n <= start_ + length_) {
     available = n;
@@ -149,13 +160,7 @@ bool FrameReader::ensure(std::uint64_t offset, std::uint64_t n, std::uint64_t& a
   }
   const std::uint64_t want = std::max(n, kChunk);
   if (buffer_.size() < want) buffer_.resize(want);
-  std::uint64_t got = 0;
-  while (got < want) {
-    const ssize_t r = ::pread(fd_, buffer_.data() + got, want - got, static_cast<off_t>(offset + got));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += static_cast<std::uint64_t>(r);
-  }
+  const std::uint64_t got = read_at(fd_, buffer_.data(), want, offset);
   start_ = offset;
   length_ = got;
   available = std::min(got, n);

@@ -103,6 +103,10 @@ enum class FrameRead {
   bad,   // cut short, implausible, or failing its CRC
 };
 
+// Up to `n` bytes of `fd` from `offset` into `out`, through short reads and EINTR; how many
+// it got (fewer at the end of the file or on an error).
+std::uint64_t read_at(int fd, std::byte* out, std::uint64_t n, std::uint64_t offset) noexcept;
+
 // Reads the frames of one segment file through a buffer of at least 1 MiB, so that
 // following a segment costs a system call per megabyte, not two per record.
 class FrameReader {

@@ -6,6 +6,7 @@
 
 #include "archive_format.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -83,8 +84,7 @@ struct ArchiveWriterState {
   void enforce_retention();
   void write_out();
   void sync_files();
-  void refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq, std::uint64_t size,
-                               FrameReader& frames_in) const;
+  void refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq, std::uint64_t size) const;
   void append_frame(const FrameHeader& header, const std::byte* payload);
 };
 
@@ -124,19 +124,32 @@ void ArchiveWriterState::open_existing() {
 // A crash leaves the newest segment's last record torn and nothing sound after it. A
 // sound record anywhere past the first bad one means damage in the middle instead:
 // cutting there would throw away records that read, so the writer refuses and the
-// operator decides. Frames start on 8-byte boundaries; every one of those is tried.
+// operator decides. Frames start on 8-byte boundaries; every one from `bad` to the end is
+// tried, reading the tail once in chunks (a torn record may be a gigabyte long) and
+// checking a frame's CRC only where its header is plausible, lies within the file and
+// does not go back in sequence.
 void ArchiveWriterState::refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq,
-                                                 std::uint64_t size, FrameReader& frames_in) const {
-  FrameHeader h{};
-  for (std::uint64_t at = bad; at + sizeof h <= size; at += 8) {
-    if (frames_in.read(at, h) != FrameRead::ok || (at != bad && h.seq < seq)) continue;
-    const std::string what = at == bad ? "record " + std::to_string(h.seq) + " at offset " + std::to_string(bad) +
-                                             " is out of order (" + std::to_string(seq) + " was expected)"
-                                       : "the record at offset " + std::to_string(bad) + " is damaged but record " +
-                                             std::to_string(h.seq) + " at offset " + std::to_string(at) + " after it reads";
-    throw Error(Errc::corrupt, where() + ": " + seg.path + ": " + what +
-                                   ": appending would cut it off. The archive reads up to sequence " + std::to_string(seq) +
-                                   "; record into a new directory, or move this segment aside");
+                                                 std::uint64_t size) const {
+  constexpr std::uint64_t kScanChunk = std::uint64_t{1} << 20;
+  std::vector<std::byte> chunk(kScanChunk + sizeof(FrameHeader));
+  FrameReader check(fd);
+  for (std::uint64_t base = bad; base + sizeof(FrameHeader) <= size; base += kScanChunk) {
+    const std::uint64_t want = std::min<std::uint64_t>(chunk.size(), size - base);
+    const std::uint64_t got = read_at(fd, chunk.data(), want, base);
+    for (std::uint64_t i = 0; i < kScanChunk && i + sizeof(FrameHeader) <= got; i += 8) {
+      FrameHeader h{};
+      std::memcpy(&h, chunk.data() + i, sizeof h);
+      const std::uint64_t at = base + i;
+      if (!plausible(h) || (at != bad && h.seq < seq) || at + frame_bytes(h.length) > size) continue;
+      if (check.read(at, h) != FrameRead::ok) continue;
+      const std::string what = at == bad ? "record " + std::to_string(h.seq) + " at offset " + std::to_string(bad) +
+                                               " is out of order (" + std::to_string(seq) + " was expected)"
+                                         : "the record at offset " + std::to_string(bad) + " is damaged but record " +
+                                               std::to_string(h.seq) + " at offset " + std::to_string(at) + " after it reads";
+      throw Error(Errc::corrupt, where() + ": " + seg.path + ": " + what +
+                                     ": appending would cut it off. The archive reads up to sequence " + std::to_string(seq) +
+                                     "; record into a new directory, or move this segment aside");
+    }
   }
 }
 
@@ -166,7 +179,7 @@ void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t firs
     offset += frame_bytes(h.length);
     ++frames;
   }
-  if (offset != size) refuse_cut_over_records(seg, offset, seq, size, frames_in);
+  if (offset != size) refuse_cut_over_records(seg, offset, seq, size);
   if (offset != size && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) throw_errno(where() + ": cutting " + seg.path, errno);
   written = offset;
   next_seq = seq;  // an empty newest segment still says where the archive goes on
