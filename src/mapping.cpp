@@ -10,7 +10,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -75,7 +74,11 @@ OpenedRing open_ring(std::string_view name, bool writable, std::chrono::millisec
   constexpr std::chrono::milliseconds kAbandonedAfter{100};
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const bip::mode_t mode = writable ? bip::read_write : bip::read_only;
-  std::optional<std::chrono::steady_clock::time_point> unlocked_since;  // unfinished and unlocked since
+  // Since when the object has been unfinished with nobody holding its lock (kNever: it is
+  // held, or not yet looked at). A sentinel, not an optional: GCC 12 warns, wrongly, that
+  // an optional time_point may be read uninitialised.
+  constexpr auto kNever = std::chrono::steady_clock::time_point::max();
+  auto unlocked_since = kNever;
   for (;;) {
     const bool may_retry = std::chrono::steady_clock::now() < deadline;
     bip::shared_memory_object object;
@@ -119,11 +122,11 @@ OpenedRing open_ring(std::string_view name, bool writable, std::chrono::millisec
     // the lock of for kAbandonedAfter will stay so: no need to wait out the timeout.
     const auto now = std::chrono::steady_clock::now();
     if (producer_lock_held(object.get_mapping_handle().handle)) {
-      unlocked_since.reset();
-    } else if (!unlocked_since) {
+      unlocked_since = kNever;
+    } else if (unlocked_since == kNever) {
       unlocked_since = now;
     }
-    if (unlocked_since && (!may_retry || now - *unlocked_since >= kAbandonedAfter))
+    if (unlocked_since != kNever && (!may_retry || now - unlocked_since >= kAbandonedAfter))
       throw Error(Errc::abandoned, name,
                     size == 0 ? "is an empty object that no process is creating: its creator died before sizing it, or "
                                 "something else made it"
