@@ -103,19 +103,31 @@ std::vector<int> parse_cpu_list(const std::string& text) {
   return out;
 }
 
-std::string relation(int a, int b) {
-  if (a < 0 || b < 0) return "unpinned";
-  if (a == b) return "same CPU";
-  const std::vector<int> siblings = siblings_of(a);
+const char* name_of(Relation r) {
+  switch (r) {
+    case Relation::unpinned: return "unpinned";
+    case Relation::unknown: return "unknown";
+    case Relation::same_cpu: return "same CPU";
+    case Relation::smt_siblings: return "SMT siblings";
+    case Relation::same_cache: return "same cache";
+    case Relation::cross_cache: return "cross-cache";
+  }
+  return "?";
+}
+
+Relation relation(int a, int b) {
+  if (a < 0 || b < 0) return Relation::unpinned;
+  if (a == b) return Relation::same_cpu;
+  if (contains(siblings_of(a), b)) return Relation::smt_siblings;
   const std::vector<int> cache = llc_of(a);
-  if (siblings.empty() && cache.empty()) return "unknown";
-  if (contains(siblings, b)) return "SMT siblings";
-  if (cache.empty()) return "unknown";
-  return contains(cache, b) ? "same cache" : "cross-cache";
+  if (cache.empty()) return Relation::unknown;
+  return contains(cache, b) ? Relation::same_cache : Relation::cross_cache;
 }
 
 std::optional<std::pair<int, int>> find_pair(Placement p, const std::vector<int>& cpus) {
-  const char* wanted = p == Placement::sibling ? "SMT siblings" : p == Placement::same_cache ? "same cache" : "cross-cache";
+  const Relation wanted = p == Placement::sibling      ? Relation::smt_siblings
+                          : p == Placement::same_cache ? Relation::same_cache
+                                                       : Relation::cross_cache;
   for (int a : cpus)
     for (int b : cpus)
       if (a != b && relation(a, b) == wanted) return std::pair{a, b};

@@ -17,10 +17,12 @@ inline constexpr Placement kAllPlacements[] = {Placement::sibling, Placement::sa
 
 const char* name_of(Placement p);  // "sibling", "same-cache", "cross": --placement's spelling
 
-// How CPUs `a` and `b` relate: "same CPU", "SMT siblings", "same cache" (they share the
-// last-level cache and are not siblings), "cross-cache"; "unpinned" if either is negative,
-// "unknown" where sysfs does not say.
-std::string relation(int a, int b);
+// How two CPUs relate. same_cache: they share the last-level cache and are not SMT
+// siblings. unpinned: either is negative (not pinned); unknown: sysfs does not say.
+enum class Relation { unpinned, unknown, same_cpu, smt_siblings, same_cache, cross_cache };
+const char* name_of(Relation r);  // "same CPU", "SMT siblings", "same cache", "cross-cache", ...
+
+Relation relation(int a, int b);
 
 // The first pair (producer, reader) of distinct CPUs from `cpus`, in that order of
 // preference, that stands in placement `p`; nullopt if none does.

@@ -111,14 +111,14 @@ Json result_json(const Result& r) {
   if (r.spec.transport == Transport::ring_inplace) j["unconfirmed_batches"] = r.unconfirmed;
   if (r.producer_wakeups >= 0) j["producer_wakeups"] = r.producer_wakeups;
   if (r.pair_attempts > 0) {
-    j["k1_producer_cpu_ns_per_msg"] = r.k1_producer_cpu_ns;
-    j["k1_before_after_ns"] = r.k1_before_after_ns;
+    j["k1_producer_cpu_ns_per_msg"] = r.k1_producer_cpu_ns();
+    j["k1_before_after_ns"] = {r.k1_before_ns, r.k1_after_ns};
     j["pair_attempts"] = r.pair_attempts;
   }
   if (r.spec.sweep) j["sweep"] = true;
   if (r.spec.workload == Workload::latency) j["interval_ns"] = r.spec.interval_ns;
   j["cpus_seen"] = {{"producer", r.producer_cpu_seen}, {"readers", r.reader_cpus_seen}};
-  j["placement"] = relation(r.producer_cpu_seen, r.reader_cpus_seen.empty() ? -1 : r.reader_cpus_seen.front());
+  j["placement"] = name_of(relation(r.producer_cpu_seen, r.reader_cpus_seen.empty() ? -1 : r.reader_cpus_seen.front()));
   j["ok"] = r.error.empty();
   if (!r.error.empty()) j["error"] = r.error;
   return j;
@@ -128,7 +128,7 @@ Json floor_json(const FloorProbe& f, const Spec& before) {
   Json j;
   j["probe"] = "pingpong";
   j["cpus"] = {f.cpu_a, f.cpu_b};
-  j["placement"] = relation(f.cpu_a, f.cpu_b);
+  j["placement"] = name_of(relation(f.cpu_a, f.cpu_b));
   j["before"] = {{"transport", name_of(before.transport)},
                  {"workload", name_of(before.workload)},
                  {"readers", before.readers},
@@ -301,10 +301,10 @@ void print_sweep_table(std::FILE* out, const Run& run) {
         const double total = static_cast<double>(r->delivered + r->missed);
         return total == 0 ? std::string("-") : fmt("%.2f", 100.0 * static_cast<double>(r->missed) / total);
       };
-      const bool paired = tp_ok && !std::isnan(tp->producer_cpu_ns) && tp->k1_producer_cpu_ns > 0;
+      const bool paired = tp_ok && !std::isnan(tp->producer_cpu_ns) && tp->k1_producer_cpu_ns() > 0;
       std::fprintf(out, "%-12s %4d %9s %6s %10s %10s %7s %9s %9s %8s %-12s%s\n", name_of(t), k,
                    tp_ok && !std::isnan(tp->producer_cpu_ns) ? fmt("%.1f", tp->producer_cpu_ns).c_str() : "-",
-                   paired ? fmt("%.2f", tp->producer_cpu_ns / tp->k1_producer_cpu_ns).c_str() : "-",
+                   paired ? fmt("%.2f", tp->producer_cpu_ns / tp->k1_producer_cpu_ns()).c_str() : "-",
                    tp_ok ? human(tp->msgs_per_s).c_str() : "-", tp_ok ? human(tp->min_msgs_per_s).c_str() : "-",
                    tp_ok ? loss(tp).c_str() : "-", lat_ok ? std::to_string(lat->p50).c_str() : "-",
                    lat_ok ? std::to_string(lat->p99).c_str() : "-", lat_ok ? loss(lat).c_str() : "-", cpus_str(tp_ok ? tp : lat).c_str(),
@@ -320,9 +320,9 @@ void print_sweep_table(std::FILE* out, const Run& run) {
                     "ended on (sched_getcpu).\n");
   for (Transport t : {Transport::ring, Transport::ring_inplace}) {
     const Result* ringk = find(run, t, Workload::throughput, ks.back(), 64, true);
-    if (ringk && ringk->error.empty() && ringk->k1_producer_cpu_ns > 0)
+    if (ringk && ringk->error.empty() && ringk->k1_producer_cpu_ns() > 0)
       std::fprintf(out, "%s producer CPU/msg at K=%d over K=1 around it: %.2fx (target <= 1.5x)\n", name_of(t), ks.back(),
-                   ringk->producer_cpu_ns / ringk->k1_producer_cpu_ns);
+                   ringk->producer_cpu_ns / ringk->k1_producer_cpu_ns());
   }
   for (const std::string& n : run.sweep_notes) std::fprintf(out, "note: %s\n", n.c_str());
 }

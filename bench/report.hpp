@@ -25,10 +25,11 @@ struct Result {
   u64 unconfirmed = 0;                 // ring-inplace: batches whose confirm() failed, over all readers
   std::int64_t producer_wakeups = -1;  // the ring's FUTEX_WAKE calls over the point (-1: not a ring point)
   // Sweep throughput points with K > 1: the producer cost of K=1 runs of the same transport
-  // right before and right after, and their mean (run_sweep_pair in shmcast_bench.cpp).
-  double k1_producer_cpu_ns = NAN;
-  std::vector<double> k1_before_after_ns;
+  // right before and right after (run_sweep_pair in shmcast_bench.cpp); NaN elsewhere.
+  double k1_before_ns = NAN, k1_after_ns = NAN;
   int pair_attempts = 0;
+  // What the point's producer cost is read against: the mean of the two.
+  [[nodiscard]] double k1_producer_cpu_ns() const noexcept { return (k1_before_ns + k1_after_ns) / 2; }
   u64 p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
   bool has_latency = false;
   std::optional<FloorProbe> floor;

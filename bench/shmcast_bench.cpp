@@ -142,20 +142,12 @@ Result median_of(std::vector<Result> rs) {
   return median;
 }
 
-// Runs every point and appends the kept results (and the floor probes) to `run`.
-// Throughput and rtt points run `repeat` times each, the transports interleaved per
-// configuration so that their ratios come from the same minutes; the median is kept.
-// An rtt point's median is taken over its ratio to the floor probe run right before it:
-// the floor moves with the host's placement from one probe to the next, and a run is
-// only comparable with its own probe. Paced latency points (a million messages at
-// --interval each, seconds apiece) run once: repeating them would triple the run.
 // A sweep throughput point with K > 1, bracketed by two K=1 runs of the same transport:
 // the producer's cost is read as a ratio to their mean. A VM's host may move its vCPUs
-// every few seconds, and that alone changes the producer's cost 3-4x (the 2-vCPU VM: a
-// 64-byte ring point reads 5 M msg/s for a few seconds, then 18 M, then 5 M again;
-// bench/README.md, "Fan-out sweep"), so a ratio of two points taken minutes apart measures
-// the host. K=1 runs before and after that disagree by more than 30 % say the host moved
-// during the point: it is run again, up to kPairAttempts times.
+// every few seconds, and that alone changes the producer's cost several times over
+// (bench/README.md, "Fan-out sweep"), so a ratio of two points taken minutes apart
+// measures the host. K=1 runs before and after that disagree by more than 30 % say the
+// host moved during the point: it is run again, up to kPairAttempts times.
 constexpr int kPairAttempts = 4;
 constexpr double kPairSpread = 1.3;
 
@@ -168,8 +160,8 @@ Result run_sweep_pair(const Spec& s, Run& run, int& point_id, std::FILE* log) {
     const double before = cost(run_point(reference, run.tick_ns, point_id++));
     Result r = run_point(s, run.tick_ns, point_id++);
     const double after = cost(run_point(reference, run.tick_ns, point_id++));
-    r.k1_before_after_ns = {before, after};
-    r.k1_producer_cpu_ns = (before + after) / 2;
+    r.k1_before_ns = before;
+    r.k1_after_ns = after;
     r.pair_attempts = attempt;
     const bool steady = std::max(before, after) <= kPairSpread * std::min(before, after);  // false if either is NaN
     if (steady || attempt == kPairAttempts || !r.skipped.empty()) return r;
@@ -178,6 +170,13 @@ Result run_sweep_pair(const Spec& s, Run& run, int& point_id, std::FILE* log) {
   }
 }
 
+// Runs every point and appends the kept results (and the floor probes) to `run`.
+// Throughput and rtt points run `repeat` times each, the transports interleaved per
+// configuration so that their ratios come from the same minutes; the median is kept.
+// An rtt point's median is taken over its ratio to the floor probe run right before it:
+// the floor moves with the host's placement from one probe to the next, and a run is
+// only comparable with its own probe. Paced latency points (a million messages at
+// --interval each, seconds apiece) run once: repeating them would triple the run.
 void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std::FILE* log) {
   int point_id = 0;
   const bool can_probe = o.pin && o.cpus.size() >= 2;
@@ -209,9 +208,9 @@ void run_points(const std::vector<Spec>& points, const Options& o, Run& run, std
         }
         r.floor = floor;
         if (r.has_latency) std::fprintf(log, " p50 %llu ns%s\n", static_cast<unsigned long long>(r.p50), floor ? fmt(" (floor %.0f)", static_cast<double>(floor->p50)).c_str() : "");
-        else if (!std::isnan(r.k1_producer_cpu_ns))
+        else if (!std::isnan(r.k1_producer_cpu_ns()))
           std::fprintf(log, " %s msg/s/reader, loss %s; producer %.1f ns/msg, %.2fx K=1 around it\n", human(r.msgs_per_s).c_str(),
-                       human(static_cast<double>(r.missed)).c_str(), r.producer_cpu_ns, r.producer_cpu_ns / r.k1_producer_cpu_ns);
+                       human(static_cast<double>(r.missed)).c_str(), r.producer_cpu_ns, r.producer_cpu_ns / r.k1_producer_cpu_ns());
         else std::fprintf(log, " %s msg/s/reader, loss %s\n", human(r.msgs_per_s).c_str(), human(static_cast<double>(r.missed)).c_str());
         if (!r.error.empty()) std::fprintf(log, "   FAILED: %s\n", r.error.c_str());
         runs[p - i].push_back(r);
@@ -229,7 +228,7 @@ std::string placement_line(const Options& o) {
   if (!o.pin) return "unpinned: the scheduler places every process";
   if (o.cpus.size() < 2) return "every process on CPU " + std::to_string(o.cpus.at(0));
   return "producer on CPU " + std::to_string(o.cpus[0]) + ", first reader on CPU " + std::to_string(o.cpus[1]) + ": " +
-         relation(o.cpus[0], o.cpus[1]) +
+         name_of(relation(o.cpus[0], o.cpus[1])) +
          (o.placement ? std::string(" (--placement ") + name_of(*o.placement) + ")" : std::string(" (the first two CPUs; --placement chooses)")) +
          "; " + topology(o.cpus);
 }

@@ -179,8 +179,10 @@ void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t firs
     offset += frame_bytes(h.length);
     ++frames;
   }
-  if (offset != size) refuse_cut_over_records(seg, offset, seq, size);
-  if (offset != size && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) throw_errno(where() + ": cutting " + seg.path, errno);
+  if (offset != size) {
+    refuse_cut_over_records(seg, offset, seq, size);
+    if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) throw_errno(where() + ": cutting " + seg.path, errno);
+  }
   written = offset;
   next_seq = seq;  // an empty newest segment still says where the archive goes on
   // The index: keep the entries below the cut, rewritten whole.

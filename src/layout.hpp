@@ -290,6 +290,11 @@ struct RecordMeta {
   u32 type;
   u64 timestamp_ns;
   [[nodiscard]] bool is_skip() const noexcept { return length == kSkipRecordLength; }
+  // Whether this is a sound skip record for record `seq`: it skips forward (its target,
+  // timestamp_ns, is past seq), and not past the last sequence (kMaxSequence).
+  [[nodiscard]] bool skips_forward_from(u64 seq) const noexcept {
+    return is_skip() && timestamp_ns > seq && timestamp_ns <= kMaxSequence;
+  }
 };
 
 struct RecordHeader {

@@ -246,7 +246,7 @@ inline ReadResult Reader::read_record() noexcept {
     if (!stayed_whole(*view_, at)) [[unlikely]] return on_lapped(seq, seq + 1);  // overwritten while read
     if (!fits) [[unlikely]] {
       // A skip record: [seq, target) were skipped by a producer that jumped ahead.
-      if (meta.is_skip() && meta.timestamp_ns > seq && meta.timestamp_ns <= kMaxSequence) {
+      if (meta.skips_forward_from(seq)) {
         if (retake_start(meta.timestamp_ns)) return read_record();
         return report_gap(seq, {meta.timestamp_ns, at + kRecordAlign});
       }

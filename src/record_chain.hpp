@@ -49,7 +49,7 @@ struct CheckedRecord {
   r.meta = header.meta();
   if (!stayed_whole(view, position, margin)) return std::nullopt;
   if (r.meta.is_skip()) {
-    if (r.meta.timestamp_ns <= r.seq || r.meta.timestamp_ns > kMaxSequence) return std::nullopt;  // a skip record skips forward, within the sequences
+    if (!r.meta.skips_forward_from(r.seq)) return std::nullopt;
     r.next = {r.meta.timestamp_ns, position + kRecordAlign};
   } else {
     if (!view.fits(position, r.meta.length)) return std::nullopt;

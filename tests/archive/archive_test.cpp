@@ -49,7 +49,8 @@ void write_stream(ArchiveWriter& w, std::uint64_t first, std::uint64_t end) {
 }
 
 // Reads everything from the archive's position; checks it is the stream from `first` on.
-std::uint64_t read_stream(Archive& a, std::uint64_t first) {
+// Returns the sequence after the last; `messages` (if given) gets how many messages it read.
+std::uint64_t read_stream(Archive& a, std::uint64_t first, std::uint64_t* messages = nullptr) {
   std::uint64_t expect = first;
   for (;;) {
     const ReadResult r = a.next();
@@ -63,6 +64,7 @@ std::uint64_t read_stream(Archive& a, std::uint64_t first) {
       REQUIRE(r.message.type == sized_type(expect));
       REQUIRE(r.message.timestamp_ns == expect * 10);
       ++expect;
+      if (messages != nullptr) ++*messages;
     }
   }
   return expect;
@@ -72,6 +74,23 @@ std::vector<std::string> segment_paths(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& s : detail::list_segments(dir)) out.push_back(s.path);
   return out;
+}
+
+// An archive of the stream from 0 to end-1 in `dir`, its writer closed.
+void write_archive(const std::string& dir, std::uint64_t end, const ArchiveOptions& options = {}) {
+  ArchiveWriter w(dir, 1, options);
+  write_stream(w, 0, end);
+}
+
+// Reopening an archive the writer repairs: it goes on at `next`, appends next..end-1, and
+// the whole archive then reads back as the stream from 0 to end-1.
+void carry_on_after_repair(const std::string& dir, std::uint64_t next, std::uint64_t end) {
+  ArchiveWriter w(dir, 1);
+  REQUIRE(*w.next_seq() == next);
+  write_stream(w, next, end);
+  w.sync();
+  Archive a(dir);
+  REQUIRE(read_stream(a, 0) == end);
 }
 
 struct Frame {
@@ -167,10 +186,7 @@ TEST_CASE("archive: messages and gaps of any size read back exactly, across segm
 
 TEST_CASE("archive: a torn last record is cut off on reopen, readers see it as not yet written") {
   TempDir dir;
-  {
-    ArchiveWriter w(dir.path, 1);
-    write_stream(w, 0, 500);
-  }
+  write_archive(dir.path, 500);
   const std::string last = segment_paths(dir.path).back();
   const auto full = fs::file_size(last);
   // A crash in the middle of the last record: cut it anywhere inside.
@@ -202,40 +218,24 @@ TEST_CASE("archive: a torn record of megabytes is cut off on reopen like any oth
   }
   const std::string last = segment_paths(dir.path).back();
   fs::resize_file(last, fs::file_size(last) - big.size() / 2);
-  ArchiveWriter w(dir.path, 1);
-  REQUIRE(*w.next_seq() == 50);
-  write_stream(w, 50, 60);
-  w.sync();
-  Archive a(dir.path);
-  REQUIRE(read_stream(a, 0) == 60);
+  carry_on_after_repair(dir.path, 50, 60);
 }
 
 TEST_CASE("archive: garbage after the last record is cut off too") {
   TempDir dir;
-  {
-    ArchiveWriter w(dir.path, 1);
-    write_stream(w, 0, 50);
-  }
+  write_archive(dir.path, 50);
   {
     const int fd = ::open(segment_paths(dir.path).back().c_str(), O_WRONLY | O_APPEND);
     const char junk[] = "\x01GSM not a frame at all, just bytes";
     REQUIRE(::write(fd, junk, sizeof junk) == static_cast<ssize_t>(sizeof junk));
     ::close(fd);
   }
-  ArchiveWriter w(dir.path, 1);
-  REQUIRE(*w.next_seq() == 50);
-  write_stream(w, 50, 60);
-  w.sync();
-  Archive a(dir.path);
-  REQUIRE(read_stream(a, 0) == 60);
+  carry_on_after_repair(dir.path, 50, 60);
 }
 
 TEST_CASE("archive: damage inside is an error naming the file and offset, never a crash") {
   TempDir dir;
-  {
-    ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 100'000});
-    write_stream(w, 0, 800);
-  }
+  write_archive(dir.path, 800, ArchiveOptions{.segment_bytes = 100'000});
   const std::string first = segment_paths(dir.path).front();
   const char flip = 0x5A;
   overwrite(first, 64 + 40, &flip, 1);  // the second frame's sequence (the first is the gap 0-4, a bare header)
@@ -251,10 +251,7 @@ TEST_CASE("archive: damage inside is an error naming the file and offset, never 
 
 TEST_CASE("archive: damage in the middle of the newest segment is refused on reopen, not cut off with what follows") {
   TempDir dir;
-  {
-    ArchiveWriter w(dir.path, 1);
-    write_stream(w, 0, 300);
-  }
+  write_archive(dir.path, 300);
   const std::string seg = segment_paths(dir.path).back();
   const auto size = fs::file_size(seg);
   // The sequence of the third frame from the end: after the last index entry (one per 64
@@ -276,10 +273,7 @@ TEST_CASE("archive: damage in the middle of the newest segment is refused on reo
 
 TEST_CASE("archive: a damaged length that claims a gigabyte is an error, not a gigabyte allocated") {
   TempDir dir;
-  {
-    ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 100'000});
-    write_stream(w, 0, 300);
-  }
+  write_archive(dir.path, 300, ArchiveOptions{.segment_bytes = 100'000});
   REQUIRE(segment_paths(dir.path).size() > 1);  // damage in the newest could be a record being written
   const std::string seg = segment_paths(dir.path).front();
   // The length field (offset 4 in the header) of the first message (the stream starts with
@@ -331,10 +325,7 @@ TEST_CASE("archive: foreign files, other versions and missing directories are to
   } catch (const Error& e) {
     REQUIRE(e.code() == Errc::not_found);
   }
-  {
-    ArchiveWriter w(dir.path, 1);
-    write_stream(w, 0, 10);
-  }
+  write_archive(dir.path, 10);
   const std::string seg = segment_paths(dir.path).front();
   detail::SegmentHeader h{};
   {
@@ -429,10 +420,7 @@ TEST_CASE("archive: a full disk stops the writer cleanly, with everything before
 
 TEST_CASE("archive: retention by age removes segments whose newest record is older than max_age") {
   TempDir dir;
-  {
-    ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 20'000});
-    write_stream(w, 0, 600);
-  }
+  write_archive(dir.path, 600, ArchiveOptions{.segment_bytes = 20'000});
   std::vector<std::string> before = segment_paths(dir.path);
   REQUIRE(before.size() >= 3);
   // All but the newest segment were last written two hours ago.
@@ -501,20 +489,8 @@ TEST_CASE("archive: a recorder killed at random points under a full-speed produc
   const ArchiveInfo info = a.info();
   REQUIRE(info.messages > 1000);
   REQUIRE(info.gaps >= 1);
-  std::uint64_t expect = info.first_seq, messages = 0;
-  for (ReadResult r = a.next(); r; r = a.next()) {
-    if (r.status == ReadStatus::gap) {
-      REQUIRE(r.gap.first == expect);
-      expect += r.gap.missed;
-    } else {
-      REQUIRE(r.message.seq == expect);
-      REQUIRE(verify_sized(r.message.payload, expect, kMax));
-      REQUIRE(r.message.timestamp_ns == expect * 10);
-      ++expect;
-      ++messages;
-    }
-  }
-  REQUIRE(expect == info.next_seq);
+  std::uint64_t messages = 0;
+  REQUIRE(read_stream(a, info.first_seq, &messages) == info.next_seq);
   REQUIRE(messages == info.messages);
   ::munmap(stop, 4096);
 }

@@ -122,89 +122,86 @@ pid_t spawn_paced_producer(Producer& p, std::chrono::milliseconds length, RunEnd
   });
 }
 
+// An 8 KiB ring and, in this process, a recorder reading it from sequence 0 into the
+// archive in `dir`. `publish_recorded(rounds)`: 25 sized messages a round, recorded before
+// the next round (less than the ring holds, so the recorder is never lapped).
+// `late_reader()`: a reader from sequence 0 that catches up from the archive.
+struct RecordedRing {
+  RingGuard ring{unique_ring("catchup")};
+  TempDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
+  Reader recorder{ring.name, ReaderOptions{.start = StartAt::sequence, .start_seq = 0, .label = "record"}};
+  ArchiveWriter w{dir.path, p.ring_id()};
+
+  void publish_recorded(int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      publish_sized(p, 25);
+      record_all(recorder, w);
+    }
+  }
+  Reader late_reader(const std::string& label = {}) const {
+    ReaderOptions o{.start = StartAt::sequence, .start_seq = 0, .label = label};
+    o.archive = dir.path;
+    return Reader(ring.name, o);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("catch-up: a reader reads what the ring lost from the archive, then the ring, with no gap") {
-  RingGuard ring(unique_ring("catchup"));
-  TempDir dir;
-  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
-  Reader recorder(ring.name, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
-  ArchiveWriter w(dir.path, p.ring_id());
-  for (int i = 0; i < 200; ++i) {
-    publish_sized(p, 25);
-    record_all(recorder, w);
-  }
-  REQUIRE(recorder.missed() == 0);
-  ReaderOptions o{.start = StartAt::sequence, .start_seq = 0};
-  o.archive = dir.path;
-  Reader r(ring.name, o);
+  RecordedRing f;
+  f.publish_recorded(200);
+  REQUIRE(f.recorder.missed() == 0);
+  Reader r = f.late_reader();
   REQUIRE(r.oldest() > 1000);  // the ring lost the start long ago
-  const Outcome out = follow(r, p.head());
+  const Outcome out = follow(r, f.p.head());
   REQUIRE(out.ok);
   REQUIRE(out.gaps == 0);
-  REQUIRE(out.delivered == p.head());
+  REQUIRE(out.delivered == f.p.head());
   REQUIRE(out.from_archive > 1000);
   REQUIRE_FALSE(r.catching_up());
   // Back in the ring: new messages come from it.
-  publish_sized(p, 3);
-  const Outcome more = follow(r, p.head());
+  publish_sized(f.p, 3);
+  const Outcome more = follow(r, f.p.head());
   REQUIRE(more.ok);
   REQUIRE(more.delivered == 3);
   REQUIRE(more.from_archive == 0);
 }
 
 TEST_CASE("catch-up: an archive behind the ring: what neither holds is one exact gap") {
-  RingGuard ring(unique_ring("catchup"));
-  TempDir dir;
-  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
-  Reader recorder(ring.name, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
-  ArchiveWriter w(dir.path, p.ring_id());
-  for (int i = 0; i < 40; ++i) {
-    publish_sized(p, 25);
-    record_all(recorder, w);
-  }
-  const std::uint64_t archived = *w.next_seq();  // the recorder stops here
-  publish_sized(p, 3000);
-  ReaderOptions o{.start = StartAt::sequence, .start_seq = 0};
-  o.archive = dir.path;
-  Reader r(ring.name, o);
+  RecordedRing f;
+  f.publish_recorded(40);
+  const std::uint64_t archived = *f.w.next_seq();  // the recorder stops here
+  publish_sized(f.p, 3000);
+  Reader r = f.late_reader();
   const std::uint64_t oldest = r.oldest();
   REQUIRE(oldest > archived);
-  const Outcome out = follow(r, p.head());
+  const Outcome out = follow(r, f.p.head());
   REQUIRE(out.ok);
   REQUIRE(out.gaps == 1);
   REQUIRE(out.gap_list[0].first == archived);
   // The gap ends where the ring resumed: no earlier than its oldest with the margin when asked.
   REQUIRE(out.gap_list[0].first + out.gap_list[0].missed >= oldest);
   REQUIRE(out.from_archive == archived);
-  REQUIRE(r.position() == p.head());
+  REQUIRE(r.position() == f.p.head());
 }
 
 TEST_CASE("catch-up: an archive with a gap of its own: the gap is reported, the ring covers what it still holds") {
-  RingGuard ring(unique_ring("catchup"));
-  TempDir dir;
-  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
-  Reader recorder(ring.name, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
-  ArchiveWriter w(dir.path, p.ring_id());
-  publish_sized(p, 50);
-  record_all(recorder, w);
-  publish_sized(p, 2000);  // the recorder is lapped: a gap record
-  record_all(recorder, w);
-  REQUIRE(recorder.gaps() == 1);
-  for (int i = 0; i < 40; ++i) {
-    publish_sized(p, 25);
-    record_all(recorder, w);
-  }
-  ArchiveInfo info = Archive(dir.path).info();
+  RecordedRing f;
+  publish_sized(f.p, 50);
+  record_all(f.recorder, f.w);
+  publish_sized(f.p, 2000);  // the recorder is lapped: a gap record
+  record_all(f.recorder, f.w);
+  REQUIRE(f.recorder.gaps() == 1);
+  f.publish_recorded(40);
+  ArchiveInfo info = Archive(f.dir.path).info();
   REQUIRE(info.gaps == 1);
-  ReaderOptions o{.start = StartAt::sequence, .start_seq = 0};
-  o.archive = dir.path;
-  Reader r(ring.name, o);
-  const Outcome out = follow(r, p.head());
+  Reader r = f.late_reader();
+  const Outcome out = follow(r, f.p.head());
   REQUIRE(out.ok);
   REQUIRE(out.gaps == 1);
   REQUIRE(out.missed == info.missed);
-  REQUIRE(r.position() == p.head());
+  REQUIRE(r.position() == f.p.head());
 }
 
 TEST_CASE("catch-up: processes: the producer keeps writing while a late reader catches up and switches back",
@@ -262,22 +259,13 @@ TEST_CASE("catch-up: processes: the producer keeps writing while a late reader c
 }
 
 TEST_CASE("catch-up: stat shows a reader in catch-up, with the lag it still has to make up") {
-  RingGuard ring(unique_ring("catchup"));
-  TempDir dir;
-  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
-  Reader recorder(ring.name, {.start = StartAt::sequence, .start_seq = 0, .label = "record"});
-  ArchiveWriter w(dir.path, p.ring_id());
-  for (int i = 0; i < 100; ++i) {
-    publish_sized(p, 25);
-    record_all(recorder, w);
-  }
-  ReaderOptions o{.start = StartAt::sequence, .start_seq = 0, .label = "late"};
-  o.archive = dir.path;
-  Reader r(ring.name, o);
+  RecordedRing f;
+  f.publish_recorded(100);
+  Reader r = f.late_reader("late");
   REQUIRE(r.try_read().status == ReadStatus::message);
   REQUIRE(r.catching_up());
   const auto late_status = [&] {
-    for (const ReaderStatus& s : inspect(ring.name).readers)
+    for (const ReaderStatus& s : inspect(f.ring.name).readers)
       if (s.label == "late") return s;
     FAIL("the late reader is not listed");
     return ReaderStatus{};
@@ -286,8 +274,8 @@ TEST_CASE("catch-up: stat shows a reader in catch-up, with the lag it still has 
   REQUIRE(s.catching_up);
   REQUIRE(s.state == ReaderState::catching_up);
   REQUIRE(std::string(to_string(s.state)) == "catch-up");
-  REQUIRE(s.lag == p.head() - 1);
-  while (r.position() < p.head()) REQUIRE(r.try_read().status == ReadStatus::message);
+  REQUIRE(s.lag == f.p.head() - 1);
+  while (r.position() < f.p.head()) REQUIRE(r.try_read().status == ReadStatus::message);
   s = late_status();
   REQUIRE_FALSE(s.catching_up);
   REQUIRE(s.lag == 0);
