@@ -135,6 +135,10 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
       app.add_option("--sweep-interval", o.sweep_interval_ns, "pacing of the sweep's latency points (default 10000: 100 k msg/s)")->type_name("NS");
   auto* sweep_samples = app.add_option("--sweep-samples", o.sweep_samples, "messages per paced sweep point (default 50000)")->type_name("N");
   auto* sweep_duration = app.add_option("--sweep-duration", o.sweep_duration_s, "seconds per unpaced sweep point (default 0.5)")->type_name("SEC");
+  bool no_give_back = false;
+  app.add_flag("--no-give-back", no_give_back,
+               "ring readers keep the lines they have read (ReaderOptions::give_back_lines = false):\n"
+               "for an A/B against the default, or where producer and reader are SMT siblings");
   app.add_flag("--json", o.json, "print one JSON array (results and probes) on stdout; the table goes to stderr");
   app.add_option("--out", o.out_dir, "write DIR/bench.json, DIR/table.txt, DIR/bench.gp and DIR/bench.png")->option_text("DIR");
   app.footer("Verdicts against the benchmark's targets: python3 bench/targets.py DIR/bench.json");
@@ -150,6 +154,7 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
 
   o.repeat = std::max(1, o.repeat);
   o.pin = !no_pin;
+  o.give_back = !no_give_back;
   if (!transports.empty()) {
     o.transports.clear();
     for (const std::string& t : transports) o.transports.push_back(transport_of(t));
@@ -232,6 +237,7 @@ std::vector<Spec> build_points(const Options& o) {
         s.reader_cpus.assign(static_cast<std::size_t>(k), -1);
       }
       s.duration_s = o.duration_s;
+      s.give_back = o.give_back;
       // Large messages are paced at no more than 2 bytes/ns, so that the latency workload
       // measures latency rather than a queue building up behind a saturated transport.
       s.interval_ns = std::max<u64>(o.interval_ns, size / 2);

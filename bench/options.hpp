@@ -43,6 +43,7 @@ struct Spec {
   u64 samples = 1'000'000;     // latency and rtt points stop after this many messages...
   double cap_s = 4.0;          // ... or this long, whichever comes first
   bool sweep = false;          // a point of the fan-out sweep (--sweep): reported in its own table
+  bool give_back = true;       // ring readers give their lines back (ReaderOptions::give_back_lines)
 };
 
 // The fan-out sweep's reader counts (--sweep-readers overrides them).
@@ -66,6 +67,7 @@ struct Options {
   std::optional<Placement> placement;  // --placement: cpus[0] and cpus[1] were chosen to stand in it
   bool json = false;
   std::string out_dir;
+  bool give_back = true;  // --no-give-back clears it: ReaderOptions::give_back_lines for every ring reader
   bool sizes_given = false;  // --sizes: rtt runs at each of them too (else at 64 B only)
   // The fan-out sweep: per K and transport, one unpaced throughput point (producer CPU per
   // message, per-reader delivered rate, loss) and one paced latency point, 64 B, readers

@@ -45,6 +45,7 @@ struct Run {
   long cpus_online = 0;
   std::string load;      // load averages at start and end
   std::string placement;  // where the producer and the first reader run, and why (placement.hpp)
+  bool give_back = true;  // ring readers gave their lines back (--no-give-back: false)
   double tick_ns = 1;
   std::vector<Result> results;
   std::vector<std::pair<FloorProbe, Spec>> floors;  // each floor probe and the point it was taken for

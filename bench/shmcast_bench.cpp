@@ -250,6 +250,12 @@ int main_impl(int argc, char** argv) {
                run.cpus_online, o.cpus.size(), o.pin ? "on" : "off", run.tick_ns);
   run.placement = placement_line(o);
   std::fprintf(log, "placement: %s\n", run.placement.c_str());
+  run.give_back = o.give_back;
+  if (!o.give_back) {
+    const std::string note = "ring readers kept the lines they read (--no-give-back)";
+    std::fprintf(log, "%s\n", note.c_str());
+    add_note(run, note);
+  }
 
   // Transports that cannot run here (not built; iceoryx: someone else's RouDi) are left out
   // with a note, in the log now and in the report.

@@ -128,20 +128,21 @@ class RingTx {
 // Registered, as the readers of a real deployment are (they show in `shmcast stat`), from
 // sequence 0: a reader the producer laps before its first read counts that loss
 // (StartAt::oldest would take its start again).
-inline ReaderOptions ring_reader_options(Wait wait) {
+inline ReaderOptions ring_reader_options(Wait wait, bool give_back) {
   ReaderOptions o;
   o.start = StartAt::sequence;
   o.start_seq = 0;
   o.on_gap = GapPolicy::oldest;
   o.wait = wait == Wait::spin ? WaitStrategy::spin : wait == Wait::yield ? WaitStrategy::spin_yield : WaitStrategy::block;
   o.label = "shmcast-bench";
+  o.give_back_lines = give_back;
   return o;
 }
 
 class RingRx {
  public:
   // A reader the registry could not take fails the point rather than read on unregistered.
-  RingRx(const std::string& name, Wait wait) : reader_(name, ring_reader_options(wait)) {
+  RingRx(const std::string& name, Wait wait, bool give_back) : reader_(name, ring_reader_options(wait, give_back)) {
     if (!reader_.registered()) throw std::runtime_error("ring reader not registered: " + reader_.registration_error());
   }
   Poll poll(Got& g) noexcept { return take(reader_.try_read(), g); }
@@ -167,7 +168,8 @@ class RingInplaceRx {
  public:
   static constexpr std::size_t kBatch = 64;
 
-  RingInplaceRx(const std::string& name, Wait wait) : reader_(name, ring_reader_options(wait)), wait_(wait) {
+  RingInplaceRx(const std::string& name, Wait wait, bool give_back)
+      : reader_(name, ring_reader_options(wait, give_back)), wait_(wait) {
     if (!reader_.registered()) throw std::runtime_error("ring reader not registered: " + reader_.registration_error());
   }
   // Non-blocking: the messages there now (up to kBatch; then messages() holds them), or 0

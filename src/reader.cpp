@@ -16,6 +16,7 @@
 
 #include "clock_internal.hpp"
 #include "layout.hpp"
+#include "line_give_back.hpp"
 #include "liveness.hpp"
 #include "payload_io.hpp"
 #include "reader_state.hpp"
@@ -105,6 +106,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   if (!options.register_reader) s.registration_error.clear();
   if (!options.archive.empty()) open_archive(/*at_attach=*/true);
   calibrate_clock();  // here, not in the first idle activity stamp (touch_registry)
+  line_flush_ = static_cast<std::uint8_t>(options.give_back_lines ? line_flush_available() : LineFlush::none);
 }
 
 Reader::Reader(Reader&&) noexcept = default;
@@ -186,11 +188,16 @@ void Reader::touch_registry() noexcept {
   entry_->stamp_activity(now_ns());
 }
 
-// Moves past `count` messages read (copied, or peeked and confirmed): one position store
-// in the registry for all of them.
+// Moves past `count` messages read (copied, or peeked and confirmed) from cursor_ on: one
+// position store in the registry for all of them, and their lines given back if the
+// reader is streaming (line_give_back.hpp).
 inline void Reader::deliver(std::uint64_t count, std::uint64_t next_seq, std::uint64_t next_position,
                             std::uint64_t timestamp_ns) noexcept {
   const std::uint64_t before = delivered_;
+  const std::uint64_t idle_polls = idle_polls_ - std::exchange(idle_polls_at_delivery_, idle_polls_);
+  given_back_ = give_back(*view_,
+                          lines_to_give_back(given_back_, cursor_, next_position, count, idle_polls, view_->ring_bytes()),
+                          static_cast<LineFlush>(line_flush_));
   position_ = next_seq;
   cursor_ = next_position;
   delivered_ += count;

@@ -73,6 +73,14 @@ struct ReaderOptions {
   // While the ring is being created (or does not exist yet, if wait_for_ring) attach retries this long.
   std::chrono::milliseconds attach_timeout{2000};
   bool wait_for_ring = false;
+  // While it streams through small messages (finding each one already there, records of
+  // up to 512 bytes), the reader gives the cache lines it has finished with back to memory,
+  // so that the producer, a lap later, does not have to take them back from this reader's
+  // core first (3-4x the rate at 64 B on the project's 2-vCPU VM; bench/README.md,
+  // "Reader line give-back"). It changes no byte and nothing any process reads. Turn it off
+  // when the reader shares a core's caches with the producer (SMT siblings), where there
+  // is nothing to give back and the lines would be fetched from memory for nothing.
+  bool give_back_lines = true;
   // An archive of this ring (a directory written by `shmcast record`). When the ring no
   // longer holds the sequence the reader wants, at its start or after it was lapped, the
   // reader reads the missing range from the archive, then goes back to the ring exactly at
@@ -207,6 +215,11 @@ class Reader {
   std::uint64_t missed_ = 0;
   std::uint64_t snapshots_ = 0;
   std::uint64_t idle_polls_ = 0;
+  // Line give-back (src/line_give_back.hpp): every data line below given_back_ was given
+  // back or passed over; idle_polls_ as of the last delivery; the instruction (LineFlush).
+  std::uint64_t given_back_ = 0;
+  std::uint64_t idle_polls_at_delivery_ = 0;
+  std::uint8_t line_flush_ = 0;
   // The last peek, until confirm(): how many, and where the chain goes on after them.
   std::uint64_t peeked_ = 0;
   std::uint64_t peeked_next_seq_ = 0;

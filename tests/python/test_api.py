@@ -102,6 +102,10 @@ def test_options_as_strings_and_enums(ring_name):
         for wait in ["block", "spin", "spin_yield", shmcast.WaitStrategy.spin_yield]:
             with shmcast.Reader(p.name, start="oldest", wait=wait, on_gap=shmcast.GapPolicy.snapshot) as r:
                 assert r.read(0.1).seq == 0
+        # Line give-back changes where lines are cached, never what a reader reads.
+        with shmcast.Reader(p.name, start="oldest", give_back_lines=False) as kept, \
+                shmcast.Reader(p.name, start="oldest") as given_back:
+            assert [kept.read(0).data for _ in range(5)] == [given_back.read(0).data for _ in range(5)]
         with pytest.raises(shmcast.InvalidArgumentError) as e:
             shmcast.Reader(p.name, start="newest")
         assert isinstance(e.value, ValueError) and e.value.code == "invalid_argument"
