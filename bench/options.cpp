@@ -139,6 +139,11 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
   app.add_flag("--no-give-back", no_give_back,
                "ring readers keep the lines they have read (ReaderOptions::give_back_lines = false):\n"
                "for an A/B against the default, or where producer and reader are SMT siblings");
+  app.add_option("--stand-back", o.stand_back,
+                 "ring readers of throughput points stand this many bytes behind a busy producer\n"
+                 "(ReaderOptions::stand_back_bytes; default 0: off; at most a quarter of the ring)")
+      ->transform(CLI::Validator(parse_size, "", "size"))
+      ->type_name("BYTES");
   app.add_flag("--json", o.json, "print one JSON array (results and probes) on stdout; the table goes to stderr");
   app.add_option("--out", o.out_dir, "write DIR/bench.json, DIR/table.txt, DIR/bench.gp and DIR/bench.png")->option_text("DIR");
   app.footer("Verdicts against the benchmark's targets: python3 bench/targets.py DIR/bench.json");
@@ -238,6 +243,7 @@ std::vector<Spec> build_points(const Options& o) {
       }
       s.duration_s = o.duration_s;
       s.give_back = o.give_back;
+      if (w == Workload::throughput) s.stand_back = o.stand_back;
       // Large messages are paced at no more than 2 bytes/ns, so that the latency workload
       // measures latency rather than a queue building up behind a saturated transport.
       s.interval_ns = std::max<u64>(o.interval_ns, size / 2);

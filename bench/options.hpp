@@ -44,6 +44,7 @@ struct Spec {
   double cap_s = 4.0;          // ... or this long, whichever comes first
   bool sweep = false;          // a point of the fan-out sweep (--sweep): reported in its own table
   bool give_back = true;       // ring readers give their lines back (ReaderOptions::give_back_lines)
+  u64 stand_back = 0;          // ring readers stand this far back while streaming (ReaderOptions::stand_back_bytes)
 };
 
 // The fan-out sweep's reader counts (--sweep-readers overrides them).
@@ -68,6 +69,7 @@ struct Options {
   bool json = false;
   std::string out_dir;
   bool give_back = true;  // --no-give-back clears it: ReaderOptions::give_back_lines for every ring reader
+  u64 stand_back = 0;     // --stand-back: ReaderOptions::stand_back_bytes for the throughput points' ring readers
   bool sizes_given = false;  // --sizes: rtt runs at each of them too (else at 64 B only)
   // The fan-out sweep: per K and transport, one unpaced throughput point (producer CPU per
   // message, per-reader delivered rate, loss) and one paced latency point, 64 B, readers

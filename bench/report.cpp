@@ -154,7 +154,7 @@ std::string bench_json(const Run& run) {
   for (const auto& [f, before] : run.floors) items.push_back(floor_json(f, before));
   for (const std::string& n : run.notes) items.push_back({{"note", n}});
   for (const std::string& n : run.sweep_notes) items.push_back({{"note", n}, {"sweep", true}});
-  items.push_back({{"machine", run.machine}, {"cpus_online", run.cpus_online}, {"tsc_ns_per_tick", run.tick_ns}, {"load", run.load}, {"placement", run.placement}, {"give_back", run.give_back}});
+  items.push_back({{"machine", run.machine}, {"cpus_online", run.cpus_online}, {"tsc_ns_per_tick", run.tick_ns}, {"load", run.load}, {"placement", run.placement}, {"give_back", run.give_back}, {"stand_back", run.stand_back}});
   // One array, laid out one object a line so that a diff or grep shows one point at a time.
   std::string out = "[\n";
   for (std::size_t i = 0; i < items.size(); ++i)

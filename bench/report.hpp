@@ -46,6 +46,7 @@ struct Run {
   std::string load;      // load averages at start and end
   std::string placement;  // where the producer and the first reader run, and why (placement.hpp)
   bool give_back = true;  // ring readers gave their lines back (--no-give-back: false)
+  std::uint64_t stand_back = 0;  // --stand-back: throughput points' ring readers stood this far back
   double tick_ns = 1;
   std::vector<Result> results;
   std::vector<std::pair<FloorProbe, Spec>> floors;  // each floor probe and the point it was taken for

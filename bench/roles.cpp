@@ -55,7 +55,7 @@ struct RingKind {
   }
   static std::unique_ptr<RingRx> rx(const Spec& spec, const Setup& s, Control& c, int ch, std::size_t, std::size_t) {
     if (!wait_flag(c.ring_ready[ch], 1, attach_timeout_s(spec.readers))) throw std::runtime_error("ring was never created");
-    return std::make_unique<RingRx>(s.ring_name[ch], spec.wait, spec.give_back);
+    return std::make_unique<RingRx>(s.ring_name[ch], spec.wait, spec.give_back, spec.stand_back);
   }
 };
 
@@ -68,7 +68,7 @@ struct RingInplaceKind {
   }
   static std::unique_ptr<RingInplaceRx> rx(const Spec& spec, const Setup& s, Control& c, int ch, std::size_t, std::size_t) {
     if (!wait_flag(c.ring_ready[ch], 1, attach_timeout_s(spec.readers))) throw std::runtime_error("ring was never created");
-    return std::make_unique<RingInplaceRx>(s.ring_name[ch], spec.wait, spec.give_back);
+    return std::make_unique<RingInplaceRx>(s.ring_name[ch], spec.wait, spec.give_back, spec.stand_back);
   }
 };
 

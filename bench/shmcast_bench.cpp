@@ -251,6 +251,13 @@ int main_impl(int argc, char** argv) {
   run.placement = placement_line(o);
   std::fprintf(log, "placement: %s\n", run.placement.c_str());
   run.give_back = o.give_back;
+  run.stand_back = o.stand_back;
+  if (o.stand_back != 0) {
+    const std::string note = "ring readers of throughput points stood " + std::to_string(o.stand_back) +
+                             " bytes behind a busy producer (--stand-back)";
+    std::fprintf(log, "%s\n", note.c_str());
+    add_note(run, note);
+  }
   if (!o.give_back) {
     const std::string note = "ring readers kept the lines they read (--no-give-back)";
     std::fprintf(log, "%s\n", note.c_str());

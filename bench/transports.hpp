@@ -128,7 +128,7 @@ class RingTx {
 // Registered, as the readers of a real deployment are (they show in `shmcast stat`), from
 // sequence 0: a reader the producer laps before its first read counts that loss
 // (StartAt::oldest would take its start again).
-inline ReaderOptions ring_reader_options(Wait wait, bool give_back) {
+inline ReaderOptions ring_reader_options(Wait wait, bool give_back, std::uint64_t stand_back) {
   ReaderOptions o;
   o.start = StartAt::sequence;
   o.start_seq = 0;
@@ -136,13 +136,15 @@ inline ReaderOptions ring_reader_options(Wait wait, bool give_back) {
   o.wait = wait == Wait::spin ? WaitStrategy::spin : wait == Wait::yield ? WaitStrategy::spin_yield : WaitStrategy::block;
   o.label = "shmcast-bench";
   o.give_back_lines = give_back;
+  o.stand_back_bytes = stand_back;
   return o;
 }
 
 class RingRx {
  public:
   // A reader the registry could not take fails the point rather than read on unregistered.
-  RingRx(const std::string& name, Wait wait, bool give_back) : reader_(name, ring_reader_options(wait, give_back)) {
+  RingRx(const std::string& name, Wait wait, bool give_back, std::uint64_t stand_back)
+      : reader_(name, ring_reader_options(wait, give_back, stand_back)) {
     if (!reader_.registered()) throw std::runtime_error("ring reader not registered: " + reader_.registration_error());
   }
   Poll poll(Got& g) noexcept { return take(reader_.try_read(), g); }
@@ -168,8 +170,8 @@ class RingInplaceRx {
  public:
   static constexpr std::size_t kBatch = 64;
 
-  RingInplaceRx(const std::string& name, Wait wait, bool give_back)
-      : reader_(name, ring_reader_options(wait, give_back)), wait_(wait) {
+  RingInplaceRx(const std::string& name, Wait wait, bool give_back, std::uint64_t stand_back)
+      : reader_(name, ring_reader_options(wait, give_back, stand_back)), wait_(wait) {
     if (!reader_.registered()) throw std::runtime_error("ring reader not registered: " + reader_.registration_error());
   }
   // Non-blocking: the messages there now (up to kBatch; then messages() holds them), or 0

@@ -1187,7 +1187,7 @@ PYBIND11_MODULE(shmcast, m) {
                        "buffer. delivered + missed == position - start (seeks aside).")
       .def(py::init([](const std::string& name, py::object start, std::uint64_t start_seq, py::object on_gap,
                        py::object wait, bool register_reader, const std::string& label, double attach_timeout,
-                       bool wait_for_ring, bool give_back_lines) {
+                       bool wait_for_ring, bool give_back_lines, std::uint64_t stand_back_bytes) {
              shmcast::ReaderOptions o;
              o.start = enum_arg<shmcast::StartAt>(start, "start",
                                                   {{"latest", shmcast::StartAt::latest},
@@ -1208,6 +1208,7 @@ PYBIND11_MODULE(shmcast, m) {
              o.attach_timeout = seconds_arg(attach_timeout, "attach_timeout");
              o.wait_for_ring = wait_for_ring;
              o.give_back_lines = give_back_lines;
+             o.stand_back_bytes = stand_back_bytes;
              auto out = std::make_unique<PyReader>();
              py::gil_scoped_release release;
              out->r.emplace(name, o);
@@ -1216,8 +1217,10 @@ PYBIND11_MODULE(shmcast, m) {
            py::arg("name"), py::kw_only(), py::arg("start") = "latest", py::arg("start_seq") = 0,
            py::arg("on_gap") = "oldest", py::arg("wait") = "block", py::arg("register") = true, py::arg("label") = "",
            py::arg("attach_timeout") = 2.0, py::arg("wait_for_ring") = false, py::arg("give_back_lines") = true,
+           py::arg("stand_back_bytes") = 0,
            "Attaches to ring `name`. start/on_gap/wait take the enums or their names. give_back_lines:\n"
-           "ReaderOptions::give_back_lines (turn it off when reader and producer are SMT siblings).")
+           "ReaderOptions::give_back_lines (turn it off when reader and producer are SMT siblings).\n"
+           "stand_back_bytes: ReaderOptions::stand_back_bytes (throughput over latency; 0, the default, is off).")
       .def("try_read", [](PyReader& s) { return s.read_event("try_read()", 0.0); },
            "The next event (Message, Gap or Snapshot), or None if nothing is new. Never blocks.")
       .def(

@@ -117,7 +117,9 @@ struct ProducerLine {
   }
   [[nodiscard]] u64 head() const noexcept { return head_.load(std::memory_order_acquire); }
   [[nodiscard]] u64 records() const noexcept { return records_.load(std::memory_order_acquire); }
-  // Read by a successor only, which holds the producer lock: relaxed.
+  // Read by a successor, which holds the producer lock, and as a hint of where the
+  // producer is by a reader standing back (stand_back.hpp), which trusts no record for
+  // it: relaxed.
   [[nodiscard]] u64 tail() const noexcept { return tail_.load(std::memory_order_relaxed); }
 
   // Statistics for observers: relaxed, each exact, together a moment's approximation.

@@ -9,13 +9,11 @@
 // instead, and sequential stores to such lines stream (our reading of the measurements in
 // bench/README.md, "Reader line give-back": 64 B messages, copying reader, 3-4x).
 //
-// When: only while the reader streams (fewer than kStreamingIdlePolls empty polls since
-// its last delivery: it found its next record committed, or nearly) and only for small
-// records (at most kGiveBackMaxRecordBytes on average over what was delivered). A reader
-// that waits for each message (paced messages, round trips) gives nothing back: there the
-// producer has time to take its lines back, and giving every line back raised the 64 B
-// round trip's p99 by about 80 ns. Larger records gained nothing, and lost at 4 KiB and
-// up, where the producer's stores stream already.
+// When: only while the reader streams (streaming.hpp), and only for small records (at
+// most kGiveBackMaxRecordBytes on average over what was delivered). A reader that waits
+// for each message gives nothing back: the producer has time to take its lines back, and
+// giving every line back raised the 64 B round trip's p99 by about 80 ns. Larger records
+// gained nothing, and lost at 4 KiB and up, where the producer's stores stream already.
 //
 // Safety: a flush never changes what memory holds, only where copies of it are cached, so
 // it cannot affect what any process reads. The line holding the next record's start is
@@ -26,6 +24,7 @@
 
 #include "layout.hpp"
 #include "ring_view.hpp"
+#include "streaming.hpp"
 
 #include <cstdint>
 
@@ -37,7 +36,6 @@
 namespace shmcast::detail {
 
 inline constexpr std::uint64_t kGiveBackMaxRecordBytes = 512;
-inline constexpr std::uint64_t kStreamingIdlePolls = 4;
 
 enum class LineFlush : std::uint8_t { none, clflush, clflushopt };
 
@@ -69,9 +67,8 @@ struct LineRange {
   const std::uint64_t line_mask = ~std::uint64_t{kCacheLine - 1};
   const std::uint64_t end = to & line_mask;
   const std::uint64_t begin = given_back > (from & line_mask) ? given_back : (from & line_mask);
-  const bool streaming = idle_polls < kStreamingIdlePolls;
   const bool small = to > from && to - from <= count * kGiveBackMaxRecordBytes && to - from <= ring_bytes;
-  if (!streaming || !small || begin >= end) return {end, end};
+  if (!streaming(idle_polls) || !small || begin >= end) return {end, end};
   return {begin, end};
 }
 

@@ -107,6 +107,12 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   if (!options.archive.empty()) open_archive(/*at_attach=*/true);
   calibrate_clock();  // here, not in the first idle activity stamp (touch_registry)
   line_flush_ = static_cast<std::uint8_t>(options.give_back_lines ? line_flush_available() : LineFlush::none);
+  if (options.stand_back_bytes > s.geometry.ring_bytes / 4)
+    throw Error(Errc::invalid_argument, s.name,
+                "stand_back_bytes " + std::to_string(options.stand_back_bytes) + " is more than a quarter of the ring (" +
+                    std::to_string(s.geometry.ring_bytes) + " bytes): a reader that far back would be lapped while it waits; use at most " +
+                    std::to_string(s.geometry.ring_bytes / 4));
+  stand_back_bytes_ = options.stand_back_bytes;
 }
 
 Reader::Reader(Reader&&) noexcept = default;
@@ -210,6 +216,17 @@ inline void Reader::deliver(std::uint64_t count, std::uint64_t next_seq, std::ui
 ReadResult Reader::try_read() noexcept {
   peeked_ = 0;
   if (state_->slow_path != 0) [[unlikely]] return read_slow_path();
+  if (stand_back_bytes_ != 0) [[unlikely]] {
+    const StandBack sb = stand_back(state_->stand_back, stand_back_bytes_, cursor_, idle_polls_ - idle_polls_at_delivery_,
+                                    [&] { return line_->tail(); });
+    if (sb.wait) return {};
+  }
+  return read_record();
+}
+
+ReadResult Reader::read_now() noexcept {
+  peeked_ = 0;
+  if (state_->slow_path != 0) [[unlikely]] return read_slow_path();
   return read_record();
 }
 
@@ -289,7 +306,7 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
   // Off the fast path, and whenever the next record is not a plain message, the copying
   // read decides the event; a message it returns is already copied and checked.
   const auto by_copy = [&]() -> Batch {
-    ReadResult r = try_read();
+    ReadResult r = read_now();
     if (r.status == ReadStatus::message) {
       out[0] = r.message;
       return Batch{1, {}};
@@ -297,11 +314,18 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
     return Batch{0, r};
   };
   if (state_->slow_path != 0) [[unlikely]] return by_copy();
+  std::uint64_t limit = kNoReadLimit;
+  if (stand_back_bytes_ != 0) [[unlikely]] {
+    const StandBack sb = stand_back(state_->stand_back, stand_back_bytes_, cursor_, idle_polls_ - idle_polls_at_delivery_,
+                                    [&] { return line_->tail(); });
+    if (sb.wait) return batch;
+    limit = sb.limit;
+  }
   std::uint64_t seq = position_;
   std::uint64_t at = cursor_;
   std::uint64_t last_ns = 0;
   std::size_t n = 0;
-  while (n < out.size()) {
+  while (n < out.size() && at < limit) {
     const RecordHeader& record = view_->record(at);
     const std::uint64_t stamp = record.stamp();
     if (stamp == record_stamp(seq)) {

@@ -6,6 +6,7 @@
 #include "mapping.hpp"
 #include "registry.hpp"
 #include "ring_view.hpp"
+#include "stand_back.hpp"
 
 #include <shmcast/archive.hpp>
 #include <shmcast/reader.hpp>
@@ -68,6 +69,7 @@ struct ReaderState {
   std::optional<std::chrono::steady_clock::time_point> archive_idle_since;  // at the archive's end since
   std::uint64_t pending_as_of = 0;
   std::uint64_t pending_length = 0;
+  StandBackState stand_back;  // ReaderOptions::stand_back_bytes (stand_back.hpp)
 };
 
 }  // namespace shmcast::detail

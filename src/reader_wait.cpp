@@ -39,6 +39,8 @@ ReadResult Reader::read(std::chrono::nanoseconds timeout) noexcept {
   }
 }
 
+// Reads here never stand back (ReaderOptions::stand_back_bytes): the re-check before a
+// sleep must see every message there is, or the reader could sleep past one.
 ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) noexcept {
   ReaderState& s = *state_;
   // No wait line to announce ourselves on: poll gently instead. A reader without a
@@ -49,7 +51,7 @@ ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) no
   // list unregistered readers either.
   if (!s.registry) {
     for (;;) {
-      if (ReadResult r = try_read()) return r;
+      if (ReadResult r = read_now()) return r;
       if (std::chrono::steady_clock::now() >= deadline) return {};
       timespec pause{0, 50'000};
       ::nanosleep(&pause, nullptr);
@@ -65,7 +67,7 @@ ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) no
     wait_line.arm();
     heavy_fence(reserve_->full_fence());
     const std::uint32_t word = line_->wake_word();
-    ReadResult r = try_read();
+    ReadResult r = read_now();
     if (!r) {
       const auto now = std::chrono::steady_clock::now();
       if (now < deadline) {
@@ -80,7 +82,7 @@ ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) no
       wait_line.remove_waiter();
     }
     if (r) return r;
-    if (ReadResult again = try_read()) return again;
+    if (ReadResult again = read_now()) return again;
     if (std::chrono::steady_clock::now() >= deadline) {
       touch_registry();
       return {};

@@ -81,6 +81,14 @@ struct ReaderOptions {
   // when the reader shares a core's caches with the producer (SMT siblings), where there
   // is nothing to give back and the lines would be fetched from memory for nothing.
   bool give_back_lines = true;
+  // Throughput over latency: while it streams and the producer keeps publishing, the reader
+  // reads only messages at least this many bytes behind the producer (0: off, the default;
+  // at most a quarter of the ring). A reader right behind a busy producer slows it 3-4x at
+  // 64 B on the project's 2-vCPU VM; one standing 8-16 KiB back does not (bench/README.md,
+  // "Reader stand-back"). Messages within that distance wait until the producer moves on,
+  // or pauses (then they are read within 32 polls). For recorders, bridges and analytics,
+  // not for a reader that wants each message as soon as it is published.
+  std::uint64_t stand_back_bytes = 0;
   // An archive of this ring (a directory written by `shmcast record`). When the ring no
   // longer holds the sequence the reader wants, at its start or after it was lapped, the
   // reader reads the missing range from the archive, then goes back to the ring exactly at
@@ -184,6 +192,7 @@ class Reader {
   };
   bool retake_start(std::uint64_t lost_until) noexcept;
   ReadResult read_slow_path() noexcept;
+  ReadResult read_now() noexcept;  // try_read without standing back
   ReadResult read_record() noexcept;
   ReadResult resolve_position() noexcept;
   ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept;
@@ -220,6 +229,7 @@ class Reader {
   std::uint64_t given_back_ = 0;
   std::uint64_t idle_polls_at_delivery_ = 0;
   std::uint8_t line_flush_ = 0;
+  std::uint64_t stand_back_bytes_ = 0;  // ReaderOptions::stand_back_bytes (its state is in ReaderState)
   // The last peek, until confirm(): how many, and where the chain goes on after them.
   std::uint64_t peeked_ = 0;
   std::uint64_t peeked_next_seq_ = 0;

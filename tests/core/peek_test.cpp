@@ -216,9 +216,12 @@ struct PeekShared {
 
 // Reads with peek (batches of 1 to 16) and, one read in four, try_read, until it has moved
 // over `messages` sequences. Every message of a batch is checked before confirm, as an
-// application would decode it; confirm's answer then says whether that check counts.
-int peek_reader(const std::string& ring, PeekTally& t, std::atomic<int>& attached, std::uint64_t messages, bool stall) {
-  Reader r(ring, {.start = StartAt::sequence, .start_seq = 0, .wait = WaitStrategy::spin_yield});
+// application would decode it; confirm's answer then says whether that check counts. A
+// reader standing back (`stand_back` bytes) must still reach the last message once the
+// producer stops.
+int peek_reader(const std::string& ring, PeekTally& t, std::atomic<int>& attached, std::uint64_t messages, bool stall,
+                std::uint64_t stand_back) {
+  Reader r(ring, {.start = StartAt::sequence, .start_seq = 0, .wait = WaitStrategy::spin_yield, .stand_back_bytes = stand_back});
   attached.fetch_add(1);
   const std::size_t max = r.geometry().message_limit();
   const std::uint64_t start = r.position();
@@ -287,7 +290,7 @@ int peek_reader(const std::string& ring, PeekTally& t, std::atomic<int>& attache
 }  // namespace
 
 TEST_CASE("processes: peek and confirm under a producer that laps its readers: every confirmed byte intact, exact "
-          "accounting",
+          "accounting (one reader stalls now and then, one stands back from the producer)",
           "[peek][stress][process]") {
   RingGuard g(unique_ring("peekprocs"));
   { Producer create = Producer::create(g.name, kSmall); }
@@ -297,7 +300,7 @@ TEST_CASE("processes: peek and confirm under a producer that laps its readers: e
   std::vector<pid_t> readers;
   for (int i = 0; i < 3; ++i)
     readers.push_back(shmcast::test::spawn([&, i] {
-      return peek_reader(g.name, shared->readers[i], shared->attached, kMessages, i == 2);
+      return peek_reader(g.name, shared->readers[i], shared->attached, kMessages, i == 2, i == 1 ? kSmall.ring_bytes / 8 : 0);
     }));
   while (shared->attached.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const pid_t producer = shmcast::test::spawn([&] {

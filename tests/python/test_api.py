@@ -106,6 +106,11 @@ def test_options_as_strings_and_enums(ring_name):
         with shmcast.Reader(p.name, start="oldest", give_back_lines=False) as kept, \
                 shmcast.Reader(p.name, start="oldest") as given_back:
             assert [kept.read(0).data for _ in range(5)] == [given_back.read(0).data for _ in range(5)]
+        # Standing back: a paused producer's messages are all read; too far is refused.
+        with shmcast.Reader(p.name, start="oldest", stand_back_bytes=1024) as back:
+            assert [back.read(1.0).data for _ in range(5)] == [bytes([i]) for i in range(5)]
+        with pytest.raises(shmcast.InvalidArgumentError):
+            shmcast.Reader(p.name, stand_back_bytes=p.geometry.ring_bytes)
         with pytest.raises(shmcast.InvalidArgumentError) as e:
             shmcast.Reader(p.name, start="newest")
         assert isinstance(e.value, ValueError) and e.value.code == "invalid_argument"
