@@ -12,8 +12,9 @@
 //
 // The tail is the producer's ProducerLine::tail, a hint read relaxed: it decides only when
 // and how far to read, never whether a record is trusted (the record protocol checks every
-// record as before). One look costs the producer one transfer of its line; a reader looks
-// once per batch, and after finding itself too near, only every kStandBackPolls polls.
+// record as before). One look costs the producer one transfer of its line: a reader reads
+// up to the limit a look gave without looking again, and after finding itself too near it
+// looks only every kStandBackPolls polls.
 // When the tail has not moved since the last look, the producer has paused: the reader
 // reads everything there is, so a burst's last messages wait at most those polls.
 #pragma once
@@ -29,6 +30,7 @@ inline constexpr std::uint64_t kNoReadLimit = ~std::uint64_t{0};
 
 struct StandBackState {
   std::uint64_t tail_seen = 0;   // the tail at the last look
+  std::uint64_t limit = 0;       // what that look allowed: records starting below it
   std::uint32_t polls_left = 0;  // polls to answer "nothing yet" before the next look
 };
 
@@ -48,6 +50,7 @@ template <class LoadTail>
     --state.polls_left;
     return {true, 0};
   }
+  if (cursor < state.limit) return {false, state.limit};
   if (!streaming(idle_polls_since_delivery)) return {};
   const std::uint64_t tail = load_tail();
   if (tail == state.tail_seen) return {};  // the producer has not moved: read what there is
@@ -56,7 +59,8 @@ template <class LoadTail>
     state.polls_left = kStandBackPolls;
     return {true, 0};
   }
-  return {false, tail - bytes};
+  state.limit = tail - bytes;
+  return {false, state.limit};
 }
 
 }  // namespace shmcast::detail

@@ -41,6 +41,10 @@ TEST_CASE("stand-back: the rule, look by look", "[stand-back]") {
   StandBack d = l.decide(s, 1000, 0, 0);
   CHECK((!d.wait && d.limit == 9000));
   CHECK(l.count == 1);
+  // Below that limit the reader reads on without looking again.
+  d = l.decide(s, 1000, 8000, 0);
+  CHECK((!d.wait && d.limit == 9000));
+  CHECK(l.count == 1);
   // The tail has not moved since: the producer paused, read what there is.
   d = l.decide(s, 1000, 9000, 0);
   CHECK((!d.wait && d.limit == kNoReadLimit));
