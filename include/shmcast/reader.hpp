@@ -117,7 +117,8 @@ class Reader {
   Reader& operator=(const Reader&) = delete;
   ~Reader();
 
-  // Non-blocking: the next event, or ReadStatus::empty.
+  // Non-blocking: the next event, or ReadStatus::empty (with stand_back_bytes set, also
+  // while the next message lies within that distance of a busy producer; peek likewise).
   [[nodiscard]] ReadResult try_read() noexcept;
   // Waits by the reader's strategy up to `timeout` for the next event; empty on timeout.
   [[nodiscard]] ReadResult read(std::chrono::nanoseconds timeout) noexcept;

@@ -72,8 +72,9 @@ TEST_CASE("stand-back: the rule, look by look", "[stand-back]") {
   CHECK(y.decide(young, 1000, 0, 0).wait);
 }
 
-TEST_CASE("stand-back: while the producer moves, nothing within the distance of its tail is read; once it pauses, "
-          "everything is, within the polls it waits",
+// (No ';' in test names: CTest would split the name there.)
+TEST_CASE("stand-back: nothing within the distance of a moving producer's tail is read, and all of it is within the "
+          "polls it waits once the producer pauses",
           "[stand-back]") {
   RingGuard g(unique_ring("standback"));
   constexpr std::uint64_t kBack = 1024;
