@@ -250,27 +250,22 @@ int main_impl(int argc, char** argv) {
                run.cpus_online, o.cpus.size(), o.pin ? "on" : "off", run.tick_ns);
   run.placement = placement_line(o);
   std::fprintf(log, "placement: %s\n", run.placement.c_str());
+  // What the reader of the report must know: in the log now, and under the table.
+  const auto say = [&](const std::string& note) {
+    std::fprintf(log, "%s\n", note.c_str());
+    add_note(run, note);
+  };
   run.give_back = o.give_back;
   run.stand_back = o.stand_back;
-  if (o.stand_back != 0) {
-    const std::string note = "ring readers of throughput points stood " + std::to_string(o.stand_back) +
-                             " bytes behind a busy producer (--stand-back)";
-    std::fprintf(log, "%s\n", note.c_str());
-    add_note(run, note);
-  }
-  if (!o.give_back) {
-    const std::string note = "ring readers kept the lines they read (--no-give-back)";
-    std::fprintf(log, "%s\n", note.c_str());
-    add_note(run, note);
-  }
+  if (o.stand_back != 0)
+    say("ring readers of throughput points stood " + std::to_string(o.stand_back) + " bytes behind a busy producer (--stand-back)");
+  if (!o.give_back) say("ring readers kept the lines they read (--no-give-back)");
 
-  // Transports that cannot run here (not built; iceoryx: someone else's RouDi) are left out
-  // with a note, in the log now and in the report.
+  // Transports that cannot run here (not built; iceoryx: someone else's RouDi) are left out.
   std::vector<Transport> runnable;
   for (Transport t : o.transports) {
     if (const std::string why = unavailable(t); !why.empty()) {
-      std::fprintf(log, "%s\n", why.c_str());
-      add_note(run, why);
+      say(why);
     } else {
       runnable.push_back(t);
     }

@@ -53,6 +53,13 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   s.geometry = opened.geometry;
   s.header = opened.header;
   s.ring = std::move(opened.segment);
+  // Checked before the reader claims anything (a registry entry, an archive).
+  if (options.stand_back_bytes > s.geometry.ring_bytes / 4)
+    throw Error(Errc::invalid_argument, s.name,
+                "stand_back_bytes " + std::to_string(options.stand_back_bytes) + " is more than a quarter of the ring (" +
+                    std::to_string(s.geometry.ring_bytes) + " bytes): a reader that far back would be lapped while it waits; use at most " +
+                    std::to_string(s.geometry.ring_bytes / 4));
+  stand_back_bytes_ = options.stand_back_bytes;
   s.view = RingView(s.ring.base(), s.geometry);
   populate(s.ring, /*writable=*/false);
   s.identity = identity_of(s.ring);
@@ -106,13 +113,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   if (!options.register_reader) s.registration_error.clear();
   if (!options.archive.empty()) open_archive(/*at_attach=*/true);
   calibrate_clock();  // here, not in the first idle activity stamp (touch_registry)
-  line_flush_ = static_cast<std::uint8_t>(options.give_back_lines ? line_flush_available() : LineFlush::none);
-  if (options.stand_back_bytes > s.geometry.ring_bytes / 4)
-    throw Error(Errc::invalid_argument, s.name,
-                "stand_back_bytes " + std::to_string(options.stand_back_bytes) + " is more than a quarter of the ring (" +
-                    std::to_string(s.geometry.ring_bytes) + " bytes): a reader that far back would be lapped while it waits; use at most " +
-                    std::to_string(s.geometry.ring_bytes / 4));
-  stand_back_bytes_ = options.stand_back_bytes;
+  line_flush_ = options.give_back_lines ? line_flush_available() : LineFlush::none;
 }
 
 Reader::Reader(Reader&&) noexcept = default;
@@ -203,7 +204,7 @@ inline void Reader::deliver(std::uint64_t count, std::uint64_t next_seq, std::ui
   const std::uint64_t idle_polls = idle_polls_ - std::exchange(idle_polls_at_delivery_, idle_polls_);
   given_back_ = give_back(*view_,
                           lines_to_give_back(given_back_, cursor_, next_position, count, idle_polls, view_->ring_bytes()),
-                          static_cast<LineFlush>(line_flush_));
+                          line_flush_);
   position_ = next_seq;
   cursor_ = next_position;
   delivered_ += count;
@@ -213,15 +214,22 @@ inline void Reader::deliver(std::uint64_t count, std::uint64_t next_seq, std::ui
   }
 }
 
+// Where a reader standing back may read up to now (stand_back.hpp); at or below cursor_:
+// nothing yet, without touching the ring.
+inline std::uint64_t Reader::stand_back_limit() noexcept {
+  const StandBack sb = stand_back(state_->stand_back, stand_back_bytes_, cursor_, idle_polls_ - idle_polls_at_delivery_,
+                                  [&] { return line_->tail(); });
+  return sb.wait ? cursor_ : sb.limit;
+}
+
 ReadResult Reader::try_read() noexcept {
-  peeked_ = 0;
-  if (state_->slow_path != 0) [[unlikely]] return read_slow_path();
-  if (stand_back_bytes_ != 0) [[unlikely]] {
-    const StandBack sb = stand_back(state_->stand_back, stand_back_bytes_, cursor_, idle_polls_ - idle_polls_at_delivery_,
-                                    [&] { return line_->tail(); });
-    if (sb.wait) return {};
+  if (stand_back_bytes_ != 0 && state_->slow_path == 0) [[unlikely]] {
+    if (stand_back_limit() <= cursor_) {
+      peeked_ = 0;
+      return {};
+    }
   }
-  return read_record();
+  return read_now();
 }
 
 ReadResult Reader::read_now() noexcept {
@@ -314,13 +322,8 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
     return Batch{0, r};
   };
   if (state_->slow_path != 0) [[unlikely]] return by_copy();
-  std::uint64_t limit = kNoReadLimit;
-  if (stand_back_bytes_ != 0) [[unlikely]] {
-    const StandBack sb = stand_back(state_->stand_back, stand_back_bytes_, cursor_, idle_polls_ - idle_polls_at_delivery_,
-                                    [&] { return line_->tail(); });
-    if (sb.wait) return batch;
-    limit = sb.limit;
-  }
+  const std::uint64_t limit = stand_back_bytes_ != 0 ? stand_back_limit() : kNoReadLimit;
+  if (limit <= cursor_) return batch;
   std::uint64_t seq = position_;
   std::uint64_t at = cursor_;
   std::uint64_t last_ns = 0;

@@ -35,6 +35,7 @@ struct ReserveLine;
 struct SequenceLine;
 struct ReaderEntry;
 class RingView;
+enum class LineFlush : std::uint8_t;
 }  // namespace detail
 
 // A reader that starts at `latest` or `oldest` takes its start again, by the same rule,
@@ -84,8 +85,8 @@ struct ReaderOptions {
   // Throughput over latency: while it streams and the producer keeps publishing, the reader
   // reads only messages at least this many bytes behind the producer (0: off, the default;
   // at most a quarter of the ring). A reader right behind a busy producer slows it 3-4x at
-  // 64 B on the project's 2-vCPU VM; one standing 8-16 KiB back does not (bench/README.md,
-  // "Reader stand-back"). Messages within that distance wait until the producer moves on,
+  // 64 B on the project's 2-vCPU VM (55-60 ns a message); one standing 16 KiB back left it
+  // at 17-19 ns (bench/README.md, "Reader stand-back"). Messages within that distance wait until the producer moves on,
   // or pauses (then they are read within 32 polls). For recorders, bridges and analytics,
   // not for a reader that wants each message as soon as it is published.
   std::uint64_t stand_back_bytes = 0;
@@ -194,6 +195,7 @@ class Reader {
   bool retake_start(std::uint64_t lost_until) noexcept;
   ReadResult read_slow_path() noexcept;
   ReadResult read_now() noexcept;  // try_read without standing back
+  std::uint64_t stand_back_limit() noexcept;
   ReadResult read_record() noexcept;
   ReadResult resolve_position() noexcept;
   ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept;
@@ -229,7 +231,7 @@ class Reader {
   // back or passed over; idle_polls_ as of the last delivery; the instruction (LineFlush).
   std::uint64_t given_back_ = 0;
   std::uint64_t idle_polls_at_delivery_ = 0;
-  std::uint8_t line_flush_ = 0;
+  detail::LineFlush line_flush_{};
   std::uint64_t stand_back_bytes_ = 0;  // ReaderOptions::stand_back_bytes (its state is in ReaderState)
   // The last peek, until confirm(): how many, and where the chain goes on after them.
   std::uint64_t peeked_ = 0;
