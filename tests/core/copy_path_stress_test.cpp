@@ -50,11 +50,7 @@ constexpr bool kWideCopies = true;
 constexpr bool kWideCopies = false;
 #endif
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr std::uint64_t kMessages = 10'000;
-#else
-constexpr std::uint64_t kMessages = 50'000;
-#endif
+constexpr std::uint64_t kMessages = shmcast::test::kSanitized ? 10'000 : 50'000;
 
 // 64 KiB of records of up to 8 KiB: about sixty messages of this mix, so that the stalled
 // reader is lapped at every stall and resumes 4 KiB (a sixteenth) ahead of the producer.

@@ -193,11 +193,7 @@ TEST_CASE("peek: a batch overwritten while held is never delivered, and the next
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr std::uint64_t kMessages = 100'000;
-#else
-constexpr std::uint64_t kMessages = 1'000'000;
-#endif
+constexpr std::uint64_t kMessages = shmcast::test::kSanitized ? 100'000 : 1'000'000;
 
 struct PeekTally {
   std::uint64_t done = 0;

@@ -19,11 +19,7 @@ using shmcast::test::unique_ring;
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr std::uint64_t kMessages = 100'000;
-#else
-constexpr std::uint64_t kMessages = 1'000'000;
-#endif
+constexpr std::uint64_t kMessages = shmcast::test::kSanitized ? 100'000 : 1'000'000;
 
 struct ReaderTally {
   std::atomic<std::uint64_t> delivered{0}, missed{0}, gaps{0}, corrupt{0}, wrong_type{0}, disorder{0}, span{0},
