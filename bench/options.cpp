@@ -4,6 +4,7 @@
 
 #include "control.hpp"
 #include "placement.hpp"
+#include "setup.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -45,6 +46,25 @@ std::string parse_size(std::string& s) {
   if (kib) n *= 1024;
   if (n < 8 || n > 65536 || n % 8 != 0) return "sizes must be multiples of 8 in [8, 65536], not " + s;
   s = std::to_string(n);
+  return {};
+}
+
+// A byte count: bytes, or KiB / MiB with a K / M suffix ("16K" = 16384), below 2^40.
+// Rewrites `s` as the number of bytes; returns what is wrong, or "".
+std::string parse_bytes(std::string& s) {
+  std::size_t end = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(s, &end);
+  } catch (const std::exception&) {
+    end = 0;
+  }
+  const char unit = end != 0 && end + 1 == s.size() ? static_cast<char>(s[end] & ~0x20) : '\0';
+  if (end == 0 || s[0] == '-' || (end != s.size() && unit != 'K' && unit != 'M'))
+    return "'" + s + "' is not a byte count (bytes, or KiB / MiB with a K / M suffix)";
+  const unsigned shift = unit == 'K' ? 10 : unit == 'M' ? 20 : 0;
+  if (n >= (1ULL << (40 - shift))) return "'" + s + "' is too large (at most 2^40 - 1 bytes)";
+  s = std::to_string(n << shift);
   return {};
 }
 
@@ -142,7 +162,7 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
   app.add_option("--stand-back", o.stand_back,
                  "ring readers of throughput points stand this many bytes behind a busy producer\n"
                  "(ReaderOptions::stand_back_bytes; default 0: off; at most a quarter of the ring)")
-      ->transform(CLI::Validator(parse_size, "", "size"))
+      ->transform(CLI::Validator(parse_bytes, "", "bytes"))
       ->type_name("BYTES");
   app.add_flag("--json", o.json, "print one JSON array (results and probes) on stdout; the table goes to stderr");
   app.add_option("--out", o.out_dir, "write DIR/bench.json, DIR/table.txt, DIR/bench.gp and DIR/bench.png")->option_text("DIR");
@@ -210,6 +230,19 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
     for (int c : o.cpus)
       if (c != pair->first && c != pair->second) ordered.push_back(c);
     o.cpus = std::move(ordered);
+  }
+  // The library refuses a distance over a quarter of the ring (stand_back.hpp); say which
+  // points' ring is too small before any runs, rather than fail them one by one.
+  for (const Spec& s : build_points(o)) {
+    const u64 ring = geometry_for(s.size).ring_bytes;
+    if (s.stand_back > ring / 4) {
+      std::fprintf(stderr,
+                   "shmcast-bench: --stand-back %llu is more than a quarter of the %llu-byte ring the %zu-byte points use.\n"
+                   "Give at most %llu, or leave %zu out of --sizes.\n",
+                   static_cast<unsigned long long>(s.stand_back), static_cast<unsigned long long>(ring), s.size,
+                   static_cast<unsigned long long>(ring / 4), s.size);
+      return 2;
+    }
   }
   return std::nullopt;
 }
