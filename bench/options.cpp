@@ -9,8 +9,10 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sched.h>
 
 namespace shmcast::bench {
@@ -31,40 +33,39 @@ const char* name_of(Wait w) { return w == Wait::spin ? "spin" : w == Wait::yield
 
 namespace {
 
-// A message size: bytes, or KiB with a K suffix ("1K" = 1024), a multiple of 8 in
-// [8, 64K]. Rewrites `s` as the number of bytes; returns what is wrong, or "".
-std::string parse_size(std::string& s) {
+// A byte count: bytes, or KiB / MiB with a K / M suffix in either case ("16K" = 16384),
+// below 2^40; nullopt when `s` is not one.
+std::optional<unsigned long long> byte_count(const std::string& s) {
   std::size_t end = 0;
   unsigned long long n = 0;
   try {
     n = std::stoull(s, &end);
   } catch (const std::exception&) {
-    end = 0;
+    return std::nullopt;
   }
-  const bool kib = end != 0 && end + 1 == s.size() && (s[end] == 'K' || s[end] == 'k');
-  if (end == 0 || s[0] == '-' || (end != s.size() && !kib)) return "'" + s + "' is not a size (bytes, or KiB with a K suffix)";
-  if (kib) n *= 1024;
-  if (n < 8 || n > 65536 || n % 8 != 0) return "sizes must be multiples of 8 in [8, 65536], not " + s;
-  s = std::to_string(n);
+  const char unit = end + 1 == s.size() ? static_cast<char>(std::toupper(static_cast<unsigned char>(s[end]))) : '\0';
+  if (end == 0 || s[0] == '-' || (end != s.size() && unit != 'K' && unit != 'M')) return std::nullopt;
+  const unsigned shift = unit == 'K' ? 10 : unit == 'M' ? 20 : 0;
+  if (n >= (1ULL << (40 - shift))) return std::nullopt;
+  return n << shift;
+}
+
+// A message size: a byte count that is a multiple of 8 in [8, 64K]. Rewrites `s` as the
+// number of bytes; returns what is wrong, or "".
+std::string parse_size(std::string& s) {
+  const std::optional<unsigned long long> n = byte_count(s);
+  if (!n) return "'" + s + "' is not a size (bytes, or KiB with a K suffix)";
+  if (*n < 8 || *n > 65536 || *n % 8 != 0) return "sizes must be multiples of 8 in [8, 65536], not " + s;
+  s = std::to_string(*n);
   return {};
 }
 
-// A byte count: bytes, or KiB / MiB with a K / M suffix ("16K" = 16384), below 2^40.
-// Rewrites `s` as the number of bytes; returns what is wrong, or "".
+// A distance in bytes (--stand-back). Rewrites `s` as the number of bytes; returns what is
+// wrong, or "".
 std::string parse_bytes(std::string& s) {
-  std::size_t end = 0;
-  unsigned long long n = 0;
-  try {
-    n = std::stoull(s, &end);
-  } catch (const std::exception&) {
-    end = 0;
-  }
-  const char unit = end != 0 && end + 1 == s.size() ? static_cast<char>(s[end] & ~0x20) : '\0';
-  if (end == 0 || s[0] == '-' || (end != s.size() && unit != 'K' && unit != 'M'))
-    return "'" + s + "' is not a byte count (bytes, or KiB / MiB with a K / M suffix)";
-  const unsigned shift = unit == 'K' ? 10 : unit == 'M' ? 20 : 0;
-  if (n >= (1ULL << (40 - shift))) return "'" + s + "' is too large (at most 2^40 - 1 bytes)";
-  s = std::to_string(n << shift);
+  const std::optional<unsigned long long> n = byte_count(s);
+  if (!n) return "'" + s + "' is not a byte count below 2^40 (bytes, or KiB / MiB with a K / M suffix)";
+  s = std::to_string(*n);
   return {};
 }
 

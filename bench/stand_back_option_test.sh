@@ -27,7 +27,7 @@ expect_refusal() {  # MESSAGE ARGS...
 expect_refusal "Give at most 65536, or leave 8 out of --sizes." --stand-back 65537 --sizes 8,64
 expect_refusal "'16Q' is not a byte count" --stand-back 16Q
 expect_refusal "'-1' is not a byte count" --stand-back -1
-expect_refusal "is too large" --stand-back 2000000M
+expect_refusal "'2000000M' is not a byte count below 2^40" --stand-back 2000000M
 
 run --stand-back 64k --sizes 8 --duration 0.05 || fail "--stand-back 64k --sizes 8 refused: $(cat "$work/out")"
 grep -q "stood 65536 bytes behind a busy producer" "$work/out" || fail "the report does not say the distance: $(cat "$work/out")"
