@@ -91,8 +91,8 @@ void Producer::throw_too_large(std::size_t size) const {
 }
 
 // place, commit_record, end_write and wake_if_armed are the steps of every publish; they
-// are always inlined into publish, Claim::commit and skip_to, where as calls they cost a
-// 64-byte publish about a fifth of its time (bench/README.md, library change 16).
+// are always inlined into publish, Claim::commit and skip_to, where GCC had kept them as
+// calls that cost a small publish measurably (bench/README.md, library change 16).
 
 void Producer::reserve(std::uint64_t end) noexcept {
   reserved_ = (end + reserve_step_ - 1) / reserve_step_ * reserve_step_;

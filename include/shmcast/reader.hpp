@@ -84,11 +84,12 @@ struct ReaderOptions {
   bool give_back_lines = true;
   // Throughput over latency: while it streams and the producer keeps publishing, the reader
   // reads only messages at least this many bytes behind the producer (0: off, the default;
-  // at most a quarter of the ring). A reader right behind a busy producer slows it 3-4x at
-  // 64 B on the project's 2-vCPU VM (55-60 ns a message); one standing 16 KiB back left it
-  // at 17-19 ns (bench/README.md, "Reader stand-back"). Messages within that distance wait until the producer moves on,
-  // or pauses (then they are read within 32 polls). For recorders, bridges and analytics,
-  // not for a reader that wants each message as soon as it is published.
+  // at most a quarter of the ring). A reader right behind a busy producer slows it, through
+  // its polls and its prefetchers; one that keeps its distance does not (the figures are in
+  // bench/README.md, "Reader stand-back"). Messages within that distance wait until the
+  // producer moves on, or pauses (then they are read after at most 33 empty polls). For
+  // recorders, bridges and analytics, not for a reader that wants each message as soon as
+  // it is published.
   std::uint64_t stand_back_bytes = 0;
   // An archive of this ring (a directory written by `shmcast record`). When the ring no
   // longer holds the sequence the reader wants, at its start or after it was lapped, the
