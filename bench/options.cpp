@@ -265,8 +265,8 @@ std::vector<Spec> build_points(const Options& o) {
       // primitive: its `block` yields after a few polls.
       s.wait = o.wait ? *o.wait : (k + 1 <= ncpu ? Wait::spin : w == Workload::throughput ? Wait::yield : Wait::block);
       // zmq's messages are moved by an I/O thread in each process, pinned with it: a reader
-      // spinning on its socket takes the CPU its own I/O thread needs to deliver (rtt/2 at
-      // 64 B on the 2-vCPU VM: p99 1.0-1.6 ms spinning or yielding, 84 us blocking). Its
+      // spinning on its socket takes the CPU its own I/O thread needs to deliver (bench/README.md,
+      // "ZeroMQ", has the round trips each way). Its
       // readers block in zmq_poll, as libzmq's documentation has them, unless told otherwise.
       if (t == Transport::zmq && !o.wait) s.wait = Wait::block;
       if (o.pin && ncpu > 0) {

@@ -7,12 +7,12 @@
 // store to it a lap later must first take it back from there: a cross-core invalidation
 // per line, which the store buffer waits for. A line no cache holds comes from memory
 // instead, and sequential stores to such lines stream (our reading of the measurements in
-// bench/README.md, "Reader line give-back": 64 B messages, copying reader, 3-4x).
+// bench/README.md, "Reader line give-back", 64 B messages, copying reader).
 //
 // When: only while the reader streams (streaming.hpp), and only for small records (at
 // most kGiveBackMaxRecordBytes on average over what was delivered). A reader that waits
 // for each message gives nothing back: the producer has time to take its lines back, and
-// giving every line back raised the 64 B round trip's p99 by about 80 ns. Larger records
+// giving every line back raised the round trip's p99 (bench/README.md, same section). Larger records
 // gained nothing, and lost at 4 KiB and up, where the producer's stores stream already.
 //
 // Safety: a flush never changes what memory holds, only where copies of it are cached, so

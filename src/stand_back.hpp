@@ -3,7 +3,7 @@
 // that many bytes behind the producer's tail, and between its looks at the tail it answers
 // "nothing yet" without touching the ring.
 //
-// Why: a reader right behind the producer slows it 3-4x at 64 B on the project's VM, even
+// Why: a reader right behind the producer slows it several times over at 64 B, even
 // with its lines given back (line_give_back.hpp): its polls take the line the producer
 // writes next, and its hardware prefetchers run ahead into lines the producer is about to
 // write. A reader that keeps its distance touches neither (bench/README.md, "Reader

@@ -66,7 +66,7 @@ struct RingStatus {
   std::uint64_t published_bytes = 0;
   std::uint64_t last_publish_ns = 0;
   std::uint64_t first_seq = 0;
-  std::uint64_t skipped = 0;  // sequences skipped by publish_at
+  std::uint64_t skipped = 0;  // sequences skipped by jumps (publish_at, skip_to)
   std::uint32_t producer_pid = 0;
   bool producer_alive = false;
   std::uint32_t takeovers = 0;  // producers that continued the ring after a predecessor died
@@ -98,7 +98,8 @@ struct ObserverState;
 class RingObserver {
  public:
   // Maps ring `name` read-only. Throws shmcast::Error as Reader's constructor does
-  // (not_found, not_ready, foreign, version_mismatch, truncated, corrupt, permission_denied).
+  // (not_found, not_ready, abandoned, foreign, version_mismatch, truncated, corrupt,
+  // permission_denied, invalid_argument for a bad name, system).
   explicit RingObserver(std::string_view name);
   RingObserver(RingObserver&&) noexcept;
   RingObserver& operator=(RingObserver&&) noexcept;

@@ -1,10 +1,11 @@
 // shmcast::Producer: the one writer of a ring.
 //
 // A Producer creates a ring (or takes an existing one over) and publishes messages of any
-// size up to the ring's max_message into it. Publishing never waits for a reader, never
-// allocates and makes no system call: it writes the record (header and payload, rounded
-// up to 32 bytes) at the tail of the byte ring, marks where the next one goes, and
-// commits it with one release store. Every ring_bytes / 16 bytes or so it first moves the
+// size up to the ring's max_message into it. Publishing never waits for a reader and never
+// allocates; its one system call is the FUTEX_WAKE owed to readers that announced they are
+// going to sleep (once per sleep). It writes the record (header and payload, rounded up to
+// 32 bytes) at the tail of the byte ring, marks where the next one goes, and commits it
+// with one release store. Every sixteenth of the ring (at most 64 KiB) it first moves the
 // overwrite horizon that readers check their reads against. A reader that was a lap
 // behind sees the overwrite as a gap.
 //

@@ -9,8 +9,9 @@
 // Two ways to read messages. try_read() copies one into the reader's own buffer, valid
 // until its next call. peek() hands over a batch of messages in place, in the ring
 // itself, with no copy; confirm() then says whether they stayed intact while the
-// application looked, and only then do they count as delivered. Reading allocates
-// nothing. A Reader is used by one thread at a time.
+// application looked, and only then do they count as delivered. Reading the ring
+// allocates nothing (catching up from an archive, ReaderOptions::archive, reads files).
+// A Reader is used by one thread at a time.
 #pragma once
 
 #include <shmcast/types.hpp>
@@ -75,10 +76,9 @@ struct ReaderOptions {
   std::chrono::milliseconds attach_timeout{2000};
   bool wait_for_ring = false;
   // While it streams through small messages (finding each one already there, records of
-  // up to 512 bytes), the reader gives the cache lines it has finished with back to memory,
-  // so that the producer, a lap later, does not have to take them back from this reader's
-  // core first (3-4x the rate at 64 B on the project's 2-vCPU VM; bench/README.md,
-  // "Reader line give-back"). It changes no byte and nothing any process reads. Turn it off
+  // at most 512 bytes on average), the reader gives the cache lines it has finished with
+  // back to memory, so that the producer, a lap later, does not have to take them back
+  // from this reader's core first (bench/README.md, "Reader line give-back"). It changes no byte and nothing any process reads. Turn it off
   // when the reader shares a core's caches with the producer (SMT siblings), where there
   // is nothing to give back and the lines would be fetched from memory for nothing.
   bool give_back_lines = true;
@@ -110,8 +110,9 @@ struct Backoff {
 
 class Reader {
  public:
-  // Attaches to ring `name`. Throws shmcast::Error: not_found, not_ready, foreign,
-  // version_mismatch, truncated, corrupt, permission_denied.
+  // Attaches to ring `name`. Throws shmcast::Error: not_found, not_ready, abandoned,
+  // foreign, version_mismatch, truncated, corrupt, permission_denied, invalid_argument (a
+  // bad name, or stand_back_bytes over a quarter of the ring), system (mapping failed).
   explicit Reader(std::string_view name, const ReaderOptions& options = {});
   Reader(Reader&&) noexcept;
   Reader& operator=(Reader&&) noexcept;

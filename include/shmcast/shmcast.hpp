@@ -7,6 +7,7 @@
 //   if (shmcast::ReadResult e = r.read(std::chrono::seconds(1))) { ... e.status, e.message, e.gap ... }
 #pragma once
 
+#include <shmcast/archive.hpp>
 #include <shmcast/clock.hpp>
 #include <shmcast/error.hpp>
 #include <shmcast/inspect.hpp>

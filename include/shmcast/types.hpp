@@ -41,8 +41,8 @@ inline constexpr std::uint64_t kMaxSequence = (std::uint64_t{1} << 63) - 1;
 // The shape of a ring, fixed at creation (layout version 3: messages of any size up to
 // max_message, packed in one byte ring). The rules it must follow (checked by
 // Producer::create) are in the library's one geometry file: ring_bytes a power of two from
-// 4 KiB to 64 GiB; max_message from 1 byte to half the ring less a record header, and at
-// most 1 GiB; a snapshot capacity up to 4 GiB.
+// 4 KiB to 64 GiB; max_message from 1 byte to half the ring less 56 bytes (a record header and
+// one alignment unit), and at most 1 GiB; a snapshot capacity up to 4 GiB.
 struct Geometry {
   std::uint64_t ring_bytes = std::uint64_t{1} << 20;  // the byte ring that holds the records
   std::uint32_t max_message = 0;        // largest payload accepted; 0 = a quarter of ring_bytes (at most kMaxMessageLimit)

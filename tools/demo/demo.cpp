@@ -300,7 +300,7 @@ int main(int argc, char** argv) {
     if (!fast.table_matches) ++failures;
   } else {
     // On a busy machine even `fast` can be descheduled for longer than the ring holds
-    // (256 KiB: about 3000 of these messages, some 15 ms here): then it was lapped, and
+    // (256 KiB: about 3000 of these messages): then it was lapped, and
     // said so, like `slow`.
     std::printf("fast was lapped %s (the machine was busy), each gap reported with its exact count\n",
                 times(fast.gaps).c_str());
