@@ -333,10 +333,14 @@ struct RecordHeader {
 // ---- the record index: one word per record, the position it starts at ----
 // Written by the producer before the record's commit (relaxed: the commit, and the
 // release of ProducerLine::records, publish it); read to find a record by number.
+// Release and acquire (plain moves on x86-64): a reader that loads an entry the producer
+// has reused for a newer record also sees what the producer stored before it, the
+// published record count among it (first_point_from relies on that to notice the reuse)
+// and the newer record's "nothing yet" mark over the old lap's stamp.
 struct IndexEntry {
   au64 position_;
-  void set(u64 position) noexcept { position_.store(position, std::memory_order_relaxed); }
-  [[nodiscard]] u64 position() const noexcept { return position_.load(std::memory_order_relaxed); }
+  void set(u64 position) noexcept { position_.store(position, std::memory_order_release); }
+  [[nodiscard]] u64 position() const noexcept { return position_.load(std::memory_order_acquire); }
 };
 
 inline constexpr u64 kProducerLineOffset = 128;

@@ -184,7 +184,8 @@ std::uint64_t Producer::publish(std::span<const std::byte> payload, std::uint32_
 
 // One skip record at the tail, numbered with the first skipped sequence: the one a
 // keeping-up reader waits for. It says "skipped up to seq", so that reader reports the
-// whole run as one gap; the record after it carries seq.
+// whole run as one gap; the record after it carries seq. Its count is published before
+// any later record's index entry is written, as every record's is (first_point_from).
 void Producer::jump_to(std::uint64_t seq) noexcept {
   SequenceLine& line = view_->sequence();
   const std::uint64_t from = head_;
@@ -194,6 +195,7 @@ void Producer::jump_to(std::uint64_t seq) noexcept {
   commit_record(from, position, record_bytes(0));
   head_ = seq;
   line.add_skipped(seq - from);
+  line_->publish_position(head_, records_, tail_);
 }
 
 void Producer::check_sequence(std::uint64_t seq, const char* call) const {
@@ -209,7 +211,6 @@ void Producer::skip_to(std::uint64_t seq) {
   check_sequence(seq, "skip_to");
   if (seq == head_) return;
   jump_to(seq);
-  line_->publish_position(head_, records_, tail_);
   wake_if_armed();
 }
 

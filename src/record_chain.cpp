@@ -1,6 +1,12 @@
 #include "record_chain.hpp"
 
+#include "test_hooks.hpp"
+
 namespace shmcast::detail {
+
+#ifdef SHMCAST_TEST_HOOKS
+void (*g_chain_search_hook)() = nullptr;
+#endif
 
 namespace {
 constexpr int kTries = 16;
@@ -9,8 +15,18 @@ constexpr int kTries = 16;
 std::optional<ChainPoint> latest_point(const RingView& view) noexcept {
   const ProducerLine& line = view.producer();
   for (int attempt = 0; attempt < kTries; ++attempt) {
+    // The head before the count: the producer stores the count, then the head (both
+    // release), so a count of 0 loaded after the head (acquire) says that head had no
+    // record before it. In the other order a record committed between the loads would
+    // put the reader after it at position 0, where that record lies: it would wait there
+    // for a stamp that never comes until the producer laps it.
+    const std::uint64_t head = line.head();
+    SHMCAST_CHAIN_SEARCH_HOOK();
     const std::uint64_t records = line.records();
-    if (records == 0) return ChainPoint{line.head(), 0};
+    if (records == 0) {
+      if (head > kMaxSequence) return std::nullopt;  // a corrupt head
+      return ChainPoint{head, 0};
+    }
     // The entry may already be a newer record's (the producer went round the index): its
     // successor is as good a latest point.
     if (const auto r = check_record(view, view.index(records - 1).position())) return r->next;
@@ -30,6 +46,7 @@ std::optional<ChainPoint> first_point_from(const RingView& view, std::uint64_t s
   };
   for (int attempt = 0; attempt < kTries; ++attempt) {
     const std::uint64_t hi = view.producer().records();
+    SHMCAST_CHAIN_SEARCH_HOOK();
     const std::uint64_t lo = hi > view.index_entries() ? hi - view.index_entries() : 0;
     std::uint64_t left = lo, right = hi;
     while (left < right) {
@@ -44,11 +61,17 @@ std::optional<ChainPoint> first_point_from(const RingView& view, std::uint64_t s
       if (!latest || latest->seq >= seq) return latest;
       continue;  // the chain grew past seq meanwhile
     }
-    const std::uint64_t position = view.index(left).position();
     const auto r = found(left);
     if (!r) continue;
     if (left > lo && found(left - 1)) continue;  // moved under the search
-    if (r->seq >= seq) return ChainPoint{r->seq, position};
+    // Entry `left` is reused by record left + index_entries, whose entry the producer
+    // writes once it has published the count of every record before it (Producer::
+    // end_write, jump_to). An entry is stored with release and loaded with acquire, so a
+    // reused one read above makes this count at least left + index_entries. A reused
+    // entry points at a newer record, which passes `found`: the search may have stopped
+    // on it with the records it skipped still held.
+    if (view.producer().records() >= left + view.index_entries()) continue;
+    if (r->seq >= seq) return ChainPoint{r->seq, r->position};
     return r->next;  // seq lies in the run this skip record skipped
   }
   return std::nullopt;

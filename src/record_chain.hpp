@@ -21,33 +21,51 @@ struct ChainPoint {
   friend bool operator==(const ChainPoint&, const ChainPoint&) = default;
 };
 
-// The horizon check (ReserveLine): nothing at or after `position` + ring_bytes - margin
-// had been reserved when the caller's reads of the record at `position` were done, so
-// they read the record whole and at least `margin` bytes stay between it and the producer.
+// The horizon check (ReserveLine) against a horizon `reserved` loaded after the reads:
+// nothing at or after `position` + ring_bytes - margin had been reserved, so the reads of
+// the record at `position` saw it whole and at least `margin` bytes stay between it and
+// the producer.
+[[nodiscard, gnu::always_inline]] constexpr bool whole_below(std::uint64_t reserved, std::uint64_t position,
+                                                             std::uint64_t margin, std::uint64_t ring_bytes) noexcept {
+  return reserved + margin <= position + ring_bytes;
+}
+
+// The horizon check for the reads of the record at `position` the caller has just done.
 [[nodiscard, gnu::always_inline]] inline bool stayed_whole(const RingView& view, std::uint64_t position,
                                                            std::uint64_t margin = 0) noexcept {
-  return view.reserve().reserved_after_read() + margin <= position + view.ring_bytes();
+  return whole_below(view.reserve().reserved_after_read(), position, margin, view.ring_bytes());
 }
 
 // A record read from the chain and checked.
 struct CheckedRecord {
   std::uint64_t seq = 0;
+  std::uint64_t position = 0;
   RecordMeta meta{};
   ChainPoint next{};  // where the chain goes on: seq + 1 (a skip record: its target) at the following record
 };
 
-// The record at `position` if one is committed there, its length fits, and it stayed
-// whole (with `margin`); nullopt otherwise (nothing yet, padding, overwritten or corrupt).
+// The record at `position` (an absolute position, as the record index holds them) if one
+// is committed there, its length fits, and it stayed whole (with `margin`); nullopt
+// otherwise (nothing yet, padding, overwritten or corrupt).
+//
+// Positions and stamps come from shared memory and may be anything. A record committed at
+// `position` was reserved before its commit, which the stamp's acquire load saw, so a
+// position at or past the horizon is no record of this lap: a corrupt index entry
+// pointing laps ahead, which every later horizon check of the chain after it would
+// otherwise pass for laps to come. A stamp past the last sequence (kMaxSequence) is no
+// record either: sequences that large would alias the "nothing yet" and padding stamps.
 [[nodiscard]] inline std::optional<CheckedRecord> check_record(const RingView& view, std::uint64_t position,
                                                                std::uint64_t margin = 0) noexcept {
   if (position % kRecordAlign != 0) return std::nullopt;  // not a record start: a corrupt index entry
   const RecordHeader& header = view.record(position);
   const std::uint64_t stamp = header.stamp();
-  if (stamp == kNothingYet || stamp == kPaddingStamp) return std::nullopt;
+  if (stamp == kNothingYet || stamp > record_stamp(kMaxSequence)) return std::nullopt;  // padding is ~0
   CheckedRecord r;
   r.seq = stamp - 1;
+  r.position = position;
   r.meta = header.meta();
-  if (!stayed_whole(view, position, margin)) return std::nullopt;
+  const std::uint64_t reserved = view.reserve().reserved_after_read();
+  if (position >= reserved || !whole_below(reserved, position, margin, view.ring_bytes())) return std::nullopt;
   if (r.meta.is_skip()) {
     if (!r.meta.skips_forward_from(r.seq)) return std::nullopt;
     r.next = {r.meta.timestamp_ns, position + kRecordAlign};
@@ -59,8 +77,8 @@ struct CheckedRecord {
 }
 
 // The point after the newest record: where a reader that wants only new messages
-// starts. nullopt only if the producer overwrote the newest record again and again
-// while this looked (then try again later).
+// starts. nullopt if the producer overwrote the newest record again and again while this
+// looked (then try again later), or if the ring is corrupt (a head past kMaxSequence).
 [[nodiscard]] std::optional<ChainPoint> latest_point(const RingView& view) noexcept;
 
 // The first record whose sequence is at or after `seq`, or, when `seq` lies in a run

@@ -17,9 +17,16 @@ extern void (*g_mid_publish_hook)(std::uint64_t seq);
 extern void (*g_mid_copy_hook)(std::uint64_t seq);
 #define SHMCAST_MID_COPY_HOOK(seq) \
   do { if (::shmcast::detail::g_mid_copy_hook) ::shmcast::detail::g_mid_copy_hook(seq); } while (0)
+// Called in the record chain's searches (record_chain.cpp) right after their first load
+// of the producer's counters: a test that publishes here exercises a search that the
+// producer overtakes between its loads.
+extern void (*g_chain_search_hook)();
+#define SHMCAST_CHAIN_SEARCH_HOOK() \
+  do { if (::shmcast::detail::g_chain_search_hook) ::shmcast::detail::g_chain_search_hook(); } while (0)
 #else
 #define SHMCAST_MID_PUBLISH_HOOK(seq) ((void)0)
 #define SHMCAST_MID_COPY_HOOK(seq) ((void)0)
+#define SHMCAST_CHAIN_SEARCH_HOOK() ((void)0)
 #endif
 
 }  // namespace shmcast::detail

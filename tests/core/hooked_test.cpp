@@ -3,14 +3,19 @@
 // the record the reader is copying. The copy must be discarded and reported as a gap,
 // never delivered; and when the lap's payloads imitate, at every 32-byte boundary, the
 // chain of record headers the reader would follow from there, nothing forged may come out.
+// And the record chain's searches, overtaken by the producer between their loads
+// (SHMCAST_CHAIN_SEARCH_HOOK): a reader's place is never one the producer has moved past.
 #include <catch2/catch.hpp>
 
 #include "layout.hpp"
+#include "raw_ring.hpp"
+#include "record_chain.hpp"
 #include "test_hooks.hpp"
 #include "test_support.hpp"
 
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <vector>
 
 using namespace shmcast;
@@ -160,4 +165,105 @@ TEST_CASE("hostile bytes: a reader lapped while copying, over payloads that forg
   CHECK(delivered > 0);
   CHECK(r.position() == p.head());
   CHECK(r.delivered() + r.missed() == r.position() - r.start());
+}
+
+// The record chain's searches (record_chain.cpp) overtaken by the producer between their
+// loads (SHMCAST_CHAIN_SEARCH_HOOK, src/test_hooks.hpp).
+namespace {
+std::function<void()> g_search_hook;
+int g_search_calls = 0;
+void call_search_hook() {
+  if (g_search_calls++ == 0 && g_search_hook) g_search_hook();
+}
+struct SearchHook {
+  explicit SearchHook(std::function<void()> f) {
+    g_search_calls = 0;
+    g_search_hook = std::move(f);
+    detail::g_chain_search_hook = &call_search_hook;
+  }
+  ~SearchHook() {
+    detail::g_chain_search_hook = nullptr;
+    g_search_hook = nullptr;
+  }
+  SearchHook(const SearchHook&) = delete;
+  SearchHook& operator=(const SearchHook&) = delete;
+};
+}  // namespace
+
+TEST_CASE("record chain: a reader starting at latest while the first message is committed reads the next one",
+          "[record][hooked]") {
+  RingGuard g(unique_ring("latestrace"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096});
+  const std::vector<std::byte> payload(8, std::byte{3});
+  // Message 0 is committed while the reader's search stands between its two loads of the
+  // producer's counters. The latest point is then after it (sequence 1, position 32), not
+  // sequence 1 at position 0, where message 0 lies and no stamp 2 would ever come.
+  std::optional<Reader> r;
+  {
+    SearchHook hook([&] { p.publish(payload); });
+    r.emplace(g.name, ReaderOptions{.start = StartAt::latest});
+    REQUIRE(g_search_calls >= 1);
+  }
+  REQUIRE(p.head() == 1);
+  p.publish(payload);
+  const ReadResult e = r->try_read();
+  REQUIRE(e.status == ReadStatus::message);
+  CHECK(e.message.seq == 1);
+  CHECK(r->try_read().status == ReadStatus::empty);
+  CHECK(r->delivered() + r->missed() == r->position() - r->start());
+}
+
+TEST_CASE("record chain: a search the producer overtakes never skips records still held", "[record][hooked]") {
+  RingGuard g(unique_ring("searchrace"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096});
+  const std::vector<std::byte> payload(8, std::byte{4});
+  // 32-byte records: the index (4096 / 32 = 128 entries) turns over with the ring.
+  for (int i = 0; i < 300; ++i) p.publish(payload);
+  Reader r(g.name, {.start = StartAt::latest});
+  test::RawRing raw(g.name, /*writable=*/false);
+  // The oldest sequence at or after `seq` whose record is still whole.
+  const auto oldest_held_from = [&](std::uint64_t seq) {
+    for (;; ++seq) {
+      const std::optional<std::uint64_t> at = raw.position_of(seq);
+      if (at && raw.reserved() <= *at + raw.ring_bytes()) return seq;
+    }
+  };
+  const std::uint64_t sought = oldest_held_from(0);
+  // While the search stands on its first count, 40 more messages: the index entries of
+  // the 40 oldest records now point at the newest ones, which any probe there finds.
+  std::optional<detail::ChainPoint> found;
+  {
+    SearchHook hook([&] {
+      for (int i = 0; i < 40; ++i) p.publish(payload);
+    });
+    found = detail::first_point_from(raw.view(), sought, 0);
+    REQUIRE(g_search_calls >= 1);
+  }
+  REQUIRE(found);
+  CHECK(found->seq == oldest_held_from(sought));  // not one of the 40 newest
+  CHECK(found->seq < 300);
+  CHECK(found->position == *raw.position_of(found->seq));
+  // Through the API: a seek to the oldest sequence held, overtaken the same way, reports
+  // what was overwritten as one gap from there (repositioned by the oldest policy, with
+  // its margin), then reads every message on from its end.
+  {
+    SearchHook hook([&] {
+      for (int i = 0; i < 40; ++i) p.publish(payload);
+    });
+    const std::uint64_t before = oldest_held_from(0);
+    r.seek(before);
+    const ReadResult e = r.try_read();
+    REQUIRE(e.status == ReadStatus::gap);
+    CHECK(e.gap.first == before);
+    const std::uint64_t resumed = e.gap.first + e.gap.missed;
+    CHECK(resumed >= oldest_held_from(before));
+    CHECK(resumed < p.head() - 100);  // the ring holds about 120 records: most are read
+    std::uint64_t next = resumed;
+    ReadResult m;
+    while ((m = r.try_read())) {
+      REQUIRE(m.status == ReadStatus::message);
+      CHECK(m.message.seq == next++);
+    }
+  }
+  CHECK(r.position() == p.head());
 }

@@ -334,3 +334,77 @@ TEST_CASE("hostile shm: a reader maps the ring read-only, and writing through it
   CHECK(p.head() == 1);
   CHECK(inspect(guard.name).head == 1);
 }
+
+TEST_CASE("hostile shm: an index entry pointing laps ahead never places a reader", "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-index"));
+  const std::string& name = guard.name;
+  Producer p = Producer::create(name, Geometry{.ring_bytes = 4096});
+  alignas(8) std::byte buf[24];
+  const std::span<const std::byte> payload(buf, 24);  // with its header, a 64-byte record
+  std::uint64_t seq = 0;
+  const auto publish = [&] {
+    test::fill_payload(buf, 24, seq++);
+    p.publish(payload);
+  };
+  for (int i = 0; i < 10; ++i) publish();
+  const std::uint64_t laps = GENERATE(1u, 2u);
+  INFO("the newest entry moved " << laps << " lap(s) ahead");
+  {
+    test::RawRing raw(name);
+    const std::uint64_t newest = raw.producer().records() - 1;
+    raw.index(newest).set(raw.index(newest).position() + laps * raw.ring_bytes());
+  }
+  Reader r(name, ReaderOptions{.start = StartAt::latest});
+  publish();  // message 10: the reader's first event fixes its start
+  ReadResult e = r.try_read();
+  REQUIRE(e.status == ReadStatus::message);
+  CHECK(e.message.seq == 10);
+  CHECK(test::verify_payload(e.message.payload, 10));
+  // More than a lap: the reader must learn it was lapped. A reader placed by the entry
+  // would stand a lap or more ahead of where it reads, and every horizon check would pass:
+  // it would wait for a stamp that never comes (and take a forged one for a record).
+  for (int i = 0; i < 80; ++i) publish();
+  e = r.try_read();
+  REQUIRE(e.status == ReadStatus::gap);
+  CHECK(e.gap.first == 11);
+  std::uint64_t next = e.gap.first + e.gap.missed;
+  while ((e = r.try_read())) {
+    REQUIRE(e.status == ReadStatus::message);
+    CHECK(e.message.seq == next++);
+    CHECK(test::verify_payload(e.message.payload, e.message.seq));
+  }
+  CHECK(r.position() == p.head());
+  CHECK(r.delivered() + r.missed() == r.position() - r.start());
+}
+
+TEST_CASE("hostile shm: a head or a stamp past the last sequence never makes a message", "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-head"));
+  const std::string& name = guard.name;
+  Producer p = Producer::create(name, Geometry{.ring_bytes = 4096});
+  // A fresh ring whose head says 2^64 - 1 (or 2^64 - 2, or 2^63): the stamp a message of
+  // that sequence would carry is the "nothing yet" (padding, the first past-the-end) one.
+  const std::uint64_t head = GENERATE(~std::uint64_t{0}, ~std::uint64_t{0} - 1, kMaxSequence + 1);
+  INFO("head " << head);
+  {
+    test::RawRing raw(name);
+    raw.producer().publish_position(head, 0, 0);
+  }
+  for (const StartAt start : {StartAt::latest, StartAt::oldest}) {
+    Reader r(name, ReaderOptions{.start = start});
+    for (int i = 0; i < 4; ++i) CHECK(r.try_read().status == ReadStatus::empty);
+    Message m[4];
+    CHECK(r.peek(m).count == 0);
+    CHECK(r.delivered() == 0);
+  }
+  // A committed record whose stamp claims a sequence past the last: not a place to stand.
+  {
+    test::RawRing raw(name);
+    raw.producer().publish_position(0, 0, 0);
+    const std::byte b[8]{};
+    raw.commit_message(0, 0, kMaxSequence + 1, b);
+    raw.producer().publish_position(kMaxSequence + 2, 1, 32);
+    Reader r(name, ReaderOptions{.start = StartAt::latest});
+    for (int i = 0; i < 4; ++i) CHECK(r.try_read().status == ReadStatus::empty);
+    CHECK(r.delivered() == 0);
+  }
+}
