@@ -73,9 +73,12 @@ bool Reader::enter_catch_up(std::uint64_t seq, ReadResult& first) noexcept {
     return false;
   }
   const std::uint64_t from = s.archive->position();
-  // The archive starts after seq: worth it only if it holds what the ring does not.
+  // The archive starts after seq: worth it only if it holds what the ring would not give
+  // back, judged by where the gap policy would take the reader in the ring (with the
+  // oldest policy's margin): otherwise the messages from `from` to that point, which the
+  // archive holds, would be reported missed.
   if (from > seq) {
-    const std::optional<ChainPoint> ring = first_point_from(*view_, seq, 0);
+    const std::optional<Point> ring = point_by_policy(on_gap_ == GapPolicy::latest, seq);
     if (ring && ring->seq <= from) return false;
   }
   s.set(kCatchUp, true);

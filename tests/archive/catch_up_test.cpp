@@ -360,3 +360,34 @@ TEST_CASE("catch-up: processes: readers stalled until lapped, and restarted mid-
   REQUIRE(first_delivered + sh->delivered[2] + first_missed + sh->missed[2] == head);
   ::munmap(sh, sizeof(Shared));
 }
+
+TEST_CASE("catch-up: an archive that starts late, inside what the ring holds: only what comes before it is a gap") {
+  RingGuard ring{unique_ring("catchlate")};
+  TempDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
+  publish_sized(p, 3000);
+  // A recorder that started just after the ring's oldest message: the ring still holds
+  // where the archive starts, but a reader repositioned by the oldest policy keeps a
+  // margin from the producer and would resume some records later.
+  const GapPolicy policy = GENERATE(GapPolicy::oldest, GapPolicy::latest);
+  INFO((policy == GapPolicy::oldest ? "on_gap oldest" : "on_gap latest"));
+  const std::uint64_t starts = inspect(ring.name).oldest + 1;  // the oldest held, with no margin
+  {
+    Reader recorder(ring.name, ReaderOptions{.start = StartAt::sequence, .start_seq = starts, .label = "record"});
+    ArchiveWriter w(dir.path, p.ring_id());
+    record_all(recorder, w);
+    REQUIRE(recorder.missed() == 0);
+  }
+  ReaderOptions o{.start = StartAt::sequence, .start_seq = 0, .on_gap = policy};
+  o.archive = dir.path;
+  Reader r(ring.name, o);
+  const Outcome out = follow(r, p.head());
+  REQUIRE(out.ok);
+  REQUIRE(out.gaps == 1);
+  CHECK(out.gap_list[0].first == 0);
+  // Not up to the policy's place in the ring: from `starts` on, the archive holds every
+  // message (and the ring too, where the reader goes back at once).
+  CHECK(out.gap_list[0].missed == starts);
+  CHECK(r.position() == p.head());
+  CHECK(r.delivered() == p.head() - starts);
+}
