@@ -34,6 +34,7 @@ namespace detail {
 
 #ifdef SHMCAST_TEST_HOOKS
 void (*g_mid_copy_hook)(std::uint64_t) = nullptr;
+void (*g_tail_look_hook)() = nullptr;
 #endif
 
 namespace {
@@ -218,7 +219,10 @@ inline void Reader::deliver(std::uint64_t count, std::uint64_t next_seq, std::ui
 // nothing yet, without touching the ring.
 inline std::uint64_t Reader::stand_back_limit() noexcept {
   const StandBack sb = stand_back(state_->stand_back, stand_back_bytes_, cursor_, idle_polls_ - idle_polls_at_delivery_,
-                                  [&] { return line_->tail(); });
+                                  [&] {
+                                    SHMCAST_TAIL_LOOK_HOOK();
+                                    return line_->tail();
+                                  });
   return sb.wait ? cursor_ : sb.limit;
 }
 

@@ -23,10 +23,16 @@ extern void (*g_mid_copy_hook)(std::uint64_t seq);
 extern void (*g_chain_search_hook)();
 #define SHMCAST_CHAIN_SEARCH_HOOK() \
   do { if (::shmcast::detail::g_chain_search_hook) ::shmcast::detail::g_chain_search_hook(); } while (0)
+// Called when a reader standing back looks at the producer's tail (stand_back.hpp): a
+// test that publishes here plays a producer that has always moved on since the last look.
+extern void (*g_tail_look_hook)();
+#define SHMCAST_TAIL_LOOK_HOOK() \
+  do { if (::shmcast::detail::g_tail_look_hook) ::shmcast::detail::g_tail_look_hook(); } while (0)
 #else
 #define SHMCAST_MID_PUBLISH_HOOK(seq) ((void)0)
 #define SHMCAST_MID_COPY_HOOK(seq) ((void)0)
 #define SHMCAST_CHAIN_SEARCH_HOOK() ((void)0)
+#define SHMCAST_TAIL_LOOK_HOOK() ((void)0)
 #endif
 
 }  // namespace shmcast::detail

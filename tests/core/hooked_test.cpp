@@ -13,6 +13,7 @@
 #include "test_hooks.hpp"
 #include "test_support.hpp"
 
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -62,16 +63,18 @@ TEST_CASE("record table: a record overwritten while the reader copies it is a ga
 namespace {
 
 // A message whose payload forges a chain of records: at every 32-byte boundary of the
-// data it covers, the header of a 32-byte record (length 8) with the sequence a reader
-// following such a chain from offset 0 would expect there (offset / 32). Bytes 0-7 make
-// the real message checkable without knowing where it lay: mix64(seq) ^ fnv1a(bytes 8..).
-std::vector<std::byte> forging(std::uint64_t seq, std::size_t size, std::uint64_t position) {
+// data it covers from offset `chain_at` on, the header of a 32-byte record (length 8) with
+// the sequence a reader following such a chain from `chain_at`, where it expects
+// `chain_seq`, would expect there. Bytes 0-7 make the real message checkable without
+// knowing where it lay: mix64(seq) ^ fnv1a(bytes 8..).
+std::vector<std::byte> forging(std::uint64_t seq, std::size_t size, std::uint64_t position, std::uint64_t chain_at = 0,
+                               std::uint64_t chain_seq = 0) {
   std::vector<std::byte> out(size);
   for (std::size_t i = 8; i < size; ++i) out[i] = static_cast<std::byte>(0xF0 ^ i);
   for (std::size_t i = 8; i + 32 <= size; ++i) {
     const std::uint64_t offset = (position + kRecordHeaderBytes + i) % 4096;
-    if (offset % 32 != 0) continue;
-    const std::uint64_t stamp = detail::record_stamp(offset / 32);
+    if (offset % 32 != 0 || offset < chain_at) continue;
+    const std::uint64_t stamp = detail::record_stamp(chain_seq + (offset - chain_at) / 32);
     const std::uint64_t length_type = 8;
     const std::uint64_t ts = 7;
     std::memcpy(out.data() + i, &stamp, 8);
@@ -163,6 +166,58 @@ TEST_CASE("hostile bytes: a reader lapped while copying, over payloads that forg
     }
   }
   CHECK(delivered > 0);
+  CHECK(r.position() == p.head());
+  CHECK(r.delivered() + r.missed() == r.position() - r.start());
+}
+
+TEST_CASE("hostile bytes: a lap whose payload forges, at the reader's own place, the header it expects is a gap",
+          "[record][hostile]") {
+  RingGuard g(unique_ring("placeforge"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096});
+  const bool in_place = GENERATE(false, true);
+  INFO((in_place ? "peek and confirm" : "try_read"));
+  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::oldest});
+  p.publish(forging(0, 100, 0));  // message 0 at 0 (a 128-byte record)
+  const ReadResult first = r.try_read();
+  REQUIRE(first.status == ReadStatus::message);
+  REQUIRE(genuine(first.message));
+  // The reader now waits for message 1 at 128. The lap: 1000-byte messages (1024-byte
+  // records) from 128 on; the fourth pads the end and goes to 4096, so that 128 lies in
+  // its payload, which forges there the header of message 1 (stamp 2, length 8) and a
+  // chain of 32-byte records after it. Only the horizon says it is not a record.
+  std::uint64_t position = 128;
+  for (int i = 0; i < 5; ++i) {
+    if (4096 - position % 4096 < 1024) position += 4096 - position % 4096;
+    p.publish(forging(p.head(), 1000, position, /*chain_at=*/128, /*chain_seq=*/1));
+    position += 1024;
+  }
+  {
+    test::RawRing raw(g.name, /*writable=*/false);
+    REQUIRE(raw.record(128).stamp() == detail::record_stamp(1));  // the forgery stands where the reader looks
+    REQUIRE(raw.record(128).meta().length == 8);
+  }
+  Message held[4];
+  ReadResult e;
+  if (in_place) {
+    const Reader::Batch b = r.peek(held);
+    if (b.count != 0) {  // a batch handed out before the check: confirm must refuse it
+      CHECK_FALSE(r.confirm());
+      e = r.peek(held).event;
+    } else {
+      e = b.event;
+    }
+  } else {
+    e = r.try_read();
+  }
+  REQUIRE(e.status == ReadStatus::gap);
+  CHECK(e.gap.first == 1);
+  CHECK(r.delivered() == 1);
+  std::uint64_t seq = e.gap.first + e.gap.missed;
+  for (ReadResult m; (m = r.try_read());) {
+    REQUIRE(m.status == ReadStatus::message);
+    CHECK(m.message.seq == seq++);
+    CHECK(genuine(m.message));
+  }
   CHECK(r.position() == p.head());
   CHECK(r.delivered() + r.missed() == r.position() - r.start());
 }
@@ -266,4 +321,35 @@ TEST_CASE("record chain: a search the producer overtakes never skips records sti
     }
   }
   CHECK(r.position() == p.head());
+}
+
+TEST_CASE("stand-back: a blocking read never sleeps past a message it stood back from", "[stand-back][hooked]") {
+  RingGuard g(unique_ring("standbacksleep"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 64 << 10});
+  const std::vector<std::byte> payload(8, std::byte{5});
+  for (int i = 0; i < 10; ++i) p.publish(payload);
+  Reader r(g.name, {.start = StartAt::oldest, .wait = WaitStrategy::block, .stand_back_bytes = 8192});
+  REQUIRE(r.try_read().status == ReadStatus::message);  // streaming from here on
+  // Every look at the tail finds the producer moved on, and never 8 KiB ahead: a reader
+  // standing back would wait for ever. read() spins, then goes to sleep; the re-check
+  // before the sleep must read without standing back, or it would sleep until its
+  // timeout with nine messages there to read (no other thread publishes to wake it).
+  int looks = 0;
+  static Producer* producer = nullptr;
+  static int* look_count = nullptr;
+  producer = &p;
+  look_count = &looks;
+  detail::g_tail_look_hook = [] {
+    ++*look_count;
+    const std::byte b[8]{};
+    producer->publish(b);
+  };
+  const auto started = std::chrono::steady_clock::now();
+  const ReadResult e = r.read(std::chrono::seconds(20));
+  const auto took = std::chrono::steady_clock::now() - started;
+  detail::g_tail_look_hook = nullptr;
+  REQUIRE(e.status == ReadStatus::message);
+  CHECK(e.message.seq == 1);
+  CHECK(looks > 0);  // it did stand back first
+  CHECK(took < std::chrono::seconds(10));  // not the timeout (the sleep slices are 100 ms)
 }
