@@ -36,6 +36,7 @@
 #include <cctype>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -210,12 +211,30 @@ E enum_arg(const py::object& value, const char* what, std::initializer_list<std:
     }
     throw shmcast::Error(shmcast::Errc::invalid_argument, std::string(what) + ": '" + s + "' is not one of " + known);
   }
+  if (!py::isinstance<E>(value))
+    throw py::type_error(std::string(what) + " must be a str or a shmcast." + std::string(py::str(py::type::of<E>().attr("__name__"))) +
+                         ", not " + std::string(py::str(value.get_type().attr("__name__"))));
   return value.cast<E>();
 }
 
+// The longest wait or delay a float of seconds may ask for: about 31 years, far inside
+// what a clock's 64-bit nanoseconds count, so no conversion below can overflow.
+constexpr double kMaxSeconds = 1e9;
+
 std::chrono::milliseconds seconds_arg(double s, const char* what) {
-  if (!(s >= 0)) throw shmcast::Error(shmcast::Errc::invalid_argument, std::string(what) + " must be >= 0 seconds");
+  if (!(s >= 0) || !(s <= kMaxSeconds))  // NaN fails both
+    throw shmcast::Error(shmcast::Errc::invalid_argument,
+                         std::string(what) + " must be a number of seconds from 0 to 1e9 (not NaN or infinity)");
   return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000.0 + 0.5));
+}
+
+// A `timeout` argument: None or +infinity (or anything past kMaxSeconds) waits for ever
+// (nullopt), a negative one does not wait (0), NaN is refused.
+std::optional<double> timeout_arg(std::optional<double> timeout) {
+  if (!timeout) return std::nullopt;
+  if (std::isnan(*timeout)) throw shmcast::Error(shmcast::Errc::invalid_argument, "timeout must be a number of seconds or None, not NaN");
+  if (*timeout > kMaxSeconds) return std::nullopt;
+  return std::max(*timeout, 0.0);
 }
 
 // A byte count given as a Python int (not a float or a string): TypeError otherwise,
@@ -514,6 +533,7 @@ struct PyReader {
   // Waits up to `timeout` seconds (None: forever) in slices, checking for signals. The
   // caller ended the views and handed out any carried message.
   shmcast::ReadResult wait_read(std::optional<double> timeout) {
+    timeout = timeout_arg(timeout);
     shmcast::Reader& reader = get();
     shmcast::ReadResult res = reader.try_read();
     if (res || (timeout && *timeout <= 0)) return res;
@@ -534,6 +554,7 @@ struct PyReader {
 
   // try_read / read / iteration: the next event, a copy.
   py::object read_event(const char* what, std::optional<double> timeout) {
+    timeout = timeout_arg(timeout);
     moving(what);
     if (carry) return take_carry();
     return to_event(wait_read(timeout));
@@ -545,9 +566,10 @@ struct PyReader {
   }
 
   PyBatch poll_into(py::handle buffer, std::optional<std::size_t> max_messages, std::optional<double> timeout) {
+    timeout = timeout_arg(timeout);
     register_record_dtype();  // before reading: a missing numpy must not lose a batch
+    HeldBuffer buf(buffer, true);  // first: taking it may run Python code (__buffer__), which may close this reader
     shmcast::Reader& reader = get();
-    HeldBuffer buf(buffer, true);
     const std::size_t cap = reader.geometry().message_limit();
     if (buf.size() < cap) {
       throw shmcast::Error(shmcast::Errc::invalid_argument,
@@ -755,6 +777,7 @@ void view_releasebuffer(PyObject* obj, Py_buffer*) {
 }
 
 std::unique_ptr<PyPeek> peek(py::object self_obj, std::size_t max_messages, std::optional<double> timeout) {
+  timeout = timeout_arg(timeout);
   PyReader& self = self_obj.cast<PyReader&>();
   shmcast::Reader& reader = self.moving("peek()");
   auto out = std::make_unique<PyPeek>();
@@ -945,8 +968,8 @@ PYBIND11_MODULE(shmcast, m) {
       .def(
           "into",
           [](const PyMessageView& v, py::handle buffer, std::size_t offset) {
+            HeldBuffer out(buffer, true);  // first: taking it may run Python code, which may end the view
             const std::span<const std::byte> data = v.bytes();
-            HeldBuffer out(buffer, true);
             if (offset > out.size() || data.size() > out.size() - offset) {
               throw py::value_error("into: the buffer (" + std::to_string(out.size()) + " bytes) cannot hold " +
                                     std::to_string(data.size()) + " bytes at offset " + std::to_string(offset));
@@ -1038,8 +1061,8 @@ PYBIND11_MODULE(shmcast, m) {
       .def(
           "write",
           [](PyClaim& c, py::handle data, std::size_t offset) {
+            HeldBuffer b(data, false);  // first: taking it may run Python code, which may end the claim
             c.check_open();
-            HeldBuffer b(data, false);
             if (offset > c.size || b.size() > c.size - offset) throw py::value_error("write past the end of the claim");
             c.claim->write(offset, b.bytes());
             c.written_end = std::max(c.written_end.value_or(0), offset + b.size());
@@ -1123,8 +1146,8 @@ PYBIND11_MODULE(shmcast, m) {
       .def(
           "publish",
           [](PyProducer& self, py::handle data, std::uint32_t type, std::optional<std::uint64_t> timestamp_ns) {
+            HeldBuffer b(data, false);  // first: taking it may run Python code, which may close the producer
             shmcast::Producer& p = self.get_for_publish();
-            HeldBuffer b(data, false);
             return p.publish(b.bytes(), type, timestamp_arg(timestamp_ns));
           },
           py::arg("data"), py::arg("type") = 0, py::arg("timestamp_ns") = py::none(),
@@ -1151,8 +1174,8 @@ PYBIND11_MODULE(shmcast, m) {
       .def(
           "publish_snapshot",
           [](PyProducer& self, py::handle data) {
+            HeldBuffer b(data, false);  // first, as in publish
             shmcast::Producer& p = self.get_for_publish();
-            HeldBuffer b(data, false);
             p.publish_snapshot(b.bytes());
           },
           py::arg("data"), "Stores a snapshot of the producer's state as of head.")

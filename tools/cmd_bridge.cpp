@@ -10,8 +10,11 @@
 #include <shmcast/error.hpp>
 #include <shmcast/types.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace shmcast::cli {
 
@@ -47,26 +50,42 @@ void add_bridge_commands(CLI::App& app) {
   out->add_option("--nats", out_opts->url, "NATS server URL(s), comma-separated, e.g. nats://127.0.0.1:4222")->required();
   out->add_option("--stream", out_opts->stream, "JetStream stream (default shmcast_RING, '.' turned into '_')");
   out->add_option("--label", out_opts->label, "Reader label shown by `shmcast stat`")->capture_default_str();
-  out->add_option("--max-msgs", out_opts->max_msgs, "Stream limit when creating it: messages kept (-1: no limit)")
+  // Numbers are taken as text and parsed by the CLI's one set of parsers (commands.hpp):
+  // decimal only, never wrapped, each with its range in the error.
+  struct OutNumbers {
+    std::string max_msgs = "-1", max_bytes = "-1", max_age = "0", replicas = "1", max_pending = "4096", ack_wait = "5000";
+  };
+  auto numbers = std::make_shared<OutNumbers>();
+  out->add_option("--max-msgs", numbers->max_msgs, "Stream limit when creating it: messages kept (-1: no limit)")
       ->capture_default_str();
-  out->add_option("--max-bytes", out_opts->max_bytes, "Stream limit when creating it: bytes kept (-1: no limit)")
+  out->add_option("--max-bytes", numbers->max_bytes, "Stream limit when creating it: bytes kept (-1: no limit)")
       ->capture_default_str();
-  auto max_age_s = std::make_shared<long long>(0);
-  out->add_option("--max-age", *max_age_s, "Stream limit when creating it: seconds kept (0: no limit)")
-      ->check(CLI::NonNegativeNumber);
-  out->add_option("--replicas", out_opts->replicas, "Stream replicas when creating it (JetStream cluster)")
-      ->check(CLI::Range(1, 5))->capture_default_str();
-  out->add_option("--max-pending", out_opts->max_pending, "Most unacknowledged publishes in flight")
-      ->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  auto ack_wait_ms = std::make_shared<long long>(5000);
-  out->add_option("--ack-wait", *ack_wait_ms, "Milliseconds to wait for an ack before resending")
-      ->check(CLI::Range(100LL, 600000LL))->capture_default_str();
+  out->add_option("--max-age", numbers->max_age, "Stream limit when creating it: seconds kept (0: no limit)")
+      ->capture_default_str();
+  out->add_option("--replicas", numbers->replicas, "Stream replicas when creating it (JetStream cluster, 1 to 5)")
+      ->capture_default_str();
+  out->add_option("--max-pending", numbers->max_pending, "Most unacknowledged publishes in flight (1 to 1048576)")
+      ->capture_default_str();
+  out->add_option("--ack-wait", numbers->ack_wait, "Milliseconds to wait for an ack before resending (100 to 600000)")
+      ->capture_default_str();
   out->add_flag("-v,--verbose", out_opts->verbose, "Log resynchronisations and a summary at exit");
-  out->callback([out_opts, max_age_s, ack_wait_ms] {
+  out->callback([out_opts, numbers] {
+    const auto limit = [](std::string_view option, const std::string& text) -> std::int64_t {
+      if (text == "-1") return -1;
+      if (!text.empty() && text[0] == '-')
+        throw CLI::ValidationError(std::string(option) + " '" + text + "' is negative: it must be -1 (no limit) or from 1 to " +
+                                   std::to_string(std::numeric_limits<std::int64_t>::max()));
+      return static_cast<std::int64_t>(parse_uint(option, text, 1, std::numeric_limits<std::int64_t>::max()));
+    };
+    out_opts->max_msgs = limit("--max-msgs", numbers->max_msgs);
+    out_opts->max_bytes = limit("--max-bytes", numbers->max_bytes);
+    // JetStream takes the age in nanoseconds (64 bits): at most about 292 years.
+    out_opts->max_age = std::chrono::seconds(parse_uint("--max-age", numbers->max_age, 0, 9'000'000'000));
+    out_opts->replicas = static_cast<int>(parse_uint("--replicas", numbers->replicas, 1, 5));
+    out_opts->max_pending = static_cast<int>(parse_uint("--max-pending", numbers->max_pending, 1, 1 << 20));
+    out_opts->ack_wait = std::chrono::milliseconds(parse_uint("--ack-wait", numbers->ack_wait, 100, 600000));
     check_stream(out_opts->stream);
     check_urls(out_opts->url);
-    out_opts->max_age = std::chrono::seconds(*max_age_s);
-    out_opts->ack_wait = std::chrono::milliseconds(*ack_wait_ms);
     install_stop_handlers();
     out_opts->should_stop = stop_requested;
     bridge::run_out(*out_opts);

@@ -4,6 +4,7 @@
 // never asked.
 #include "commands.hpp"
 #include "common/advice.hpp"
+#include "common/format.hpp"
 #include "common/http_server.hpp"
 #include "common/prometheus.hpp"
 #include "common/stop.hpp"
@@ -11,6 +12,7 @@
 #include <shmcast/error.hpp>
 #include <shmcast/inspect.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -45,7 +47,7 @@ class Observers {
 
 std::string ring_list(const std::vector<std::string>& names) {
   std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
+  for (const std::string& n : names) out += (out.empty() ? "'" : ", '") + printable(n) + "'";
   return out;
 }
 
@@ -71,11 +73,16 @@ void print_metrics(const MetricsArgs& a) {
   const std::string text = render(a.names, [](const std::string& name) { return inspect(name); }, &errors);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
-  for (const Error& e : errors) std::fprintf(stderr, "shmcast metrics: %s\n", error_line(e, "metrics").c_str());
+  for (const Error& e : errors) std::fprintf(stderr, "shmcast metrics: %s\n", printable(error_line(e, "metrics")).c_str());
   if (!errors.empty()) throw CLI::RuntimeError(1);
 }
 
-void run_metrics(const MetricsArgs& a) {
+void run_metrics(MetricsArgs a) {
+  // A name given twice would repeat its series, and Prometheus rejects a whole scrape for that.
+  std::vector<std::string> names;
+  for (std::string& n : a.names)
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
+  a.names = std::move(names);
   install_stop_handlers();
   if (a.listen) serve_metrics(a);
   else print_metrics(a);

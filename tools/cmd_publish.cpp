@@ -122,7 +122,7 @@ void publish_lines(Producer& p, const PublishArgs& a, std::uint32_t type, std::u
 
 void run_publish(const PublishArgs& a) {
   const auto type = static_cast<std::uint32_t>(parse_uint("--type", a.type, 0, UINT32_MAX));
-  const double rate = a.rate ? parse_positive("--rate", *a.rate, 1e9, "messages per second") : 0;
+  const double rate = a.rate ? parse_positive("--rate", *a.rate, 1e9, "messages per second", 1e-3) : 0;
   const std::uint64_t count = a.count ? parse_uint("--count", *a.count, 1, UINT64_MAX) : 0;  // 0: not given
   install_stop_handlers();
   std::optional<std::string> snapshot;

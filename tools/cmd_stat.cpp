@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "common/advice.hpp"
 #include "common/format.hpp"
+#include "common/output.hpp"
 #include "common/status_render.hpp"
 #include "common/stop.hpp"
 
@@ -42,9 +43,7 @@ RingStatus sample(const StatArgs& a, RingObserver& observer) {
 }
 
 void print(const StatArgs& a, const RingStatus& st) {
-  const std::string text = a.json ? stat_json(st) + "\n" : stat_text(st);
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
+  write_stdout(a.json ? stat_json(st) + "\n" : stat_text(st));
 }
 
 // Sleeps up to `d`; false if a stop was requested meanwhile.
@@ -75,8 +74,7 @@ void print_gone(const StatArgs& a, const Error& e) {
     text = "ring " + printable(a.name) + "  (gone: " + printable(error_line(e, "stat")) +
            ")\n  waiting for a ring of that name; still watching\n";
   }
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
+  write_stdout(text);
 }
 
 void run_watch(const StatArgs& a) {

@@ -62,15 +62,20 @@ inline std::uint64_t parse_uint(std::string_view option, std::string_view text, 
   return value;
 }
 
-// A finite decimal number greater than 0 and at most `max` (no NaN, no infinity).
-inline double parse_positive(std::string_view option, std::string_view text, double max, std::string_view unit) {
+// A finite decimal number greater than 0 (at least `min`, when given) and at most `max`
+// (no NaN, no infinity). A `min` keeps what the value becomes (a delay of 1 / value)
+// inside what a clock can count.
+inline double parse_positive(std::string_view option, std::string_view text, double max, std::string_view unit,
+                             double min = 0) {
   double value = 0;
   const char* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(text.data(), end, value);
-  char limit[32];
+  char limit[32], least[32];
   std::snprintf(limit, sizeof limit, "%.15g", max);
+  std::snprintf(least, sizeof least, "%.15g", min);
   const std::string what = std::string(option) + " '" + std::string(text) + "'";
-  const std::string must = "must be a number of " + std::string(unit) + " greater than 0 and at most " + limit;
+  const std::string must = "must be a number of " + std::string(unit) +
+                           (min > 0 ? " from " + std::string(least) + " to " : " greater than 0 and at most ") + limit;
   if (text.empty() || ec == std::errc::invalid_argument || p != end) throw CLI::ValidationError(what + " is not a number: it " + must);
   if (ec == std::errc::result_out_of_range) {  // from_chars leaves `value` alone: strtod tells which way
     const double v = std::strtod(std::string(text).c_str(), nullptr);
@@ -81,6 +86,7 @@ inline double parse_positive(std::string_view option, std::string_view text, dou
   if (value != value) throw CLI::ValidationError(what + " is not a number: it " + must);
   if (value > max) throw CLI::ValidationError(what + " is too large: it " + must);
   if (!(value > 0)) throw CLI::ValidationError(what + (value < 0 ? " is negative: it " : " is zero: it ") + must);
+  if (value < min) throw CLI::ValidationError(what + " is too small: it " + must);
   return value;
 }
 

@@ -7,12 +7,14 @@
 #include "commands.hpp"
 #include "common/advice.hpp"
 #include "common/format.hpp"
+#include "common/output.hpp"
 
 #include <shmcast/error.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -115,8 +117,12 @@ int main(int argc, char** argv) {
 #endif
 
   if (const std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) return report(app, unknown, 2);
+  std::signal(SIGPIPE, SIG_IGN);  // a closed output is handled where it is written (common/output.hpp)
   try {
     app.parse(argc, argv);
+    shmcast::cli::finish_stdout();
+  } catch (const shmcast::cli::OutputClosed&) {
+    return 0;  // the reader of the output went away (`| head`): a normal end
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -109,10 +109,43 @@ TEST_CASE("numeric options reject 0 where it has no meaning, like --rate -1", "[
   const Result rate_neg = run({"publish", ring.name, "--rate", "-1", "--message", "x"});
   CHECK(rate0.err.find("--rate '0' is zero") != std::string::npos);
   CHECK(rate_neg.err.find("--rate '-1' is negative") != std::string::npos);
+  // A rate so low that its delay would not fit a clock.
+  const Result rate_tiny = run({"publish", ring.name, "--rate", "1e-12", "--message", "x"});
+  CHECK(rate_tiny.rc == 2);
+  CHECK(rate_tiny.err.find("--rate '1e-12' is too small: it must be a number of messages per second from 0.001 to") !=
+        std::string::npos);
   // Where 0 means something it is still accepted.
   CHECK(run({"publish", ring.name, "--type", "0", "--message", "x"}).rc == 0);
   CHECK(run({"create", ring.name + "y", "--size", "4K", "--snapshot-size", "0"}).rc == 0);
   CHECK(run({"rm", ring.name + "y"}).rc == 0);
+}
+
+TEST_CASE("stat --watch ends with status 0 when the reader of its output goes away", "[cli][edges][output]") {
+  RingGuard ring(unique_ring("edge-watchpipe"));
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
+  for (const bool json : {false, true}) {
+    INFO((json ? "--json" : "text"));
+    std::vector<std::string> args{"stat", ring.name, "--watch", "0.05"};
+    if (json) args.push_back("--json");
+    Proc watch(args);
+    REQUIRE(watch.wait_for([json](const Proc& p) { return p.out().find(json ? "\"name\"" : "geometry") != std::string::npos; }));
+    watch.close_stdout();  // as `| head -3` does
+    CHECK(watch.finish(10s) == 0);  // not still writing into a closed pipe (-1), not 141
+    CHECK(watch.err().empty());
+  }
+}
+
+TEST_CASE("a command whose output cannot be written says so and exits 1", "[cli][edges][output]") {
+  RingGuard ring(unique_ring("edge-full"));
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
+  for (const std::string& command : {std::string("stat ") + ring.name + " --json", std::string("list --json"),
+                                     std::string("metrics ") + ring.name}) {
+    INFO(command);
+    const std::string line = std::string(SHMCAST_BIN) + " " + command + " > /dev/full 2>/dev/null";
+    const int st = std::system(line.c_str());
+    REQUIRE(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 1);  // not 0: nothing was written
+  }
 }
 
 TEST_CASE("create --max-readers sets how many readers register, and a tail past it says so", "[cli][edges][registry]") {

@@ -309,6 +309,9 @@ TEST_CASE("metrics label values are escaped and valid UTF-8", "[cli][metrics]") 
   CHECK(escape_label("cut\xC3") == "cut\xEF\xBF\xBD");                // a character cut short
   CHECK(escape_label("\xFF\xC0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // never valid; overlong
   CHECK(escape_label("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
+  // Control characters would drive a terminal that shows the metrics: ESC, BEL, CR, DEL, C1.
+  CHECK(escape_label("a\x1B]2;owned\x07" "b\r" "c\x7F") == "a\xEF\xBF\xBD]2;owned\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD");
+  CHECK(escape_label("x\xC2\x9By") == "x\xEF\xBF\xBDy");  // CSI as a C1 character
   using shmcast::cli::format_value;
   CHECK(format_value(1.5) == "1.5");
   CHECK(format_value(std::numeric_limits<double>::infinity()) == "+Inf");

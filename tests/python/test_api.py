@@ -451,3 +451,37 @@ def test_poll_into_never_loses_a_message_the_reader_copied(ring_name, next_read)
                 assert batch.count == 1 and batch.confirm()
         assert got == big + small + [wrapped] and r.try_read() is None
         assert (r.delivered, r.missed) == (515, 0)
+
+
+def test_timeouts_that_are_not_plain_seconds(ring_name):
+    """NaN is refused; infinity (and anything past about 31 years) waits for ever, as None does:
+    it once overflowed into a deadline in the past and returned at once."""
+    import math
+    import threading
+
+    with small_ring(ring_name) as p, shmcast.Reader(p.name) as r:
+        for call in (lambda: r.read(timeout=math.nan), lambda: r.peek(timeout=math.nan),
+                     lambda: r.poll_into(bytearray(1 << 20), timeout=math.nan)):
+            with pytest.raises(shmcast.InvalidArgumentError, match="NaN"):
+                call()
+        for timeout in (math.inf, 1e300):
+            later = threading.Timer(0.2, lambda: p.publish(b"late"))
+            later.start()
+            try:
+                m = r.read(timeout=timeout)
+            finally:
+                later.join()
+            assert m is not None and m.data == b"late"
+        assert r.read(timeout=-1) is None  # a negative timeout does not wait
+        with pytest.raises(shmcast.InvalidArgumentError, match="seconds"):
+            shmcast.Reader(p.name, attach_timeout=math.inf)
+        with pytest.raises(shmcast.InvalidArgumentError, match="seconds"):
+            r.reattach(initial=math.nan)
+
+
+def test_enum_options_of_the_wrong_type_raise_type_error(ring_name):
+    with small_ring(ring_name) as p:
+        with pytest.raises(TypeError, match="start must be a str or a shmcast.StartAt, not int"):
+            shmcast.Reader(p.name, start=1)
+        with pytest.raises(shmcast.InvalidArgumentError, match="not one of"):
+            shmcast.Reader(p.name, start="newest")

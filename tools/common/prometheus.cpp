@@ -28,14 +28,15 @@ std::string escape_label(std::string_view v) {
       if (c == '\\') out += "\\\\";
       else if (c == '"') out += "\\\"";
       else if (c == '\n') out += "\\n";
+      else if (c < 0x20 || c == 0x7F) out += kReplacement;  // would reach a terminal that prints the metrics
       else out.push_back(static_cast<char>(c));
       ++i;
       continue;
     }
     const std::size_t n = utf8_sequence_length(v, i);
-    if (n == 0) {
-      out += kReplacement;  // Prometheus rejects a label value that is not valid UTF-8
-      ++i;
+    if (n == 0 || utf8_c1_control_at(v, i)) {
+      out += kReplacement;  // not valid UTF-8 (Prometheus rejects it), or a C1 control
+      i += n == 0 ? 1 : n;
     } else {
       out.append(v.substr(i, n));
       i += n;
