@@ -1250,12 +1250,12 @@ PYBIND11_MODULE(shmcast, m) {
           "read",
           [](PyReader& s, std::optional<double> timeout) { return s.read_event("read()", timeout); },
           py::arg("timeout") = py::none(),
-          "Waits up to `timeout` seconds (None: forever) for the next event; None on timeout. The GIL is\n"
-          "released while waiting; signals (Ctrl-C) are handled within 100 ms.")
+          "Waits up to `timeout` seconds (None or math.inf: forever; NaN is refused) for the next event;\n"
+          "None on timeout. The GIL is released while waiting; signals (Ctrl-C) are handled within 100 ms.")
       .def("peek", &peek, py::arg("max_messages") = 64, py::arg("timeout") = 0.0,
            "Reads up to max_messages (at most 65536) messages in place, without copying them, and returns a PeekBatch of\n"
            "MessageView objects (or, if the next event is not a message, that event in batch.event).\n"
-           "Waits up to `timeout` seconds (None: forever) for an event if there is none (a message met\n"
+           "Waits up to `timeout` seconds (None or math.inf: forever) for an event if there is none (a message met\n"
            "that way comes alone, already copied and delivered). Then batch.confirm(): True, they are\n"
            "delivered; False, discard what you derived, the next read reports the gap:\n\n"
            "    with reader.peek(64) as batch:\n"
