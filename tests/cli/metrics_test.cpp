@@ -211,6 +211,31 @@ TEST_CASE("metrics --listen closes a connection that sends no request for 10 s",
   CHECK(server.finish() == 0);
 }
 
+TEST_CASE("metrics --listen: clients holding every connection cannot lock a scrape out", "[cli][live][metrics]") {
+  RingGuard ring(unique_ring("cli-metrics-full"));
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
+  Proc server({"metrics", ring.name, "--listen", "127.0.0.1:0"});
+  const unsigned port = served_port(server);
+  REQUIRE(port > 0);
+  // 512 connections, the server's most, each kept alive by a request now and then (each
+  // resets its 10 s limit). A scrape on a new connection closes the one that has waited
+  // longest for a request and is answered.
+  std::vector<int> held;
+  for (int i = 0; i < 512; ++i) {
+    const int fd = connect_loopback(port);
+    REQUIRE(fd >= 0);
+    held.push_back(fd);
+  }
+  for (int fd : {held.front(), held.back()}) CHECK(round_trip(fd, request("GET", "/")).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  const std::string response = fetch(port, "GET", "/metrics", false, 5s);
+  CHECK(response.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(closed_within(held[1], 2s));  // the longest waiting: held[0] asked since
+  CHECK(round_trip(held.back(), request("GET", "/")).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  for (int fd : held) ::close(fd);
+  server.signal(SIGTERM);
+  CHECK(server.finish() == 0);
+}
+
 TEST_CASE("metrics --listen: HEAD, other methods and other paths", "[cli][live][metrics]") {
   RingGuard ring(unique_ring("cli-metrics-http"));
   REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);

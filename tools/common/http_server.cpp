@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -37,19 +38,26 @@ using namespace std::chrono_literals;
 constexpr auto kIoTimeout = 10s;                 // each read of a request, each write of a response
 constexpr auto kStopPoll = 100ms;                // how often the stop flag is looked at
 constexpr auto kAcceptRetry = 100ms;             // after a failed accept (out of descriptors...)
-constexpr std::size_t kMaxConnections = 512;     // more are closed at once (a descriptor each)
+constexpr std::size_t kMaxConnections = 512;     // past it, the longest idle one makes room (a descriptor each)
 constexpr std::uint32_t kMaxHeaderBytes = 8192;  // a scrape's request is a few hundred bytes
 constexpr std::uint64_t kMaxBodyBytes = 8192;
 constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kTextType = "text/plain; charset=utf-8";
 
+class Session;
+
+// The open sessions, the one that has waited longest for its client's next request first.
 struct Shared {
   std::function<std::string()> metrics;
+  std::list<Session*> waiting;  // sessions waiting for a request, longest first
   std::size_t connections = 0;
 };
 
 // One connection: read a request (within kIoTimeout), answer it, and again while the
-// client keeps the connection alive.
+// client keeps the connection alive. While it waits for a request it stands in
+// Shared::waiting; at kMaxConnections a new connection closes the one that has waited
+// longest, so that clients keeping many connections alive (each request resets its
+// timeout) cannot lock a scrape out.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
@@ -57,12 +65,32 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
-  ~Session() { --shared_.connections; }
+  ~Session() {
+    stop_waiting();
+    if (counted_) --shared_.connections;
+  }
 
   void start() { read(); }
 
+  // Closes the connection while it waits for a request: its read ends, and with it the
+  // session, which from now on no longer counts against kMaxConnections.
+  void evict() {
+    stop_waiting();
+    counted_ = false;
+    --shared_.connections;
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+  }
+
  private:
+  void stop_waiting() {
+    if (waiting_) shared_.waiting.erase(*waiting_);
+    waiting_.reset();
+  }
+
   void read() {
+    stop_waiting();
+    waiting_ = shared_.waiting.insert(shared_.waiting.end(), this);
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(kMaxBodyBytes);
@@ -72,6 +100,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(beast::error_code ec) {
+    stop_waiting();
     if (ec == http::error::end_of_stream) return close();
     if (ec) {
       // A malformed or oversized request gets a 400; a timeout, a reset or a client that
@@ -139,6 +168,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   Shared& shared_;
+  std::optional<std::list<Session*>::iterator> waiting_;  // its place in Shared::waiting
+  bool counted_ = true;                                    // in Shared::connections
 };
 
 std::string url_of(const tcp::endpoint& ep) {
@@ -215,7 +246,7 @@ ListenAddress parse_listen(const std::string& text) {
 void serve(const std::string& listen, const std::function<void(const Listening&)>& listening,
            const std::function<std::string()>& metrics) {
   const ListenAddress where = parse_listen(listen);
-  Shared shared{metrics, 0};  // outlives the io_context and so every session
+  Shared shared{metrics, {}, 0};  // outlives the io_context and so every session
   net::io_context ioc{1};
   tcp::acceptor acceptor(ioc);
   net::steady_timer accept_retry(ioc), stop_watch(ioc);
@@ -234,6 +265,7 @@ void serve(const std::string& listen, const std::function<void(const Listening&)
         });
         return;
       }
+      if (shared.connections >= kMaxConnections && !shared.waiting.empty()) shared.waiting.front()->evict();
       if (shared.connections < kMaxConnections) std::make_shared<Session>(std::move(socket), shared)->start();
       accept();  // a socket not handed to a session closes here
     });

@@ -1,7 +1,8 @@
 // The HTTP server of `shmcast metrics --listen`, on Boost.Beast over Boost.Asio: one
 // thread, any number of concurrent connections (async I/O), HTTP/1.1 keep-alive, and a
 // 10 s limit on each read and write so an idle or stalled client never holds a scrape
-// up. GET or HEAD of /metrics answers the Prometheus text format, / a pointer to it,
+// up. Past 512 connections a new one closes the one that has waited longest for a
+// request, so that clients keeping connections alive cannot lock a scrape out either. GET or HEAD of /metrics answers the Prometheus text format, / a pointer to it,
 // other paths 404, other methods 405. Runs until cli::stop_requested().
 #pragma once
 
