@@ -35,6 +35,9 @@ struct ArchiveReaderState {
   }
   std::string where() const { return "archive " + dir; }
 
+  // Lists the segments again. If retention removed the one being read, the descriptor is
+  // closed and `current` names the segment after it; next() then finds its place again by
+  // `position`, never by `current`.
   void refresh() {
     const std::uint64_t at = segments.empty() || current >= segments.size() ? 0 : segments[current].first_seq;
     segments = list_segments(dir);
@@ -56,8 +59,12 @@ struct ArchiveReaderState {
     }
     const HeaderCheck check = read_segment_header(f);
     if (!check.header) {
+      // The newest segment short of a header is being created. Its size, looked at after
+      // the header was read, may already include the header that read missed.
       struct stat st {};
-      const bool being_created = i + 1 == segments.size() && ::fstat(f, &st) == 0 && st.st_size < 64;
+      const bool short_read = check.problem.rfind("shorter", 0) == 0;
+      const bool being_created =
+          i + 1 == segments.size() && (short_read || (::fstat(f, &st) == 0 && st.st_size < static_cast<off_t>(sizeof(SegmentHeader))));
       ::close(f);
       if (being_created) return false;
       const bool other_version = check.problem.find("version") != std::string::npos;
@@ -104,7 +111,14 @@ bool Archive::seek(std::uint64_t seq) {
   // The last segment that starts at or before seq (or the first, if the archive starts later).
   std::size_t i = 0;
   while (i + 1 < s.segments.size() && s.segments[i + 1].first_seq <= seq) ++i;
-  if (!s.open_segment(i)) return false;
+  if (!s.open_segment(i)) {
+    // Removed by retention or still being created: next() opens the segment holding this
+    // place when it can, and nothing before seq is delivered meanwhile.
+    s.position = std::max(seq, s.segments[i].first_seq);
+    s.cut_from = seq;
+    s.positioned = true;
+    return false;
+  }
   std::uint64_t start = s.segments[i].first_seq;
   // The sparse index: the last entry at or before seq whose frame is what it says.
   const std::vector<IndexRecord> index = read_index(s.segments[i].index_path);
@@ -144,15 +158,29 @@ ReadResult Archive::next() {
       while (i < s.segments.size() && s.segments[i].first_seq < s.position) ++i;
       if (i > 0 && (i == s.segments.size() || s.segments[i].first_seq > s.position)) --i;
       if (!s.open_segment(i)) return {};
-      // Find our place again in a reopened segment.
-      if (s.segments[i].first_seq < s.position) {
+      if (s.segments[i].first_seq > s.position) {
+        // Retention removed what the reader had yet to read: the archive starts later now.
+        const std::uint64_t from = std::max(s.position, s.cut_from);
+        const std::uint64_t to = s.segments[i].first_seq;
+        s.position = to;
+        if (from < to) {
+          ReadResult r;
+          r.status = ReadStatus::gap;
+          r.gap = Gap{from, to - from};
+          return r;
+        }
+      } else if (s.segments[i].first_seq < s.position) {
+        // Find our place again in a reopened segment: the record that holds it, which the
+        // read below cuts to start there.
         const std::uint64_t want = s.position;
         FrameHeader h{};
         s.position = s.segments[i].first_seq;
-        while (s.position < want && s.frames.read(s.offset, h) == FrameRead::ok && h.seq == s.position) {
+        while (s.position < want && s.frames.read(s.offset, h) == FrameRead::ok && h.seq == s.position &&
+               frame_end(h) <= want) {
           s.offset += frame_bytes(h.length);
           s.position = frame_end(h);
         }
+        s.cut_from = std::max(s.cut_from, want);
       }
     }
     FrameHeader h{};
@@ -162,13 +190,17 @@ ReadResult Archive::next() {
       s.offset += frame_bytes(h.length);
       const std::uint64_t from = std::max(h.seq, s.cut_from);
       s.position = frame_end(h);
+      // A record wholly before the place sought is skipped without counting a hop: the
+      // hops bound segment changes, and an empty result must mean nothing more is written.
+      if (frame_end(h) <= s.cut_from) {
+        --hop;
+        continue;
+      }
       ReadResult r;
       if (h.kind == kFrameGap) {
-        if (from >= s.position) continue;  // sought past this gap's start: nothing of it left
         r.status = ReadStatus::gap;
         r.gap = Gap{from, s.position - from};
       } else {
-        if (h.seq < s.cut_from) continue;
         r.status = ReadStatus::message;
         r.message = Message{h.seq, h.type, h.word, s.frames.payload()};
       }
@@ -182,13 +214,20 @@ ReadResult Archive::next() {
     // The end of this segment (or its torn tail, which only the newest can have): a newer
     // segment goes on; else nothing more yet.
     s.refresh();
-    if (s.current + 1 < s.segments.size() && got == FrameRead::end) {
-      if (!s.open_segment(s.current + 1)) return {};
-      continue;
-    }
-    if (got == FrameRead::bad && s.current + 1 < s.segments.size())
+    if (s.fd < 0) continue;  // the segment was removed: found again by position above
+    if (s.current + 1 < s.segments.size()) {
+      // The writer finishes a segment before it creates the next. The read above may
+      // predate both (it found nothing, or a record half written): only a read after the
+      // newer segment was seen tells this segment's end.
+      const FrameRead again = s.frames.read(s.offset, h);
+      if (again == FrameRead::ok) continue;
+      if (again == FrameRead::end) {
+        if (!s.open_segment(s.current + 1)) return {};
+        continue;
+      }
       throw Error(Errc::corrupt, s.where() + ": " + s.segments[s.current].path + " ends with a damaged record at offset " +
                                      std::to_string(s.offset));
+    }
     return {};
   }
   return {};

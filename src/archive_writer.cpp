@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,8 +22,9 @@ namespace {
 
 // Records wait in memory up to this much before one write() takes them all.
 inline constexpr std::size_t kWriteBuffer = std::size_t{256} << 10;
-// The fsync interval is looked at every this many records (and on every flush).
-inline constexpr std::uint64_t kFramesPerClockCheck = 256;
+// The file in an archive's directory that its one writer holds an exclusive flock on. Not
+// a segment name, so readers never look at it.
+inline constexpr const char* kLockFile = ".lock";
 
 [[noreturn]] void throw_errno(const std::string& what, int e) {
   if (e == ENOSPC || e == EDQUOT || e == EFBIG) throw Error(Errc::no_space, what + ": no space left (" + std::string(std::strerror(e)) + ")");
@@ -56,6 +58,7 @@ struct ArchiveWriterState {
   ArchiveOptions options;
   std::uint64_t ring_id = 0;
   std::vector<SegmentFile> segments;
+  int lock_fd = -1;   // holds the directory's flock for the writer's lifetime
   int fd = -1;        // the segment being written
   int index_fd = -1;  // its index
   std::uint64_t written = 0;  // bytes of the segment in the file
@@ -67,9 +70,15 @@ struct ArchiveWriterState {
   std::uint64_t last_seq_buffered = 0;  // ... and in the buffer
   bool unsynced = false;
   std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
-  bool closed = false;  // after a full disk
+  // When records last went to the file on the clock: none waits in the buffer longer than
+  // fsync_interval while records keep coming (an idle writer is flushed by its caller).
+  std::chrono::steady_clock::time_point last_flush = std::chrono::steady_clock::now();
+  bool closed = false;  // after a failed write or a segment that could not be started
 
-  ~ArchiveWriterState() { close_files(); }
+  ~ArchiveWriterState() {
+    close_files();
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
   void close_files() noexcept {
     if (fd >= 0) ::close(fd);
     if (index_fd >= 0) ::close(index_fd);
@@ -78,7 +87,9 @@ struct ArchiveWriterState {
 
   std::string where() const { return "archive " + dir; }
 
+  void lock_directory();
   void open_existing();
+  void start_segment_files(std::uint64_t first_seq);
   void cut_to_valid(const SegmentFile& seg, std::uint64_t first_seq);
   void start_segment(std::uint64_t first_seq);
   void enforce_retention();
@@ -87,6 +98,22 @@ struct ArchiveWriterState {
   void refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq, std::uint64_t size) const;
   void append_frame(const FrameHeader& header, const std::byte* payload);
 };
+
+// Two writers appending to one directory would each take the other's batch being written
+// for a torn tail and cut it off. The lock is per open file description, so a second
+// writer in the same process is refused too; it goes with the process however it ends.
+void ArchiveWriterState::lock_directory() {
+  const std::string path = dir + "/" + kLockFile;
+  lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) throw_errno(where() + ": " + path, errno);
+  while (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK)
+      throw Error(Errc::producer_active, where() + ": another recorder is writing there (it holds " + path +
+                                             "); stop it first, or record into another directory");
+    throw_errno(where() + ": locking " + path, errno);
+  }
+}
 
 // The newest segment is the only one that can hold a torn record (older ones were
 // complete when the next began). It is read frame by frame from its last trustworthy
@@ -198,7 +225,22 @@ void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t firs
   if (::lseek(fd, 0, SEEK_END) < 0) throw_errno(where() + ": " + seg.path, errno);
 }
 
+// Any failure here closes the writer: its descriptors would name a finished segment, a
+// removed one or one without a header, and nothing appended after may land there.
 void ArchiveWriterState::start_segment(std::uint64_t first_seq) {
+  try {
+    start_segment_files(first_seq);
+  } catch (...) {
+    close_files();
+    buffer.clear();
+    index_pending.clear();
+    closed = true;
+    throw;
+  }
+  enforce_retention();
+}
+
+void ArchiveWriterState::start_segment_files(std::uint64_t first_seq) {
   write_out();
   sync_files();
   close_files();
@@ -206,7 +248,11 @@ void ArchiveWriterState::start_segment(std::uint64_t first_seq) {
   fd = ::open(seg.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw_errno(where() + ": creating " + seg.path, errno);
   index_fd = ::open(seg.index_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-  if (index_fd < 0) throw_errno(where() + ": creating " + seg.index_path, errno);
+  if (index_fd < 0) {
+    const int e = errno;
+    ::unlink(seg.path.c_str());
+    throw_errno(where() + ": creating " + seg.index_path, e);
+  }
   SegmentHeader h{};
   h.magic = kArchiveMagic;
   h.version = kArchiveVersion;
@@ -230,7 +276,6 @@ void ArchiveWriterState::start_segment(std::uint64_t first_seq) {
       ::close(d);
     }
   }
-  enforce_retention();
 }
 
 // Oldest segments go whole, never the one being written.
@@ -312,11 +357,12 @@ void ArchiveWriterState::append_frame(const FrameHeader& header, const std::byte
   next_seq = frame_end(header);
   if (header.kind == kFrameMessage) last_seq_buffered = header.seq;
   if (buffer.size() >= kWriteBuffer || options.fsync == Fsync::every) write_out();
-  if (options.fsync == Fsync::every) sync_files();
-  else if (options.fsync == Fsync::interval && frames % kFramesPerClockCheck == 0 &&
-           std::chrono::steady_clock::now() - last_sync >= options.fsync_interval) {
+  if (options.fsync == Fsync::every) return sync_files();
+  // Readers at the archive's end (catch-up) wait for what is buffered here.
+  if (const auto now = std::chrono::steady_clock::now(); now - last_flush >= options.fsync_interval) {
+    last_flush = now;
     write_out();
-    sync_files();
+    if (options.fsync == Fsync::interval) sync_files();
   }
 }
 
@@ -331,6 +377,7 @@ ArchiveWriter::ArchiveWriter(std::string_view dir, std::uint64_t ring_id, const 
   s.options = options;
   s.ring_id = ring_id;
   if (::mkdir(s.dir.c_str(), 0755) != 0 && errno != EEXIST) throw_errno(s.where() + ": creating the directory", errno);
+  s.lock_directory();
   s.open_existing();
   s.buffer.reserve(kWriteBuffer + 4096);
 }

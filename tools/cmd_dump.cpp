@@ -9,6 +9,7 @@
 
 #include <shmcast/archive.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -55,7 +56,13 @@ void run(const DumpArgs& a) {
   if (a.from) archive.seek(from);
   std::string out;
   while (!stop_requested()) {
-    const ReadResult r = archive.next();
+    ReadResult r;
+    try {
+      r = archive.next();
+    } catch (const Error&) {
+      (void)write_out(out);  // everything before the damaged record, then the error
+      throw;
+    }
     if (!r) break;
     if (r.status == ReadStatus::gap) {
       if (r.gap.first > to) break;

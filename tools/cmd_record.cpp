@@ -61,6 +61,12 @@ void run(const RecordArgs& a) {
     ro.start = StartAt::oldest;
   }
   Reader reader(a.ring, ro);
+  // The ring may have been recreated between the probe and this attach: its messages must
+  // not go into the old ring's archive.
+  if (reader.ring_id() != ring_id)
+    throw Error(Errc::replaced, a.ring,
+                "was recreated while the recorder started; the archive in " + a.dir +
+                    " records the old ring: record the new one into another directory");
   if (!a.quiet)
     std::fprintf(stderr, "shmcast record: ring '%s' into %s from sequence %llu%s\n", printable(a.ring).c_str(),
                  printable(a.dir).c_str(), static_cast<unsigned long long>(reader.position()),

@@ -8,6 +8,7 @@
 #include <shmcast/archive.hpp>
 #include <shmcast/producer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -32,7 +33,8 @@ struct ReplayArgs {
 
 void run(const ReplayArgs& a) {
   if (a.max && a.speed) throw CLI::ValidationError("--speed and --max exclude each other");
-  const double speed = a.speed ? parse_positive("--speed", *a.speed, 1e6, "times the original pace") : 1.0;
+  // The least speed keeps a recorded pause, scaled, inside what the pacing clock can count.
+  const double speed = a.speed ? parse_positive("--speed", *a.speed, 1e6, "times the original pace", 1e-6) : 1.0;
   const std::uint64_t last = a.to_seq ? parse_uint("--to-seq", *a.to_seq, 0, UINT64_MAX - 2) : UINT64_MAX - 2;
   install_stop_handlers();
   Archive archive(a.dir);
@@ -46,7 +48,7 @@ void run(const ReplayArgs& a) {
                   "is at sequence " + std::to_string(head) + ": --from " + std::to_string(from) +
                       " would go back; replay from " + std::to_string(head) + " or later, or into a fresh ring");
   } else {
-    from = std::max(head, archive.info().first_seq);
+    from = std::max(head, archive.position());  // the first segment's first sequence: no scan of the rest
   }
   if (a.to_seq && last < from) throw CLI::ValidationError("--to-seq " + *a.to_seq + " is before the first sequence replayed, " + std::to_string(from));
   archive.seek(from);
@@ -70,8 +72,11 @@ void run(const ReplayArgs& a) {
     if (m.seq < producer.head()) continue;
     if (!a.max) {
       if (!first_ns) first_ns = m.timestamp_ns;
+      // Saturated at about a century: `started` plus it stays inside the clock's range.
+      constexpr double kLongestWaitNs = 3.2e18;
       const double offset_ns = m.timestamp_ns >= *first_ns ? static_cast<double>(m.timestamp_ns - *first_ns) / speed : 0.0;
-      if (!sleep_until_unless_stopped(started + std::chrono::nanoseconds(static_cast<std::int64_t>(offset_ns)))) break;
+      const auto wait = std::chrono::nanoseconds(static_cast<std::int64_t>(std::min(offset_ns, kLongestWaitNs)));
+      if (!sleep_until_unless_stopped(started + wait)) break;
     }
     producer.publish_at(m.seq, m.payload, m.type, m.timestamp_ns);
     ++messages;

@@ -68,8 +68,10 @@ class ArchiveWriter {
  public:
   // Opens the archive in `dir` (created if missing) for appending, cutting off a torn last
   // record. `ring_id` is the ring being recorded: an archive of another ring (recreated
-  // under the same name) is refused with Errc::geometry_mismatch. Throws shmcast::Error:
-  // permission_denied, corrupt, version_mismatch, foreign, system.
+  // under the same name) is refused with Errc::geometry_mismatch. One writer per directory:
+  // it holds an exclusive flock on `dir`/.lock for its lifetime, and a second writer (in any
+  // process, this one included) is refused with Errc::producer_active. Throws
+  // shmcast::Error: permission_denied, corrupt, version_mismatch, foreign, system.
   ArchiveWriter(std::string_view dir, std::uint64_t ring_id, const ArchiveOptions& options = {});
   ArchiveWriter(ArchiveWriter&&) noexcept;
   ArchiveWriter& operator=(ArchiveWriter&&) noexcept;
@@ -81,7 +83,10 @@ class ArchiveWriter {
   // Append a message, or a gap [first, first + missed). Sequences must run on from
   // next_seq() (Errc::invalid_argument otherwise: an archive is never renumbered). Throws
   // Errc::no_space when the disk is full, with everything before this record intact and
-  // synced; the writer is then closed.
+  // synced; the writer is then closed, as after any failed write or a new segment that
+  // could not be started, and later appends throw. Unless fsync is `every`, the first
+  // append once fsync_interval has passed since the last such write writes what is
+  // buffered (and syncs it with `interval`); flush() writes it too.
   void append(const Message& message);
   void append_gap(std::uint64_t first, std::uint64_t missed);
   // Writes buffered records to the file (and syncs them if the fsync option says so now).
@@ -106,12 +111,15 @@ class Archive {
   // Positions at the record that holds `seq` (a message, or a gap covering it), or at the
   // first record if the archive starts later (position() then says where); O(log n)
   // through the segment names and the sparse index. False if seq is past the end of what
-  // is written: the next reads wait for it, and skip what comes before it.
+  // is written, or if its segment cannot be opened yet (being created, or removed by
+  // retention meanwhile): the next reads wait for it, and skip what comes before it.
   bool seek(std::uint64_t seq);
   // The next record: a message (payload valid until the next call), a gap, or empty at the
   // end of what is written so far (a later call sees records appended meanwhile). A gap
-  // record that seek() landed inside is cut to start at the sequence sought. Throws
-  // Errc::corrupt for a bad record that is not the newest segment's torn tail.
+  // record that seek() landed inside is cut to start at the sequence sought. Records that
+  // retention removed before they were read are a gap from position() to the first
+  // sequence kept. Throws Errc::corrupt for a bad record that is not the newest segment's
+  // torn tail.
   ReadResult next();
   // The sequence the next record starts at.
   [[nodiscard]] std::uint64_t position() const noexcept;

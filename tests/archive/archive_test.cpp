@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
+#include <optional>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -493,4 +494,182 @@ TEST_CASE("archive: a recorder killed at random points under a full-speed produc
   REQUIRE(read_stream(a, info.first_seq, &messages) == info.next_seq);
   REQUIRE(messages == info.messages);
   ::munmap(stop, 4096);
+}
+
+TEST_CASE("archive: retention removing the segment being read: the reader finishes it, and what else went is one gap") {
+  TempDir dir;
+  ArchiveWriter w(dir.path, 1, ArchiveOptions{.segment_bytes = 50'000, .max_bytes = 200'000});
+  write_stream(w, 0, 100);
+  w.sync();
+  REQUIRE(segment_paths(dir.path).size() >= 2);
+  REQUIRE(detail::list_segments(dir.path).front().first_seq == 0);  // retention has removed nothing yet
+  Archive a(dir.path);
+  std::uint64_t expect = 0;
+  for (int i = 0; i < 10; ++i) {  // into the middle of the oldest segment
+    const ReadResult r = a.next();
+    REQUIRE(r);
+    expect = r.status == ReadStatus::gap ? r.gap.first + r.gap.missed : r.message.seq + 1;
+  }
+  const std::uint64_t oldest_end = detail::list_segments(dir.path)[1].first_seq;
+  REQUIRE(expect < oldest_end);
+  write_stream(w, 100, 3000);  // retention removes many segments, the one being read among them
+  w.sync();
+  const std::uint64_t first_kept = detail::list_segments(dir.path).front().first_seq;
+  REQUIRE(first_kept > oldest_end);
+  // The rest of the oldest segment (still open), then [its end, the first kept) as one
+  // gap, then everything kept.
+  std::vector<Gap> gaps;
+  for (;;) {
+    const ReadResult r = a.next();
+    if (!r) break;
+    if (r.status == ReadStatus::gap) {
+      REQUIRE(r.gap.first == expect);
+      if (r.gap.first % 97 != 0) gaps.push_back(r.gap);
+      expect += r.gap.missed;
+    } else {
+      REQUIRE(r.message.seq == expect);
+      REQUIRE(verify_sized(r.message.payload, expect, kMax));
+      ++expect;
+    }
+  }
+  REQUIRE(expect == 3000);
+  REQUIRE(gaps.size() == 1);
+  REQUIRE(gaps[0].first == oldest_end);
+  REQUIRE(gaps[0].first + gaps[0].missed == first_kept);
+}
+
+TEST_CASE("archive: a seek whose segment cannot be opened yet still skips what comes before the sequence sought") {
+  TempDir dir;
+  write_archive(dir.path, 500);
+  // A newest segment whose header is not written yet: a writer that is creating it.
+  const std::string creating = dir.path + "/" + detail::segment_name(500, ".seg");
+  { const int fd = ::open(creating.c_str(), O_WRONLY | O_CREAT, 0644); ::close(fd); }
+  Archive a(dir.path);
+  REQUIRE_FALSE(a.seek(550));
+  REQUIRE(a.position() == 550);
+  REQUIRE(a.next().status == ReadStatus::empty);
+  fs::remove(creating);
+  {
+    ArchiveWriter w(dir.path, 1);
+    write_stream(w, 500, 700);
+  }
+  const ReadResult r = a.next();
+  REQUIRE(r.status == ReadStatus::message);
+  REQUIRE(r.message.seq == 550);
+  REQUIRE(read_stream(a, 551) == 700);
+}
+
+TEST_CASE("archive: a record half written when the writer rolled to a new segment is read again, not called damage",
+          "[process]") {
+  // The writer puts each large record in a segment of its own: the reader following it
+  // often reads a record while its write() is still copying it in, and the next segment
+  // is often there by the time the reader looks for one. On tmpfs where there is one: a
+  // roll's fdatasync costs nothing there, so the next segment follows a record closely.
+  struct ShmDir {
+    std::string path;
+    ShmDir() {
+      char tmpl[] = "/dev/shm/shmcast-archive-XXXXXX";
+      const char* made = ::mkdtemp(tmpl);
+      path = made != nullptr ? made : "";
+    }
+    ~ShmDir() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove_all(path, ec);
+    }
+  } shm;
+  TempDir tmp;
+  const std::string dir = shm.path.empty() ? tmp.path : shm.path;
+  constexpr std::size_t kBig = 600 << 10;
+  constexpr std::uint64_t kRecords = 600;
+  std::vector<std::byte> payload(kBig);
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::byte>(i * 13 + (i >> 9));
+  // Retention keeps the directory small; a reader it overtakes sees a gap.
+  ArchiveWriter w(dir, 1, ArchiveOptions{.segment_bytes = 4096, .fsync = Fsync::never, .max_bytes = 48 << 20});
+  w.append(Message{0, 1, 0, payload});
+  w.flush();
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (std::uint64_t s = 1; s < kRecords; ++s) {
+      w.append(Message{s, 1, s, payload});
+      w.flush();
+    }
+    done = true;
+  });
+  Archive a(dir);
+  std::uint64_t expect = 0;
+  std::string error;
+  for (;;) {
+    const bool finished = done.load();
+    ReadResult r;
+    try {
+      r = a.next();
+    } catch (const Error& e) {
+      error = e.what();
+      break;
+    }
+    if (!r) {
+      if (finished) break;
+      continue;
+    }
+    if (r.status == ReadStatus::gap && r.gap.first == expect) {
+      expect += r.gap.missed;
+      continue;
+    }
+    if (r.status != ReadStatus::message || r.message.seq != expect || r.message.payload.size() != kBig) break;
+    ++expect;
+  }
+  writer.join();
+  INFO(error);
+  REQUIRE(error.empty());
+  REQUIRE(expect == kRecords);
+}
+
+TEST_CASE("archive: a second writer on the same directory is refused while the first holds it") {
+  TempDir dir;
+  std::optional<ArchiveWriter> first(std::in_place, dir.path, 1);
+  write_stream(*first, 0, 20);
+  try {
+    ArchiveWriter second(dir.path, 1);
+    FAIL("a second writer opened the directory");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == Errc::producer_active);
+    REQUIRE(std::string(e.what()).find("another recorder") != std::string::npos);
+  }
+  write_stream(*first, 20, 40);
+  first.reset();
+  ArchiveWriter again(dir.path, 1);  // free once the first is gone
+  REQUIRE(*again.next_seq() == 40);
+  Archive a(dir.path);
+  REQUIRE(read_stream(a, 0) == 40);
+  REQUIRE(segment_paths(dir.path).size() == 1);  // the lock file is not a segment
+}
+
+TEST_CASE("archive: a segment that cannot be started closes the writer: nothing more is taken") {
+  TempDir dir;
+  // A directory where the first segment's index goes: creating the index fails after the
+  // segment file is open.
+  fs::create_directories(dir.path + "/" + detail::segment_name(5, ".idx"));
+  ArchiveWriter w(dir.path, 1);
+  std::byte b{};
+  REQUIRE_THROWS_AS(w.append(Message{5, 0, 0, {&b, 1}}), Error);
+  try {
+    w.append(Message{5, 0, 0, {&b, 1}});
+    FAIL("appended after a segment failed to start");
+  } catch (const Error& e) {
+    REQUIRE(std::string(e.what()).find("closed") != std::string::npos);
+  }
+  REQUIRE(segment_paths(dir.path).empty());
+}
+
+TEST_CASE("archive: with an fsync interval, records reach the file within it while records keep coming") {
+  TempDir dir;
+  const Fsync mode = GENERATE(Fsync::interval, Fsync::never);
+  ArchiveWriter w(dir.path, 1, ArchiveOptions{.fsync = mode, .fsync_interval = std::chrono::milliseconds(20)});
+  std::vector<std::byte> buf(kMax);
+  for (std::uint64_t s = 1; s <= 3; ++s) {
+    w.append(Message{s, sized_type(s), s * 10, {buf.data(), fill_sized(buf.data(), s, kMax)}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  Archive a(dir.path);
+  REQUIRE(read_stream(a, 1) >= 3);  // at least what came before the last interval ended
 }
