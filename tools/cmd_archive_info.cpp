@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "common/format.hpp"
 #include "common/json.hpp"
+#include "common/status_render.hpp"
 
 #include <shmcast/archive.hpp>
 
@@ -31,13 +32,11 @@ void run(const InfoArgs& a) {
                     {"missed", i.missed},
                     {"bytes", i.bytes},
                     {"segments", i.segments},
-                    {"ring_id", i.ring_id},
+                    {"ring_id", ring_id_text(i.ring_id)},
                     {"first_ns", i.first_ns},
                     {"last_ns", i.last_ns}}) +
           "\n";
   } else {
-    char id[24];
-    std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(i.ring_id));
     out = "archive " + printable(a.dir) + "\n";
     if (i.empty) {
       out += "  empty\n";
@@ -50,7 +49,7 @@ void run(const InfoArgs& a) {
         out += "  spans      " + human_duration(i.last_ns - i.first_ns) + "\n";
     }
     out += "  size       " + human_bytes(i.bytes) + " in " + count_of(i.segments, "segment") + "\n";
-    out += "  ring id    " + std::string(id) + "\n";
+    out += "  ring id    " + ring_id_text(i.ring_id) + "\n";
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
@@ -61,7 +60,8 @@ void add_archive_info_command(CLI::App& app) {
   auto args = std::make_shared<InfoArgs>();
   CLI::App* sub = app.add_subcommand("archive-info", "Show what an archive written by `shmcast record` holds");
   sub->footer("JSON (--json): {\"dir\",\"empty\",\"first_seq\",\"next_seq\",\"messages\",\"gaps\",\"missed\",\"bytes\","
-              "\"segments\",\"ring_id\",\"first_ns\",\"last_ns\"}. next_seq is the sequence after the last one recorded.");
+              "\"segments\",\"ring_id\",\"first_ns\",\"last_ns\"}. next_seq is the sequence after the last one recorded; "
+              "ring_id is a string (16 hex digits, as `stat` prints it).");
   sub->add_option("dir", args->dir, "Archive directory")->required();
   sub->add_flag("--json", args->json, "One JSON object");
   sub->callback([args] { run(*args); });

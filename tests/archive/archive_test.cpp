@@ -565,18 +565,7 @@ TEST_CASE("archive: a record half written when the writer rolled to a new segmen
   // often reads a record while its write() is still copying it in, and the next segment
   // is often there by the time the reader looks for one. On tmpfs where there is one: a
   // roll's fdatasync costs nothing there, so the next segment follows a record closely.
-  struct ShmDir {
-    std::string path;
-    ShmDir() {
-      char tmpl[] = "/dev/shm/shmcast-archive-XXXXXX";
-      const char* made = ::mkdtemp(tmpl);
-      path = made != nullptr ? made : "";
-    }
-    ~ShmDir() {
-      std::error_code ec;
-      if (!path.empty()) fs::remove_all(path, ec);
-    }
-  } shm;
+  TempDir shm("/dev/shm");
   TempDir tmp;
   const std::string dir = shm.path.empty() ? tmp.path : shm.path;
   constexpr std::size_t kBig = 600 << 10;

@@ -67,6 +67,12 @@ TEST_CASE("cli archive: record, archive-info and dump give back what was publish
   REQUIRE(json_u64(info.out, "next_seq") == 300u);
   REQUIRE(json_u64(info.out, "messages") == 300u);
   REQUIRE(json_u64(info.out, "gaps") == 0u);
+  // The ring's id as `stat` gives it: a string of 16 hex digits (a number would lose
+  // precision past 2^53 in jq before 1.7 and in JavaScript).
+  char id[48];
+  std::snprintf(id, sizeof id, "\"ring_id\":\"%016llx\"", static_cast<unsigned long long>(p.ring_id()));
+  CHECK(info.out.find(id) != std::string::npos);
+  CHECK(run({"stat", ring.name, "--json"}).out.find(id) != std::string::npos);
 
   const Result text = run({"dump", dir.path, "--from", "10", "--to", "12"});
   REQUIRE(text.rc == 0);
