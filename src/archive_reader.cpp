@@ -241,12 +241,19 @@ ArchiveInfo Archive::info() const {
     struct stat st {};
     if (::stat(seg.path.c_str(), &st) == 0) info.bytes += static_cast<std::uint64_t>(st.st_size);
     if (::stat(seg.index_path.c_str(), &st) == 0) info.bytes += static_cast<std::uint64_t>(st.st_size);
+    const bool newest = i + 1 == segments.size();
     const int fd = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      if (errno == ENOENT) continue;  // removed by retention since it was listed
+      const Errc code = errno == EACCES || errno == EPERM ? Errc::permission_denied : Errc::system;
+      throw Error(code, state_->where() + ": " + seg.path + ": " + std::strerror(errno));
+    }
     const HeaderCheck check = read_segment_header(fd);
     if (!check.header) {
       ::close(fd);
-      continue;
+      if (newest) continue;  // being created
+      throw Error(Errc::corrupt, state_->where() + ": " + seg.path + ": " + check.problem +
+                                     "; the counts would leave out that segment");
     }
     ++info.segments;
     info.ring_id = check.header->ring_id;
@@ -272,7 +279,7 @@ ArchiveInfo Archive::info() const {
     }
     ::close(fd);
     // Only the newest segment may end in a record still being written.
-    if (got == FrameRead::bad && i + 1 < segments.size())
+    if (got == FrameRead::bad && !newest)
       throw Error(Errc::corrupt, state_->where() + ": " + seg.path + ": a record fails its CRC or is cut short at offset " +
                                      std::to_string(offset) + "; the counts would leave out what follows it");
   }

@@ -250,6 +250,23 @@ TEST_CASE("archive: damage inside is an error naming the file and offset, never 
   }
 }
 
+TEST_CASE("archive: info() over a segment whose header is damaged, not the newest, is an error, not counts without it") {
+  TempDir dir;
+  write_archive(dir.path, 800, ArchiveOptions{.segment_bytes = 100'000});
+  const std::vector<std::string> paths = segment_paths(dir.path);
+  REQUIRE(paths.size() >= 3);
+  const ArchiveInfo whole = Archive(dir.path).info();
+  const char flip = 0x5A;
+  overwrite(paths[1], 0, &flip, 1);  // its magic
+  try {
+    const ArchiveInfo partial = Archive(dir.path).info();
+    FAIL("counted " << partial.messages << " messages of " << whole.messages << ", leaving a segment out");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::corrupt);
+    CHECK(std::string(e.what()).find(paths[1]) != std::string::npos);
+  }
+}
+
 TEST_CASE("archive: damage in the middle of the newest segment is refused on reopen, not cut off with what follows") {
   TempDir dir;
   write_archive(dir.path, 300);
