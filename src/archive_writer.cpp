@@ -116,9 +116,9 @@ void ArchiveWriterState::lock_directory() {
 }
 
 // The newest segment is the only one that can hold a torn record (older ones were
-// complete when the next began). It is read frame by frame from its last trustworthy
-// index entry; the file is cut after the last good frame, and its index after the last
-// entry that points below the cut. A newest segment whose header never made it to disk
+// complete when the next began). It is read frame by frame from its header; the file is
+// cut after the last good frame, and its index after the last entry that points below
+// the cut. A newest segment whose header never made it to disk
 // (a crash right after creating it) holds nothing and is removed.
 void ArchiveWriterState::open_existing() {
   segments = list_segments(dir);
@@ -182,22 +182,14 @@ void ArchiveWriterState::refuse_cut_over_records(const SegmentFile& seg, std::ui
 
 void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t first_seq) {
   const std::uint64_t size = file_size(fd);
-  std::vector<IndexRecord> index = read_index(seg.index_path);
+  const std::vector<IndexRecord> index = read_index(seg.index_path);
   FrameHeader h{};
   FrameReader frames_in(fd);
-  // Start from the last index entry that points at a good frame of the sequence it names.
-  std::uint64_t offset = sizeof(SegmentHeader), seq = first_seq, frames_before = 0;
-  while (!index.empty()) {
-    const IndexRecord& r = index.back();
-    if (r.offset < size && frames_in.read(r.offset, h) == FrameRead::ok && h.seq == r.seq) {
-      offset = r.offset;
-      seq = r.seq;
-      frames_before = index.size() * kFramesPerIndexEntry;  // approximate: only paces the next entries
-      break;
-    }
-    index.pop_back();
-  }
-  frames = frames_before;
+  // Every frame from the header on, not from the last index entry: a power loss can leave
+  // a hole of zeros before frames that did reach the disk (writeback is not in file order),
+  // and only a full read finds it, to refuse it with what follows rather than append after it.
+  std::uint64_t offset = sizeof(SegmentHeader), seq = first_seq;
+  frames = 0;
   for (;;) {
     const FrameRead got = frames_in.read(offset, h);
     if (got != FrameRead::ok || h.seq != seq) break;

@@ -289,6 +289,27 @@ TEST_CASE("archive: damage in the middle of the newest segment is refused on reo
   REQUIRE(fs::file_size(seg) == size);  // nothing was cut
 }
 
+TEST_CASE("archive: a hole before the newest segment's last index entry is refused on reopen too") {
+  TempDir dir;
+  write_archive(dir.path, 300);
+  const std::string seg = segment_paths(dir.path).back();
+  const auto size = fs::file_size(seg);
+  // Zeros over a frame well before the last index entry, good frames after it: what a
+  // power loss leaves when writeback reached later pages and not an earlier one.
+  const std::vector<Frame> frames = frames_of(seg);
+  REQUIRE(frames.size() > 3 * detail::kFramesPerIndexEntry);
+  const std::vector<char> zeros(64, 0);
+  overwrite(seg, frames[10].offset, zeros.data(), zeros.size());
+  try {
+    ArchiveWriter w(dir.path, 1);
+    FAIL("opened for appending after a hole with sound records on both sides");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == Errc::corrupt);
+    REQUIRE(std::string(e.what()).find(seg) != std::string::npos);
+  }
+  REQUIRE(fs::file_size(seg) == size);  // nothing was cut
+}
+
 TEST_CASE("archive: a damaged length that claims a gigabyte is an error, not a gigabyte allocated") {
   TempDir dir;
   write_archive(dir.path, 300, ArchiveOptions{.segment_bytes = 100'000});
