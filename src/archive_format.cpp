@@ -101,7 +101,7 @@ std::vector<SegmentFile> list_segments(const std::string& dir) {
 HeaderCheck read_segment_header(int fd) {
   SegmentHeader h{};
   const ssize_t n = ::pread(fd, &h, sizeof h, 0);
-  if (n != static_cast<ssize_t>(sizeof h)) return {std::nullopt, "shorter than a segment header"};
+  if (n != static_cast<ssize_t>(sizeof h)) return {std::nullopt, "shorter than a segment header", true};
   if (h.magic != kArchiveMagic) return {std::nullopt, "not a shmcast archive segment (bad magic)"};
   if (h.version != kArchiveVersion)
     return {std::nullopt, "archive format version " + std::to_string(h.version) + ", this build reads version " +

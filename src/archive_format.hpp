@@ -85,7 +85,8 @@ struct SegmentFile {
 // ours (the caller decides whether that is a torn new segment or a foreign file).
 struct HeaderCheck {
   std::optional<SegmentHeader> header;
-  std::string problem;  // why not, when not
+  std::string problem;      // why not, when not
+  bool short_read = false;  // fewer bytes than a header: a segment possibly still being created
 };
 [[nodiscard]] HeaderCheck read_segment_header(int fd);
 // The sparse index of a segment, as far as it can be trusted without reading frames:

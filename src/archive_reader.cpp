@@ -62,9 +62,8 @@ struct ArchiveReaderState {
       // The newest segment short of a header is being created. Its size, looked at after
       // the header was read, may already include the header that read missed.
       struct stat st {};
-      const bool short_read = check.problem.rfind("shorter", 0) == 0;
       const bool being_created =
-          i + 1 == segments.size() && (short_read || (::fstat(f, &st) == 0 && st.st_size < static_cast<off_t>(sizeof(SegmentHeader))));
+          i + 1 == segments.size() && (check.short_read || (::fstat(f, &st) == 0 && st.st_size < static_cast<off_t>(sizeof(SegmentHeader))));
       ::close(f);
       if (being_created) return false;
       const bool other_version = check.problem.find("version") != std::string::npos;
