@@ -608,8 +608,9 @@ void add_tail_command(CLI::App& app) {
       "  gap      {\"gap\":{\"first\":N,\"missed\":K}}\n"
       "  snapshot {\"snapshot\":{\"as_of\":N,\"len\":N,\"data\":\"...\"}}\n"
       "`data` is the payload as a JSON string: valid UTF-8 is kept, '\"', '\\' and control characters are "
-      "escaped, and every byte that is not valid UTF-8 is written as \\u00XX (XX = the byte's value), so "
-      "\\u0080-\\u00ff escapes stand for raw bytes.");
+      "escaped, and every byte that is not valid UTF-8 is written as \\u00XX (XX = the byte's value). A parsed "
+      "string cannot tell such a byte from the character U+00XX, so a payload that is not valid UTF-8 also "
+      "carries its exact bytes in a `data_base64` field (RFC 4648) after `data`; read that when it is there.");
   sub->add_option("name", args->name, "Ring name")->required();
   CLI::Option* from =
       sub->add_option("--from", args->from,

@@ -45,7 +45,7 @@ TEST_CASE("publish and tail round trip in text and json and hex", "[cli]") {
     REQUIRE(ls.size() == 4);
     CHECK(ls[0].rfind(R"({"seq":0,"type":7,"ts_ns":)", 0) == 0);
     CHECK(ls[0].find(R"(,"len":5,"data":"hello"})") != std::string::npos);
-    CHECK(ls[1].find(R"("len":5,"data":"w\u00ffrld"})") != std::string::npos);
+    CHECK(ls[1].find(R"("len":5,"data":"w\u00ffrld","data_base64":"d/9ybGQ="})") != std::string::npos);
     CHECK(ls[2].find(R"("data":"say \"hi\"\\\t"})") != std::string::npos);
     CHECK(ls[3].find("\"data\":\"h\xc3\xa9 \"}") != std::string::npos);
     for (std::uint64_t i = 0; i < 4; ++i) CHECK(json_u64(ls[i], "seq") == i);

@@ -1,5 +1,6 @@
 // The CLI's JSON: the payload escaper `tail --format json` uses (valid UTF-8 kept,
-// everything else escaped so that the bytes can be recovered), and the structured
+// everything else escaped, and the exact bytes in base64 beside it when they are not
+// valid UTF-8), and the structured
 // output through nlohmann::json (field order, types, invalid UTF-8 in text).
 #include "common/json.hpp"
 #include "common/status_render.hpp"
@@ -48,11 +49,41 @@ TEST_CASE("json writes bytes that are not valid UTF-8 as u00XX escapes", "[json]
   CHECK(escaped("\xe2\x82") == R"("\u00e2\u0082")");                    // truncated 3-byte
 }
 
+TEST_CASE("json base64 is RFC 4648's, padding included", "[json]") {
+  using shmcast::cli::base64;
+  // RFC 4648, section 10.
+  CHECK(base64("") == "");
+  CHECK(base64("f") == "Zg==");
+  CHECK(base64("fo") == "Zm8=");
+  CHECK(base64("foo") == "Zm9v");
+  CHECK(base64("foob") == "Zm9vYg==");
+  CHECK(base64("fooba") == "Zm9vYmE=");
+  CHECK(base64("foobar") == "Zm9vYmFy");
+  CHECK(base64("\xff\xfe\x00\x80"s) == "//4AgA==");
+  CHECK(base64("\xfb\xff"s) == "+/8=");  // both characters past the letters and digits
+}
+
+TEST_CASE("json tells a raw byte from the character with its value", "[json]") {
+  // After JSON parsing, the raw byte 0xE9 and the character U+00E9 are the same string;
+  // only the first carries its bytes again, in base64.
+  const std::string raw = shmcast::cli::dump_with_bytes(Json::object(), "data", "\xe9");
+  const std::string text = shmcast::cli::dump_with_bytes(Json::object(), "data", "\xc3\xa9");
+  CHECK(Json::parse(raw)["data"] == Json::parse(text)["data"]);
+  CHECK(Json::parse(raw)["data_base64"] == "6Q==");
+  CHECK_FALSE(Json::parse(text).contains("data_base64"));
+  CHECK(shmcast::cli::valid_utf8("h\xc3\xa9llo \xf0\x9f\x98\x80"));
+  CHECK(shmcast::cli::valid_utf8(""));
+  CHECK_FALSE(shmcast::cli::valid_utf8("\xe9"));
+  CHECK_FALSE(shmcast::cli::valid_utf8("ok\xe2\x82"));  // truncated at the end
+  CHECK_FALSE(shmcast::cli::valid_utf8("\xed\xa0\x80"));  // a surrogate
+}
+
 TEST_CASE("json objects keep their field order and carry payload bytes last", "[json]") {
   CHECK(shmcast::cli::dump(Json{{"b", 1}, {"a", "x\""}, {"c", true}}) == R"({"b":1,"a":"x\"","c":true})");
   CHECK(shmcast::cli::dump(Json::object()) == "{}");
   CHECK(shmcast::cli::dump_with_bytes(Json{{"seq", 7}, {"len", 2}}, "data", "\xff" "a") ==
-        R"({"seq":7,"len":2,"data":"\u00ffa"})");
+        R"({"seq":7,"len":2,"data":"\u00ffa","data_base64":"/2E="})");
+  CHECK(shmcast::cli::dump_with_bytes(Json{{"len", 3}}, "data", "h\xc3\xa9") == "{\"len\":3,\"data\":\"h\xc3\xa9\"}");
   CHECK(shmcast::cli::dump_with_bytes(Json::object(), "data", "") == R"({"data":""})");
   // Text that is not valid UTF-8 (a name, a label) is replaced, not a reason to throw.
   CHECK(shmcast::cli::dump(Json{{"label", "a\xff"}}) == "{\"label\":\"a\xef\xbf\xbd\"}");

@@ -1,6 +1,9 @@
 #include "common/json.hpp"
 #include "common/utf8.hpp"
 
+#include <boost/archive/iterators/base64_from_binary.hpp>
+#include <boost/archive/iterators/transform_width.hpp>
+
 #include <cstddef>
 
 namespace shmcast::cli {
@@ -43,6 +46,25 @@ void append_json_bytes(std::string& out, std::string_view bytes) {
   out.push_back('"');
 }
 
+bool valid_utf8(std::string_view bytes) noexcept {
+  for (std::size_t i = 0; i < bytes.size();) {
+    const std::size_t n = utf8_sequence_length(bytes, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string base64(std::string_view bytes) {
+  // Six bits at a time from the bytes (the last group filled with zero bits), each mapped
+  // to its character; then '=' up to a multiple of four characters.
+  using namespace boost::archive::iterators;
+  using Encoder = base64_from_binary<transform_width<const char*, 6, 8>>;
+  std::string out(Encoder(bytes.data()), Encoder(bytes.data() + bytes.size()));
+  out.append((4 - out.size() % 4) % 4, '=');
+  return out;
+}
+
 std::string dump_with_bytes(const Json& object, std::string_view key, std::string_view bytes) {
   std::string out = dump(object);
   out.pop_back();  // the closing '}'
@@ -50,6 +72,11 @@ std::string dump_with_bytes(const Json& object, std::string_view key, std::strin
   out += dump(Json(std::string(key)));
   out.push_back(':');
   append_json_bytes(out, bytes);
+  if (!valid_utf8(bytes)) {
+    out.push_back(',');
+    out += dump(Json(std::string(key) + "_base64"));
+    out += ":\"" + base64(bytes) + '"';
+  }
   out.push_back('}');
   return out;
 }
