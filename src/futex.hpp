@@ -4,7 +4,7 @@
 // The handshake (a Dekker pattern between producer P and a reader R about to sleep):
 //   P: commit the record ; fence ; WaitLine::armed() -> if set: disarm(), bump the wake word, FUTEX_WAKE
 //   R: WaitLine::arm() ; heavy_fence() ; load the wake word ; try_read() -> FUTEX_WAIT if nothing new
-// (A registered reader also counts itself in WaitLine::waiters first; only `stat` reads that.)
+// (A registered reader also marks its entry waiting first; only `stat` reads that.)
 // Either P sees the arming, or R sees the commit. P's fence (Producer::wake_if_armed) is a
 // compiler barrier when P registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED): R's
 // membarrier then forces a full barrier on every CPU running P. Without membarrier, both

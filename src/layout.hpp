@@ -227,9 +227,12 @@ struct SnapshotControl {
   // Writer: the next snapshot's number. The stamp is the writer's own: relaxed.
   [[nodiscard]] u64 completed() const noexcept { return stamp_.load(std::memory_order_relaxed) / 2; }
   // Writer: the odd stamp, then a release fence, so no store of the snapshot may become
-  // visible before it (Boehm's writer fence).
+  // visible before it (Boehm's writer fence). The odd stamp is a release store too: a
+  // reader that loads it (acquire) and copies snapshot `completed` must see that snapshot's
+  // stores, which only the even stamp's release published; C++20 does not carry that
+  // release on through a later relaxed store of the same thread.
   void begin_write(u64 completed) noexcept {
-    stamp_.store(2 * completed + 1, std::memory_order_relaxed);
+    stamp_.store(2 * completed + 1, std::memory_order_release);
     std::atomic_thread_fence(std::memory_order_release);
   }
   // Writer: the fields, then the even stamp with release, which publishes everything.

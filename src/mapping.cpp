@@ -1,5 +1,6 @@
 #include "mapping.hpp"
 
+#include "clock_internal.hpp"
 #include "geometry.hpp"
 #include "liveness.hpp"
 #include "names.hpp"
@@ -72,7 +73,7 @@ OpenedRing open_ring(std::string_view name, bool writable, std::chrono::millisec
   validate_name(name);
   const std::string object_name = ring_object_name(name);
   constexpr std::chrono::milliseconds kAbandonedAfter{100};
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = deadline_after(timeout);
   const bip::mode_t mode = writable ? bip::read_write : bip::read_only;
   // Since when the object has been unfinished with nobody holding its lock (kNever: it is
   // held, or not yet looked at). A sentinel, not an optional: GCC 12 warns, wrongly, that

@@ -73,6 +73,10 @@ Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(stat
   published_bytes_ = line_->published_bytes();
   full_fence_ = s.full_fence;
   calibrate_clock();  // here, not in the first publish(kNow)
+  // A predecessor that died between a commit and its wake left readers asleep beside a
+  // message: wake them to look (the takeover's recovery published what it kept).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (wait_->armed()) wake_readers();
 }
 
 Producer::Producer(Producer&&) noexcept = default;
@@ -189,7 +193,7 @@ std::uint64_t Producer::publish(std::span<const std::byte> payload, std::uint32_
 void Producer::jump_to(std::uint64_t seq) noexcept {
   SequenceLine& line = view_->sequence();
   const std::uint64_t from = head_;
-  if (published_ == 0) line.set_first_seq(seq);
+  if (from == line.first_seq()) line.set_first_seq(seq);  // nothing published yet: the ring starts at seq
   const std::uint64_t position = place(0);
   view_->record(position).set_meta(kSkipRecordLength, 0, seq);
   commit_record(from, position, record_bytes(0));
@@ -264,6 +268,7 @@ void Producer::publish_snapshot(std::span<const std::byte> state) {
                 "snapshot of " + std::to_string(state.size()) + " bytes exceeds the snapshot capacity of " +
                     std::to_string(view_->snapshot_capacity()) + " bytes; nothing was written");
   write_snapshot(*view_, state, head_, now_ns());
+  wake_if_armed();  // a sleeping reader may be waiting for a snapshot (a stale one's successor)
 }
 
 std::size_t Producer::reader_count() const {

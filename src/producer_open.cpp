@@ -1,8 +1,8 @@
 // How a Producer comes to hold a ring: creating one, taking one over, either of the two
 // ("open or create", the only copy of that policy), and removing a ring by name.
 //
-// Creation happens in a fixed order: create the object exclusively, size it and commit
-// its pages, take the producer lock, write every header field, create the registry, and
+// Creation happens in a fixed order: create the object exclusively, take the producer
+// lock, size it and commit its pages, write every header field, create the registry, and
 // store the magic last with release. A reader that attaches before the magic sees "not
 // ready" and retries. A live ring is never re-initialised in place.
 #include <shmcast/error.hpp>
@@ -16,12 +16,21 @@
 #include "producer_state.hpp"
 #include "registry.hpp"
 #include "takeover.hpp"
+#include "test_hooks.hpp"
+
+#include <cstddef>
 
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace shmcast {
+
+#ifdef SHMCAST_TEST_HOOKS
+namespace detail {
+void (*g_abandoned_hook)() = nullptr;
+}  // namespace detail
+#endif
 
 using namespace detail;
 
@@ -37,6 +46,25 @@ std::uint64_t new_ring_id() noexcept {
 // The registry's default mode: every class that may read the ring may also write the
 // registry, since a reader registers by writing its entry there.
 unsigned registry_mode_for(unsigned ring_mode) noexcept { return (ring_mode | ((ring_mode & 0444u) >> 1)) & 0777u; }
+
+// Removes the ring object `name` names if it is still unfinished and nobody holds its
+// lock. It holds that lock itself while it checks and removes, so that of several
+// processes that found the ring abandoned one removes it, and none removes a ring another
+// has created under the name since (which a removal by name alone would). The registry
+// goes first: a new ring's registry is made only after a new ring object, and none can be
+// made while this one holds the name.
+void remove_if_abandoned(std::string_view name) {
+  const std::string object_name = ring_object_name(name);
+  Segment held;
+  if (!open_object(held, object_name, /*writable=*/true)) return;  // gone already: create
+  if (!try_lock_producer(held.fd())) return;                       // a creator, or a new producer, holds it
+  std::uint64_t magic = 0;
+  const ssize_t got = ::pread(held.fd(), &magic, sizeof magic, offsetof(RingHeader, magic));
+  if (got == static_cast<ssize_t>(sizeof magic) && magic != 0) return;  // finished since: open it
+  if (ring_replaced(name, identity_of(held))) return;
+  remove_object(name, registry_object_name(name));
+  remove_object(name, object_name);
+}
 
 std::string describe(const Geometry& g) {
   return std::to_string(g.ring_bytes) + " ring bytes, messages up to " + std::to_string(g.message_limit()) +
@@ -111,7 +139,9 @@ Producer Producer::open_or_create(std::string_view name, const Geometry& geometr
       return p;
     } catch (const Error& e) {
       if (e.code() == Errc::abandoned) {
-        remove(name);
+        if (attempt > 3) throw;  // it stays abandoned: something keeps it from being removed
+        SHMCAST_ABANDONED_HOOK();
+        remove_if_abandoned(name);
       } else if (e.code() != Errc::not_found) {
         throw;
       }

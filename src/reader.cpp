@@ -95,8 +95,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
       // The span starts where the state the reader rebuilds starts: the newest snapshot's
       // as_of, or the first sequence if there is none. Whatever neither the snapshot nor
       // the ring still holds is reported as a gap by the first read (take_snapshot).
-      position_ = view_->has_snapshot_area() && peek_snapshot(*view_).published != 0 ? peek_snapshot(*view_).as_of
-                                                                                   : sequence_->first_seq();
+      position_ = has_snapshot(*view_) ? peek_snapshot(*view_).as_of : sequence_->first_seq();
       s.set(kWantSnapshot, true);
       s.set(kUnresolved, true);
       break;
@@ -430,7 +429,7 @@ bool Reader::retake_start(std::uint64_t lost_until) noexcept {
 ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept {
   if (retake_start(lost_until)) [[unlikely]] return read_record();
   if (ReadResult first; !state_->options.archive.empty() && enter_catch_up(seq, first)) return first;
-  if (on_gap_ == GapPolicy::snapshot && view_->has_snapshot_area() && view_->snapshot_control().stamp() != 0)
+  if (on_gap_ == GapPolicy::snapshot && has_snapshot(*view_))
     return take_snapshot(seq, /*at_start=*/false);
   const std::optional<Point> next = point_by_policy(on_gap_ == GapPolicy::latest, lost_until);
   if (!next) {
@@ -465,12 +464,12 @@ ReadResult Reader::report_gap(std::uint64_t first, Point next) noexcept {
 // messages after it are still held: the reader first gets the gap from where it stood to
 // the snapshot (the sequences the snapshot covers were not delivered one by one, so they
 // count as missed and delivered + missed == span still holds; a reader starting from a
-// snapshot stands at its as_of, so it gets none), then the snapshot, then the messages
-// from its as_of on. A snapshot whose following messages are gone is stale:
+// snapshot gets none: its span starts at the as_of of the snapshot it takes), then the
+// snapshot, then the messages from its as_of on. A snapshot whose following messages are gone is stale:
 //  - at the start, nothing can be rebuilt from it: the reader reports what neither the
 //    snapshot nor the ring holds as a gap, and reads on from the oldest message held;
 //  - a lapped reader (GapPolicy::snapshot) waits, its reads empty, for the next snapshot.
-// With no snapshot at all the reader behaves as `oldest`, reporting what is gone.
+// With no complete snapshot the reader behaves as `oldest`, reporting what is gone.
 ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
   ReaderState& s = *state_;
   const auto lost_since = [&](std::uint64_t first) -> ReadResult {
@@ -490,12 +489,11 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
     s.set(kUnresolved, false);
     return {};
   };
-  const std::uint64_t stamp = view_->has_snapshot_area() ? view_->snapshot_control().stamp() : 0;
-  if (stamp == 0) {
+  if (!has_snapshot(*view_)) {
     s.set(kWantSnapshot, false);
     return lost_since(from);
   }
-  if (!at_start && stamp == s.stale_snapshot_stamp) return {};
+  if (!at_start && view_->snapshot_control().stamp() == s.stale_snapshot_stamp) return {};
   const std::optional<SnapshotCopy> copy = copy_newest_snapshot(*view_, buffer_);
   if (!copy) return {};  // being rewritten faster than we copy: try again on the next read
   // The messages from as_of on must still be held, with the margin a lapped reader keeps.
@@ -513,8 +511,12 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
   s.pending_as_of = copy->as_of;
   s.pending_length = copy->length;
   s.set(kSnapshotPending, true);
-  if (copy->as_of == from) {
-    position_ = from;
+  if (copy->as_of == from || at_start) {
+    // At the start the span begins at the snapshot taken, as it would had the reader
+    // attached after it: the messages between the snapshot it attached at and this one
+    // are in this one, not lost.
+    if (at_start) s.start = copy->as_of;
+    position_ = copy->as_of;
     cursor_ = after->position;
     s.set(kUnresolved, false);
     return deliver_pending_snapshot();

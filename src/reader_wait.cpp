@@ -2,6 +2,7 @@
 // futex the producer wakes (the reader's half of the handshake in futex.hpp).
 #include <shmcast/reader.hpp>
 
+#include "clock_internal.hpp"
 #include "futex.hpp"
 #include "reader_state.hpp"
 
@@ -21,7 +22,7 @@ namespace shmcast {
 using namespace detail;
 
 ReadResult Reader::read(std::chrono::nanoseconds timeout) noexcept {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = deadline_after(timeout);
   constexpr int kSpinPolls = 256;
   // A blocking reader spins briefly before it sleeps, and yields the CPU every 32 polls of
   // that spin: readers sharing its CPU cannot run while it spins, and with messages coming
@@ -44,11 +45,9 @@ ReadResult Reader::read(std::chrono::nanoseconds timeout) noexcept {
 ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) noexcept {
   ReaderState& s = *state_;
   // No wait line to announce ourselves on: poll gently instead. A reader without a
-  // registry entry still sleeps on the futex: the producer clears `armed` when it wakes,
-  // so one that dies asleep costs one FUTEX_WAKE, not one per publish. It is not counted
-  // in `waiters`, though: nothing could take a dead one's count back (a registered
-  // reader's is taken back when its entry is reaped or reclaimed), and `stat` does not
-  // list unregistered readers either.
+  // registry entry still sleeps on the futex (unmarked: `stat` does not list it): the
+  // producer clears `armed` when it wakes, so one that dies asleep costs one FUTEX_WAKE,
+  // not one per publish.
   if (!s.registry) {
     for (;;) {
       if (ReadResult r = read_now()) return r;
@@ -60,10 +59,7 @@ ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) no
   WaitLine& wait_line = *s.registry->wait_line();
   for (;;) {
     // The reader's half of the sleep/wake handshake (futex.hpp).
-    if (entry_ != nullptr) {
-      wait_line.add_waiter();
-      entry_->set_waiting();
-    }
+    if (entry_ != nullptr) entry_->set_waiting();
     wait_line.arm();
     heavy_fence(reserve_->full_fence());
     const std::uint32_t word = line_->wake_word();
@@ -77,10 +73,7 @@ ReadResult Reader::wait_block(std::chrono::steady_clock::time_point deadline) no
         futex_wait(line_->wake_word_address(), word, &ts);
       }
     }
-    if (entry_ != nullptr) {
-      entry_->clear_waiting();
-      wait_line.remove_waiter();
-    }
+    if (entry_ != nullptr) entry_->clear_waiting();
     if (r) return r;
     if (ReadResult again = read_now()) return again;
     if (std::chrono::steady_clock::now() >= deadline) {

@@ -3,6 +3,7 @@
 #include "clock_internal.hpp"
 #include "liveness.hpp"
 #include "names.hpp"
+#include "test_hooks.hpp"
 
 #include <shmcast/error.hpp>
 
@@ -12,19 +13,26 @@
 
 namespace shmcast::detail {
 
+#ifdef SHMCAST_TEST_HOOKS
+void (*g_mid_claim_hook)() = nullptr;
+#endif
+
 namespace {
 
-// An entry whose owner is gone may be freed by whoever wins it. The dead owner may have
-// died inside a futex wait: it leaves the wait line too, or the producer would call
-// FUTEX_WAKE for it forever.
-void forget_dead_owner(const Registry& registry, ReaderEntry* entry) noexcept {
-  if (entry->take_waiting()) registry.wait_line()->remove_waiter();
-}
+// An entry's owner and the start time it is judged by, read in that order (see
+// ReaderEntry::take). Start time 0: claimed but not yet stamped; process_alive then asks
+// only whether the pid exists, so an owner killed inside its claim is reclaimed too.
+struct OwnerSeen {
+  std::uint32_t pid = 0;
+  std::uint64_t start_time = 0;
+  [[nodiscard]] bool alive() const noexcept { return process_alive(static_cast<pid_t>(pid), start_time); }
+};
 
-bool owner_alive(const ReaderEntry* entry, std::uint32_t owner) noexcept {
-  // start time 0: claimed but not yet stamped; process_alive then asks only whether the
-  // pid exists, so an owner killed inside its claim is reclaimed too.
-  return process_alive(static_cast<pid_t>(owner), entry->start_time());
+OwnerSeen owner_of(const ReaderEntry* entry) noexcept {
+  OwnerSeen seen;
+  seen.pid = entry->owner();
+  seen.start_time = entry->start_time();
+  return seen;
 }
 
 }  // namespace
@@ -100,12 +108,11 @@ ReaderEntry* claim_entry(const Registry& registry, std::string_view label, std::
   for (int pass = 0; pass < 2; ++pass) {
     for (std::uint32_t i = 0; i < registry.count; ++i) {
       ReaderEntry* e = registry.entry(i);
-      const std::uint32_t owner = e->owner();
-      if (pass == 0 ? owner != 0 : owner == 0) continue;
-      if (pass == 1 && owner_alive(e, owner)) continue;
-      if (e->try_take(owner, me)) {
-        e->mark_claiming();
-        if (pass == 1) forget_dead_owner(registry, e);
+      const OwnerSeen owner = owner_of(e);
+      if (pass == 0 ? owner.pid != 0 : owner.pid == 0) continue;
+      if (pass == 1 && owner.alive()) continue;
+      if (e->take(owner.pid, owner.start_time, me)) {
+        SHMCAST_MID_CLAIM_HOOK();
         e->reset(label, position, realtime_ns(), process_start_time(::getpid()));
         return e;
       }
@@ -142,17 +149,16 @@ std::uint32_t reap_dead_entries(const Registry& registry, std::uint32_t* live) n
   std::uint32_t reaped = 0, alive = 0;
   for (std::uint32_t i = 0; i < registry.count; ++i) {
     ReaderEntry* e = registry.entry(i);
-    const std::uint32_t owner = e->owner();
-    if (owner == 0) continue;
-    if (owner_alive(e, owner)) {
+    const OwnerSeen owner = owner_of(e);
+    if (owner.pid == 0) continue;
+    if (owner.alive()) {
       ++alive;
       continue;
     }
     // Only the winner frees it; a reader reclaiming it concurrently wins or loses cleanly.
-    if (e->try_take(owner, 0)) {
-      forget_dead_owner(registry, e);
-      ++reaped;
-    }
+    // A dead owner's flags (waiting, catching up) stay until the next owner's reset():
+    // nobody reads a free entry's, and the producer's wake depends only on `armed`.
+    if (e->take(owner.pid, owner.start_time, 0)) ++reaped;
   }
   if (live != nullptr) *live = alive;
   return reaped;

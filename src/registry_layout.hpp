@@ -48,7 +48,8 @@ struct RegistryHeader {
 // it). It has its own line so that it stays shared in the producer's cache while nobody
 // sleeps: the producer loads `armed` on every publish.
 struct WaitLine {
-  au32 waiters_;          // registered readers inside a futex wait (or about to enter one)
+  au32 unused_;           // zero (a count of sleeping readers that nothing read; `stat` counts
+                          // the entries marked waiting)
   au32 armed_;            // set by a reader about to sleep; the producer clears it and wakes:
                           // one FUTEX_WAKE per sleep, not one per publish while someone sleeps
   unsigned char pad[kCacheLine - 8];
@@ -61,11 +62,6 @@ struct WaitLine {
   // Producer: takes the arming. acq_rel: a reader that arms after this makes the next
   // publish wake it; the wake that follows is ordered after the exchange.
   [[nodiscard]] bool disarm() noexcept { return armed_.exchange(0, std::memory_order_acq_rel) != 0; }
-
-  // A count for observers only (`stat`): relaxed.
-  void add_waiter() noexcept { waiters_.fetch_add(1, std::memory_order_relaxed); }
-  void remove_waiter() noexcept { waiters_.fetch_sub(1, std::memory_order_relaxed); }
-  [[nodiscard]] u32 waiters() const noexcept { return waiters_.load(std::memory_order_relaxed); }
 };
 
 // A copy of one entry's fields, for observers.
@@ -118,15 +114,26 @@ struct ReaderEntry {
   static constexpr u32 kWaiting = 1;
   static constexpr u32 kCatchingUp = 2;
 
-  // Ownership. acq_rel on the claim and acquire on the load: the winner of an entry sees
-  // what its previous owner (or reaper) stored before releasing it.
+  // Ownership. The pid changes hands only through take() and release(), and the start
+  // time is 0 before it does, so an entry never shows a new owner's pid beside an earlier
+  // owner's start time: a checker judging the new owner by that start time would find it
+  // dead in the middle of its claim, and free or take the entry it is about to use. With
+  // start time 0 ("being claimed", until reset() stores the owner's), a checker asks only
+  // whether the pid exists. acq_rel on both exchanges and acquire on the loads: whoever
+  // loads a pid sees the start time cleared before it changed hands, and the winner of an
+  // entry sees what its previous owner (or reaper) stored before releasing it.
   [[nodiscard]] u32 owner() const noexcept { return pid_.load(std::memory_order_acquire); }
-  [[nodiscard]] bool try_take(u32 expected, u32 new_owner) noexcept {
-    return pid_.compare_exchange_strong(expected, new_owner, std::memory_order_acq_rel);
-  }
-  // Start time 0 marks "being claimed" until reset() publishes the new owner's.
   [[nodiscard]] u64 start_time() const noexcept { return start_time_.load(std::memory_order_acquire); }
-  void mark_claiming() noexcept { start_time_.store(0, std::memory_order_relaxed); }
+  // Takes the entry from `owner` (0: free), whose start time the caller read as
+  // `owner_start_time` (after `owner`, and judged it by), for `new_owner` (0: frees it).
+  // False if anyone changed either meanwhile. Of several takers of one entry, at most one
+  // wins: each clears the start time it saw (a no-op when it saw 0), then all race on the pid.
+  [[nodiscard]] bool take(u32 owner, u64 owner_start_time, u32 new_owner) noexcept {
+    if (owner_start_time != 0 &&
+        !start_time_.compare_exchange_strong(owner_start_time, 0, std::memory_order_acq_rel))
+      return false;
+    return pid_.compare_exchange_strong(owner, new_owner, std::memory_order_acq_rel);
+  }
   // The new owner's fresh entry. The start time is stored last with release: an
   // observer that reads it (acquire) reads the reset fields.
   void reset(std::string_view label, u64 position, u64 now_ns, u64 owner_start_time) noexcept {
@@ -182,7 +189,6 @@ struct ReaderEntry {
   // the pid compare-and-swap orders the hand-over.
   void set_waiting() noexcept { flags_.fetch_or(kWaiting, std::memory_order_relaxed); }
   void clear_waiting() noexcept { flags_.fetch_and(~kWaiting, std::memory_order_relaxed); }
-  [[nodiscard]] bool take_waiting() noexcept { return (flags_.fetch_and(~kWaiting, std::memory_order_relaxed) & kWaiting) != 0; }
   // Reading what the ring no longer holds from an archive (ReaderOptions::archive), for `stat`.
   void set_catching_up(bool on) noexcept {
     if (on) flags_.fetch_or(kCatchingUp, std::memory_order_relaxed);

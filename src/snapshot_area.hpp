@@ -28,6 +28,12 @@ inline void write_snapshot(const RingView& view, std::span<const std::byte> stat
   ctl.commit(completed, as_of, state.size(), now_ns);
 }
 
+// Whether the ring holds a complete snapshot. Stamp 1 says only that the first one is
+// being written; it stays so for good if its writer dies there.
+[[nodiscard]] inline bool has_snapshot(const RingView& view) noexcept {
+  return view.has_snapshot_area() && view.snapshot_control().stamp() / 2 != 0;
+}
+
 // A copy of the newest snapshot. `stamp` identifies it (2k for snapshot k).
 struct SnapshotCopy {
   std::uint64_t stamp = 0;

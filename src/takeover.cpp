@@ -45,6 +45,11 @@ void recover_position(const RingView& view) noexcept {
   // Whatever lies at the tail is not a record readers may take: say so before anything else.
   view.record(tail).mark_nothing_yet();
   if (kept != 0) line.publish_totals(line.published() + kept, line.published_bytes() + kept_bytes, last_ns);
+  // A first jump (publish_at, skip_to on a fresh ring) stores the first sequence before its
+  // skip record's commit: a predecessor that died between the two left it ahead of the
+  // head, where no record will ever be, and readers looking for the oldest record from
+  // there would find none while the ring holds some.
+  if (SequenceLine& sequence = view.sequence(); sequence.first_seq() > head) sequence.set_first_seq(head);
   line.publish_position(head, records, tail);
 }
 

@@ -28,11 +28,24 @@ extern void (*g_chain_search_hook)();
 extern void (*g_tail_look_hook)();
 #define SHMCAST_TAIL_LOOK_HOOK() \
   do { if (::shmcast::detail::g_tail_look_hook) ::shmcast::detail::g_tail_look_hook(); } while (0)
+// Called in claim_entry() right after a reader has taken an entry and before it stamps its
+// start time: a test that reaps dead entries here checks that a claim in progress never
+// looks dead.
+extern void (*g_mid_claim_hook)();
+#define SHMCAST_MID_CLAIM_HOOK() \
+  do { if (::shmcast::detail::g_mid_claim_hook) ::shmcast::detail::g_mid_claim_hook(); } while (0)
+// Called in Producer::open_or_create() when it has found the ring abandoned and before it
+// removes it: a test that creates the ring anew here plays a process that got there first.
+extern void (*g_abandoned_hook)();
+#define SHMCAST_ABANDONED_HOOK() \
+  do { if (::shmcast::detail::g_abandoned_hook) ::shmcast::detail::g_abandoned_hook(); } while (0)
 #else
 #define SHMCAST_MID_PUBLISH_HOOK(seq) ((void)0)
 #define SHMCAST_MID_COPY_HOOK(seq) ((void)0)
 #define SHMCAST_CHAIN_SEARCH_HOOK() ((void)0)
 #define SHMCAST_TAIL_LOOK_HOOK() ((void)0)
+#define SHMCAST_MID_CLAIM_HOOK() ((void)0)
+#define SHMCAST_ABANDONED_HOOK() ((void)0)
 #endif
 
 }  // namespace shmcast::detail

@@ -820,8 +820,7 @@ TEST_CASE("an entry whose owner died inside its claim (no start time yet) is rec
     REQUIRE(map != MAP_FAILED);
     auto* entry = reinterpret_cast<detail::ReaderEntry*>(static_cast<std::byte*>(map) + detail::kRegistryEntriesOffset +
                                                          5 * detail::kRegistryEntrySize);
-    REQUIRE(entry->try_take(0, static_cast<std::uint32_t>(gone)));
-    entry->mark_claiming();
+    REQUIRE(entry->take(0, entry->start_time(), static_cast<std::uint32_t>(gone)));
     ::munmap(map, detail::registry_size(kDefaultMaxReaders));
   }
   RingStatus st = inspect(g.name);

@@ -7,6 +7,8 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <optional>
+#include <thread>
 
 using namespace shmcast;
 using namespace shmcast::fault;
@@ -114,6 +116,57 @@ TEST_CASE("blocking wait: a reader blocked in another process wakes on publish, 
   const std::uint64_t w = p.wakeups();
   for (int i = 0; i < 10000; ++i) publish_checked(p);
   CHECK(p.wakeups() == w);
+}
+
+TEST_CASE("blocking wait: a snapshot wakes a reader asleep, as a message does", "[fault][wait][snapshot]") {
+  test::RingGuard guard(test::unique_ring("snapwake"));
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 32 << 10, .snapshot_capacity = 64});
+  SharedBlock<WakeBlock> b;
+  ChildGuard children;
+  const pid_t child = children.add(one_read_child(guard.name, b.get(), WaitStrategy::block, 10s));
+  REQUIRE(eventually([&] { return b->ready.load() != 0; }, 10s));
+  REQUIRE(waiters_become(guard.name, 1));
+  CHECK(p.wakeups() == 0);
+  // A reader waiting out a stale snapshot waits for the next one: the producer owes it a wake.
+  const std::uint64_t state = 42;
+  p.publish_snapshot(std::as_bytes(std::span(&state, 1)));
+  CHECK(p.wakeups() == 1);
+  publish_checked(p);
+  REQUIRE(wait_exit_for(child, 30s) == 0);
+  CHECK(b->status.load() == static_cast<int>(ReadStatus::message));
+}
+
+TEST_CASE("timeouts too long to add to the clock mean forever, not already past", "[fault][wait]") {
+  test::RingGuard guard(test::unique_ring("maxwait"));
+  SECTION("read(nanoseconds::max())") {
+    Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 32 << 10});
+    for (const WaitStrategy wait : {WaitStrategy::block, WaitStrategy::spin_yield}) {
+      Reader r(guard.name, {.wait = wait});
+      const std::uint64_t next = p.head();
+      std::thread later([&] {
+        sleep_ms(50);
+        publish_checked(p);
+      });
+      const ReadResult e = r.read(std::chrono::nanoseconds::max());
+      later.join();
+      REQUIRE(e.status == ReadStatus::message);
+      CHECK(e.message.seq == next);
+    }
+  }
+  SECTION("attach_timeout milliseconds::max() with wait_for_ring") {
+    std::thread later([&] {
+      sleep_ms(50);
+      Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 32 << 10});
+    });
+    std::optional<std::uint64_t> id;
+    try {
+      Reader r(guard.name, {.attach_timeout = std::chrono::milliseconds::max(), .wait_for_ring = true});
+      id = r.ring_id();
+    } catch (const Error&) {
+    }
+    later.join();
+    CHECK(id.has_value());
+  }
 }
 
 TEST_CASE("blocking wait: read(timeout) returns empty after about the timeout when nothing comes", "[fault][wait]") {

@@ -5,6 +5,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "layout.hpp"
+#include "raw_ring.hpp"
 #include "ring_model.hpp"
 #include "test_support.hpp"
 
@@ -90,6 +92,51 @@ TEST_CASE("a late joiner starts from the newest snapshot, then the messages afte
     Reader late(g3.name, {.start = StartAt::snapshot});
     CHECK(late.try_read().message.seq == 0);
   }
+}
+
+TEST_CASE("a snapshot published between attaching and the first read is where the span starts", "[snapshot]") {
+  RingGuard g(unique_ring("latejoin2"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .snapshot_capacity = 64});
+  for (std::uint64_t i = 0; i < 7; ++i) p.publish(bytes_of_u64(i));
+  p.publish_snapshot(bytes_of_u64(7));  // as of 7
+  Reader r(g.name, {.start = StartAt::snapshot});
+  CHECK(r.position() == 7);
+  for (std::uint64_t i = 7; i < 10; ++i) p.publish(bytes_of_u64(i));
+  p.publish_snapshot(bytes_of_u64(10));  // as of 10: messages 7..9 are in it
+  const ReadResult s = r.try_read();
+  REQUIRE(s.status == ReadStatus::snapshot);  // no gap first: nothing was lost
+  CHECK(s.snapshot.as_of == 10);
+  CHECK(r.start() == 10);
+  CHECK(r.missed() == 0);
+  CHECK(r.gaps() == 0);
+  CHECK_FALSE(r.try_read());
+  p.publish(bytes_of_u64(10));
+  CHECK(r.try_read().message.seq == 10);
+  CHECK(r.delivered() + r.missed() == r.position() - r.start());
+}
+
+TEST_CASE("a first snapshot its writer died in counts as none", "[snapshot][hostile]") {
+  RingGuard g(unique_ring("halfsnap"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .snapshot_capacity = 64});
+  // What publish_snapshot leaves when it dies inside its first snapshot: stamp 1.
+  test::RawRing(g.name).view().snapshot_control().begin_write(0);
+  Reader at_snapshot(g.name, {.start = StartAt::snapshot});
+  Reader lapped(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = GapPolicy::snapshot});
+  p.publish(bytes_of_u64(0));
+  // A snapshot start with no complete snapshot is an oldest start.
+  const ReadResult first = at_snapshot.try_read();
+  REQUIRE(first.status == ReadStatus::message);
+  CHECK(first.message.seq == 0);
+  // A lapped reader with the snapshot policy behaves as `oldest`: the loss is a gap, then
+  // messages, not empty reads forever.
+  for (std::uint64_t i = 1; i < 200; ++i) p.publish(bytes_of_u64(i));
+  const ReadResult gap = lapped.try_read();
+  REQUIRE(gap.status == ReadStatus::gap);
+  CHECK(gap.gap.first == 0);
+  const ReadResult next = lapped.try_read();
+  REQUIRE(next.status == ReadStatus::message);
+  CHECK(next.message.seq == gap.gap.missed);
+  CHECK(lapped.snapshots() == 0);
 }
 
 TEST_CASE("a late joiner whose snapshot is stale gets the loss as a gap, never a silent start", "[snapshot]") {
