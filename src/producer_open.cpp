@@ -43,10 +43,6 @@ std::uint64_t new_ring_id() noexcept {
   return v | 1;
 }
 
-// The registry's default mode: every class that may read the ring may also write the
-// registry, since a reader registers by writing its entry there.
-unsigned registry_mode_for(unsigned ring_mode) noexcept { return (ring_mode | ((ring_mode & 0444u) >> 1)) & 0777u; }
-
 // Removes the ring object `name` names if it is still unfinished and nobody holds its
 // lock. It holds that lock itself while it checks and removes, so that of several
 // processes that found the ring abandoned one removes it, and none removes a ring another
@@ -90,7 +86,7 @@ Producer Producer::create(std::string_view name, const Geometry& geometry, const
     RingHeader& header = s->view.prefix().header;
     init_header(header, s->geometry, s->ring_id, realtime_ns());
     s->full_fence = claim_producer_identity(s->view.reserve());
-    s->registry = create_registry(name, s->ring_id, options.registry_mode.value_or(registry_mode_for(options.mode)),
+    s->registry = create_registry(name, s->ring_id, options.registry_mode.value_or(default_registry_mode(options.mode)),
                                   options.max_readers);
     header.publish_magic();  // a reader that sees it sees every field above, and the registry
   } catch (...) {
@@ -118,7 +114,7 @@ Producer Producer::open(std::string_view name) {
   if (!s->registry) {
     struct stat st {};
     const unsigned mode = ::fstat(s->ring.fd(), &st) == 0 ? (st.st_mode & 0777) : 0600;
-    s->registry = create_registry(name, s->ring_id, registry_mode_for(mode), kDefaultMaxReaders);
+    s->registry = create_registry(name, s->ring_id, default_registry_mode(mode), kDefaultMaxReaders);
   }
   // A restart after a producer that closed the ring is routine; one after a producer that
   // died is a takeover (recover_position above found what it left).

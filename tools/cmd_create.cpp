@@ -18,6 +18,7 @@ struct CreateArgs {
   std::string size = "1M";
   std::optional<std::string> max_message;  // default: a quarter of the ring
   std::string mode = "0600";
+  std::optional<std::string> registry_mode;  // default: CreateOptions' (readers of the ring may write)
   std::string snapshot_size = "0";
   std::string max_readers = std::to_string(kDefaultMaxReaders);
   bool force = false;
@@ -32,15 +33,19 @@ void run_create(const CreateArgs& a) {
   check_geometry(a.name, g, a.size, a.max_message.value_or(""));
   CreateOptions options;
   options.mode = parse_mode(a.mode);
+  if (a.registry_mode) options.registry_mode = parse_mode(*a.registry_mode);
   options.replace = a.force;
   options.max_readers = static_cast<std::uint32_t>(parse_uint("--max-readers", a.max_readers, 1, kMaxReadersLimit));
   if (a.force && !a.even_if_live) refuse_if_producer_alive(a.name);
   Producer::create(a.name, g, options);
   const std::uint32_t max = g.message_limit();
-  std::printf("created ring '%s': %s ring, messages up to %u bytes (%s)%s%s, room for %u registered readers, mode %04o\n",
+  const unsigned registry_mode = options.registry_mode.value_or(default_registry_mode(options.mode));
+  std::printf("created ring '%s': %s ring, messages up to %u bytes (%s)%s%s, room for %u registered readers, mode %04o "
+              "(registry %04o)\n",
               printable(a.name).c_str(), human_bytes(g.ring_bytes).c_str(), max, human_bytes(max).c_str(),
               g.snapshot_capacity != 0 ? ", snapshot area " : "",
-              g.snapshot_capacity != 0 ? human_bytes(g.snapshot_capacity).c_str() : "", options.max_readers, options.mode);
+              g.snapshot_capacity != 0 ? human_bytes(g.snapshot_capacity).c_str() : "", options.max_readers, options.mode,
+              registry_mode);
 }
 
 }  // namespace
@@ -62,6 +67,11 @@ void add_create_command(CLI::App& app) {
                   "Permission bits of the ring in octal; its reader registry also lets every class that may read "
                   "write, so that their readers can register (0644 gives a 0666 registry)")
       ->capture_default_str();
+  sub->add_option("--registry-mode", args->registry_mode,
+                  "Permission bits of the reader registry in octal, instead of the default above. Write access to "
+                  "it is trust: whoever may write it may truncate it and make the producer fault. Readers without "
+                  "it read unregistered (not shown by `stat`) and poll instead of sleeping")
+      ->type_name("MODE");
   sub->add_option("--max-readers", args->max_readers,
                   "Registered readers the ring holds at once, 1 to " + std::to_string(kMaxReadersLimit) +
                       "; a reader past it reads on unregistered (not shown by `stat`), and says so")

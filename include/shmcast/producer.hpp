@@ -46,6 +46,12 @@ class RingView;
 // Pass as timestamp_ns to stamp a message with shmcast::now_ns().
 inline constexpr std::uint64_t kNow = std::numeric_limits<std::uint64_t>::max();
 
+// The reader registry's mode when none is given: the ring's, plus write for every class
+// that may read it, since a reader registers by writing its entry (0644 -> 0666).
+[[nodiscard]] constexpr unsigned default_registry_mode(unsigned ring_mode) noexcept {
+  return (ring_mode | ((ring_mode & 0444u) >> 1)) & 0777u;
+}
+
 struct CreateOptions {
   unsigned mode = 0600;  // permission bits of the ring, applied exactly (not narrowed by the umask)
   bool replace = false;  // remove an existing ring of that name first (`create --force`)

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <sys/stat.h>
 
 using namespace shmcast::clitest;
 using shmcast::test::RingGuard;
@@ -161,6 +162,7 @@ TEST_CASE("usage errors exit 2 with one line on stderr", "[cli][errors]") {
       {"create", ring.name + "x", "--max-message", "0"},
       {"create", ring.name + "x", "--slots", "64"},
       {"create", ring.name + "x", "--mode", "999"},
+      {"create", ring.name + "x", "--registry-mode", "0888"},
       {"create", ring.name + "x", "--snapshot-size", "12X"},
       {"publish", ring.name, "--rate", "-5", "--message", "x"},
       {"publish", ring.name, "--snapshot-file", "/nonexistent/file"},
@@ -250,6 +252,23 @@ TEST_CASE("runtime errors exit 1 with one line naming the ring", "[cli][errors]"
     Result stat = run({"stat", ring.name, "--json"});
     CHECK(json_u64(stat.out, "ring_bytes") == 8192u);
     CHECK(stat.out.find(R"("mode":"0640")") != std::string::npos);
+  }
+
+  SECTION("create --registry-mode withholds write from readers who should not have it") {
+    RingGuard ring(unique_ring("cli-regmode"));
+    const auto mode_of = [](const std::string& path) {
+      struct stat st {};
+      return ::stat(path.c_str(), &st) == 0 ? static_cast<unsigned>(st.st_mode & 0777) : 0u;
+    };
+    const std::string registry = "/dev/shm/shmcast." + ring.name + ".readers";
+    Result def = run({"create", ring.name, "--size", "4K", "--mode", "0644"});
+    REQUIRE(def.rc == 0);
+    CHECK(def.out.find("mode 0644 (registry 0666)") != std::string::npos);
+    CHECK(mode_of(registry) == 0666u);
+    Result set = run({"create", ring.name, "--size", "4K", "--mode", "0644", "--registry-mode", "0640", "--force"});
+    REQUIRE(set.rc == 0);
+    CHECK(set.out.find("mode 0644 (registry 0640)") != std::string::npos);
+    CHECK(mode_of(registry) == 0640u);
   }
 
   SECTION("a snapshot on a ring without a snapshot area") {
