@@ -266,12 +266,16 @@ struct RelayLine {
   au64 source_gaps_;       // gaps the relay met in its source
   au64 source_missed_;     // sequences those gaps covered
   au64 source_position_;   // the relay's last applied source sequence
-  unsigned char pad[kCacheLine - 32];
+  au64 source_ring_id_;    // the source ring's id; 0: not known (a ring made before it was kept)
+  au64 source_epoch_;      // the incarnation of the source the position counts in; 0: not known
+  unsigned char pad[kCacheLine - 48];
 
   void set(const SourceStatus& s) noexcept {
     source_head_.store(s.head, std::memory_order_relaxed);
     source_gaps_.store(s.gaps, std::memory_order_relaxed);
     source_missed_.store(s.missed, std::memory_order_relaxed);
+    source_ring_id_.store(s.ring_id, std::memory_order_relaxed);
+    source_epoch_.store(s.epoch, std::memory_order_relaxed);
   }
   // A relay's own position in its source, kept here so it survives the relay's restarts.
   // Release/acquire: a reader that sees position p sees the messages applied up to p.
@@ -279,7 +283,8 @@ struct RelayLine {
   [[nodiscard]] u64 source_position() const noexcept { return source_position_.load(std::memory_order_acquire); }
   [[nodiscard]] SourceStatus get() const noexcept {
     return {source_head_.load(std::memory_order_relaxed), source_gaps_.load(std::memory_order_relaxed),
-            source_missed_.load(std::memory_order_relaxed)};
+            source_missed_.load(std::memory_order_relaxed), source_ring_id_.load(std::memory_order_relaxed),
+            source_epoch_.load(std::memory_order_relaxed)};
   }
 };
 

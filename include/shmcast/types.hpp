@@ -73,6 +73,11 @@ struct SourceStatus {
   std::uint64_t head = 0;    // the source's newest known sequence
   std::uint64_t gaps = 0;    // gaps the relay met in its source
   std::uint64_t missed = 0;  // sequences those gaps covered
+  std::uint64_t ring_id = 0; // the source ring's id (0: not known); a relay refuses records of another
+  // Which incarnation of the source its position counts in (the bridge: the stream's
+  // creation time), so that a relay can tell a source made again, whose positions restart,
+  // from the one it read; 0: not known.
+  std::uint64_t epoch = 0;
 };
 
 // The bytes of a string, for publishing text: p.publish(shmcast::bytes_of("hello")).

@@ -1,13 +1,15 @@
 // The bridge library driven directly, as a separate process the tests (and the bridge
 // benchmark) can start and SIGKILL: `shmcast_bridge_driver bridge out|in RING --nats URL
-// [--stream NAME] [--max-msgs N] [--size BYTES] [--max-message BYTES] [-v]`, the flags meaning
-// what they mean to `shmcast bridge`. SIGINT/SIGTERM stop it cleanly (exit 0), as they
-// stop `shmcast bridge`; a shmcast::Error exits 1, bad arguments 2.
+// [--stream NAME] [--max-msgs N] [--max-age S] [--size BYTES] [--max-message BYTES] [-v]`,
+// the flags meaning what they mean to `shmcast bridge`. SIGINT/SIGTERM stop it cleanly
+// (exit 0), as they stop `shmcast bridge`; a shmcast::Error exits as it does from
+// `shmcast` (2 for invalid_argument, a usage error; 1 otherwise), bad arguments 2.
 #include "bridge/bridge.hpp"
 #include "common/stop.hpp"
 
 #include <shmcast/error.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <stdexcept>
@@ -19,7 +21,7 @@ namespace {
 int usage(const char* why) {
   std::fprintf(stderr,
                "shmcast_bridge_driver: %s\nusage: shmcast_bridge_driver bridge out|in RING --nats URL [--stream NAME] "
-               "[--max-msgs N] [--size BYTES] [--max-message BYTES] [-v]\n",
+               "[--max-msgs N] [--max-age S] [--size BYTES] [--max-message BYTES] [-v]\n",
                why);
   return 2;
 }
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
       if (flag == "--nats") out.url = in.url = value;
       else if (flag == "--stream") out.stream = in.stream = value;
       else if (flag == "--max-msgs") out.max_msgs = std::stoll(value);
+      else if (flag == "--max-age") out.max_age = std::chrono::seconds(std::stoll(value));
       else if (flag == "--size") in.ring_bytes = std::stoull(value);
       else if (flag == "--max-message") in.max_message = static_cast<std::uint32_t>(std::stoul(value));
       else return usage("unknown flag");
@@ -59,7 +62,7 @@ int main(int argc, char** argv) {
     else shmcast::bridge::run_in(in);
   } catch (const shmcast::Error& e) {
     std::fprintf(stderr, "shmcast_bridge_driver: %s\n", e.what());
-    return 1;
+    return e.code() == shmcast::Errc::invalid_argument ? 2 : 1;
   }
   return 0;
 }

@@ -326,3 +326,140 @@ int main(int argc, char** argv) {
   }
   return shmcast::test::run_catch(argc, argv);
 }
+
+namespace {
+
+// Waits up to `limit` for `p` to end; its exit code, or -1 if it is still running.
+int exit_within(Process& p, std::chrono::milliseconds limit) {
+  int code = -1;
+  if (wait_until([&] { return p.exited(&code); }, limit)) return code;
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("bridge in refuses a recreated source ring instead of writing its messages on", "[bridge]") {
+  Rig rig;
+  {
+    Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 1u << 20});
+    rig.start_out();
+    rig.start_in();
+    for (std::uint64_t s = 0; s < 100; ++s) publish(p, s);
+    REQUIRE(rig.b_reaches(100));
+    REQUIRE(rig.out.kill(SIGTERM) == 0);
+  }
+  REQUIRE(rig.in.kill(SIGTERM) == 0);
+  // Ring A made again: its sequences start at 0. Bridge out refuses the old stream, so the
+  // operator deletes it, and bridge out makes it again.
+  {
+    natsConnection* nc = nullptr;
+    REQUIRE(natsConnection_ConnectTo(&nc, rig.server.url().c_str()) == NATS_OK);
+    jsCtx* js = nullptr;
+    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+    CHECK(js_DeleteStream(js, rig.stream.c_str(), nullptr, nullptr) == NATS_OK);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+  }
+  Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 1u << 20}, CreateOptions{.replace = true});
+  rig.start_out();
+  const std::uint64_t count = GENERATE(150, 20);  // the new stream past, or short of, what ring B applied
+  CAPTURE(count);
+  for (std::uint64_t s = 0; s < count; ++s) publish(p, s);
+  REQUIRE(wait_until([&] { return read_stream(rig.server.url(), rig.stream).size() == count; }, 20s));
+  rig.start_in();
+  // Runtime error, exit 1; ring B as it was: none of the new ring's messages written on.
+  CHECK(exit_within(rig.in, 20s) == 1);
+  CHECK(head_of(rig.b) == 100);
+  const std::vector<Event> eb = collect(rig.b);
+  require_no_gaps(eb, 100);
+}
+
+TEST_CASE("bridge out against a stream its records aged out of never sends them again", "[bridge]") {
+  Rig rig;
+  Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 1u << 20});
+  rig.start_out({"--max-age", "1"});
+  for (std::uint64_t s = 0; s < 10; ++s) publish(p, s);
+  REQUIRE(wait_until([&] { return rig.acked_stream_seq() == 10; }, 10s));
+  REQUIRE(rig.out.kill(SIGKILL) == 128 + SIGKILL);
+  // JetStream drops them a second or so later.
+  REQUIRE(wait_until([&] { return read_stream(rig.server.url(), rig.stream).empty(); }, 20s));
+  rig.start_out({"--max-age", "1"});
+  // The new bridge out shows the stream's end (10) once it has looked at it.
+  REQUIRE(wait_until([&] { return rig.acked_stream_seq() == 10; }, 10s));
+  publish(p, 10);
+  publish(p, 11);
+  std::vector<StreamRecord> recs;
+  REQUIRE(wait_until([&] {
+    recs = read_stream(rig.server.url(), rig.stream);
+    return !recs.empty() && recs.back().seq == 11;
+  }, 20s));
+  // Only what came after the restart (10 too, unless it was published before bridge out
+  // placed itself at the ring's head): the stream goes on in ring order, where ring
+  // sequences 0-9 again would take it back.
+  REQUIRE(recs.size() <= 2);
+  CHECK(recs.front().seq >= 10);
+  CHECK(recs.front().stream_seq == 11);
+  for (const StreamRecord& r : recs) CHECK_FALSE(r.gap);
+}
+
+TEST_CASE("bridges stopped while they wait for a stream exit 0, and a foreign record stops bridge in with 1",
+          "[bridge]") {
+  Rig rig;
+  SECTION("stopped while waiting") {
+    rig.start_in({"--stream", "shmcast_nothing_here"});
+    std::this_thread::sleep_for(500ms);
+    CHECK(rig.in.kill(SIGTERM) == 0);
+  }
+  SECTION("a record bridge out did not write") {
+    Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 1u << 20});
+    rig.start_out();
+    publish(p, 0);
+    REQUIRE(wait_until([&] { return rig.acked_stream_seq() == 1; }, 10s));
+    natsConnection* nc = nullptr;
+    REQUIRE(natsConnection_ConnectTo(&nc, rig.server.url().c_str()) == NATS_OK);
+    CHECK(natsConnection_PublishString(nc, ("shmcast." + rig.a).c_str(), "not from bridge out") == NATS_OK);
+    CHECK(natsConnection_Flush(nc) == NATS_OK);
+    natsConnection_Destroy(nc);
+    REQUIRE(wait_until([&] { return read_stream(rig.server.url(), rig.stream).size() == 2; }, 10s));
+    rig.start_in();
+    CHECK(exit_within(rig.in, 20s) == 1);  // a runtime error, not a usage error
+    CHECK(head_of(rig.b) == 1);            // what came before it was written
+  }
+}
+
+TEST_CASE("a stream deleted and made again is read from its start: ring B loses only what ring A lost", "[bridge]") {
+  Rig rig;
+  // 32 KiB: a few hundred of these messages, so that what is published while the stream
+  // is gone laps ring A.
+  Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 32u << 10});
+  rig.start_out();
+  rig.start_in({"--size", "1048576", "--max-message", "192"});
+  for (std::uint64_t s = 0; s < 100; ++s) publish(p, s);
+  REQUIRE(rig.b_reaches(100));
+  REQUIRE(rig.out.kill(SIGTERM) == 0);
+  REQUIRE(rig.in.kill(SIGTERM) == 0);
+  {
+    natsConnection* nc = nullptr;
+    REQUIRE(natsConnection_ConnectTo(&nc, rig.server.url().c_str()) == NATS_OK);
+    jsCtx* js = nullptr;
+    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+    CHECK(js_DeleteStream(js, rig.stream.c_str(), nullptr, nullptr) == NATS_OK);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+  }
+  for (std::uint64_t s = 100; s < 1100; ++s) publish(p, s);
+  const std::uint64_t oldest = Reader(rig.a, ReaderOptions{.register_reader = false}).oldest();
+  REQUIRE(oldest > 200);  // so that the new stream is longer than what ring B applied
+  // The new stream starts at ring A's oldest, at stream sequence 1.
+  rig.start_out();
+  REQUIRE(wait_until([&] { return read_stream(rig.server.url(), rig.stream).size() == 1100 - oldest; }, 20s));
+  rig.start_in({"--size", "1048576", "--max-message", "192"});
+  REQUIRE(rig.b_reaches(1100));
+  // Ring B: 0..99, the gap ring A itself suffered (100 to oldest), then all ring A holds.
+  const std::vector<Event> eb = collect(rig.b);
+  REQUIRE(eb.size() == 100 + 1 + (1100 - oldest));
+  CHECK(eb[100] == gap_event(100, oldest - 100));
+  const std::vector<Event> ea = collect(rig.a);
+  REQUIRE(std::equal(eb.begin() + 101, eb.end(), ea.end() - static_cast<std::ptrdiff_t>(1100 - oldest)));
+  CHECK(inspect(rig.b).source_position == 1100 - oldest);
+}

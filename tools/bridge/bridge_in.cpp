@@ -84,9 +84,9 @@ class Applier {
 
   void run() {
     if (!nc_) return;
-    find_subject();
     while (!stopping(o_.should_stop)) {
-      if (!sub_ && !subscribe()) break;
+      // (Again after a failed subscription: the stream may have been made again meanwhile.)
+      if (!sub_ && !(find_subject() && subscribe())) break;  // stopped while waiting
       natsMsg* raw = nullptr;
       const natsStatus s = natsSubscription_NextMsg(&raw, sub_.get(), 100);
       NatsPtr<natsMsg> m(raw);
@@ -128,6 +128,8 @@ class Applier {
     const SourceStatus kept = producer_->source_status();
     source_.gaps = kept.gaps;
     source_.missed = kept.missed;
+    if (kept.ring_id != 0) source_.ring_id = kept.ring_id;
+    if (kept.epoch != 0) source_.epoch = kept.epoch;
     if (applied_ != 0)
       log_line(kRole, "ring '" + o_.ring + "' has applied stream sequence " + std::to_string(applied_) + "; resuming after it");
   }
@@ -151,7 +153,8 @@ class Applier {
                                        : "; the server has: " + names + " (pass --stream NAME to read one of them)"));
   }
 
-  void find_subject() {
+  // False if asked to stop while waiting for the stream.
+  bool find_subject() {
     bool hinted = false;
     const bool found = retry_until(
         {kRole, "waiting for stream '" + stream_ + "'", "cannot look up stream '" + stream_ + "'", o_.should_stop},
@@ -164,16 +167,65 @@ class Applier {
             hint_streams();
           }
           if (s != NATS_OK) return s;
-          if (si->Config->SubjectsLen < 1) throw Error(Errc::invalid_argument, "stream '" + stream_ + "' has no subject");
+          if (si->Config->SubjectsLen < 1) throw Error(Errc::system, "stream '" + stream_ + "' has no subject");
           subject_ = si->Config->Subjects[0];
           source_.head = si->State.LastSeq;
-          if (source_.head < applied_)
-            log_line(kRole, "warning: stream '" + stream_ + "' ends at " + std::to_string(source_.head) +
-                                ", before the sequence this ring applied (" + std::to_string(applied_) +
-                                "): was the stream recreated? Waiting for sequences after " + std::to_string(applied_));
+          // A stream deleted and made again numbers its records from 1 again: the position
+          // this ring applied means nothing in it, and records past it would be taken for
+          // the next ones. Its creation time tells (and, for a ring that did not keep it, a
+          // last sequence below the position). Read such a stream from its start: its
+          // records carry ring sequences, and those below this ring's head are skipped.
+          const auto created = static_cast<std::uint64_t>(si->Created);
+          if ((source_.epoch != 0 && created != source_.epoch) || source_.head < applied_) {
+            log_line(kRole, "stream '" + stream_ + "' was deleted and made again since this ring applied its sequence " +
+                                std::to_string(applied_) + ": reading it from its start (records this ring holds are skipped)");
+            applied_ = 0;
+          }
+          source_.epoch = created;
+          if (producer_) {
+            producer_->set_source_position(applied_);
+            producer_->set_source_status(source_);
+          }
           return NATS_OK;
         });
-    if (!found) throw Error(Errc::system, "stopped while waiting for stream '" + stream_ + "'");
+    return found;
+  }
+
+  // A record's source ring: the first one this ring was fed from, or an error. A recreated
+  // source numbers its messages from 0 again; written on here they would be skipped as
+  // stale or continue the old numbering, and the far readers could not tell.
+  void check_source_ring(natsMsg* m, std::uint64_t stream_seq) {
+    const std::optional<std::string> id_text = header(m, kHdrRingId);
+    if (!id_text) return;  // a record of a bridge out that did not send it
+    const std::optional<std::uint64_t> id = header_u64(m, kHdrRingId, 16);
+    if (!id) throw bad_record(stream_seq, std::string("a malformed ") + kHdrRingId + " header '" + *id_text + "'");
+    if (source_.ring_id == 0) {
+      source_.ring_id = *id;
+    } else if (*id != source_.ring_id) {
+      throw Error(Errc::replaced, o_.ring,
+                  "was fed from source ring id " + hex_id(source_.ring_id) + ", but stream '" + stream_ + "' sequence " +
+                      std::to_string(stream_seq) + " comes from ring id " + hex_id(*id) +
+                      " (the source ring was recreated and its sequences restarted)");
+    }
+  }
+
+  // A record `bridge out` did not write, or wrote otherwise: no ring is at fault, and the
+  // same record would stop a restarted `bridge in` again.
+  [[nodiscard]] Error bad_record(std::uint64_t stream_seq, const std::string& what) const {
+    return Error(Errc::system, "stream '" + stream_ + "' sequence " + std::to_string(stream_seq) + " has " + what +
+                                   ": it was not written by `shmcast bridge out`. A stream for `bridge in` must carry "
+                                   "only what `bridge out` writes: stop whatever else publishes on '" +
+                                   subject_ + "', and read a clean stream (--stream)");
+  }
+
+  // A numeric header of a record: nullopt when absent, an error when present and not a
+  // number in [0, max].
+  std::optional<std::uint64_t> number(natsMsg* m, const char* key, std::uint64_t stream_seq, std::uint64_t max) const {
+    const std::optional<std::string> text = header(m, key);
+    if (!text) return std::nullopt;
+    const std::optional<std::uint64_t> v = header_u64(m, key);
+    if (!v || *v > max) throw bad_record(stream_seq, std::string("a malformed ") + key + " header '" + *text + "'");
+    return v;
   }
 
   // Consumes the stream from the record after the one last applied; false if asked to
@@ -204,13 +256,15 @@ class Applier {
     if (stream_seq <= applied_) return;  // delivered again after a consumer reset
     source_.head = std::max(source_.head, stream_seq + meta->NumPending);
 
-    std::optional<std::uint64_t> seq = header_u64(m, kHdrSeq);
+    check_source_ring(m, stream_seq);
+    const std::optional<std::uint64_t> seq = number(m, kHdrSeq, stream_seq, kMaxSequence);
     if (!seq) {
-      const auto first = header_u64(m, kHdrGapFirst);
-      const auto missed = header_u64(m, kHdrGapMissed);
-      if (!first || !missed)
-        throw Error(Errc::corrupt, "stream '" + stream_ + "' sequence " + std::to_string(stream_seq) +
-                                       " is not a shmcast record (no " + kHdrSeq + " header)");
+      const auto first = number(m, kHdrGapFirst, stream_seq, kMaxSequence);
+      const auto missed = number(m, kHdrGapMissed, stream_seq, kMaxSequence);
+      if (!first || !missed) throw bad_record(stream_seq, std::string("neither a ") + kHdrSeq + " nor gap headers");
+      if (*missed > kMaxSequence - *first)
+        throw bad_record(stream_seq, "a gap past the last sequence (" + std::to_string(*missed) + " from " +
+                                         std::to_string(*first) + ")");
       if (o_.verbose)
         log_line(kRole, "gap record: " + std::to_string(*missed) + " from " + std::to_string(*first));
       // Local readers see the gap now, not only with the next message.
@@ -220,11 +274,18 @@ class Applier {
         producer_->skip_to(*first + *missed);
       }
     } else {
+      const std::uint32_t type = static_cast<std::uint32_t>(number(m, kHdrType, stream_seq, UINT32_MAX).value_or(0));
+      const std::uint64_t ts = number(m, kHdrTs, stream_seq, UINT64_MAX - 1).value_or(kNow);
       if (!producer_) {
         Geometry g = source_geometry(m);
         if (o_.ring_bytes != 0) g.ring_bytes = o_.ring_bytes;
         if (o_.max_message != 0) g.max_message = o_.max_message;
-        create(g);
+        try {
+          create(g);
+        } catch (const Error& e) {
+          if (e.code() != Errc::invalid_argument) throw;
+          throw bad_record(stream_seq, "a source geometry no ring can have (" + std::string(e.reason()) + ")");
+        }
       }
       const std::uint64_t head = producer_->head();
       if (*seq < head) {
@@ -238,8 +299,7 @@ class Applier {
         }
         const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(m));
         const std::span<const std::byte> body(data, static_cast<std::size_t>(natsMsg_GetDataLength(m)));
-        producer_->publish_at(*seq, body, static_cast<std::uint32_t>(header_u64(m, kHdrType).value_or(0)),
-                              header_u64(m, kHdrTs).value_or(kNow));
+        producer_->publish_at(*seq, body, type, ts);
       }
     }
     applied_ = stream_seq;

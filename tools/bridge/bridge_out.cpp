@@ -26,6 +26,7 @@ constexpr const char* kRole = "out";
 struct AckState {
   std::atomic<bool> failed{false};             // some publish was refused or not acked in time
   std::atomic<std::uint64_t> stream_seq{0};    // highest stream sequence acknowledged
+  std::atomic<std::uint64_t> ring_next{0};     // the ring sequence after the last record acknowledged; 0: none yet
   std::atomic<std::uint64_t> acked{0};
   std::atomic<std::uint64_t> duplicates{0};    // resends JetStream recognised by Nats-Msg-Id
   std::mutex mutex;
@@ -40,6 +41,17 @@ void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure)
     }
     st->acked.fetch_add(1, std::memory_order_relaxed);
     if (pa->Duplicate) st->duplicates.fetch_add(1, std::memory_order_relaxed);
+    // What the stream holds up to: a resync against a stream emptied since (its records
+    // aged out) goes on from here instead of from the ring's oldest message.
+    std::uint64_t next = 0;
+    if (msg != nullptr) {
+      if (const auto seq = header_u64(msg, kHdrSeq)) next = *seq + 1;
+      else if (const auto first = header_u64(msg, kHdrGapFirst), missed = header_u64(msg, kHdrGapMissed); first && missed)
+        next = *first + *missed;
+    }
+    std::uint64_t held = st->ring_next.load(std::memory_order_relaxed);
+    while (next > held && !st->ring_next.compare_exchange_weak(held, next, std::memory_order_relaxed)) {
+    }
   } else if (pae != nullptr) {
     std::lock_guard lock(st->mutex);
     if (!st->failed.load(std::memory_order_relaxed)) {
@@ -54,12 +66,6 @@ void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure)
   natsMsg_Destroy(msg);
 }
 
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
-  return buf;
-}
-
 class Relay {
  public:
   Relay(const OutOptions& o)
@@ -67,7 +73,7 @@ class Relay {
         stream_(o.stream.empty() ? default_stream_for(o.ring) : o.stream),
         subject_(subject_for(o.ring)),
         reader_(o.ring, ReaderOptions{.start = StartAt::latest, .on_gap = GapPolicy::oldest, .label = o.label}),
-        ring_hex_(hex(reader_.ring_id())),
+        ring_hex_(hex_id(reader_.ring_id())),
         ring_bytes_(std::to_string(reader_.geometry().ring_bytes)),
         max_message_(std::to_string(reader_.geometry().message_limit())) {
     if (!reader_.registered()) log_line(kRole, "warning: not registered in the ring (" + reader_.registration_error() + ")");
@@ -86,8 +92,7 @@ class Relay {
   }
 
   void run() {
-    if (!nc_) return;
-    ensure_stream();
+    if (!nc_ || !ensure_stream()) return;  // stopped while waiting
     resync(true);
     auto last_report = std::chrono::steady_clock::now();
     while (!stopping(o_.should_stop)) {
@@ -124,8 +129,9 @@ class Relay {
   }
 
  private:
-  // Looks the stream up, creating it if it is missing; waits while JetStream does not answer.
-  void ensure_stream() {
+  // Looks the stream up, creating it if it is missing; waits while JetStream does not
+  // answer. False if asked to stop first.
+  bool ensure_stream() {
     const bool ready = retry_until(
         {kRole, "waiting for JetStream", "cannot look up stream '" + stream_ + "'", o_.should_stop},
         [&](jsErrCode& code) {
@@ -137,8 +143,8 @@ class Relay {
               bool takes_subject = false;
               for (int i = 0; i < si->Config->SubjectsLen; ++i) takes_subject |= subject_ == si->Config->Subjects[i];
               if (!takes_subject)
-                throw Error(Errc::invalid_argument,
-                            "stream '" + stream_ + "' exists but does not take subject '" + subject_ + "'");
+                throw Error(Errc::system, "stream '" + stream_ + "' exists but does not take subject '" + subject_ +
+                                              "': it belongs to something else; pass another --stream");
               return NATS_OK;
             }
             if (s != NATS_NOT_FOUND && code != JSStreamNotFoundErr) return s;
@@ -152,7 +158,7 @@ class Relay {
             // Another bridge made it first: look it up again.
           }
         });
-    if (!ready) throw Error(Errc::system, "stopped before the stream could be set up");
+    return ready;
   }
 
   natsStatus add_stream(jsErrCode& code) {
@@ -169,7 +175,11 @@ class Relay {
     cfg.MaxBytes = o_.max_bytes;
     cfg.MaxAge = std::chrono::nanoseconds(o_.max_age).count();
     cfg.Replicas = o_.replicas;
-    cfg.Duplicates = std::chrono::nanoseconds(o_.duplicate_window).count();
+    // JetStream refuses a de-duplication window longer than the age limit: a record
+    // resent after it aged out is no duplicate of anything the stream holds.
+    const auto window = o_.max_age.count() != 0 ? std::min<std::chrono::nanoseconds>(o_.duplicate_window, o_.max_age)
+                                                : std::chrono::nanoseconds(o_.duplicate_window);
+    cfg.Duplicates = window.count();
     jsStreamInfo* created = nullptr;
     const natsStatus s = js_AddStream(&created, js_.get(), &cfg, nullptr, &code);
     jsStreamInfo_Destroy(created);
@@ -208,11 +218,24 @@ class Relay {
                   NatsPtr<jsStreamInfo> si(raw);
                   if (s != NATS_OK) return s;
                   stream_last_ = si->State.LastSeq;
+                  note_acked_stream_seq(stream_last_);
                   if (si->State.Msgs == 0) {
-                    if (stream_last_ != 0)
-                      log_line(kRole, "warning: stream '" + stream_ +
-                                          "' is empty (its messages aged out); starting at the ring's oldest message");
-                    position_reader(std::nullopt);
+                    if (stream_last_ == 0) {  // a new stream: everything the ring holds
+                      position_reader(std::nullopt);
+                    } else if (const std::uint64_t next = acks_.ring_next.load(std::memory_order_relaxed); next != 0) {
+                      log_line(kRole, "stream '" + stream_ + "' is empty (its records aged out); going on after the "
+                                          "last record it acknowledged, ring sequence " + std::to_string(next - 1));
+                      position_reader(next);
+                    } else {
+                      // What it held is gone and nothing says where in the ring it ended:
+                      // resending from the oldest would send again what it held, so the
+                      // stream would go back in ring order. Start at the head; what came
+                      // before reaches `bridge in` as a gap, counted.
+                      log_line(kRole, "warning: stream '" + stream_ + "' is empty (its records aged out) and does not say "
+                                          "where ring '" + o_.ring + "' was: starting at the ring's head, sequence " +
+                                          std::to_string(reader_.head()) + "; the far side sees what came before as a gap");
+                      position_reader(reader_.head());
+                    }
                     return NATS_OK;
                   }
                   natsMsg* last = nullptr;
@@ -235,14 +258,16 @@ class Relay {
   std::uint64_t next_after(natsMsg* last) const {
     const auto id = header(last, kHdrRingId);
     if (id && *id != ring_hex_)
-      throw Error(Errc::invalid_argument, "stream '" + stream_ + "' holds ring id " + *id + " but ring '" + o_.ring +
-                                              "' now has id " + ring_hex_ +
-                                              " (recreated): delete the stream or use another --stream");
+      throw Error(Errc::replaced, "stream '" + stream_ + "' holds ring id " + *id + " but ring '" + o_.ring +
+                                      "' now has id " + ring_hex_ +
+                                      " (recreated): delete the stream or use another --stream, and give `bridge in` a "
+                                      "new ring (it refuses a recreated source)");
     if (const auto seq = header_u64(last, kHdrSeq)) return *seq + 1;
     const auto first = header_u64(last, kHdrGapFirst);
     const auto missed = header_u64(last, kHdrGapMissed);
     if (first && missed) return *first + *missed;
-    throw Error(Errc::corrupt, "the last message of stream '" + stream_ + "' was not written by shmcast bridge out");
+    throw Error(Errc::system, "the last message of stream '" + stream_ + "' was not written by `shmcast bridge out`: "
+                              "pass a stream only it writes (--stream)");
   }
 
   void position_reader(std::optional<std::uint64_t> next) {
@@ -251,12 +276,22 @@ class Relay {
       next_ = reader_.position();
     } else {
       if (*next > reader_.head())
-        throw Error(Errc::invalid_argument, "stream '" + stream_ + "' is ahead of ring '" + o_.ring + "' (next sequence " +
-                                                std::to_string(*next) + ", ring head " + std::to_string(reader_.head()) + ")");
+        throw Error(Errc::system, "stream '" + stream_ + "' is ahead of ring '" + o_.ring + "' (next sequence " +
+                                      std::to_string(*next) + ", ring head " + std::to_string(reader_.head()) +
+                                      "): it was fed by another ring of the same id, or altered; use another --stream");
       reader_.seek(*next);  // false: no longer held; the next read reports the gap
       next_ = *next;
     }
     first_after_sync_ = true;
+  }
+
+  // The stream holds everything up to `stream_seq`: `stat` shows it as the far position
+  // before the first acknowledgement after a restart.
+  void note_acked_stream_seq(std::uint64_t stream_seq) {
+    std::uint64_t seen = acks_.stream_seq.load(std::memory_order_relaxed);
+    while (stream_seq > seen && !acks_.stream_seq.compare_exchange_weak(seen, stream_seq, std::memory_order_relaxed)) {
+    }
+    reader_.set_external_position(acks_.stream_seq.load(std::memory_order_relaxed));
   }
 
   NatsPtr<natsMsg> new_msg(std::span<const std::byte> body) {

@@ -1,8 +1,12 @@
 #include "bridge/nats_util.hpp"
 
+#include "common/format.hpp"
+
 #include <shmcast/error.hpp>
 
+#include <cctype>
 #include <cerrno>
+#include <cinttypes>
 #include <cstdio>
 #include <chrono>
 #include <cstdlib>
@@ -129,15 +133,25 @@ std::optional<std::string> header(natsMsg* msg, const char* key) {
 std::optional<std::uint64_t> header_u64(natsMsg* msg, const char* key, int base) {
   const char* value = nullptr;
   if (natsMsgHeader_Get(msg, key, &value) != NATS_OK || value == nullptr || *value == '\0') return std::nullopt;
+  // strtoull alone would take leading space, a sign (and wrap "-1"), and "0x".
+  for (const char* c = value; *c != '\0'; ++c)
+    if (!(base == 16 ? std::isxdigit(static_cast<unsigned char>(*c)) : std::isdigit(static_cast<unsigned char>(*c))))
+      return std::nullopt;
   errno = 0;
   char* end = nullptr;
   const unsigned long long v = std::strtoull(value, &end, base);
-  if (errno != 0 || end == value || *end != '\0' || *value == '-') return std::nullopt;
+  if (errno != 0 || end == value || *end != '\0') return std::nullopt;
   return static_cast<std::uint64_t>(v);
 }
 
+std::string hex_id(std::uint64_t id) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, id);
+  return buf;
+}
+
 void log_line(const char* role, const std::string& text) {
-  std::fprintf(stderr, "shmcast bridge %s: %s\n", role, text.c_str());
+  std::fprintf(stderr, "shmcast bridge %s: %s\n", role, cli::printable(cli::one_line(text)).c_str());
 }
 
 }  // namespace shmcast::bridge

@@ -65,10 +65,15 @@ bool retry_until(const RetryPolicy& policy, const std::function<natsStatus(jsErr
 
 // A header's value, or nullopt if absent.
 [[nodiscard]] std::optional<std::string> header(natsMsg* msg, const char* key);
-// A header parsed as an unsigned decimal (or hex with base 16); nullopt if absent or malformed.
+// A header parsed as an unsigned decimal (or hex with base 16), digits only (no sign, no
+// space, no prefix); nullopt if absent or malformed.
 [[nodiscard]] std::optional<std::uint64_t> header_u64(natsMsg* msg, const char* key, int base = 10);
 
-// Prints "shmcast bridge <role>: <text>" to stderr.
+// A ring id as the Shmcast-Ring-Id header carries it: 16 lowercase hex digits.
+[[nodiscard]] std::string hex_id(std::uint64_t id);
+
+// Prints "shmcast bridge <role>: <text>" to stderr, on one line, escaped as the CLI's
+// errors are (a stream name or a server's error text cannot drive the terminal).
 void log_line(const char* role, const std::string& text);
 
 }  // namespace shmcast::bridge

@@ -35,6 +35,9 @@ std::string advice(Errc code, const std::string& ring, std::string_view command)
     case Errc::replaced:
       if (command == "tail") return "run `shmcast tail` again (or leave out --no-reattach)";
       if (command == "bridge out") return "restart the bridge with a new --stream";
+      if (command == "bridge in")
+        return "remove the ring (`shmcast rm " + name + "`) or give `bridge in` another one: it then follows the new "
+               "source from its start";
       return {};
     case Errc::invalid_argument:
     case Errc::system: return {};
