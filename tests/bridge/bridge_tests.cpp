@@ -329,6 +329,19 @@ int main(int argc, char** argv) {
 
 namespace {
 
+// Deletes `stream` as an operator would (`nats stream rm`); false if the server refused.
+bool delete_stream(const std::string& url, const std::string& stream) {
+  natsConnection* nc = nullptr;
+  if (natsConnection_ConnectTo(&nc, url.c_str()) != NATS_OK) return false;
+  jsCtx* js = nullptr;
+  bool deleted = false;
+  if (natsConnection_JetStream(&js, nc, nullptr) == NATS_OK)
+    deleted = js_DeleteStream(js, stream.c_str(), nullptr, nullptr) == NATS_OK;
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return deleted;
+}
+
 // Waits up to `limit` for `p` to end; its exit code, or -1 if it is still running.
 int exit_within(Process& p, std::chrono::milliseconds limit) {
   int code = -1;
@@ -351,15 +364,7 @@ TEST_CASE("bridge in refuses a recreated source ring instead of writing its mess
   REQUIRE(rig.in.kill(SIGTERM) == 0);
   // Ring A made again: its sequences start at 0. Bridge out refuses the old stream, so the
   // operator deletes it, and bridge out makes it again.
-  {
-    natsConnection* nc = nullptr;
-    REQUIRE(natsConnection_ConnectTo(&nc, rig.server.url().c_str()) == NATS_OK);
-    jsCtx* js = nullptr;
-    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
-    CHECK(js_DeleteStream(js, rig.stream.c_str(), nullptr, nullptr) == NATS_OK);
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
-  }
+  REQUIRE(delete_stream(rig.server.url(), rig.stream));
   Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 1u << 20}, CreateOptions{.replace = true});
   rig.start_out();
   const std::uint64_t count = GENERATE(150, 20);  // the new stream past, or short of, what ring B applied
@@ -438,15 +443,7 @@ TEST_CASE("a stream deleted and made again is read from its start: ring B loses 
   REQUIRE(rig.b_reaches(100));
   REQUIRE(rig.out.kill(SIGTERM) == 0);
   REQUIRE(rig.in.kill(SIGTERM) == 0);
-  {
-    natsConnection* nc = nullptr;
-    REQUIRE(natsConnection_ConnectTo(&nc, rig.server.url().c_str()) == NATS_OK);
-    jsCtx* js = nullptr;
-    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
-    CHECK(js_DeleteStream(js, rig.stream.c_str(), nullptr, nullptr) == NATS_OK);
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
-  }
+  REQUIRE(delete_stream(rig.server.url(), rig.stream));
   for (std::uint64_t s = 100; s < 1100; ++s) publish(p, s);
   const std::uint64_t oldest = Reader(rig.a, ReaderOptions{.register_reader = false}).oldest();
   REQUIRE(oldest > 200);  // so that the new stream is longer than what ring B applied
