@@ -224,27 +224,42 @@ TEST_CASE("a stream whose start aged out reaches ring B as one gap of the right 
   CHECK(sb.source_head == 1000);
 }
 
-TEST_CASE("the ring moving on while bridge out is down becomes a gap record", "[bridge]") {
-  Rig rig;
-  // 32 KiB: a few hundred of these messages, so that 1000 published while bridge out is
-  // down lap it. Ring B, made to the bridge's own geometry, holds them all.
+namespace {
+
+// Ring A of 32 KiB, a few hundred of these messages, so that 1000 published while a
+// bridge is down lap it; ring B made to the bridge's own geometry, which holds them all.
+// Relays 0..99 through both bridges.
+Producer relay_hundred_through_small_ring(Rig& rig) {
   Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 32u << 10});
   rig.start_out();
   rig.start_in({"--size", "1048576", "--max-message", "192"});
   for (std::uint64_t s = 0; s < 100; ++s) publish(p, s);
   REQUIRE(rig.b_reaches(100));
+  return p;
+}
+
+// Ring B after ring A moved from 100 to 1100 while a bridge was down, losing [100, oldest):
+// 0..99, that loss as one gap, then everything ring A holds.
+void require_b_lost_only_what_a_lost(const Rig& rig, std::uint64_t oldest) {
+  const std::vector<Event> eb = collect(rig.b);
+  REQUIRE(eb.size() == 100 + 1 + (1100 - oldest));
+  CHECK(eb[100] == gap_event(100, oldest - 100));
+  const std::vector<Event> ea = collect(rig.a);  // holds [oldest, 1100)
+  REQUIRE(std::equal(eb.begin() + 101, eb.end(), ea.end() - static_cast<std::ptrdiff_t>(1100 - oldest)));
+}
+
+}  // namespace
+
+TEST_CASE("the ring moving on while bridge out is down becomes a gap record", "[bridge]") {
+  Rig rig;
+  Producer p = relay_hundred_through_small_ring(rig);
   REQUIRE(rig.out.kill(SIGKILL) == 128 + SIGKILL);
   for (std::uint64_t s = 100; s < 1100; ++s) publish(p, s);
   const std::uint64_t oldest = Reader(rig.a, ReaderOptions{.register_reader = false}).oldest();
   REQUIRE(oldest > 100);
   rig.start_out();
   REQUIRE(rig.b_reaches(1100));
-
-  const std::vector<Event> eb = collect(rig.b);
-  REQUIRE(eb.size() == 100 + 1 + (1100 - oldest));
-  CHECK(eb[100] == gap_event(100, oldest - 100));
-  const std::vector<Event> ea = collect(rig.a);  // holds [oldest, 1100)
-  REQUIRE(std::equal(eb.begin() + 101, eb.end(), ea.end() - static_cast<std::ptrdiff_t>(1100 - oldest)));
+  require_b_lost_only_what_a_lost(rig, oldest);
   const std::vector<StreamRecord> recs = read_stream(rig.server.url(), rig.stream);
   REQUIRE(recs.size() == 101 + (1100 - oldest));
   CHECK(recs[100].gap);
@@ -434,13 +449,7 @@ TEST_CASE("bridges stopped while they wait for a stream exit 0, and a foreign re
 
 TEST_CASE("a stream deleted and made again is read from its start: ring B loses only what ring A lost", "[bridge]") {
   Rig rig;
-  // 32 KiB: a few hundred of these messages, so that what is published while the stream
-  // is gone laps ring A.
-  Producer p = Producer::create(rig.a, Geometry{.ring_bytes = 32u << 10});
-  rig.start_out();
-  rig.start_in({"--size", "1048576", "--max-message", "192"});
-  for (std::uint64_t s = 0; s < 100; ++s) publish(p, s);
-  REQUIRE(rig.b_reaches(100));
+  Producer p = relay_hundred_through_small_ring(rig);
   REQUIRE(rig.out.kill(SIGTERM) == 0);
   REQUIRE(rig.in.kill(SIGTERM) == 0);
   REQUIRE(delete_stream(rig.server.url(), rig.stream));
@@ -452,11 +461,6 @@ TEST_CASE("a stream deleted and made again is read from its start: ring B loses 
   REQUIRE(wait_until([&] { return read_stream(rig.server.url(), rig.stream).size() == 1100 - oldest; }, 20s));
   rig.start_in({"--size", "1048576", "--max-message", "192"});
   REQUIRE(rig.b_reaches(1100));
-  // Ring B: 0..99, the gap ring A itself suffered (100 to oldest), then all ring A holds.
-  const std::vector<Event> eb = collect(rig.b);
-  REQUIRE(eb.size() == 100 + 1 + (1100 - oldest));
-  CHECK(eb[100] == gap_event(100, oldest - 100));
-  const std::vector<Event> ea = collect(rig.a);
-  REQUIRE(std::equal(eb.begin() + 101, eb.end(), ea.end() - static_cast<std::ptrdiff_t>(1100 - oldest)));
+  require_b_lost_only_what_a_lost(rig, oldest);
   CHECK(inspect(rig.b).source_position == 1100 - oldest);
 }
