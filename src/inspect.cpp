@@ -63,6 +63,7 @@ ReaderStatus reader_status(std::uint32_t index, const EntryReport& report, std::
   r.last_active_ns = e.last_active_ns;
   r.attached_ns = e.attached_ns;
   r.external_position = e.external_position;
+  r.counters_settled = e.consistent;
   return r;
 }
 

@@ -37,7 +37,7 @@ struct ReaderStatus {
   bool catching_up = false;  // reading from an archive what the ring no longer holds
   std::string label;
   // The counters are one moment's: delivered + missed == position - start (unless the
-  // reader sought), even while it runs.
+  // reader sought), even while it runs; unless counters_settled is false.
   std::uint64_t start = 0;  // where the reader's span begins (Reader::start())
   std::uint64_t position = 0;
   std::uint64_t lag = 0;  // head - position
@@ -48,6 +48,9 @@ struct ReaderStatus {
   std::uint64_t last_active_ns = 0;
   std::uint64_t attached_ns = 0;
   std::uint64_t external_position = 0;  // a relay's far-side position (bridge out: stream sequence acked)
+  // False if the owner was writing its counters all the time the observer waited for them
+  // (10 ms), or died doing so: they may then mix two moments.
+  bool counters_settled = true;
   ReaderState state = ReaderState::keeping_up;
 };
 

@@ -125,6 +125,12 @@ TEST_CASE("stat --json survives a reader label that is not valid UTF-8", "[json]
   CHECK(r["lag"] == 1);
   CHECK(r["label"].get<std::string>().rfind("bad", 0) == 0);
   CHECK_FALSE(r.contains("external_position"));
+  CHECK_FALSE(r.contains("counters_settled"));  // shown only when they are not
+  CHECK(shmcast::cli::stat_text(st).find("mix two moments") == std::string::npos);
+  // Counters an owner was writing all the while: said, in both forms.
+  st.readers[0].counters_settled = false;
+  CHECK(Json::parse(shmcast::cli::stat_json(st))["readers"][0]["counters_settled"] == false);
+  CHECK(shmcast::cli::stat_text(st).find("reader 3: its counters were being written") != std::string::npos);
 }
 
 TEST_CASE("stat's JSON and text keep 64-bit figures exact", "[json]") {

@@ -231,6 +231,32 @@ TEST_CASE("hostile shm: a foreign or truncated registry never breaks attaching o
   CHECK(reap_dead_readers(guard.name) == 0);
 }
 
+TEST_CASE("hostile shm: a reader's counters left mid-update are shown as unsettled, not as one moment's",
+          "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-ctr"));
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 4096});
+  Reader r(guard.name, {.label = "stuck"});
+  REQUIRE(r.registered());
+  CHECK(inspect(guard.name).readers.at(0).counters_settled);
+  {
+    // An owner killed (or stalled) inside its counters' seqlock leaves the version odd. The
+    // version is the entry's second word, after pid and flags (docs/DESIGN.md, "The
+    // registry object").
+    const int fd = ::shm_open(test::shm_name(d::registry_object_name(guard.name)).c_str(), O_RDWR, 0);
+    REQUIRE(fd >= 0);
+    void* map = ::mmap(nullptr, d::registry_size(kDefaultMaxReaders), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    REQUIRE(map != MAP_FAILED);
+    auto* version = reinterpret_cast<std::uint64_t*>(static_cast<std::byte*>(map) + d::kRegistryEntriesOffset + 8);
+    std::atomic_ref<std::uint64_t>(*version).store(std::atomic_ref<std::uint64_t>(*version).load() | 1);
+    ::munmap(map, d::registry_size(kDefaultMaxReaders));
+  }
+  const RingStatus st = inspect(guard.name);
+  REQUIRE(st.readers.size() == 1);
+  CHECK(st.readers[0].label == "stuck");
+  CHECK_FALSE(st.readers[0].counters_settled);
+}
+
 TEST_CASE("hostile shm: a record whose length exceeds what it may hold is reported as a 1-message gap, never read past",
           "[fault][hostile]") {
   test::RingGuard guard(test::unique_ring("hostile-len"));

@@ -33,6 +33,7 @@ Json reader_json(const ReaderStatus& r) {
          {"attached_ns", r.attached_ns},
          {"last_active_ns", r.last_active_ns}};
   if (r.external_position != 0) o["external_position"] = r.external_position;
+  if (!r.counters_settled) o["counters_settled"] = false;  // they may mix two moments
   return o;
 }
 
@@ -170,6 +171,11 @@ std::string stat_text(const RingStatus& st) {
     t.add(row);
   }
   out += t.render("  ");
+  for (const ReaderStatus& r : st.readers)
+    if (!r.counters_settled)
+      out += "  reader " + std::to_string(r.id) +
+             ": its counters were being written all the while they were read (its owner stalled or died "
+             "mid-update); they may mix two moments\n";
   return out;
 }
 
