@@ -75,8 +75,7 @@ Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(stat
   calibrate_clock();  // here, not in the first publish(kNow)
   // A predecessor that died between a commit and its wake left readers asleep beside a
   // message: wake them to look (the takeover's recovery published what it kept).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (wait_->armed()) wake_readers();
+  wake_if_armed();
 }
 
 Producer::Producer(Producer&&) noexcept = default;

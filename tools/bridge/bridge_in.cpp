@@ -8,6 +8,7 @@
 // the ring and the position can never disagree, and nothing needs acking.
 #include "bridge/bridge.hpp"
 #include "bridge/nats_util.hpp"
+#include "common/format.hpp"
 
 #include <shmcast/error.hpp>
 #include <shmcast/producer.hpp>
@@ -203,8 +204,8 @@ class Applier {
       source_.ring_id = *id;
     } else if (*id != source_.ring_id) {
       throw Error(Errc::replaced, o_.ring,
-                  "was fed from source ring id " + hex_id(source_.ring_id) + ", but stream '" + stream_ + "' sequence " +
-                      std::to_string(stream_seq) + " comes from ring id " + hex_id(*id) +
+                  "was fed from source ring id " + cli::ring_id_text(source_.ring_id) + ", but stream '" + stream_ + "' sequence " +
+                      std::to_string(stream_seq) + " comes from ring id " + cli::ring_id_text(*id) +
                       " (the source ring was recreated and its sequences restarted)");
     }
   }

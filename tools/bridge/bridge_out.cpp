@@ -2,6 +2,7 @@
 // every gap it suffers, to one JetStream stream, pipelined, in ring order.
 #include "bridge/bridge.hpp"
 #include "bridge/nats_util.hpp"
+#include "common/format.hpp"
 
 #include <shmcast/error.hpp>
 #include <shmcast/reader.hpp>
@@ -9,7 +10,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cinttypes>
 #include <cstdio>
 #include <mutex>
 #include <optional>
@@ -33,12 +33,17 @@ struct AckState {
   std::string error;                           // the first failure since the last resync
 };
 
+// Raises `value` to `v` if it is below (the ack thread and the relay loop both raise them).
+void raise_to(std::atomic<std::uint64_t>& value, std::uint64_t v) {
+  std::uint64_t seen = value.load(std::memory_order_relaxed);
+  while (v > seen && !value.compare_exchange_weak(seen, v, std::memory_order_relaxed)) {
+  }
+}
+
 void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
   auto* st = static_cast<AckState*>(closure);
   if (pa != nullptr) {
-    std::uint64_t seen = st->stream_seq.load(std::memory_order_relaxed);
-    while (pa->Sequence > seen && !st->stream_seq.compare_exchange_weak(seen, pa->Sequence, std::memory_order_relaxed)) {
-    }
+    raise_to(st->stream_seq, pa->Sequence);
     st->acked.fetch_add(1, std::memory_order_relaxed);
     if (pa->Duplicate) st->duplicates.fetch_add(1, std::memory_order_relaxed);
     // What the stream holds up to: a resync against a stream emptied since (its records
@@ -49,9 +54,7 @@ void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure)
       else if (const auto first = header_u64(msg, kHdrGapFirst), missed = header_u64(msg, kHdrGapMissed); first && missed)
         next = *first + *missed;
     }
-    std::uint64_t held = st->ring_next.load(std::memory_order_relaxed);
-    while (next > held && !st->ring_next.compare_exchange_weak(held, next, std::memory_order_relaxed)) {
-    }
+    raise_to(st->ring_next, next);
   } else if (pae != nullptr) {
     std::lock_guard lock(st->mutex);
     if (!st->failed.load(std::memory_order_relaxed)) {
@@ -73,7 +76,7 @@ class Relay {
         stream_(o.stream.empty() ? default_stream_for(o.ring) : o.stream),
         subject_(subject_for(o.ring)),
         reader_(o.ring, ReaderOptions{.start = StartAt::latest, .on_gap = GapPolicy::oldest, .label = o.label}),
-        ring_hex_(hex_id(reader_.ring_id())),
+        ring_hex_(cli::ring_id_text(reader_.ring_id())),
         ring_bytes_(std::to_string(reader_.geometry().ring_bytes)),
         max_message_(std::to_string(reader_.geometry().message_limit())) {
     if (!reader_.registered()) log_line(kRole, "warning: not registered in the ring (" + reader_.registration_error() + ")");
@@ -288,9 +291,7 @@ class Relay {
   // The stream holds everything up to `stream_seq`: `stat` shows it as the far position
   // before the first acknowledgement after a restart.
   void note_acked_stream_seq(std::uint64_t stream_seq) {
-    std::uint64_t seen = acks_.stream_seq.load(std::memory_order_relaxed);
-    while (stream_seq > seen && !acks_.stream_seq.compare_exchange_weak(seen, stream_seq, std::memory_order_relaxed)) {
-    }
+    raise_to(acks_.stream_seq, stream_seq);
     reader_.set_external_position(acks_.stream_seq.load(std::memory_order_relaxed));
   }
 

@@ -6,7 +6,6 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cinttypes>
 #include <cstdio>
 #include <chrono>
 #include <cstdlib>
@@ -142,12 +141,6 @@ std::optional<std::uint64_t> header_u64(natsMsg* msg, const char* key, int base)
   const unsigned long long v = std::strtoull(value, &end, base);
   if (errno != 0 || end == value || *end != '\0') return std::nullopt;
   return static_cast<std::uint64_t>(v);
-}
-
-std::string hex_id(std::uint64_t id) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, id);
-  return buf;
 }
 
 void log_line(const char* role, const std::string& text) {

@@ -69,9 +69,6 @@ bool retry_until(const RetryPolicy& policy, const std::function<natsStatus(jsErr
 // space, no prefix); nullopt if absent or malformed.
 [[nodiscard]] std::optional<std::uint64_t> header_u64(natsMsg* msg, const char* key, int base = 10);
 
-// A ring id as the Shmcast-Ring-Id header carries it: 16 lowercase hex digits.
-[[nodiscard]] std::string hex_id(std::uint64_t id);
-
 // Prints "shmcast bridge <role>: <text>" to stderr, on one line, escaped as the CLI's
 // errors are (a stream name or a server's error text cannot drive the terminal).
 void log_line(const char* role, const std::string& text);

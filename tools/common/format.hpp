@@ -13,6 +13,15 @@
 
 namespace shmcast::cli {
 
+// A ring id as `stat`, the JSON and the bridge's Shmcast-Ring-Id header print it: 16
+// lowercase hex digits. A string in JSON, since a 64-bit id does not survive parsers
+// that read numbers as doubles.
+inline std::string ring_id_text(std::uint64_t ring_id) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(ring_id));
+  return buf;
+}
+
 // "512 B", "4.0 KiB", "1.5 MiB".
 inline std::string human_bytes(std::uint64_t bytes) {
   static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -54,12 +54,6 @@ std::string held_text(const RingStatus& st) {
 
 }  // namespace
 
-std::string ring_id_text(std::uint64_t ring_id) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(ring_id));
-  return buf;
-}
-
 Json ring_json(const RingStatus& st) {
   const Geometry& g = st.geometry;
   const std::uint64_t now = now_ns();

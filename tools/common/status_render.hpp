@@ -12,10 +12,6 @@
 
 namespace shmcast::cli {
 
-// A ring id as `stat` and the JSON print it: 16 hex digits. A string in JSON, since a
-// 64-bit id does not survive parsers that read numbers as doubles.
-[[nodiscard]] std::string ring_id_text(std::uint64_t ring_id);
-
 // The top-level fields of `stat --json`, which are also each element of `list --json`.
 [[nodiscard]] Json ring_json(const RingStatus& st);
 
