@@ -9,10 +9,22 @@ namespace shmcast::detail {
 
 void recover_position(const RingView& view) noexcept {
   ProducerLine& line = view.producer();
+  SequenceLine& sequence = view.sequence();
   std::uint64_t head = line.head(), records = line.records(), tail = line.tail();
   tail += (kRecordAlign - tail % kRecordAlign) % kRecordAlign;  // a corrupt tail: records start at 32-byte boundaries
   // Messages the predecessor committed but did not count: they stand, so they count.
-  std::uint64_t kept = 0, kept_bytes = 0, last_ns = line.last_publish_ns();
+  std::uint64_t kept = 0, kept_bytes = 0, skipped = 0, last_ns = line.last_publish_ns();
+  // What the predecessor counted past the head it stored: a publish stores its totals, and
+  // a jump its skipped run, before the head (producer.cpp), so published + skipped == head
+  // after every whole step, and exceeds it by the one step a predecessor died inside.
+  // Records found past the head are counted only beyond that credit. Garbage counts give
+  // no credit: the worst they do is count a record twice on a display.
+  std::uint64_t credit = 0;
+  {
+    const std::uint64_t published = line.published(), skipped_before = sequence.skipped();
+    if (published <= kMaxSequence && skipped_before <= kMaxSequence && published + skipped_before > head)
+      credit = published + skipped_before - head;
+  }
   // A few steps suffice (a padding, the record already counted, one not counted); the
   // bound keeps a corrupt ring from holding the successor here.
   for (int step = 0; step < 8; ++step) {
@@ -34,10 +46,14 @@ void recover_position(const RingView& view) noexcept {
     }
     if (seq != head || next <= seq || next > kMaxSequence) break;
     if (records == 0 || view.index(records - 1).position() != tail) ++records;
-    if (!meta.is_skip()) {
+    if (const std::uint64_t counted = next - seq; credit >= counted) {
+      credit -= counted;
+    } else if (!meta.is_skip()) {
       ++kept;
       kept_bytes += meta.length;
       last_ns = meta.timestamp_ns;
+    } else {
+      skipped += counted;
     }
     head = next;
     tail += bytes;
@@ -45,11 +61,12 @@ void recover_position(const RingView& view) noexcept {
   // Whatever lies at the tail is not a record readers may take: say so before anything else.
   view.record(tail).mark_nothing_yet();
   if (kept != 0) line.publish_totals(line.published() + kept, line.published_bytes() + kept_bytes, last_ns);
+  if (skipped != 0) sequence.add_skipped(skipped);
   // A first jump (publish_at, skip_to on a fresh ring) stores the first sequence before its
   // skip record's commit: a predecessor that died between the two left it ahead of the
   // head, where no record will ever be, and readers looking for the oldest record from
   // there would find none while the ring holds some.
-  if (SequenceLine& sequence = view.sequence(); sequence.first_seq() > head) sequence.set_first_seq(head);
+  if (sequence.first_seq() > head) sequence.set_first_seq(head);
   line.publish_position(head, records, tail);
 }
 

@@ -141,6 +141,7 @@ TEST_CASE("crash loop: producer killed mid-publish and at random, restarted, rea
   const RingStatus ring = inspect(name);
   CHECK(ring.takeovers == static_cast<std::uint32_t>(cycles));  // every successor of a killed producer; not the first, after the clean create
   CHECK_FALSE(ring.producer_alive);
+  CHECK(ring.published == ring.head);  // every message counted once, whatever store a kill fell after
   block->stop_readers.store(1);
   for (pid_t pid : readers) REQUIRE(wait_exit_for(pid, 120s) == 0);
 
@@ -273,6 +274,62 @@ TEST_CASE("restart continuity: a predecessor that committed but died before stor
   }
   CHECK(r.try_read().status == ReadStatus::empty);
   CHECK(r.missed() == 0);
+}
+
+// A publish stores its totals, and a jump its skipped run, before the head: whichever
+// store the predecessor died after, its successor counts each message and each skipped
+// sequence once (published + skipped == head), and a reader sees the same sequences.
+TEST_CASE("restart continuity: the successor counts a step its predecessor died inside exactly once", "[fault][crash]") {
+  test::RingGuard guard(test::unique_ring("restart-count"));
+  const std::string& name = guard.name;
+  alignas(8) std::byte buf[104];
+  constexpr std::uint64_t kCount = 20, kTarget = 50;
+  {
+    Producer p = Producer::create(name, Geometry{.ring_bytes = 4096, .max_message = 104});
+    for (std::uint64_t i = 0; i < kCount; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, i)));
+  }
+  const RingStatus before = inspect(name);
+  REQUIRE(before.published == kCount);
+  const int step = GENERATE(0, 1, 2, 3);
+  static constexpr const char* kSteps[] = {
+      "a message committed; totals, head, records and tail not stored",
+      "a message committed and counted in the totals; head, records and tail not stored",
+      "a jump committed; its run not counted, head, records and tail not stored",
+      "a jump committed and its run counted; head, records and tail not stored"};
+  INFO(kSteps[step]);
+  std::uint64_t head_after = 0, published_after = 0, bytes_after = 0, skipped_after = 0;
+  {
+    test::RawRing raw(name);
+    const std::uint64_t at = raw.producer().tail();
+    const std::uint64_t record = raw.producer().records();
+    if (step <= 1) {
+      const std::size_t n = test::fill_payload(buf, 40, kCount);
+      raw.commit_message(record, at, kCount, std::span<const std::byte>(buf, n));
+      if (step == 1) raw.producer().publish_totals(before.published + 1, before.published_bytes + n, 0);
+      head_after = kCount + 1;
+      published_after = kCount + 1;
+      bytes_after = before.published_bytes + n;
+    } else {
+      raw.commit_skip(record, at, kCount, kTarget);
+      if (step == 3) raw.sequence().add_skipped(kTarget - kCount);
+      head_after = kTarget;
+      published_after = kCount;
+      bytes_after = before.published_bytes;
+      skipped_after = kTarget - kCount;
+    }
+  }
+  Producer p = Producer::open(name);
+  const RingStatus after = inspect(name);
+  CHECK(after.head == head_after);
+  CHECK(after.published == published_after);
+  CHECK(after.published_bytes == bytes_after);
+  CHECK(after.skipped == skipped_after);
+  CHECK(after.published + after.skipped == after.head);
+  // Another step after the takeover is counted once as well.
+  p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, head_after)));
+  const RingStatus next = inspect(name);
+  CHECK(next.published == published_after + 1);
+  CHECK(next.published + next.skipped == next.head);
 }
 
 TEST_CASE("restart continuity: a half-written record is never exposed, to a reader waiting for it or one a lap behind",
