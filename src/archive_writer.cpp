@@ -234,7 +234,7 @@ void ArchiveWriterState::start_segment(std::uint64_t first_seq) {
 
 void ArchiveWriterState::start_segment_files(std::uint64_t first_seq) {
   write_out();
-  sync_files();
+  if (options.fsync != Fsync::never) sync_files();
   close_files();
   const SegmentFile seg{first_seq, dir + "/" + segment_name(first_seq, ".seg"), dir + "/" + segment_name(first_seq, ".idx")};
   fd = ::open(seg.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
