@@ -250,6 +250,32 @@ void require_b_lost_only_what_a_lost(const Rig& rig, std::uint64_t oldest) {
 
 }  // namespace
 
+TEST_CASE("bridge in that died between a jump and storing its counters counts that gap once on restart", "[bridge]") {
+  Rig rig;
+  Producer p = relay_hundred_through_small_ring(rig);
+  REQUIRE(rig.in.kill(SIGKILL) == 128 + SIGKILL);
+  for (std::uint64_t s = 150; s < 160; ++s) publish(p, s);  // ring A skips [100, 150)
+  REQUIRE(wait_until([&] { return read_stream(rig.server.url(), rig.stream).size() == 111; }, 20s));
+  const std::vector<StreamRecord> recs = read_stream(rig.server.url(), rig.stream);
+  REQUIRE(recs[100].gap);
+  REQUIRE(recs[100].seq == 100);
+  REQUIRE(recs[100].missed == 50);
+  {
+    // What bridge in does with that gap record, up to where it died: the jump, neither its
+    // counters nor the stream position it applied.
+    Producer b = Producer::open(rig.b);
+    b.skip_to(150);
+  }
+  rig.start_in({"--size", "1048576", "--max-message", "192"});
+  REQUIRE(rig.b_reaches(160));
+  const RingStatus sb = inspect(rig.b);
+  CHECK(sb.source_gaps == 1);
+  CHECK(sb.source_missed == 50);
+  CHECK(sb.skipped == 50);
+  CHECK(sb.source_position == 111);
+  CHECK(collect(rig.b) == collect(rig.a));  // 0..99, the gap [100, 150), 150..159
+}
+
 TEST_CASE("the ring moving on while bridge out is down becomes a gap record", "[bridge]") {
   Rig rig;
   Producer p = relay_hundred_through_small_ring(rig);

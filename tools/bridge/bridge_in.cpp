@@ -11,6 +11,7 @@
 #include "common/format.hpp"
 
 #include <shmcast/error.hpp>
+#include <shmcast/inspect.hpp>
 #include <shmcast/producer.hpp>
 
 #include <algorithm>
@@ -131,6 +132,14 @@ class Applier {
     source_.missed = kept.missed;
     if (kept.ring_id != 0) source_.ring_id = kept.ring_id;
     if (kept.epoch != 0) source_.epoch = kept.epoch;
+    // Every sequence this ring skipped, it skipped for a gap in its source, and counted it
+    // in the same step (apply()). A bridge that died between the jump and storing its
+    // counters left the ring's own count ahead of them, by that one gap: count it now.
+    if (const RingStatus st = inspect(o_.ring); st.ring_id == producer_->ring_id() && st.skipped > source_.missed) {
+      ++source_.gaps;
+      source_.missed = st.skipped;
+      producer_->set_source_status(source_);
+    }
     if (applied_ != 0)
       log_line(kRole, "ring '" + o_.ring + "' has applied stream sequence " + std::to_string(applied_) + "; resuming after it");
   }
