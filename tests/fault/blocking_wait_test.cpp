@@ -136,6 +136,25 @@ TEST_CASE("blocking wait: a snapshot wakes a reader asleep, as a message does", 
   CHECK(b->status.load() == static_cast<int>(ReadStatus::message));
 }
 
+// A predecessor may have died between a commit and the wake it owed: its successor wakes
+// whoever is asleep as it takes the ring, before it publishes anything.
+TEST_CASE("blocking wait: a producer taking the ring over wakes readers asleep on it", "[fault][wait]") {
+  test::RingGuard guard(test::unique_ring("takewake"));
+  { Producer first = Producer::create(guard.name, Geometry{.ring_bytes = 32 << 10}); }
+  SharedBlock<WakeBlock> b;
+  ChildGuard children;
+  const pid_t child = children.add(one_read_child(guard.name, b.get(), WaitStrategy::block, 10s));
+  REQUIRE(eventually([&] { return b->ready.load() != 0; }, 10s));
+  REQUIRE(waiters_become(guard.name, 1));
+  sleep_ms(50);  // past the arming that follows the waiting mark
+  Producer p = Producer::open(guard.name);
+  CHECK(p.wakeups() == 1);
+  publish_checked(p);
+  REQUIRE(wait_exit_for(child, 30s) == 0);
+  CHECK(b->status.load() == static_cast<int>(ReadStatus::message));
+  CHECK(b->seq.load() == 0);
+}
+
 TEST_CASE("timeouts too long to add to the clock mean forever, not already past", "[fault][wait]") {
   test::RingGuard guard(test::unique_ring("maxwait"));
   SECTION("read(nanoseconds::max())") {
