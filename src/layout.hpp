@@ -224,8 +224,11 @@ struct SnapshotControl {
   // The buffer that holds snapshot `number` (1-based): the one rule for the index.
   [[nodiscard]] static constexpr u64 buffer_of(u64 number) noexcept { return (number - 1) & 1; }
 
+  // How many snapshots are complete when the stamp reads `stamp` (0: none; stamp 1, the
+  // first being written, is none too): the one rule for reading the stamp.
+  [[nodiscard]] static constexpr u64 completed_in(u64 stamp) noexcept { return stamp / 2; }
   // Writer: the next snapshot's number. The stamp is the writer's own: relaxed.
-  [[nodiscard]] u64 completed() const noexcept { return stamp_.load(std::memory_order_relaxed) / 2; }
+  [[nodiscard]] u64 completed() const noexcept { return completed_in(stamp_.load(std::memory_order_relaxed)); }
   // Writer: the odd stamp, then a release fence, so no store of the snapshot may become
   // visible before it (Boehm's writer fence). The odd stamp is a release store too: a
   // reader that loads it (acquire) and copies snapshot `completed` must see that snapshot's

@@ -31,7 +31,7 @@ inline void write_snapshot(const RingView& view, std::span<const std::byte> stat
 // Whether the ring holds a complete snapshot. Stamp 1 says only that the first one is
 // being written; it stays so for good if its writer dies there.
 [[nodiscard]] inline bool has_snapshot(const RingView& view) noexcept {
-  return view.has_snapshot_area() && view.snapshot_control().stamp() / 2 != 0;
+  return view.has_snapshot_area() && SnapshotControl::completed_in(view.snapshot_control().stamp()) != 0;
 }
 
 // A copy of the newest snapshot. `stamp` identifies it (2k for snapshot k).
@@ -48,7 +48,7 @@ inline std::optional<SnapshotCopy> copy_newest_snapshot(const RingView& view, st
   const SnapshotControl& ctl = view.snapshot_control();
   for (int attempt = 0; attempt < 64; ++attempt) {
     const std::uint64_t s1 = ctl.stamp();
-    const std::uint64_t k = s1 / 2;
+    const std::uint64_t k = SnapshotControl::completed_in(s1);
     if (k == 0) return std::nullopt;
     const std::uint64_t b = SnapshotControl::buffer_of(k);
     const SnapshotCopy c{s1, ctl.as_of(b), ctl.length(b)};
@@ -70,7 +70,7 @@ struct SnapshotInfo {
 inline SnapshotInfo peek_snapshot(const RingView& view) noexcept {
   const SnapshotControl& ctl = view.snapshot_control();
   SnapshotInfo info;
-  info.published = ctl.stamp() / 2;
+  info.published = SnapshotControl::completed_in(ctl.stamp());
   if (info.published != 0) {
     const std::uint64_t b = SnapshotControl::buffer_of(info.published);
     info.as_of = ctl.as_of(b);
