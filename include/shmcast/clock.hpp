@@ -10,7 +10,10 @@ namespace shmcast {
 
 // Nanoseconds since the Unix epoch. Monotonic within a process between re-anchorings to
 // within the calibration error (tens of ns); not for cross-process latency measurement
-// below a microsecond: use raw TSC deltas for that, as the benchmark does.
+// below a microsecond: use raw TSC deltas for that, as the benchmark does. Between
+// anchors it runs at the rate CLOCK_REALTIME had over the last second: while the system
+// slews or steps CLOCK_REALTIME, it is off by what that moved since the last anchor (up
+// to 0.5 ms under NTP's 500 ppm limit).
 [[nodiscard]] std::uint64_t now_ns() noexcept;
 
 // True when now_ns() reads the TSC rather than calling clock_gettime.
