@@ -1,6 +1,7 @@
 #include "archive_format.hpp"
 
 #include <shmcast/error.hpp>
+#include <shmcast/types.hpp>
 
 #include <boost/crc.hpp>
 
@@ -63,9 +64,11 @@ std::uint32_t segment_crc(const SegmentHeader& header) noexcept {
   return crc32c(0, &header, offsetof(SegmentHeader, crc));
 }
 
+// Sequences stay at or below kMaxSequence, as in the ring, so that no frame's end wraps.
 bool plausible(const FrameHeader& h) noexcept {
+  if (h.seq > kMaxSequence) return false;
   if (h.kind == kFrameMessage) return h.length <= kMaxFramePayload;
-  if (h.kind == kFrameGap) return h.length == 0 && h.word != 0 && h.seq + h.word > h.seq;
+  if (h.kind == kFrameGap) return h.length == 0 && h.word != 0 && h.word <= kMaxSequence + 1 - h.seq;
   return false;
 }
 
@@ -101,11 +104,14 @@ std::vector<SegmentFile> list_segments(const std::string& dir) {
 HeaderCheck read_segment_header(int fd) {
   SegmentHeader h{};
   const ssize_t n = ::pread(fd, &h, sizeof h, 0);
-  if (n != static_cast<ssize_t>(sizeof h)) return {std::nullopt, "shorter than a segment header", true};
-  if (h.magic != kArchiveMagic) return {std::nullopt, "not a shmcast archive segment (bad magic)"};
+  if (n != static_cast<ssize_t>(sizeof h))
+    return {std::nullopt, n < 0 ? std::string("cannot be read (") + std::strerror(errno) + ")" : "shorter than a segment header",
+            Errc::corrupt, n >= 0};
+  if (h.magic != kArchiveMagic) return {std::nullopt, "not a shmcast archive segment (bad magic)", Errc::foreign};
   if (h.version != kArchiveVersion)
-    return {std::nullopt, "archive format version " + std::to_string(h.version) + ", this build reads version " +
-                              std::to_string(kArchiveVersion)};
+    return {std::nullopt,
+            "archive format version " + std::to_string(h.version) + ", this build reads version " + std::to_string(kArchiveVersion),
+            Errc::version_mismatch};
   if (h.header_size != sizeof h || segment_crc(h) != h.crc) return {std::nullopt, "segment header fails its CRC"};
   return {h, {}};
 }
@@ -141,11 +147,14 @@ std::uint64_t read_at(int fd, std::byte* out, std::uint64_t n, std::uint64_t off
   return got;
 }
 
+// Offsets come from disk too (an index entry): no sum below may wrap.
 bool FrameReader::ensure(std::uint64_t offset, std::uint64_t n, std::uint64_t& available) {
-  if (offset >= start_ && offset + n <= start_ + length_) {
+  if (offset >= start_ && n <= length_ && offset - start_ <= length_ - n) {
     available = n;
     return true;
   }
+  available = 0;
+  if (offset > static_cast<std::uint64_t>(INT64_MAX) - n) return false;  // past any file
   constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;
   if (n > kChunk) {
     // A length read from disk is trusted only as far as the file goes: a corrupt header
@@ -180,6 +189,40 @@ FrameRead FrameReader::read(std::uint64_t offset, FrameHeader& header) {
   if (!ensure(offset, frame_bytes(header.length), available)) return failed(FrameRead::bad);
   payload_ = {buffer_.data() + (offset - start_) + sizeof header, header.length};
   return frame_crc(header, payload_.data()) == header.crc ? FrameRead::ok : failed(FrameRead::bad);
+}
+
+}  // namespace shmcast::detail
+
+namespace shmcast::detail {
+
+std::optional<std::string> damage_after(int fd, std::uint64_t bad, std::uint64_t seq) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::nullopt;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  constexpr std::uint64_t kScanChunk = std::uint64_t{1} << 20;
+  std::vector<std::byte> chunk(kScanChunk + sizeof(FrameHeader));
+  FrameReader check(fd);
+  FrameHeader h{};
+  const auto reads_now = [&] { return FrameReader(fd).read(bad, h) == FrameRead::ok && h.seq == seq; };
+  for (std::uint64_t base = bad; base + sizeof(FrameHeader) <= size; base += kScanChunk) {
+    const std::uint64_t want = std::min<std::uint64_t>(chunk.size(), size - base);
+    const std::uint64_t got = read_at(fd, chunk.data(), want, base);
+    for (std::uint64_t i = 0; i < kScanChunk && i + sizeof(FrameHeader) <= got; i += 8) {
+      std::memcpy(&h, chunk.data() + i, sizeof h);
+      const std::uint64_t at = base + i;
+      if (!plausible(h) || (at != bad && h.seq < seq) || at + frame_bytes(h.length) > size) continue;
+      if (check.read(at, h) != FrameRead::ok) continue;
+      if (at == bad && h.seq == seq) return std::nullopt;  // written meanwhile
+      const std::uint64_t found = h.seq;
+      if (reads_now()) return std::nullopt;
+      if (at == bad)
+        return "record " + std::to_string(found) + " at offset " + std::to_string(bad) + " is out of order (" +
+               std::to_string(seq) + " was expected)";
+      return "the record at offset " + std::to_string(bad) + " is damaged but record " + std::to_string(found) +
+             " at offset " + std::to_string(at) + " after it reads";
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace shmcast::detail

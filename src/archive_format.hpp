@@ -10,6 +10,8 @@
 // the header (with its crc field 0) and the payload.
 #pragma once
 
+#include <shmcast/error.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -85,10 +87,23 @@ struct SegmentFile {
 // ours (the caller decides whether that is a torn new segment or a foreign file).
 struct HeaderCheck {
   std::optional<SegmentHeader> header;
-  std::string problem;      // why not, when not
-  bool short_read = false;  // fewer bytes than a header: a segment possibly still being created
+  std::string problem;         // why not, when not
+  Errc code = Errc::corrupt;   // ... as an error: foreign (bad magic), version_mismatch, corrupt
+  bool being_created = false;  // fewer bytes than a header: only a segment still being created
+                               // (or one whose creator died at once) looks so
 };
 [[nodiscard]] HeaderCheck read_segment_header(int fd);
+
+// Where a segment's frames stop reading at offset `bad` (sequence `seq` expected there):
+// a torn tail, as a crash or a write in progress leaves, has nothing sound after it; damage
+// in the middle has. Returns what the damage is, or nullopt for a torn tail (including a
+// frame at `bad` that reads now: it was being written). Frames start on 8-byte boundaries;
+// every one from `bad` to the end is tried, reading the tail in chunks (a torn record may
+// be a gigabyte long) and checking a frame's CRC only where its header is plausible, lies
+// within the file and does not go back in sequence. A sound frame seen after `bad` is
+// damage only if the frame at `bad` still does not read after it: a writer's bytes become
+// visible in file order, so one still writing would have finished it.
+[[nodiscard]] std::optional<std::string> damage_after(int fd, std::uint64_t bad, std::uint64_t seq);
 // The sparse index of a segment, as far as it can be trusted without reading frames:
 // entries in increasing order of sequence and offset, each past the header.
 [[nodiscard]] std::vector<IndexRecord> read_index(const std::string& path);

@@ -6,6 +6,7 @@
 #include "archive_format.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -25,8 +26,13 @@ struct ArchiveReaderState {
   std::uint64_t position = 0;   // the sequence the next record starts at
   std::uint64_t cut_from = 0;   // a gap sought into starts here
   bool positioned = false;      // position is known (after the first record or a seek)
+  bool vanished = false;        // the last open_segment found the file gone (retention)
   std::uint64_t ring_id = 0;
   FrameReader frames;
+  // The newest segment's tail last judged torn, not damaged (check_stop): judged again
+  // only when the file or the place changes, not on every read at the end of a follow.
+  std::uint64_t torn_offset = ~std::uint64_t{0};
+  std::uint64_t torn_size = 0;
 
   ~ArchiveReaderState() { close_segment(); }
   void close_segment() noexcept {
@@ -48,28 +54,34 @@ struct ArchiveReaderState {
       close_segment();
     }
   }
+  [[noreturn]] void throw_corrupt(const std::string& what) const {
+    throw Error(Errc::corrupt, where() + ": " + segments[current].path + " at offset " + std::to_string(offset) + ": " + what);
+  }
+  // False if the segment cannot be opened yet: being created (the newest, short of a
+  // header), or removed by retention since it was listed (`vanished`).
   bool open_segment(std::size_t i) {
     close_segment();
+    vanished = false;
     if (i >= segments.size()) return false;
     const int f = ::open(segments[i].path.c_str(), O_RDONLY | O_CLOEXEC);
     if (f < 0) {
-      if (errno == ENOENT) return false;  // removed by retention
+      if (errno == ENOENT) {
+        vanished = true;
+        return false;
+      }
       if (errno == EACCES) throw Error(Errc::permission_denied, where() + ": " + segments[i].path + ": permission denied");
       throw Error(Errc::system, where() + ": " + segments[i].path + ": " + std::strerror(errno));
     }
     const HeaderCheck check = read_segment_header(f);
-    if (!check.header) {
-      // The newest segment short of a header is being created. Its size, looked at after
-      // the header was read, may already include the header that read missed.
-      struct stat st {};
-      const bool being_created =
-          i + 1 == segments.size() && (check.short_read || (::fstat(f, &st) == 0 && st.st_size < static_cast<off_t>(sizeof(SegmentHeader))));
+    if (!check.header || check.header->first_seq != segments[i].first_seq) {
       ::close(f);
-      if (being_created) return false;
-      const bool other_version = check.problem.find("version") != std::string::npos;
-      throw Error(other_version ? Errc::version_mismatch : check.problem.find("magic") != std::string::npos ? Errc::foreign : Errc::corrupt,
-                  where() + ": " + segments[i].path + ": " + check.problem);
+      if (!check.header && check.being_created && i + 1 == segments.size()) return false;
+      throw Error(check.header ? Errc::corrupt : check.code,
+                  where() + ": " + segments[i].path + ": " +
+                      (check.header ? "its header says it starts at sequence " + std::to_string(check.header->first_seq) + ", not as named"
+                                    : check.problem));
     }
+    torn_offset = ~std::uint64_t{0};
     fd = f;
     frames.reset(f);
     current = i;
@@ -81,6 +93,23 @@ struct ArchiveReaderState {
     }
     return true;
   }
+
+  // The frame at `offset` is not the record expected there; `got` says how. Damage throws
+  // Errc::corrupt; this returns at the end of what is written so far: no byte there, or the
+  // newest segment's torn tail, which a crash or a write in progress leaves and which has
+  // nothing sound after it (damage_after).
+  void check_stop(FrameRead got, const FrameHeader& h) {
+    if (got == FrameRead::end) return;
+    if (got == FrameRead::ok)
+      throw_corrupt("record " + std::to_string(h.seq) + " where " + std::to_string(position) + " was expected");
+    if (current + 1 < segments.size()) throw_corrupt("a record fails its CRC or is cut short");
+    struct stat st {};
+    const std::uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    if (torn_offset == offset && torn_size == size) return;
+    if (const std::optional<std::string> damage = damage_after(fd, offset, position)) throw_corrupt(*damage);
+    torn_offset = offset;
+    torn_size = size;
+  }
 };
 
 }  // namespace detail
@@ -90,9 +119,14 @@ using namespace detail;
 Archive::Archive(std::string_view dir) : state_(std::make_unique<ArchiveReaderState>()) {
   ArchiveReaderState& s = *state_;
   s.dir = std::string(dir);
-  s.segments = list_segments(s.dir);
-  if (s.segments.empty()) throw Error(Errc::not_found, s.where() + ": no segment files (is it an archive written by `shmcast record`?)");
-  if (!s.open_segment(0)) throw Error(Errc::not_found, s.where() + ": its first segment is still being created");
+  // A first segment that retention removed since it was listed: list again.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    s.segments = list_segments(s.dir);
+    if (s.segments.empty()) throw Error(Errc::not_found, s.where() + ": no segment files (is it an archive written by `shmcast record`?)");
+    if (s.open_segment(0)) return;
+    if (!s.vanished) throw Error(Errc::not_found, s.where() + ": its first segment is still being created");
+  }
+  throw Error(Errc::not_found, s.where() + ": its segments keep being removed (retention) as they are listed");
 }
 
 Archive::Archive(Archive&&) noexcept = default;
@@ -134,20 +168,23 @@ bool Archive::seek(std::uint64_t seq) {
   s.position = start;
   s.positioned = true;
   // Scan to the record that holds seq; past the end, the next read waits for it.
+  s.cut_from = seq;
   while (s.position < seq) {
-    if (s.frames.read(s.offset, h) != FrameRead::ok || h.seq != s.position) {
-      s.cut_from = seq;
+    if (const FrameRead got = s.frames.read(s.offset, h); got != FrameRead::ok || h.seq != s.position) {
+      s.check_stop(got, h);
       return false;
     }
     if (frame_end(h) > seq) break;
     s.offset += frame_bytes(h.length);
     s.position = frame_end(h);
   }
-  s.cut_from = seq;
   // Held only if a record is there to read (seq at the very end is not held yet).
   return s.frames.read(s.offset, h) == FrameRead::ok && h.seq == s.position;
 }
 
+// The hops bound the steps that make no progress (a segment found removed, a list taken
+// again); moving on to the next segment is progress and is not counted, so empty segments
+// in a row cannot end a read early.
 ReadResult Archive::next() {
   ArchiveReaderState& s = *state_;
   for (int hop = 0; hop < 4; ++hop) {
@@ -156,7 +193,10 @@ ReadResult Archive::next() {
       std::size_t i = 0;
       while (i < s.segments.size() && s.segments[i].first_seq < s.position) ++i;
       if (i > 0 && (i == s.segments.size() || s.segments[i].first_seq > s.position)) --i;
-      if (!s.open_segment(i)) return {};
+      if (!s.open_segment(i)) {
+        if (s.vanished) continue;  // removed since listed: list again
+        return {};
+      }
       if (s.segments[i].first_seq > s.position) {
         // Retention removed what the reader had yet to read: the archive starts later now.
         const std::uint64_t from = std::max(s.position, s.cut_from);
@@ -184,7 +224,6 @@ ReadResult Archive::next() {
     }
     FrameHeader h{};
     const FrameRead got = s.frames.read(s.offset, h);
-    const bool newest = s.current + 1 >= s.segments.size();
     if (got == FrameRead::ok && h.seq == s.position) {
       s.offset += frame_bytes(h.length);
       const std::uint64_t from = std::max(h.seq, s.cut_from);
@@ -205,11 +244,7 @@ ReadResult Archive::next() {
       }
       return r;
     }
-    if (got == FrameRead::ok || (got == FrameRead::bad && !newest)) {
-      throw Error(Errc::corrupt, s.where() + ": " + s.segments[s.current].path + " at offset " + std::to_string(s.offset) + ": " +
-                                     (got == FrameRead::ok ? "record " + std::to_string(h.seq) + " where " + std::to_string(s.position) + " was expected"
-                                                           : "a record fails its CRC or is cut short"));
-    }
+    s.check_stop(got, h);
     // The end of this segment (or its torn tail, which only the newest can have): a newer
     // segment goes on; else nothing more yet.
     s.refresh();
@@ -219,22 +254,43 @@ ReadResult Archive::next() {
       // predate both (it found nothing, or a record half written): only a read after the
       // newer segment was seen tells this segment's end.
       const FrameRead again = s.frames.read(s.offset, h);
-      if (again == FrameRead::ok) continue;
-      if (again == FrameRead::end) {
-        if (!s.open_segment(s.current + 1)) return {};
+      if (again == FrameRead::ok) {
+        --hop;
         continue;
       }
-      throw Error(Errc::corrupt, s.where() + ": " + s.segments[s.current].path + " ends with a damaged record at offset " +
-                                     std::to_string(s.offset));
+      if (again == FrameRead::bad) s.throw_corrupt("the segment ends with a damaged record");
+      if (!s.open_segment(s.current + 1)) {
+        if (s.vanished) continue;
+        return {};
+      }
+      // A segment starts where the one before it ends: anything else is a segment missing.
+      if (s.segments[s.current].first_seq != s.position)
+        throw Error(Errc::corrupt, s.where() + ": " + s.segments[s.current].path + " starts at sequence " +
+                                       std::to_string(s.segments[s.current].first_seq) + " but the segment before it ends at " +
+                                       std::to_string(s.position) + " (a segment is missing or damaged)");
+      --hop;
+      continue;
     }
     return {};
   }
   return {};
 }
 
+namespace {
+
+[[noreturn]] void info_failed(int fd, Errc code, const std::string& what) {
+  ::close(fd);
+  throw Error(code, what + "; the counts would leave out what follows");
+}
+
+}  // namespace
+
+// The same checks as next(), over every segment: each starts where the one before it
+// ends and holds records in sequence, and only the newest may end in a torn record.
 ArchiveInfo Archive::info() const {
   ArchiveInfo info;
   const std::vector<SegmentFile> segments = list_segments(state_->dir);
+  std::optional<std::uint64_t> expect;  // the sequence the next record must start at
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const SegmentFile& seg = segments[i];
     struct stat st {};
@@ -243,30 +299,35 @@ ArchiveInfo Archive::info() const {
     const bool newest = i + 1 == segments.size();
     const int fd = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      if (errno == ENOENT) continue;  // removed by retention since it was listed
-      const Errc code = errno == EACCES || errno == EPERM ? Errc::permission_denied : Errc::system;
+      if (errno == ENOENT && !expect) continue;  // removed by retention since it was listed (the oldest go first)
+      const Errc code = errno == ENOENT ? Errc::corrupt : errno == EACCES || errno == EPERM ? Errc::permission_denied : Errc::system;
       throw Error(code, state_->where() + ": " + seg.path + ": " + std::strerror(errno));
     }
+    const auto fail = [&](Errc code, const std::string& what) { info_failed(fd, code, state_->where() + ": " + seg.path + ": " + what); };
     const HeaderCheck check = read_segment_header(fd);
     if (!check.header) {
-      ::close(fd);
-      if (newest) continue;  // being created
-      throw Error(Errc::corrupt, state_->where() + ": " + seg.path + ": " + check.problem +
-                                     "; the counts would leave out that segment");
+      if (newest && check.being_created) {
+        ::close(fd);
+        continue;
+      }
+      fail(check.code, check.problem);
     }
+    if (check.header->first_seq != seg.first_seq)
+      fail(Errc::corrupt, "its header says it starts at sequence " + std::to_string(check.header->first_seq) + ", not as named");
+    if (expect && seg.first_seq != *expect)
+      fail(Errc::corrupt, "starts at sequence " + std::to_string(seg.first_seq) + " but the segment before it ends at " +
+                              std::to_string(*expect) + " (a segment is missing or damaged)");
     ++info.segments;
     info.ring_id = check.header->ring_id;
-    if (info.empty) {
-      info.first_seq = info.next_seq = check.header->first_seq;
-      info.empty = false;
-    }
+    if (!expect) info.first_seq = seg.first_seq;
+    std::uint64_t seq = seg.first_seq;
     std::uint64_t offset = sizeof(SegmentHeader);
     FrameHeader h{};
     FrameReader frames(fd);
     FrameRead got;
-    while ((got = frames.read(offset, h)) == FrameRead::ok) {
+    while ((got = frames.read(offset, h)) == FrameRead::ok && h.seq == seq) {
       offset += frame_bytes(h.length);
-      info.next_seq = frame_end(h);
+      seq = frame_end(h);
       if (h.kind == kFrameGap) {
         ++info.gaps;
         info.missed += h.word;
@@ -276,12 +337,20 @@ ArchiveInfo Archive::info() const {
         info.last_ns = h.word;
       }
     }
+    if (got == FrameRead::ok)
+      fail(Errc::corrupt, "record " + std::to_string(h.seq) + " at offset " + std::to_string(offset) + " where " + std::to_string(seq) +
+                              " was expected");
+    // Only the newest segment may end in a record still being written, with nothing
+    // sound after it.
+    if (got == FrameRead::bad) {
+      if (!newest) fail(Errc::corrupt, "a record fails its CRC or is cut short at offset " + std::to_string(offset));
+      if (const std::optional<std::string> damage = damage_after(fd, offset, seq)) fail(Errc::corrupt, *damage);
+    }
     ::close(fd);
-    // Only the newest segment may end in a record still being written.
-    if (got == FrameRead::bad && !newest)
-      throw Error(Errc::corrupt, state_->where() + ": " + seg.path + ": a record fails its CRC or is cut short at offset " +
-                                     std::to_string(offset) + "; the counts would leave out what follows it");
+    expect = seq;
   }
+  info.next_seq = expect.value_or(0);
+  info.empty = info.messages == 0 && info.gaps == 0;
   return info;
 }
 

@@ -66,8 +66,8 @@ struct ArchiveWriterState {
   std::vector<std::byte> buffer;
   std::vector<IndexRecord> index_pending;
   std::optional<std::uint64_t> next_seq;
-  std::uint64_t last_seq_on_disk = 0;   // the newest message written to the file
-  std::uint64_t last_seq_buffered = 0;  // ... and in the buffer
+  std::optional<std::uint64_t> next_on_disk;   // the sequence after the last record in the files
+  std::optional<std::uint64_t> next_buffered;  // ... and after the last in the buffer
   bool unsynced = false;
   std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
   // When records last went to the file on the clock: none waits in the buffer longer than
@@ -95,7 +95,7 @@ struct ArchiveWriterState {
   void enforce_retention();
   void write_out();
   void sync_files();
-  void refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq, std::uint64_t size) const;
+  void refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq) const;
   void append_frame(const FrameHeader& header, const std::byte* payload);
 };
 
@@ -128,9 +128,8 @@ void ArchiveWriterState::open_existing() {
     if (f < 0) throw_errno(where() + ": " + seg.path, errno);
     const HeaderCheck check = read_segment_header(f);
     if (!check.header) {
-      const bool empty_new = file_size(f) < sizeof(SegmentHeader);
       ::close(f);
-      if (!empty_new) throw Error(Errc::corrupt, where() + ": " + seg.path + ": " + check.problem);
+      if (!check.being_created) throw Error(check.code, where() + ": " + seg.path + ": " + check.problem);
       ::unlink(seg.path.c_str());
       ::unlink(seg.index_path.c_str());
       segments.pop_back();
@@ -149,35 +148,13 @@ void ArchiveWriterState::open_existing() {
 }
 
 // A crash leaves the newest segment's last record torn and nothing sound after it. A
-// sound record anywhere past the first bad one means damage in the middle instead:
-// cutting there would throw away records that read, so the writer refuses and the
-// operator decides. Frames start on 8-byte boundaries; every one from `bad` to the end is
-// tried, reading the tail once in chunks (a torn record may be a gigabyte long) and
-// checking a frame's CRC only where its header is plausible, lies within the file and
-// does not go back in sequence.
-void ArchiveWriterState::refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq,
-                                                 std::uint64_t size) const {
-  constexpr std::uint64_t kScanChunk = std::uint64_t{1} << 20;
-  std::vector<std::byte> chunk(kScanChunk + sizeof(FrameHeader));
-  FrameReader check(fd);
-  for (std::uint64_t base = bad; base + sizeof(FrameHeader) <= size; base += kScanChunk) {
-    const std::uint64_t want = std::min<std::uint64_t>(chunk.size(), size - base);
-    const std::uint64_t got = read_at(fd, chunk.data(), want, base);
-    for (std::uint64_t i = 0; i < kScanChunk && i + sizeof(FrameHeader) <= got; i += 8) {
-      FrameHeader h{};
-      std::memcpy(&h, chunk.data() + i, sizeof h);
-      const std::uint64_t at = base + i;
-      if (!plausible(h) || (at != bad && h.seq < seq) || at + frame_bytes(h.length) > size) continue;
-      if (check.read(at, h) != FrameRead::ok) continue;
-      const std::string what = at == bad ? "record " + std::to_string(h.seq) + " at offset " + std::to_string(bad) +
-                                               " is out of order (" + std::to_string(seq) + " was expected)"
-                                         : "the record at offset " + std::to_string(bad) + " is damaged but record " +
-                                               std::to_string(h.seq) + " at offset " + std::to_string(at) + " after it reads";
-      throw Error(Errc::corrupt, where() + ": " + seg.path + ": " + what +
-                                     ": appending would cut it off. The archive reads up to sequence " + std::to_string(seq) +
-                                     "; record into a new directory, or move this segment aside");
-    }
-  }
+// sound record anywhere past the first bad one means damage in the middle instead
+// (damage_after): cutting there would throw away records that read, so the writer refuses
+// and the operator decides.
+void ArchiveWriterState::refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq) const {
+  if (const std::optional<std::string> damage = damage_after(fd, bad, seq))
+    throw Error(Errc::corrupt, where() + ": " + seg.path + ": " + *damage + ": appending would cut it off. The archive reads up to sequence " +
+                                   std::to_string(seq) + "; record into a new directory, or move this segment aside");
 }
 
 void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t first_seq) {
@@ -193,17 +170,18 @@ void ArchiveWriterState::cut_to_valid(const SegmentFile& seg, std::uint64_t firs
   for (;;) {
     const FrameRead got = frames_in.read(offset, h);
     if (got != FrameRead::ok || h.seq != seq) break;
-    if (h.kind == kFrameMessage) last_seq_on_disk = last_seq_buffered = h.seq;
     seq = frame_end(h);
+    next_on_disk = next_buffered = seq;
     offset += frame_bytes(h.length);
     ++frames;
   }
   if (offset != size) {
-    refuse_cut_over_records(seg, offset, seq, size);
+    refuse_cut_over_records(seg, offset, seq);
     if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) throw_errno(where() + ": cutting " + seg.path, errno);
   }
   written = offset;
   next_seq = seq;  // an empty newest segment still says where the archive goes on
+  if (segments.size() > 1) next_on_disk = next_buffered = seq;  // older segments hold records
   // The index: keep the entries below the cut, rewritten whole.
   index_fd = ::open(seg.index_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (index_fd < 0) throw_errno(where() + ": " + seg.index_path, errno);
@@ -308,13 +286,14 @@ void ArchiveWriterState::write_out() {
     buffer.clear();
     index_pending.clear();
     closed = true;
-    const std::string kept = "everything through sequence " + std::to_string(last_seq_on_disk) + " is recorded intact";
+    const std::string kept = next_on_disk ? "everything before sequence " + std::to_string(*next_on_disk) + " is recorded intact"
+                                          : std::string("nothing is recorded yet");
     if (e == ENOSPC || e == EDQUOT || e == EFBIG)
       throw Error(Errc::no_space, where() + ": the disk is full (" + std::string(std::strerror(e)) + "); " + kept + ". Free space, then run `shmcast record` again: it carries on from there");
     throw_errno(where() + ": writing (" + kept + ")", e);
   }
   written += buffer.size();
-  last_seq_on_disk = last_seq_buffered;
+  next_on_disk = next_buffered;
   buffer.clear();
   if (!index_pending.empty()) {
     (void)write_all(index_fd, reinterpret_cast<const std::byte*>(index_pending.data()),
@@ -347,7 +326,7 @@ void ArchiveWriterState::append_frame(const FrameHeader& header, const std::byte
   std::memset(buffer.data() + at + sizeof header + header.length, 0, bytes - sizeof header - header.length);
   ++frames;
   next_seq = frame_end(header);
-  if (header.kind == kFrameMessage) last_seq_buffered = header.seq;
+  next_buffered = next_seq;
   if (buffer.size() >= kWriteBuffer || options.fsync == Fsync::every) write_out();
   if (options.fsync == Fsync::every) return sync_files();
   // Readers at the archive's end (catch-up) wait for what is buffered here.
@@ -393,6 +372,8 @@ void ArchiveWriter::append(const Message& m) {
   if (m.payload.size() > kMaxFramePayload)
     throw Error(Errc::message_too_large, state_->where() + ": a message of " + std::to_string(m.payload.size()) + " bytes");
   FrameHeader h{kFrameMessage, static_cast<std::uint32_t>(m.payload.size()), m.seq, m.timestamp_ns, m.type, 0};
+  if (!plausible(h))
+    throw Error(Errc::invalid_argument, state_->where() + ": sequence " + std::to_string(m.seq) + " is past the largest, 2^63 - 1");
   h.crc = frame_crc(h, m.payload.data());
   state_->append_frame(h, m.payload.data());
 }

@@ -39,7 +39,7 @@ void run(const InfoArgs& a) {
   } else {
     out = "archive " + printable(a.dir) + "\n";
     if (i.empty) {
-      out += "  empty\n";
+      out += i.segments == 0 ? "  empty\n" : "  empty: records go on at sequence " + std::to_string(i.next_seq) + "\n";
     } else {
       out += "  sequences  " + std::to_string(i.first_seq) + " .. " + std::to_string(i.next_seq - 1) + " (" +
              std::to_string(i.next_seq - i.first_seq) + ")\n";
@@ -60,7 +60,8 @@ void add_archive_info_command(CLI::App& app) {
   auto args = std::make_shared<InfoArgs>();
   CLI::App* sub = app.add_subcommand("archive-info", "Show what an archive written by `shmcast record` holds");
   sub->footer("JSON (--json): {\"dir\",\"empty\",\"first_seq\",\"next_seq\",\"messages\",\"gaps\",\"missed\",\"bytes\","
-              "\"segments\",\"ring_id\",\"first_ns\",\"last_ns\"}. next_seq is the sequence after the last one recorded; "
+              "\"segments\",\"ring_id\",\"first_ns\",\"last_ns\"}. next_seq is the sequence after the last one recorded "
+              "(empty: no record yet; next_seq then says where records go on if a segment is started); "
               "ring_id is a string (16 hex digits, as `stat` prints it).");
   sub->add_option("dir", args->dir, "Archive directory")->required();
   sub->add_flag("--json", args->json, "One JSON object");

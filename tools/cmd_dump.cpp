@@ -55,7 +55,8 @@ void run(const DumpArgs& a) {
   Archive archive(a.dir);
   if (a.from) archive.seek(from);
   std::string out;
-  while (!stop_requested()) {
+  // Past --to nothing more is read: damage after the range is not this dump's business.
+  while (!stop_requested() && archive.position() <= to) {
     ReadResult r;
     try {
       r = archive.next();

@@ -12,6 +12,7 @@
 #include <shmcast/reader.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -45,6 +46,10 @@ void run(const RecordArgs& a) {
     if (o.segment_bytes < 4096) throw CLI::ValidationError("--segment-size '" + *a.segment_size + "' is too small: at least 4K");
   }
   install_stop_handlers();
+  // A file size limit (ulimit -f) would otherwise kill the process mid-write, leaving a
+  // torn record and no word: ignored, the write fails with EFBIG and the writer stops as
+  // on a full disk, the archive intact up to the last whole batch.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   // The ring first: its id ties the archive to it.
   ReaderOptions probe_options;

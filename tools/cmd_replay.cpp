@@ -55,7 +55,7 @@ void run(const ReplayArgs& a) {
   std::uint64_t messages = 0, skipped = 0;
   std::optional<std::uint64_t> first_ns;
   const auto started = std::chrono::steady_clock::now();
-  while (!stop_requested()) {
+  while (!stop_requested() && archive.position() <= last) {  // nothing past --to-seq is read
     const ReadResult r = archive.next();
     if (!r) break;
     if (r.status == ReadStatus::gap) {

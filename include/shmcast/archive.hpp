@@ -51,7 +51,7 @@ struct ArchiveOptions {
 
 // What an archive holds.
 struct ArchiveInfo {
-  bool empty = true;
+  bool empty = true;            // no record (a segment may be started: next_seq says where records go on)
   std::uint64_t first_seq = 0;  // the first sequence recorded (a message or in a gap)
   std::uint64_t next_seq = 0;   // the sequence after the last recorded
   std::uint64_t messages = 0;
@@ -81,9 +81,11 @@ class ArchiveWriter {
   [[nodiscard]] std::optional<std::uint64_t> next_seq() const noexcept;
 
   // Append a message, or a gap [first, first + missed). Sequences must run on from
-  // next_seq() (Errc::invalid_argument otherwise: an archive is never renumbered). Throws
-  // Errc::no_space when the disk is full, with everything before this record intact and
-  // synced; the writer is then closed, as after any failed write or a new segment that
+  // next_seq() (Errc::invalid_argument otherwise: an archive is never renumbered) and stay
+  // at or below 2^63 - 1, as a ring's do. Throws Errc::no_space when the disk is full (or a
+  // file size limit is reached, which raises SIGXFSZ first: a process that writes an
+  // archive under such a limit ignores that signal, as `shmcast record` does), with
+  // everything before the failed batch intact and synced; the writer is then closed, as after any failed write or a new segment that
   // could not be started, and later appends throw. Unless fsync is `every`, the first
   // append once fsync_interval has passed since the last such write writes what is
   // buffered (and syncs it with `interval`); flush() writes it too.
@@ -123,7 +125,9 @@ class Archive {
   ReadResult next();
   // The sequence the next record starts at.
   [[nodiscard]] std::uint64_t position() const noexcept;
-  // Counts over every segment. Throws Errc::corrupt where next() would.
+  // Counts over every segment. Throws Errc::corrupt where next() would (damage, records out
+  // of sequence, a segment missing between two others), foreign or version_mismatch for a
+  // segment not of this format.
   [[nodiscard]] ArchiveInfo info() const;
   // The ring the archive records (its id, from the segment headers).
   [[nodiscard]] std::uint64_t ring_id() const noexcept;

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <optional>
@@ -269,12 +270,14 @@ TEST_CASE("archive: info() over a segment whose header is damaged, not the newes
   REQUIRE(paths.size() >= 3);
   const ArchiveInfo whole = Archive(dir.path).info();
   const char flip = 0x5A;
-  overwrite(paths[1], 0, &flip, 1);  // its magic
+  // Its first sequence (the header then fails its CRC), or its magic (not a segment of ours).
+  const bool magic = GENERATE(false, true);
+  overwrite(paths[1], magic ? 0 : 16, &flip, 1);
   try {
     const ArchiveInfo partial = Archive(dir.path).info();
     FAIL("counted " << partial.messages << " messages of " << whole.messages << ", leaving a segment out");
   } catch (const Error& e) {
-    CHECK(e.code() == Errc::corrupt);
+    CHECK(e.code() == (magic ? Errc::foreign : Errc::corrupt));
     CHECK(std::string(e.what()).find(paths[1]) != std::string::npos);
   }
 }
@@ -436,7 +439,9 @@ void fill_until_full(const std::string& dir, bool limit_file_size) {
       write_stream(w, 0, 1'000'000);
     } catch (const Error& e) {
       if (e.code() != Errc::no_space) return 2;
-      if (std::string(e.what()).find("intact") == std::string::npos) return 3;
+      // It says exactly how far the archive goes.
+      const std::string kept = "everything before sequence " + std::to_string(Archive(dir).info().next_seq) + " is recorded intact";
+      if (std::string(e.what()).find(kept) == std::string::npos) return 3;
       return 0;
     }
     return 4;
@@ -734,4 +739,213 @@ TEST_CASE("archive: fsync never syncs nothing even at a segment roll while inter
   }
   Archive a(dir.path);
   CHECK(read_stream(a, 1) == 1000);
+}
+
+namespace {
+
+// A segment file holding a header and no record: what a writer leaves that died right
+// after starting a segment, or a crafted one.
+void write_empty_segment(const std::string& dir, std::uint64_t first_seq, std::uint64_t ring_id = 1) {
+  detail::SegmentHeader h{};
+  h.magic = detail::kArchiveMagic;
+  h.version = detail::kArchiveVersion;
+  h.header_size = sizeof h;
+  h.first_seq = first_seq;
+  h.ring_id = ring_id;
+  h.crc = detail::segment_crc(h);
+  const std::string path = dir + "/" + detail::segment_name(first_seq, ".seg");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, &h, sizeof h) == static_cast<ssize_t>(sizeof h));
+  ::close(fd);
+}
+
+// Reads the whole archive from its start; the Errc it throws, or nullopt if it reads to the end.
+std::optional<Errc> read_all_error(const std::string& dir) {
+  try {
+    Archive a(dir);
+    for (ReadResult r = a.next(); r; r = a.next()) {
+    }
+    return std::nullopt;
+  } catch (const Error& e) {
+    return e.code();
+  }
+}
+
+std::optional<Errc> info_error(const std::string& dir) {
+  try {
+    (void)Archive(dir).info();
+    return std::nullopt;
+  } catch (const Error& e) {
+    return e.code();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("archive: an index entry pointing anywhere, past any file included, is never followed out of bounds") {
+  TempDir dir;
+  write_archive(dir.path, 300);
+  const std::vector<std::string> paths = segment_paths(dir.path);
+  REQUIRE(paths.size() == 1);
+  const std::string index_path = paths[0].substr(0, paths[0].size() - 4) + ".idx";
+  const std::vector<detail::IndexRecord> index = detail::read_index(index_path);
+  REQUIRE(!index.empty());
+  REQUIRE(index.back().seq < 295);
+  // One more entry, for sequence 295, in order after the others, at an offset no frame has.
+  const int which = GENERATE(0, 1, 2, 3);
+  const std::uint64_t offsets[] = {~std::uint64_t{0} - 31, (std::uint64_t{1} << 63) + 8, std::uint64_t{1} << 40,
+                                   static_cast<std::uint64_t>(fs::file_size(paths[0])) + 8};
+  const std::uint64_t offset = offsets[which];
+  INFO("the entry's offset: " << offset);
+  const detail::IndexRecord bogus{295, offset};
+  const int fd = ::open(index_path.c_str(), O_WRONLY | O_APPEND);
+  REQUIRE(::write(fd, &bogus, sizeof bogus) == static_cast<ssize_t>(sizeof bogus));
+  ::close(fd);
+  REQUIRE(detail::read_index(index_path).back().offset == offset);
+  Archive a(dir.path);
+  REQUIRE(a.seek(296));  // the entry is checked against its frame, found wrong, and an earlier one used
+  const ReadResult r = a.next();
+  REQUIRE(r.status == ReadStatus::message);
+  CHECK(r.message.seq == 296);
+  CHECK(verify_sized(r.message.payload, 296, kMax));
+}
+
+TEST_CASE("archive: damage in the middle of the newest segment is an error for readers too, not where the archive ends") {
+  TempDir dir;
+  write_archive(dir.path, 300);
+  const std::string seg = segment_paths(dir.path).back();
+  const std::vector<Frame> frames = frames_of(seg);
+  REQUIRE(frames.size() > 200);
+  // A frame between two index entries (one every 64 frames), sound frames after it.
+  const Frame& damaged = frames[100];
+  char original = 0;
+  std::memcpy(&original, reinterpret_cast<const char*>(&damaged.header) + 12, 1);
+  const char flip = static_cast<char>(original ^ 0x5A);
+  overwrite(seg, damaged.offset + 12, &flip, 1);
+  CHECK(read_all_error(dir.path) == Errc::corrupt);
+  CHECK(info_error(dir.path) == Errc::corrupt);
+  {
+    // A seek whose scan from the index entry before it meets the damage.
+    Archive a(dir.path);
+    CHECK_THROWS_AS(a.seek(frames[101].header.seq), Error);
+  }
+  // A torn last record, as a crash or a write in progress leaves, is still only the end.
+  overwrite(seg, damaged.offset + 12, &original, 1);
+  REQUIRE_FALSE(read_all_error(dir.path));
+  ::truncate(seg.c_str(), static_cast<off_t>(frames.back().offset + 20));
+  CHECK_FALSE(read_all_error(dir.path));
+  CHECK_FALSE(info_error(dir.path));
+  Archive a(dir.path);
+  CHECK(read_stream(a, 0) == frames.back().header.seq);
+}
+
+TEST_CASE("archive: a segment missing between two others is an error, not counts that do not add up") {
+  TempDir dir;
+  write_archive(dir.path, 800, ArchiveOptions{.segment_bytes = 100'000});
+  const std::vector<detail::SegmentFile> segments = detail::list_segments(dir.path);
+  REQUIRE(segments.size() >= 3);
+  fs::remove(segments[1].path);
+  fs::remove(segments[1].index_path);
+  CHECK(info_error(dir.path) == Errc::corrupt);
+  CHECK(read_all_error(dir.path) == Errc::corrupt);
+}
+
+TEST_CASE("archive: empty segments in a row with a hole after them are an error, not the archive's end") {
+  TempDir dir;
+  write_archive(dir.path, 10);  // 0..9 in segment 0
+  for (std::uint64_t first : {10, 11, 12}) write_empty_segment(dir.path, first);
+  {
+    TempDir other;
+    ArchiveWriter w(other.path, 1);
+    write_stream(w, 13, 20);
+    w.sync();
+    fs::rename(other.path + "/" + detail::segment_name(13, ".seg"), dir.path + "/" + detail::segment_name(13, ".seg"));
+  }
+  CHECK(info_error(dir.path) == Errc::corrupt);
+  CHECK(read_all_error(dir.path) == Errc::corrupt);
+  // One empty segment where the archive goes on is sound, and says so.
+  fs::remove(dir.path + "/" + detail::segment_name(11, ".seg"));
+  fs::remove(dir.path + "/" + detail::segment_name(12, ".seg"));
+  fs::remove(dir.path + "/" + detail::segment_name(13, ".seg"));
+  REQUIRE_FALSE(read_all_error(dir.path));
+  const ArchiveInfo info = Archive(dir.path).info();
+  CHECK(info.segments == 2);
+  CHECK(info.next_seq == 10);
+}
+
+TEST_CASE("archive: a segment named for one sequence whose header says another is an error") {
+  TempDir dir;
+  write_archive(dir.path, 10);
+  write_empty_segment(dir.path, 10);
+  fs::rename(dir.path + "/" + detail::segment_name(10, ".seg"), dir.path + "/" + detail::segment_name(12, ".seg"));
+  CHECK(info_error(dir.path) == Errc::corrupt);
+  CHECK(read_all_error(dir.path) == Errc::corrupt);
+}
+
+TEST_CASE("archive: a foreign file as the newest segment is an error for info() as for next(), not a segment being created") {
+  TempDir dir;
+  write_archive(dir.path, 50);
+  std::vector<char> junk(100, 'x');
+  const std::string path = dir.path + "/" + detail::segment_name(1'000'000, ".seg");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
+  REQUIRE(::write(fd, junk.data(), junk.size()) == 100);
+  ::close(fd);
+  CHECK(info_error(dir.path) == Errc::foreign);
+  CHECK(read_all_error(dir.path) == Errc::foreign);
+  // Shorter than a header, the newest is one being created: nothing more yet.
+  ::truncate(path.c_str(), 30);
+  CHECK_FALSE(info_error(dir.path));
+  CHECK_FALSE(read_all_error(dir.path));
+}
+
+TEST_CASE("archive: an archive whose only segment holds no record yet is empty and says where records go on") {
+  TempDir dir;
+  write_empty_segment(dir.path, 5000);
+  const ArchiveInfo info = Archive(dir.path).info();
+  CHECK(info.empty);
+  CHECK(info.segments == 1);
+  CHECK(info.first_seq == 5000);
+  CHECK(info.next_seq == 5000);
+  ArchiveWriter w(dir.path, 1);
+  REQUIRE(w.next_seq() == 5000u);
+}
+
+TEST_CASE("archive: sequences past 2^63 - 1 are refused by the writer and never read as records") {
+  TempDir dir;
+  ArchiveWriter w(dir.path, 1);
+  const std::byte b{1};
+  CHECK_THROWS_AS(w.append(Message{kMaxSequence + 1, 0, 0, {&b, 1}}), Error);
+  CHECK_THROWS_AS(w.append(Message{~std::uint64_t{0}, 0, 0, {&b, 1}}), Error);
+  w.append(Message{kMaxSequence, 0, 0, {&b, 1}});
+  CHECK(w.next_seq() == kMaxSequence + 1);
+  CHECK_THROWS_AS(w.append_gap(kMaxSequence + 1, 1), Error);
+  detail::FrameHeader h{detail::kFrameMessage, 1, ~std::uint64_t{0}, 0, 0, 0};
+  CHECK_FALSE(detail::plausible(h));
+  h.seq = kMaxSequence;
+  CHECK(detail::plausible(h));
+  const detail::FrameHeader last_gap{detail::kFrameGap, 0, kMaxSequence, 1, 0, 0};
+  CHECK(detail::plausible(last_gap));
+  const detail::FrameHeader past{detail::kFrameGap, 0, kMaxSequence, 2, 0, 0};
+  CHECK_FALSE(detail::plausible(past));
+}
+
+TEST_CASE("archive: a first batch that finds the disk full says nothing is recorded, not through sequence 0") {
+  TempDir dir;
+  const std::string path = dir.path + "/archive";
+  const pid_t pid = spawn([&] {
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{90, 90};  // room for a segment's header (64 bytes), not for its first record (a gap: 32)
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    ArchiveWriter w(path, 1, ArchiveOptions{.fsync = Fsync::every});
+    try {
+      write_stream(w, 0, 10);
+    } catch (const Error& e) {
+      if (e.code() != Errc::no_space) return 2;
+      return std::string(e.what()).find("nothing is recorded yet") == std::string::npos ? 3 : 0;
+    }
+    return 4;
+  });
+  REQUIRE(wait_exit(pid) == 0);
+  CHECK(Archive(path).info().empty);
 }

@@ -11,6 +11,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <sys/resource.h>
 
 using namespace shmcast;
 using namespace shmcast::clitest;
@@ -197,4 +199,95 @@ TEST_CASE("cli archive: bad input is a clear error, never a crash") {
   REQUIRE(r.rc == 2);
   r = run({"replay", dir.path, "--to", "x", "--max", "--speed", "2"});
   REQUIRE(r.rc == 2);
+}
+
+namespace {
+
+// An archive of messages "m0".."m<n-1>" written through the library; each frame is 40
+// bytes (a 32-byte header and the payload padded to 8) after the 64-byte segment header.
+void write_small_archive(const std::string& dir, std::uint64_t n) {
+  ArchiveWriter w(dir, 1, ArchiveOptions{.fsync = Fsync::never});
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::string m = msg(i);
+    w.append(Message{i, 0, 1000 + i, {reinterpret_cast<const std::byte*>(m.data()), m.size()}});
+  }
+}
+
+// Flips one byte of message i's frame header (a high byte of its sequence): its CRC fails.
+void damage_frame(const std::string& dir, std::uint64_t i) {
+  const std::string seg = dir + "/00000000000000000000.seg";
+  const int fd = ::open(seg.c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  const char flip = 0x5A;
+  REQUIRE(::pwrite(fd, &flip, 1, static_cast<off_t>(64 + 40 * i + 12)) == 1);
+  ::close(fd);
+}
+
+}  // namespace
+
+TEST_CASE("cli archive: an archive's errors give advice about the archive, never a ring's") {
+  ArchiveDir dir;
+  Result r = run({"dump", dir.path});
+  REQUIRE(r.rc == 1);
+  CHECK(one_error_line(r.err));
+  CHECK(r.err.find("shmcast record") != std::string::npos);
+  CHECK(r.err.find("shmcast create") == std::string::npos);
+  write_small_archive(dir.path, 20);
+  damage_frame(dir.path, 15);
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"dump", dir.path}, {"archive-info", dir.path}}) {
+    INFO(args[0]);
+    r = run(args);
+    CHECK(r.rc == 1);
+    CHECK(one_error_line(r.err));
+    CHECK(r.err.find("move the damaged segment aside") != std::string::npos);
+    CHECK(r.err.find("shmcast rm") == std::string::npos);
+  }
+}
+
+TEST_CASE("cli archive: dump --to stops at its end, whatever lies after it") {
+  ArchiveDir dir;
+  write_small_archive(dir.path, 20);
+  damage_frame(dir.path, 15);
+  Result r = run({"dump", dir.path, "--to", "14"});
+  CHECK(r.rc == 0);
+  CHECK(r.err.empty());
+  const std::vector<std::string> out = lines(r.out);
+  REQUIRE(out.size() == 15);
+  CHECK(out.front() == "m0");
+  CHECK(out.back() == "m14");
+  r = run({"dump", dir.path, "--to", "15"});
+  CHECK(r.rc == 1);  // the damaged record is in the range asked for
+  CHECK(lines(r.out).size() == 15);
+}
+
+TEST_CASE("cli archive: record under a file size limit stops with an error and the archive whole, not killed by SIGXFSZ") {
+  RingGuard ring(unique_ring("arfsz"));
+  ArchiveDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 65536});
+  TempDir logs;
+  const std::string err_path = logs.path + "/err";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(err, 2);
+    rlimit lim{4096, 4096};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    ::execl(SHMCAST_BIN, SHMCAST_BIN, "record", ring.name.c_str(), "--dir", dir.path.c_str(), "--fsync", "every", nullptr);
+    ::_exit(127);
+  }
+  REQUIRE(wait_labelled(ring.name, {"record"}));
+  const std::string big(1500, 'x');
+  for (int i = 0; i < 4; ++i) p.publish(bytes_of(big));
+  int status = 0;
+  for (int i = 0; i < 2000 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  std::ifstream in(err_path);
+  const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(err.find("full") != std::string::npos);
+  CHECK(err.find("everything before sequence 2 is recorded intact") != std::string::npos);
+  Archive a(dir.path);
+  CHECK(a.info().next_seq == 2);
+  CHECK(a.info().messages == 2);
 }

@@ -45,12 +45,30 @@ std::string advice(Errc code, const std::string& ring, std::string_view command)
   return {};
 }
 
+std::string archive_advice(Errc code) {
+  switch (code) {
+    case Errc::not_found: return "an archive is a directory that `shmcast record RING --dir DIR` writes";
+    case Errc::permission_denied: return "run as the archive's owner, or give this user access to the directory";
+    case Errc::no_space: return "free space on the archive's disk, then run `shmcast record` again: it carries on";
+    case Errc::corrupt:
+      return "what comes before the damage reads; move the damaged segment aside to read on, or record into a new directory";
+    case Errc::foreign: return "a file there is not an archive segment: move it out of the directory";
+    case Errc::version_mismatch: return "read it with the shmcast build that wrote it";
+    default: return {};
+  }
+}
+
 std::string error_line(const Error& e, std::string_view command) {
   std::string line = e.ring().empty() ? e.reason() : "ring '" + e.ring() + "': " + e.reason();
   // A reason that already names a shmcast command to run (a few library reasons do) has
   // its advice: a second one would only repeat it.
   const bool advised = e.reason().find("`shmcast ") != std::string::npos;
-  const std::string what_to_do = advised ? std::string() : advice(e.code(), e.ring(), command);
+  // The archive's errors name no ring and start with "archive DIR" (its where()): a ring's
+  // advice would send the user to `shmcast rm` or /dev/shm for a file on disk.
+  const bool about_archive = e.ring().empty() && e.reason().starts_with("archive ");
+  const std::string what_to_do = advised           ? std::string()
+                                 : about_archive ? archive_advice(e.code())
+                                                 : advice(e.code(), e.ring(), command);
   if (!what_to_do.empty()) line += "; " + what_to_do;
   return one_line(line);
 }

@@ -18,6 +18,10 @@ namespace shmcast::cli {
 // is nothing better to say than the reason.
 [[nodiscard]] std::string advice(Errc code, const std::string& ring, std::string_view command = {});
 
+// The advice for an error of the on-disk archive (`record`, `dump`, `archive-info`,
+// `replay`, `tail --archive`); empty when the reason says all.
+[[nodiscard]] std::string archive_advice(Errc code);
+
 // "ring 'R': reason; advice" on one line, the ring part only when the error concerns one,
 // the advice only when the reason does not already name a `shmcast ...` command to run.
 [[nodiscard]] std::string error_line(const Error& e, std::string_view command = {});
