@@ -893,6 +893,12 @@ TEST_CASE("archive: a foreign file as the newest segment is an error for info() 
   ::close(fd);
   CHECK(info_error(dir.path) == Errc::foreign);
   CHECK(read_all_error(dir.path) == Errc::foreign);
+  try {
+    ArchiveWriter w(dir.path, 1);
+    FAIL("opened for appending after a file that is not a segment");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::foreign);
+  }
   // Shorter than a header, the newest is one being created: nothing more yet.
   ::truncate(path.c_str(), 30);
   CHECK_FALSE(info_error(dir.path));
