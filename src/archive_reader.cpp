@@ -283,13 +283,11 @@ namespace {
   throw Error(code, what + "; the counts would leave out what follows");
 }
 
-}  // namespace
-
 // The same checks as next(), over every segment: each starts where the one before it
 // ends and holds records in sequence, and only the newest may end in a torn record.
-ArchiveInfo Archive::info() const {
+// nullopt if a segment listed is gone by the time it is opened.
+std::optional<ArchiveInfo> count_segments(const std::vector<SegmentFile>& segments, const std::string& where) {
   ArchiveInfo info;
-  const std::vector<SegmentFile> segments = list_segments(state_->dir);
   std::optional<std::uint64_t> expect;  // the sequence the next record must start at
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const SegmentFile& seg = segments[i];
@@ -299,11 +297,11 @@ ArchiveInfo Archive::info() const {
     const bool newest = i + 1 == segments.size();
     const int fd = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      if (errno == ENOENT && !expect) continue;  // removed by retention since it was listed (the oldest go first)
-      const Errc code = errno == ENOENT ? Errc::corrupt : errno == EACCES || errno == EPERM ? Errc::permission_denied : Errc::system;
-      throw Error(code, state_->where() + ": " + seg.path + ": " + std::strerror(errno));
+      if (errno == ENOENT) return std::nullopt;
+      const Errc code = errno == EACCES || errno == EPERM ? Errc::permission_denied : Errc::system;
+      throw Error(code, where + ": " + seg.path + ": " + std::strerror(errno));
     }
-    const auto fail = [&](Errc code, const std::string& what) { info_failed(fd, code, state_->where() + ": " + seg.path + ": " + what); };
+    const auto fail = [&](Errc code, const std::string& what) { info_failed(fd, code, where + ": " + seg.path + ": " + what); };
     const HeaderCheck check = read_segment_header(fd);
     if (!check.header) {
       if (newest && check.being_created) {
@@ -352,6 +350,15 @@ ArchiveInfo Archive::info() const {
   info.next_seq = expect.value_or(0);
   info.empty = info.messages == 0 && info.gaps == 0;
   return info;
+}
+
+}  // namespace
+
+ArchiveInfo Archive::info() const {
+  // Retention may remove segments between the listing and their reading: count again.
+  for (int attempt = 0; attempt < 8; ++attempt)
+    if (std::optional<ArchiveInfo> info = count_segments(list_segments(state_->dir), state_->where())) return *info;
+  throw Error(Errc::not_found, state_->where() + ": its segments keep being removed (retention) as they are counted");
 }
 
 }  // namespace shmcast
