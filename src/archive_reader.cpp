@@ -49,8 +49,9 @@ struct ArchiveReaderState {
     segments = list_segments(dir);
     current = 0;
     while (current < segments.size() && segments[current].first_seq < at) ++current;
-    if (current < segments.size() && segments[current].first_seq != at && fd >= 0) {
-      // The segment being read was removed by retention meanwhile: what it held is gone.
+    if (fd >= 0 && (current >= segments.size() || segments[current].first_seq != at)) {
+      // The segment being read was removed meanwhile (retention, or moved aside): what it
+      // held is gone, and `current` names no segment open.
       close_segment();
     }
   }

@@ -3,6 +3,7 @@
 #include "futex.hpp"
 #include "liveness.hpp"
 
+#include <algorithm>
 #include <unistd.h>
 
 namespace shmcast::detail {
@@ -17,14 +18,14 @@ void recover_position(const RingView& view) noexcept {
   // What the predecessor counted past the head it stored: a publish stores its totals, and
   // a jump its skipped run, before the head (producer.cpp), so published + skipped == head
   // after every whole step, and exceeds it by the one step a predecessor died inside.
-  // Records found past the head are counted only beyond that credit. Garbage counts give
-  // no credit: the worst they do is count a record twice on a display.
+  // Records found past the head are counted only beyond that credit. Counts past any
+  // sequence give none; corrupt ones within range skew only a display, and whatever credit
+  // the walk leaves unused is taken back from `published` below, so that the rule holds
+  // again for the next successor.
   std::uint64_t credit = 0;
-  {
-    const std::uint64_t published = line.published(), skipped_before = sequence.skipped();
-    if (published <= kMaxSequence && skipped_before <= kMaxSequence && published + skipped_before > head)
-      credit = published + skipped_before - head;
-  }
+  const std::uint64_t published = line.published(), skipped_before = sequence.skipped();
+  if (published <= kMaxSequence && skipped_before <= kMaxSequence && published + skipped_before > head)
+    credit = published + skipped_before - head;
   // A few steps suffice (a padding, the record already counted, one not counted); the
   // bound keeps a corrupt ring from holding the successor here.
   for (int step = 0; step < 8; ++step) {
@@ -60,7 +61,8 @@ void recover_position(const RingView& view) noexcept {
   }
   // Whatever lies at the tail is not a record readers may take: say so before anything else.
   view.record(tail).mark_nothing_yet();
-  if (kept != 0) line.publish_totals(line.published() + kept, line.published_bytes() + kept_bytes, last_ns);
+  if (kept != 0 || credit != 0)
+    line.publish_totals(published - std::min(credit, published) + kept, line.published_bytes() + kept_bytes, last_ns);
   if (skipped != 0) sequence.add_skipped(skipped);
   // A first jump (publish_at, skip_to on a fresh ring) stores the first sequence before its
   // skip record's commit: a predecessor that died between the two left it ahead of the

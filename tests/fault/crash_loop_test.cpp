@@ -332,6 +332,27 @@ TEST_CASE("restart continuity: the successor counts a step its predecessor died 
   CHECK(next.published + next.skipped == next.head);
 }
 
+TEST_CASE("restart continuity: counts that claim more than the head are brought back to it, once", "[fault][crash]") {
+  test::RingGuard guard(test::unique_ring("restart-garbage"));
+  const std::string& name = guard.name;
+  alignas(8) std::byte buf[64];
+  {
+    Producer p = Producer::create(name, Geometry{.ring_bytes = 4096, .max_message = 64});
+    for (std::uint64_t i = 0; i < 10; ++i) p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, i)));
+  }
+  {
+    test::RawRing raw(name);
+    raw.producer().publish_totals(1000, 400, 0);  // 990 more than were ever published
+  }
+  for (int takeover = 0; takeover < 2; ++takeover) {
+    Producer p = Producer::open(name);
+    const RingStatus st = inspect(name);
+    CHECK(st.head == 10 + static_cast<std::uint64_t>(takeover));
+    CHECK(st.published + st.skipped == st.head);
+    p.publish(std::span<const std::byte>(buf, test::fill_payload(buf, 40, p.head())));
+  }
+}
+
 TEST_CASE("restart continuity: a half-written record is never exposed, to a reader waiting for it or one a lap behind",
           "[fault][crash]") {
   test::RingGuard guard(test::unique_ring("restart-half"));
