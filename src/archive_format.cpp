@@ -10,6 +10,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,6 +224,21 @@ std::optional<std::string> damage_after(int fd, std::uint64_t bad, std::uint64_t
     }
   }
   return std::nullopt;
+}
+
+}  // namespace shmcast::detail
+
+namespace shmcast::detail {
+
+bool writer_active(int lock_fd) noexcept {
+  if (lock_fd < 0) return false;
+  for (;;) {
+    if (::flock(lock_fd, LOCK_SH | LOCK_NB) == 0) {
+      (void)::flock(lock_fd, LOCK_UN);
+      return false;
+    }
+    if (errno != EINTR) return errno == EWOULDBLOCK;
+  }
 }
 
 }  // namespace shmcast::detail

@@ -28,6 +28,9 @@ inline constexpr std::uint32_t kFrameGap = 0x5041'4702;
 inline constexpr std::uint32_t kMaxFramePayload = std::uint32_t{1} << 30;  // a ring's largest max_message
 // An index entry every this many frames of a segment: a seek scans at most that many.
 inline constexpr std::uint64_t kFramesPerIndexEntry = 64;
+// The file in an archive's directory that its one writer holds an exclusive flock on for
+// its lifetime. Not a segment name, so nothing takes it for one.
+inline constexpr const char* kLockFile = ".lock";
 
 struct SegmentHeader {
   std::uint64_t magic;
@@ -104,6 +107,14 @@ struct HeaderCheck {
 // damage only if the frame at `bad` still does not read after it: a writer's bytes become
 // visible in file order, so one still writing would have finished it.
 [[nodiscard]] std::optional<std::string> damage_after(int fd, std::uint64_t bad, std::uint64_t seq);
+
+// Whether a writer holds the archive's lock now, probed through `lock_fd` (the lock file
+// opened by the caller; -1: there is none, so no writer). A writer that opened the
+// archive cut or refused any damage in its newest segment and appends only whole frames
+// of its own, so while it writes, a bad frame there is its write in progress, even one
+// whose payload holds bytes that read as frames. The probe holds a shared lock for an
+// instant; the writer retries its exclusive lock for longer than that (archive_writer.cpp).
+[[nodiscard]] bool writer_active(int lock_fd) noexcept;
 // The sparse index of a segment, as far as it can be trusted without reading frames:
 // entries in increasing order of sequence and offset, each past the header.
 [[nodiscard]] std::vector<IndexRecord> read_index(const std::string& path);

@@ -31,10 +31,15 @@ struct ArchiveReaderState {
   FrameReader frames;
   // The newest segment's tail last judged torn, not damaged (check_stop): judged again
   // only when the file or the place changes, not on every read at the end of a follow.
-  std::uint64_t torn_offset = ~std::uint64_t{0};
+  std::uint64_t torn_segment = ~std::uint64_t{0};
+  std::uint64_t torn_offset = 0;
   std::uint64_t torn_size = 0;
+  int lock_fd = -1;  // the archive's lock file, to ask whether a writer is at work (writer_active)
 
-  ~ArchiveReaderState() { close_segment(); }
+  ~ArchiveReaderState() {
+    close_segment();
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
   void close_segment() noexcept {
     if (fd >= 0) ::close(fd);
     fd = -1;
@@ -82,7 +87,6 @@ struct ArchiveReaderState {
                       (check.header ? "its header says it starts at sequence " + std::to_string(check.header->first_seq) + ", not as named"
                                     : check.problem));
     }
-    torn_offset = ~std::uint64_t{0};
     fd = f;
     frames.reset(f);
     current = i;
@@ -104,10 +108,15 @@ struct ArchiveReaderState {
     if (got == FrameRead::ok)
       throw_corrupt("record " + std::to_string(h.seq) + " where " + std::to_string(position) + " was expected");
     if (current + 1 < segments.size()) throw_corrupt("a record fails its CRC or is cut short");
+    if (lock_fd < 0) lock_fd = ::open((dir + "/" + kLockFile).c_str(), O_RDONLY | O_CLOEXEC);
+    if (writer_active(lock_fd)) return;  // its write in progress
+    // A tail nobody writes: scanned once, and again only if the file changes.
     struct stat st {};
     const std::uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-    if (torn_offset == offset && torn_size == size) return;
+    const std::uint64_t segment = segments[current].first_seq;
+    if (torn_segment == segment && torn_offset == offset && torn_size == size) return;
     if (const std::optional<std::string> damage = damage_after(fd, offset, position)) throw_corrupt(*damage);
+    torn_segment = segment;
     torn_offset = offset;
     torn_size = size;
   }
@@ -287,7 +296,8 @@ namespace {
 // The same checks as next(), over every segment: each starts where the one before it
 // ends and holds records in sequence, and only the newest may end in a torn record.
 // nullopt if a segment listed is gone by the time it is opened.
-std::optional<ArchiveInfo> count_segments(const std::vector<SegmentFile>& segments, const std::string& where) {
+std::optional<ArchiveInfo> count_segments(const std::string& dir, const std::vector<SegmentFile>& segments,
+                                          const std::string& where) {
   ArchiveInfo info;
   std::optional<std::uint64_t> expect;  // the sequence the next record must start at
   for (std::size_t i = 0; i < segments.size(); ++i) {
@@ -339,11 +349,15 @@ std::optional<ArchiveInfo> count_segments(const std::vector<SegmentFile>& segmen
     if (got == FrameRead::ok)
       fail(Errc::corrupt, "record " + std::to_string(h.seq) + " at offset " + std::to_string(offset) + " where " + std::to_string(seq) +
                               " was expected");
-    // Only the newest segment may end in a record still being written, with nothing
-    // sound after it.
+    // Only the newest segment may end in a record still being written: one its writer is
+    // writing now, or, with no writer at work, one with nothing sound after it.
     if (got == FrameRead::bad) {
       if (!newest) fail(Errc::corrupt, "a record fails its CRC or is cut short at offset " + std::to_string(offset));
-      if (const std::optional<std::string> damage = damage_after(fd, offset, seq)) fail(Errc::corrupt, *damage);
+      const int lock_fd = ::open((dir + "/" + kLockFile).c_str(), O_RDONLY | O_CLOEXEC);
+      const bool writing = writer_active(lock_fd);
+      if (lock_fd >= 0) ::close(lock_fd);
+      if (!writing)
+        if (const std::optional<std::string> damage = damage_after(fd, offset, seq)) fail(Errc::corrupt, *damage);
     }
     ::close(fd);
     expect = seq;
@@ -358,7 +372,7 @@ std::optional<ArchiveInfo> count_segments(const std::vector<SegmentFile>& segmen
 ArchiveInfo Archive::info() const {
   // Retention may remove segments between the listing and their reading: count again.
   for (int attempt = 0; attempt < 8; ++attempt)
-    if (std::optional<ArchiveInfo> info = count_segments(list_segments(state_->dir), state_->where())) return *info;
+    if (std::optional<ArchiveInfo> info = count_segments(state_->dir, list_segments(state_->dir), state_->where())) return *info;
   throw Error(Errc::not_found, state_->where() + ": its segments keep being removed (retention) as they are counted");
 }
 

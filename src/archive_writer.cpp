@@ -22,9 +22,6 @@ namespace {
 
 // Records wait in memory up to this much before one write() takes them all.
 inline constexpr std::size_t kWriteBuffer = std::size_t{256} << 10;
-// The file in an archive's directory that its one writer holds an exclusive flock on. Not
-// a segment name, so readers never look at it.
-inline constexpr const char* kLockFile = ".lock";
 
 [[noreturn]] void throw_errno(const std::string& what, int e) {
   if (e == ENOSPC || e == EDQUOT || e == EFBIG) throw Error(Errc::no_space, what + ": no space left (" + std::string(std::strerror(e)) + ")");
@@ -37,18 +34,22 @@ std::uint64_t file_size(int fd) {
   return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
-// Writes all of `bytes` at the end of `fd`; returns errno, or 0.
-int write_all(int fd, const std::byte* bytes, std::size_t size) noexcept {
-  while (size != 0) {
-    const ssize_t n = ::write(fd, bytes, size);
+// Writes all of `bytes` at the end of `fd`; returns errno, or 0. `done` (if given) gets how
+// many bytes went to the file, all of them or those before the failure.
+int write_all(int fd, const std::byte* bytes, std::size_t size, std::size_t* done = nullptr) noexcept {
+  std::size_t written = 0;
+  int error = 0;
+  while (written != size) {
+    const ssize_t n = ::write(fd, bytes + written, size - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno;
+      error = errno;
+      break;
     }
-    bytes += n;
-    size -= static_cast<std::size_t>(n);
+    written += static_cast<std::size_t>(n);
   }
-  return 0;
+  if (done != nullptr) *done = written;
+  return error;
 }
 
 }  // namespace
@@ -106,12 +107,15 @@ void ArchiveWriterState::lock_directory() {
   const std::string path = dir + "/" + kLockFile;
   lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd < 0) throw_errno(where() + ": " + path, errno);
-  while (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  // Readers probe the lock with a shared one held for an instant (writer_active): a
+  // writer is refused only if the lock stays taken for longer than any probe.
+  for (int attempt = 0; ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0; ++attempt) {
     if (errno == EINTR) continue;
-    if (errno == EWOULDBLOCK)
+    if (errno != EWOULDBLOCK) throw_errno(where() + ": locking " + path, errno);
+    if (attempt == 50)
       throw Error(Errc::producer_active, where() + ": another recorder is writing there (it holds " + path +
                                              "); stop it first, or record into another directory");
-    throw_errno(where() + ": locking " + path, errno);
+    ::usleep(1000);
   }
 }
 
@@ -276,19 +280,33 @@ void ArchiveWriterState::enforce_retention() {
   }
 }
 
-// A failed write leaves the file as it was before it: the records before this batch stay
-// intact and are synced, and the writer closes.
+// A failed write keeps the whole frames that reached the file (a reader following the
+// archive may already have returned them) and cuts off the one it was in; what stays is
+// synced, and the writer closes.
 void ArchiveWriterState::write_out() {
   if (fd < 0 || buffer.empty()) return;
-  if (const int e = write_all(fd, buffer.data(), buffer.size()); e != 0) {
-    (void)::ftruncate(fd, static_cast<off_t>(written));
+  std::size_t done = 0;
+  if (const int e = write_all(fd, buffer.data(), buffer.size(), &done); e != 0) {
+    std::size_t whole = 0;
+    while (whole + sizeof(FrameHeader) <= done) {
+      FrameHeader h{};
+      std::memcpy(&h, buffer.data() + whole, sizeof h);
+      if (whole + frame_bytes(h.length) > done) break;
+      whole += frame_bytes(h.length);
+      next_on_disk = frame_end(h);
+    }
+    (void)::ftruncate(fd, static_cast<off_t>(written + whole));
     (void)::fdatasync(fd);
     buffer.clear();
     index_pending.clear();
     closed = true;
     const std::string kept = next_on_disk ? "everything before sequence " + std::to_string(*next_on_disk) + " is recorded intact"
                                           : std::string("nothing is recorded yet");
-    if (e == ENOSPC || e == EDQUOT || e == EFBIG)
+    if (e == EFBIG)
+      throw Error(Errc::no_space, where() + ": the file size limit was reached at " + std::to_string(written + whole) +
+                                      " bytes (" + std::strerror(e) + "); " + kept +
+                                      ". Raise the limit (ulimit -f), or run `shmcast record` again with a smaller --segment-size");
+    if (e == ENOSPC || e == EDQUOT)
       throw Error(Errc::no_space, where() + ": the disk is full (" + std::string(std::strerror(e)) + "); " + kept + ". Free space, then run `shmcast record` again: it carries on from there");
     throw_errno(where() + ": writing (" + kept + ")", e);
   }

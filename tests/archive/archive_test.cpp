@@ -955,3 +955,69 @@ TEST_CASE("archive: a first batch that finds the disk full says nothing is recor
   REQUIRE(wait_exit(pid) == 0);
   CHECK(Archive(path).info().empty);
 }
+
+TEST_CASE("archive: a failed write keeps the whole records that reached the file, which readers may already have") {
+  TempDir dir;
+  const std::string path = dir.path + "/archive";
+  const pid_t pid = spawn([&] {
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{100'000, 100'000};  // inside the first 256 KiB batch
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    ArchiveWriter w(path, 1, ArchiveOptions{.fsync = Fsync::never});
+    try {
+      write_stream(w, 0, 1'000'000);
+    } catch (const Error& e) {
+      if (e.code() != Errc::no_space) return 2;
+      const std::string kept = "everything before sequence " + std::to_string(Archive(path).info().next_seq) + " is recorded intact";
+      return std::string(e.what()).find(kept) == std::string::npos ? 3 : 0;
+    }
+    return 4;
+  });
+  REQUIRE(wait_exit(pid) == 0);
+  Archive a(path);
+  const std::uint64_t end = read_stream(a, 0);
+  CHECK(end > 20);  // the batch's whole frames, not only the segment's header
+  const std::string seg = segment_paths(path).front();
+  const std::vector<Frame> frames = frames_of(seg);
+  REQUIRE(!frames.empty());
+  CHECK(fs::file_size(seg) == frames.back().offset + detail::frame_bytes(frames.back().header.length));  // no torn tail left
+  CHECK(fs::file_size(seg) > 100'000 - kMax - 64);
+}
+
+TEST_CASE("archive: while a writer is at work a bad newest frame is its write in progress, whatever its payload holds") {
+  TempDir dir;
+  // A frame being written (its header whole, a tenth of its payload there) whose payload
+  // holds the bytes of a sound frame further on: a recorder of a ring that carries
+  // archive files, caught mid-write.
+  const auto append_partial_frame = [&](std::uint64_t seq) {
+    const std::string seg = segment_paths(dir.path).back();
+    std::vector<std::byte> inner(64);
+    const std::string text = "inner";
+    detail::FrameHeader ih{detail::kFrameMessage, static_cast<std::uint32_t>(text.size()), seq + 1000, 0, 0, 0};
+    std::memcpy(inner.data() + sizeof ih, text.data(), text.size());
+    ih.crc = detail::frame_crc(ih, inner.data() + sizeof ih);
+    std::memcpy(inner.data(), &ih, sizeof ih);
+    detail::FrameHeader h{detail::kFrameMessage, 10'000, seq, 0, 0, 0};
+    std::vector<std::byte> bytes(sizeof h + 1000);
+    std::memcpy(bytes.data(), &h, sizeof h);
+    std::memcpy(bytes.data() + sizeof h + 64, inner.data(), inner.size());
+    const int fd = ::open(seg.c_str(), O_WRONLY | O_APPEND);
+    REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    ::close(fd);
+  };
+  {
+    ArchiveWriter w(dir.path, 1);
+    write_stream(w, 0, 50);
+    w.sync();
+    append_partial_frame(50);  // as if w were writing it now
+    CHECK_FALSE(read_all_error(dir.path));
+    CHECK_FALSE(info_error(dir.path));
+    Archive a(dir.path);
+    CHECK(read_stream(a, 0) == 50);
+  }
+  // Nobody writes now: a torn frame hiding a sound one is refused, by the writer reopening
+  // it and by readers alike.
+  CHECK(read_all_error(dir.path) == Errc::corrupt);
+  CHECK(info_error(dir.path) == Errc::corrupt);
+  CHECK_THROWS_AS(ArchiveWriter(dir.path, 1), Error);
+}

@@ -285,7 +285,8 @@ TEST_CASE("cli archive: record under a file size limit stops with an error and t
   CHECK(WEXITSTATUS(status) == 1);
   std::ifstream in(err_path);
   const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  CHECK(err.find("full") != std::string::npos);
+  CHECK(err.find("file size limit") != std::string::npos);
+  CHECK(err.find("ulimit -f") != std::string::npos);
   CHECK(err.find("everything before sequence 2 is recorded intact") != std::string::npos);
   Archive a(dir.path);
   CHECK(a.info().next_seq == 2);
