@@ -281,7 +281,12 @@ std::size_t Producer::reader_count() const {
 
 void Producer::set_source_position(std::uint64_t position) noexcept { view_->relay().set_source_position(position); }
 std::uint64_t Producer::source_position() const noexcept { return view_->relay().source_position(); }
-void Producer::set_source_status(const SourceStatus& status) noexcept { view_->relay().set(status); }
+void Producer::set_source_status(const SourceStatus& status) noexcept {
+  view_->relay().set(status, view_->sequence().skipped());
+}
 SourceStatus Producer::source_status() const noexcept { return view_->relay().get(); }
+std::uint64_t Producer::skipped_since_source_status() const noexcept {
+  return view_->relay().skipped_since_set(view_->sequence().skipped());
+}
 
 }  // namespace shmcast

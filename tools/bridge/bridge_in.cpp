@@ -11,7 +11,6 @@
 #include "common/format.hpp"
 
 #include <shmcast/error.hpp>
-#include <shmcast/inspect.hpp>
 #include <shmcast/producer.hpp>
 
 #include <algorithm>
@@ -128,16 +127,17 @@ class Applier {
     producer_.emplace(std::move(p));
     applied_ = producer_->source_position();
     const SourceStatus kept = producer_->source_status();
+    source_.head = kept.head;
     source_.gaps = kept.gaps;
     source_.missed = kept.missed;
     if (kept.ring_id != 0) source_.ring_id = kept.ring_id;
     if (kept.epoch != 0) source_.epoch = kept.epoch;
-    // Every sequence this ring skipped, it skipped for a gap in its source, and counted it
-    // in the same step (apply()). A bridge that died between the jump and storing its
-    // counters left the ring's own count ahead of them, by that one gap: count it now.
-    if (const RingStatus st = inspect(o_.ring); st.ring_id == producer_->ring_id() && st.skipped > source_.missed) {
+    // apply() jumps for a gap in its source, then stores its counters: a bridge that died
+    // between the two left the ring's jump uncounted. Skips made before any status was
+    // stored (another producer's) are not the relay's and stay out.
+    if (const std::uint64_t uncounted = producer_->skipped_since_source_status(); uncounted != 0) {
       ++source_.gaps;
-      source_.missed = st.skipped;
+      source_.missed += uncounted;
       producer_->set_source_status(source_);
     }
     if (applied_ != 0)
