@@ -136,10 +136,8 @@ void Producer::reserve(std::uint64_t end) noexcept {
   head_ = seq + 1;
   ++published_;
   published_bytes_ += size;
-  // Totals before the head: a successor counts what lies past the head it finds only
-  // beyond what the totals already hold (takeover.cpp).
-  line_->publish_totals(published_, published_bytes_, timestamp_ns);
   line_->publish_position(head_, records_, tail_);
+  line_->publish_totals(published_, published_bytes_, timestamp_ns);
   // The lines a few records ahead, each as big as this one: re-acquiring them from the
   // readers that just read them costs less while nothing waits for it.
   // `__builtin_prefetch(p, 1, 3)` is a plain prefetcht0 for generic x86-64.

@@ -11,21 +11,31 @@ namespace shmcast::detail {
 void recover_position(const RingView& view) noexcept {
   ProducerLine& line = view.producer();
   SequenceLine& sequence = view.sequence();
-  std::uint64_t head = line.head(), records = line.records(), tail = line.tail();
+  const std::uint64_t stored_head = line.head(), stored_records = line.records();
+  std::uint64_t head = stored_head, records = stored_records, tail = line.tail();
   tail += (kRecordAlign - tail % kRecordAlign) % kRecordAlign;  // a corrupt tail: records start at 32-byte boundaries
-  // Messages the predecessor committed but did not count: they stand, so they count.
-  std::uint64_t kept = 0, kept_bytes = 0, skipped = 0, last_ns = line.last_publish_ns();
-  // What the predecessor counted past the head it stored: a publish stores its totals, and
-  // a jump its skipped run, before the head (producer.cpp), so published + skipped == head
-  // after every whole step, and exceeds it by the one step a predecessor died inside.
-  // Records found past the head are counted only beyond that credit. Counts past any
-  // sequence give none; corrupt ones within range skew only a display, and whatever credit
-  // the walk leaves unused is taken back from `published` below, so that the rule holds
-  // again for the next successor.
+  // The counts. Every step stores its count in one place before the head (a jump adds its
+  // run to `skipped`) or after it (a publish stores its totals), so published + skipped ==
+  // head after every whole step. A jump the predecessor died inside may be counted in
+  // `skipped` already: that excess is its credit, and a skip record the walk finds past
+  // the head is added only beyond it. A message found past the head was never in the
+  // totals; one at head - 1 is missing from them when the predecessor died between its
+  // head and its totals. `published` is then head - skipped, which also brings corrupt
+  // counts back to the rule for the next successor.
+  const std::uint64_t skipped_before = sequence.skipped(), published_before = line.published();
   std::uint64_t credit = 0;
-  const std::uint64_t published = line.published(), skipped_before = sequence.skipped();
-  if (published <= kMaxSequence && skipped_before <= kMaxSequence && published + skipped_before > head)
-    credit = published + skipped_before - head;
+  if (skipped_before <= kMaxSequence && published_before <= kMaxSequence && published_before + skipped_before > head)
+    credit = std::min(skipped_before, published_before + skipped_before - head);
+  std::uint64_t kept_bytes = 0, skipped = 0, last_ns = line.last_publish_ns();
+  if (stored_records != 0 && skipped_before <= kMaxSequence && published_before + skipped_before + 1 == stored_head) {
+    const std::uint64_t at = view.index(stored_records - 1).position();
+    const RecordHeader& record = view.record(at);
+    const RecordMeta meta = record.meta();
+    if (record.stamp() == record_stamp(stored_head - 1) && !meta.is_skip() && view.fits(at, meta.length)) {
+      kept_bytes += meta.length;
+      last_ns = meta.timestamp_ns;
+    }
+  }
   // A few steps suffice (a padding, the record already counted, one not counted); the
   // bound keeps a corrupt ring from holding the successor here.
   for (int step = 0; step < 8; ++step) {
@@ -47,23 +57,24 @@ void recover_position(const RingView& view) noexcept {
     }
     if (seq != head || next <= seq || next > kMaxSequence) break;
     if (records == 0 || view.index(records - 1).position() != tail) ++records;
-    if (const std::uint64_t counted = next - seq; credit >= counted) {
-      credit -= counted;
-    } else if (!meta.is_skip()) {
-      ++kept;
+    if (!meta.is_skip()) {
       kept_bytes += meta.length;
       last_ns = meta.timestamp_ns;
+    } else if (const std::uint64_t run = next - seq; credit >= run) {
+      credit -= run;
     } else {
-      skipped += counted;
+      skipped += run;
     }
     head = next;
     tail += bytes;
   }
   // Whatever lies at the tail is not a record readers may take: say so before anything else.
   view.record(tail).mark_nothing_yet();
-  if (kept != 0 || credit != 0)
-    line.publish_totals(published - std::min(credit, published) + kept, line.published_bytes() + kept_bytes, last_ns);
   if (skipped != 0) sequence.add_skipped(skipped);
+  const std::uint64_t skipped_now = sequence.skipped();
+  const std::uint64_t published = skipped_now <= head ? head - skipped_now : published_before;
+  if (published != published_before || kept_bytes != 0)
+    line.publish_totals(published, line.published_bytes() + kept_bytes, last_ns);
   // A first jump (publish_at, skip_to on a fresh ring) stores the first sequence before its
   // skip record's commit: a predecessor that died between the two left it ahead of the
   // head, where no record will ever be, and readers looking for the oldest record from
