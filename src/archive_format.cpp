@@ -10,7 +10,6 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -230,15 +229,24 @@ std::optional<std::string> damage_after(int fd, std::uint64_t bad, std::uint64_t
 
 namespace shmcast::detail {
 
-bool writer_active(int lock_fd) noexcept {
-  if (lock_fd < 0) return false;
-  for (;;) {
-    if (::flock(lock_fd, LOCK_SH | LOCK_NB) == 0) {
-      (void)::flock(lock_fd, LOCK_UN);
-      return false;
-    }
-    if (errno != EINTR) return errno == EWOULDBLOCK;
-  }
+bool writer_active(const std::string& dir) noexcept {
+  const int fd = ::open((dir + "/" + kLockFile).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // never written: no writer
+  struct flock query {};
+  query.l_type = F_WRLCK;
+  query.l_whence = SEEK_SET;
+  const bool held = ::fcntl(fd, F_OFD_GETLK, &query) == 0 && query.l_type != F_UNLCK;
+  ::close(fd);
+  return held;
+}
+
+bool take_writer_lock(int lock_fd) noexcept {
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  while (::fcntl(lock_fd, F_OFD_SETLK, &lock) != 0)
+    if (errno != EINTR) return false;
+  return true;
 }
 
 }  // namespace shmcast::detail

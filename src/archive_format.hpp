@@ -108,13 +108,16 @@ struct HeaderCheck {
 // visible in file order, so one still writing would have finished it.
 [[nodiscard]] std::optional<std::string> damage_after(int fd, std::uint64_t bad, std::uint64_t seq);
 
-// Whether a writer holds the archive's lock now, probed through `lock_fd` (the lock file
-// opened by the caller; -1: there is none, so no writer). A writer that opened the
-// archive cut or refused any damage in its newest segment and appends only whole frames
-// of its own, so while it writes, a bad frame there is its write in progress, even one
-// whose payload holds bytes that read as frames. The probe holds a shared lock for an
-// instant; the writer retries its exclusive lock for longer than that (archive_writer.cpp).
-[[nodiscard]] bool writer_active(int lock_fd) noexcept;
+// Whether a writer is at work in the archive in `dir` now. Besides its exclusive flock,
+// the writer holds an open-file-description write lock on the lock file, which a reader
+// can ask about without taking any lock (F_OFD_GETLK), so no reader ever stands in a
+// writer's way. A writer that opened the archive cut or refused any damage in its newest
+// segment and appends only whole frames of its own, so while it writes, a bad frame there
+// is its write in progress, even one whose payload holds bytes that read as frames.
+[[nodiscard]] bool writer_active(const std::string& dir) noexcept;
+// The writer's side: takes that lock on `lock_fd` (open for writing); false if another
+// process holds it.
+[[nodiscard]] bool take_writer_lock(int lock_fd) noexcept;
 // The sparse index of a segment, as far as it can be trusted without reading frames:
 // entries in increasing order of sequence and offset, each past the header.
 [[nodiscard]] std::vector<IndexRecord> read_index(const std::string& path);

@@ -34,12 +34,8 @@ struct ArchiveReaderState {
   std::uint64_t torn_segment = ~std::uint64_t{0};
   std::uint64_t torn_offset = 0;
   std::uint64_t torn_size = 0;
-  int lock_fd = -1;  // the archive's lock file, to ask whether a writer is at work (writer_active)
 
-  ~ArchiveReaderState() {
-    close_segment();
-    if (lock_fd >= 0) ::close(lock_fd);
-  }
+  ~ArchiveReaderState() { close_segment(); }
   void close_segment() noexcept {
     if (fd >= 0) ::close(fd);
     fd = -1;
@@ -108,8 +104,7 @@ struct ArchiveReaderState {
     if (got == FrameRead::ok)
       throw_corrupt("record " + std::to_string(h.seq) + " where " + std::to_string(position) + " was expected");
     if (current + 1 < segments.size()) throw_corrupt("a record fails its CRC or is cut short");
-    if (lock_fd < 0) lock_fd = ::open((dir + "/" + kLockFile).c_str(), O_RDONLY | O_CLOEXEC);
-    if (writer_active(lock_fd)) return;  // its write in progress
+    if (writer_active(dir)) return;  // its write in progress
     // A tail nobody writes: scanned once, and again only if the file changes.
     struct stat st {};
     const std::uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
@@ -353,10 +348,7 @@ std::optional<ArchiveInfo> count_segments(const std::string& dir, const std::vec
     // writing now, or, with no writer at work, one with nothing sound after it.
     if (got == FrameRead::bad) {
       if (!newest) fail(Errc::corrupt, "a record fails its CRC or is cut short at offset " + std::to_string(offset));
-      const int lock_fd = ::open((dir + "/" + kLockFile).c_str(), O_RDONLY | O_CLOEXEC);
-      const bool writing = writer_active(lock_fd);
-      if (lock_fd >= 0) ::close(lock_fd);
-      if (!writing)
+      if (!writer_active(dir))
         if (const std::optional<std::string> damage = damage_after(fd, offset, seq)) fail(Errc::corrupt, *damage);
     }
     ::close(fd);

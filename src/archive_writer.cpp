@@ -107,16 +107,17 @@ void ArchiveWriterState::lock_directory() {
   const std::string path = dir + "/" + kLockFile;
   lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd < 0) throw_errno(where() + ": " + path, errno);
-  // Readers probe the lock with a shared one held for an instant (writer_active): a
-  // writer is refused only if the lock stays taken for longer than any probe.
-  for (int attempt = 0; ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0; ++attempt) {
+  const auto refuse = [&] {
+    throw Error(Errc::producer_active, where() + ": another recorder is writing there (it holds " + path +
+                                           "); stop it first, or record into another directory");
+  };
+  while (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EINTR) continue;
-    if (errno != EWOULDBLOCK) throw_errno(where() + ": locking " + path, errno);
-    if (attempt == 50)
-      throw Error(Errc::producer_active, where() + ": another recorder is writing there (it holds " + path +
-                                             "); stop it first, or record into another directory");
-    ::usleep(1000);
+    if (errno == EWOULDBLOCK) refuse();
+    throw_errno(where() + ": locking " + path, errno);
   }
+  // What readers ask about (writer_active).
+  if (!take_writer_lock(lock_fd)) refuse();
 }
 
 // The newest segment is the only one that can hold a torn record (older ones were
@@ -383,7 +384,10 @@ ArchiveWriter::~ArchiveWriter() {
   }
 }
 
-std::optional<std::uint64_t> ArchiveWriter::next_seq() const noexcept { return state_->next_seq; }
+// A writer closed by a failed write holds what reached the file, not what it buffered.
+std::optional<std::uint64_t> ArchiveWriter::next_seq() const noexcept {
+  return state_->closed ? state_->next_on_disk : state_->next_seq;
+}
 const std::string& ArchiveWriter::dir() const noexcept { return state_->dir; }
 
 void ArchiveWriter::append(const Message& m) {

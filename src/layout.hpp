@@ -271,22 +271,27 @@ struct RelayLine {
   au64 source_position_;   // the relay's last applied source sequence
   au64 source_ring_id_;    // the source ring's id; 0: not known (a ring made before it was kept)
   au64 source_epoch_;      // the incarnation of the source the position counts in; 0: not known
-  au64 skipped_mark_;      // SequenceLine::skipped() + 1 when the status was last set; 0: never
+  au64 skipped_mark_;      // 1 + the ring's skipped count less source_missed at the last set(); 0: never
   unsigned char pad[kCacheLine - 56];
 
-  // `ring_skipped`: the ring's own count of skipped sequences now (SequenceLine).
+  // `ring_skipped`: the ring's own count of skipped sequences now (SequenceLine). The mark
+  // is what the ring skipped that the relay did not count as missed (another producer's
+  // skips, before the relay took the ring): it changes only when such skips happen, so a
+  // set() torn between its stores leaves it right.
   void set(const SourceStatus& s, u64 ring_skipped) noexcept {
     source_head_.store(s.head, std::memory_order_relaxed);
     source_gaps_.store(s.gaps, std::memory_order_relaxed);
     source_missed_.store(s.missed, std::memory_order_relaxed);
     source_ring_id_.store(s.ring_id, std::memory_order_relaxed);
     source_epoch_.store(s.epoch, std::memory_order_relaxed);
-    skipped_mark_.store(ring_skipped + 1, std::memory_order_relaxed);
+    skipped_mark_.store(1 + (ring_skipped > s.missed ? ring_skipped - s.missed : 0), std::memory_order_relaxed);
   }
-  // How many sequences the ring skipped since the last set(); 0 if there was none.
-  [[nodiscard]] u64 skipped_since_set(u64 ring_skipped) const noexcept {
+  // Sequences the ring skipped that neither the stored missed count nor the mark accounts
+  // for: the relay's jumps since it last stored its status; 0 if it never did.
+  [[nodiscard]] u64 uncounted_skips(u64 ring_skipped) const noexcept {
     const u64 mark = skipped_mark_.load(std::memory_order_relaxed);
-    return mark == 0 || ring_skipped + 1 < mark ? 0 : ring_skipped + 1 - mark;
+    const u64 accounted = source_missed_.load(std::memory_order_relaxed) + (mark - 1);
+    return mark == 0 || ring_skipped <= accounted ? 0 : ring_skipped - accounted;
   }
   // A relay's own position in its source, kept here so it survives the relay's restarts.
   // Release/acquire: a reader that sees position p sees the messages applied up to p.

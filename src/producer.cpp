@@ -283,8 +283,6 @@ void Producer::set_source_status(const SourceStatus& status) noexcept {
   view_->relay().set(status, view_->sequence().skipped());
 }
 SourceStatus Producer::source_status() const noexcept { return view_->relay().get(); }
-std::uint64_t Producer::skipped_since_source_status() const noexcept {
-  return view_->relay().skipped_since_set(view_->sequence().skipped());
-}
+std::uint64_t Producer::uncounted_skips() const noexcept { return view_->relay().uncounted_skips(view_->sequence().skipped()); }
 
 }  // namespace shmcast

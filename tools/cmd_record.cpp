@@ -48,7 +48,7 @@ void run(const RecordArgs& a) {
   install_stop_handlers();
   // A file size limit (ulimit -f) would otherwise kill the process mid-write, leaving a
   // torn record and no word: ignored, the write fails with EFBIG and the writer stops as
-  // on a full disk, the archive intact up to the last whole batch.
+  // on a full disk, the archive intact up to the last whole record that reached it.
   std::signal(SIGXFSZ, SIG_IGN);
 
   // The ring first: its id ties the archive to it.

@@ -84,9 +84,10 @@ class ArchiveWriter {
   // next_seq() (Errc::invalid_argument otherwise: an archive is never renumbered) and stay
   // at or below 2^63 - 1, as a ring's do. Throws Errc::no_space when the disk is full (or a
   // file size limit is reached, which raises SIGXFSZ first: a process that writes an
-  // archive under such a limit ignores that signal, as `shmcast record` does), with
-  // everything before the failed batch intact and synced; the writer is then closed, as after any failed write or a new segment that
-  // could not be started, and later appends throw. Unless fsync is `every`, the first
+  // archive under such a limit ignores that signal, as `shmcast record` does), keeping
+  // every whole record that reached the file, intact and synced (next_seq() then says
+  // where they end); the writer is then closed, as after any failed write or a new
+  // segment that could not be started, and later appends throw. Unless fsync is `every`, the first
   // append once fsync_interval has passed since the last such write writes what is
   // buffered (and syncs it with `interval`); flush() writes it too.
   void append(const Message& message);

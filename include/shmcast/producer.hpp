@@ -169,10 +169,11 @@ class Producer {
   // so that a restarted relay carries its loss counters on.
   void set_source_status(const SourceStatus& status) noexcept;
   [[nodiscard]] SourceStatus source_status() const noexcept;
-  // Sequences this ring skipped (publish_at, skip_to) since the source status was last
-  // stored; 0 if it never was. A relay that died between a jump and storing its counters
-  // finds that jump here when it starts again.
-  [[nodiscard]] std::uint64_t skipped_since_source_status() const noexcept;
+  // Sequences this ring skipped (publish_at, skip_to) that the source status stored last
+  // does not count as missed, leaving out skips made before any status was stored; 0 if
+  // none ever was. A relay that died between a jump and storing its counters finds that
+  // jump here when it starts again.
+  [[nodiscard]] std::uint64_t uncounted_skips() const noexcept;
 
  private:
   explicit Producer(std::unique_ptr<detail::ProducerState> state);

@@ -135,11 +135,13 @@ class Applier {
     // apply() jumps for a gap in its source, then stores its counters: a bridge that died
     // between the two left the ring's jump uncounted. Skips made before any status was
     // stored (another producer's) are not the relay's and stay out.
-    if (const std::uint64_t uncounted = producer_->skipped_since_source_status(); uncounted != 0) {
+    if (const std::uint64_t uncounted = producer_->uncounted_skips(); uncounted != 0) {
       ++source_.gaps;
       source_.missed += uncounted;
-      producer_->set_source_status(source_);
     }
+    // Stored now, before any jump of this run: on a ring just created, the first jump is
+    // then counted even if the bridge dies right after it.
+    producer_->set_source_status(source_);
     if (applied_ != 0)
       log_line(kRole, "ring '" + o_.ring + "' has applied stream sequence " + std::to_string(applied_) + "; resuming after it");
   }
