@@ -28,12 +28,14 @@ void recover_position(const RingView& view) noexcept {
     credit = std::min(skipped_before, published_before + skipped_before - head);
   std::uint64_t kept_bytes = 0, skipped = 0, last_ns = line.last_publish_ns();
   if (stored_records != 0 && skipped_before <= kMaxSequence && published_before + skipped_before + 1 == stored_head) {
-    const std::uint64_t at = view.index(stored_records - 1).position();
-    const RecordHeader& record = view.record(at);
-    const RecordMeta meta = record.meta();
-    if (record.stamp() == record_stamp(stored_head - 1) && !meta.is_skip() && view.fits(at, meta.length)) {
-      kept_bytes += meta.length;
-      last_ns = meta.timestamp_ns;
+    // The index entry is shared memory too: a position that is no record start is corrupt.
+    if (const std::uint64_t at = view.index(stored_records - 1).position(); at % kRecordAlign == 0) {
+      const RecordHeader& record = view.record(at);
+      const RecordMeta meta = record.meta();
+      if (record.stamp() == record_stamp(stored_head - 1) && !meta.is_skip() && view.fits(at, meta.length)) {
+        kept_bytes += meta.length;
+        last_ns = meta.timestamp_ns;
+      }
     }
   }
   // A few steps suffice (a padding, the record already counted, one not counted); the
