@@ -203,7 +203,8 @@ std::optional<std::string> damage_after(int fd, std::uint64_t bad, std::uint64_t
   std::vector<std::byte> chunk(kScanChunk + sizeof(FrameHeader));
   FrameReader check(fd);
   FrameHeader h{};
-  const auto reads_now = [&] { return FrameReader(fd).read(bad, h) == FrameRead::ok && h.seq == seq; };
+  // `check` refills from the file for `bad`: its buffer starts at a later offset by then.
+  const auto reads_now = [&] { return check.read(bad, h) == FrameRead::ok && h.seq == seq; };
   for (std::uint64_t base = bad; base + sizeof(FrameHeader) <= size; base += kScanChunk) {
     const std::uint64_t want = std::min<std::uint64_t>(chunk.size(), size - base);
     const std::uint64_t got = read_at(fd, chunk.data(), want, base);
@@ -238,6 +239,11 @@ bool writer_active(const std::string& dir) noexcept {
   const bool held = ::fcntl(fd, F_OFD_GETLK, &query) == 0 && query.l_type != F_UNLCK;
   ::close(fd);
   return held;
+}
+
+std::optional<std::string> newest_tail_damage(const std::string& dir, int fd, std::uint64_t bad, std::uint64_t seq) {
+  if (writer_active(dir)) return std::nullopt;
+  return damage_after(fd, bad, seq);
 }
 
 bool take_writer_lock(int lock_fd) noexcept {

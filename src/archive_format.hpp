@@ -115,6 +115,11 @@ struct HeaderCheck {
 // segment and appends only whole frames of its own, so while it writes, a bad frame there
 // is its write in progress, even one whose payload holds bytes that read as frames.
 [[nodiscard]] bool writer_active(const std::string& dir) noexcept;
+// A reader's verdict on a bad frame at `bad` in the newest segment of the archive in `dir`
+// (sequence `seq` expected there): nothing wrong while a writer is at work (its write in
+// progress), else damage_after's.
+[[nodiscard]] std::optional<std::string> newest_tail_damage(const std::string& dir, int fd, std::uint64_t bad,
+                                                            std::uint64_t seq);
 // The writer's side: takes that lock on `lock_fd` (open for writing); false if another
 // process holds it.
 [[nodiscard]] bool take_writer_lock(int lock_fd) noexcept;

@@ -6,10 +6,10 @@
 #include "archive_format.hpp"
 
 #include <algorithm>
-#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,13 +104,12 @@ struct ArchiveReaderState {
     if (got == FrameRead::ok)
       throw_corrupt("record " + std::to_string(h.seq) + " where " + std::to_string(position) + " was expected");
     if (current + 1 < segments.size()) throw_corrupt("a record fails its CRC or is cut short");
-    if (writer_active(dir)) return;  // its write in progress
-    // A tail nobody writes: scanned once, and again only if the file changes.
+    // Judged once, and again only if the file changes.
     struct stat st {};
     const std::uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
     const std::uint64_t segment = segments[current].first_seq;
     if (torn_segment == segment && torn_offset == offset && torn_size == size) return;
-    if (const std::optional<std::string> damage = damage_after(fd, offset, position)) throw_corrupt(*damage);
+    if (const std::optional<std::string> damage = newest_tail_damage(dir, fd, offset, position)) throw_corrupt(*damage);
     torn_segment = segment;
     torn_offset = offset;
     torn_size = size;
@@ -348,8 +347,7 @@ std::optional<ArchiveInfo> count_segments(const std::string& dir, const std::vec
     // writing now, or, with no writer at work, one with nothing sound after it.
     if (got == FrameRead::bad) {
       if (!newest) fail(Errc::corrupt, "a record fails its CRC or is cut short at offset " + std::to_string(offset));
-      if (!writer_active(dir))
-        if (const std::optional<std::string> damage = damage_after(fd, offset, seq)) fail(Errc::corrupt, *damage);
+      if (const std::optional<std::string> damage = newest_tail_damage(dir, fd, offset, seq)) fail(Errc::corrupt, *damage);
     }
     ::close(fd);
     expect = seq;

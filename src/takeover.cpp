@@ -73,7 +73,7 @@ void recover_position(const RingView& view) noexcept {
   // Whatever lies at the tail is not a record readers may take: say so before anything else.
   view.record(tail).mark_nothing_yet();
   if (skipped != 0) sequence.add_skipped(skipped);
-  const std::uint64_t skipped_now = sequence.skipped();
+  const std::uint64_t skipped_now = skipped_before + skipped;  // what add_skipped just stored
   const std::uint64_t published = skipped_now <= head ? head - skipped_now : published_before;
   if (published != published_before || kept_bytes != 0)
     line.publish_totals(published, line.published_bytes() + kept_bytes, last_ns);
