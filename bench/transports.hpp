@@ -55,6 +55,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace shmcast::bench {
@@ -177,13 +178,15 @@ class RingInplaceRx {
   // Non-blocking: the messages there now (up to kBatch; then messages() holds them), or 0
   // and `p` says empty or gap.
   std::size_t peek(Poll& p) noexcept {
+    read_copied_ = false;
     const Reader::Batch b = reader_.peek(batch_);
     p = b.count != 0 ? Poll::message : b.event.status == ReadStatus::empty ? Poll::empty : Poll::gap;
     return b.count;
   }
   // By the wait strategy, up to `timeout`. spin and yield poll peek() as poll_until polls the
   // other transports; block sleeps in Reader::read, whose one message (copied, and already
-  // delivered: confirm() is then true) comes back as a batch of one.
+  // delivered: this confirm() is then true without asking the reader) comes back as a
+  // batch of one.
   std::size_t wait(Poll& p, std::chrono::nanoseconds timeout) noexcept {
     if (wait_ != Wait::block) {
       std::size_t n = 0;
@@ -194,6 +197,7 @@ class RingInplaceRx {
     const ReadResult r = reader_.read(timeout);
     if (r.status == ReadStatus::message) {
       batch_[0] = r.message;
+      read_copied_ = true;
       p = Poll::message;
       return 1;
     }
@@ -201,7 +205,7 @@ class RingInplaceRx {
     return 0;
   }
   [[nodiscard]] std::span<const Message> messages(std::size_t n) const noexcept { return {batch_.data(), n}; }
-  [[nodiscard]] bool confirm() noexcept { return reader_.confirm(); }
+  [[nodiscard]] bool confirm() noexcept { return std::exchange(read_copied_, false) || reader_.confirm(); }
   [[nodiscard]] std::uint64_t missed() const noexcept { return reader_.missed(); }
   // Where the reader is, for an error message.
   [[nodiscard]] std::string where() const {
@@ -213,6 +217,7 @@ class RingInplaceRx {
  private:
   Reader reader_;
   Wait wait_;
+  bool read_copied_ = false;  // the batch of one came from Reader::read: delivered already
   std::array<Message, kBatch> batch_{};
 };
 

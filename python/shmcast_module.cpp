@@ -459,8 +459,9 @@ struct PyBatch {
   std::size_t used = 0;  // bytes of the buffer used (the end of the last payload)
 };
 
-// A message the reader had already copied and delivered when a poll_into() batch had no
-// room left for it: handed out first by the reader's next read.
+// A message the reader had already copied and delivered, not yet in the caller's hands
+// for good: one a poll_into() batch had no room left for, or one a peek() waited for and
+// that batch has not confirmed. Handed out first by the reader's next read.
 struct Carried {
   std::uint64_t seq = 0;
   std::uint32_t type = 0;
@@ -608,12 +609,16 @@ struct PyReader {
         return Step::event;
       }
       if (rd.delivered() != delivered_before) {
-        // The reader copied this one (its slow path, or a record after the ring's wrap)
-        // and delivered it already: it must reach the caller, in this batch or the next.
-        if (copy({peeked.data(), 1}) == 1) return Step::more;
-        const shmcast::Message& m = peeked[0];
-        carry = Carried{m.seq, m.type, m.timestamp_ns, {m.payload.begin(), m.payload.end()}};
-        return Step::full;
+        // The reader copied this one (its slow path) and delivered it already: it must
+        // reach the caller, in this batch or the next. Either way it is ours now, so the
+        // reader stops holding it (it would hand it out again).
+        const bool fits = copy({peeked.data(), 1}) == 1;
+        if (!fits) {
+          const shmcast::Message& m = peeked[0];
+          carry = Carried{m.seq, m.type, m.timestamp_ns, {m.payload.begin(), m.payload.end()}};
+        }
+        (void)rd.confirm();
+        return fits ? Step::more : Step::full;
       }
       const std::size_t base_used = used, base_count = recs.size();
       const auto drop = [&] {
@@ -629,7 +634,10 @@ struct PyReader {
       // next read; peek again just the k that fit and confirm those (the same records,
       // unless the producer overwrote them meanwhile, which confirm() then finds).
       drop();
-      if (k == 0) return Step::full;
+      if (k == 0) {
+        (void)rd.peek({});  // the peek is given up: the next read returns its messages again
+        return Step::full;
+      }
       return self(self, rd, k) == Step::event ? Step::event : Step::full;
     };
     auto fill = [&](shmcast::Reader& rd) {
@@ -702,6 +710,9 @@ struct PyPeek {
   std::uint64_t generation = 0;
   std::vector<shmcast::Message> messages;
   py::object event = py::none();  // when no message: the Gap or Snapshot met, or None
+  // The one message is the reader's carried one (copied and delivered already): confirm()
+  // hands it over for good; unconfirmed, the next read returns it again.
+  bool carried = false;
   std::optional<bool> confirmed;
   py::object views;  // the list of MessageView, made on first use
 
@@ -732,7 +743,14 @@ struct PyPeek {
     }
     shmcast::Reader& rd = reader->get();
     reader->end_views("confirm()");
-    confirmed = rd.confirm();
+    if (carried) {
+      reader->carry.reset();
+      confirmed = true;
+    } else {
+      // A batch without messages has nothing to vouch for (and the reader's confirm()
+      // would answer for an earlier call).
+      confirmed = !messages.empty() && rd.confirm();
+    }
     return *confirmed;
   }
 
@@ -784,22 +802,29 @@ std::unique_ptr<PyPeek> peek(py::object self_obj, std::size_t max_messages, std:
   out->owner = self_obj;
   out->reader = &self;
   shmcast::Reader::Batch b;
-  if (max_messages > 0 && self.carry) {
-    // A message poll_into() had no room for: delivered already, handed out first.
-    Carried c = std::move(*self.carry);
-    self.carry.reset();
-    self.served = std::move(c.data);
+  // The carried message (delivered already) as this batch's one message: it stays carried
+  // until the batch is confirmed.
+  const auto serve_carry = [&] {
+    const Carried& c = *self.carry;
+    self.served = c.data;
     self.peek_space(1)[0] = shmcast::Message{c.seq, c.type, c.timestamp_ns, {self.served.data(), self.served.size()}};
+    out->carried = true;
     b = {1, {}};
-  } else if (max_messages > 0) {
+  };
+  if (max_messages == 0) {
+    (void)reader.peek({});  // returns nothing, and gives up a peek poll_into() left open
+  } else if (self.carry) {
+    serve_carry();  // one poll_into() had no room for, or a peek() did not confirm
+  } else {
     b = reader.peek(self.peek_space(std::min(max_messages, kPeekMost)));
     if (b.count == 0 && b.event.status == shmcast::ReadStatus::empty && !(timeout && *timeout <= 0)) {
-      // Wait for the next event: a message comes copied (already delivered), in the
-      // reader's buffer until its next call.
+      // Wait for the next event: a message comes copied, and delivered already; carried
+      // until this batch is confirmed.
       shmcast::ReadResult e = self.wait_read(timeout);
       if (e.status == shmcast::ReadStatus::message) {
-        self.peeked[0] = e.message;
-        b = {1, {}};
+        const shmcast::Message& m = e.message;
+        self.carry = Carried{m.seq, m.type, m.timestamp_ns, {m.payload.begin(), m.payload.end()}};
+        serve_carry();
       } else {
         b = {0, e};
       }
@@ -1000,8 +1025,8 @@ PYBIND11_MODULE(shmcast, m) {
                      "confirm() says whether every message of the batch stayed intact until now: True, they count\n"
                      "as delivered and the reader moves past them; False, discard everything derived from them, they\n"
                      "are never delivered and the next read reports the loss as a gap. Either way the views die.\n"
-                     "A batch closed (or left by `with`) unconfirmed delivers nothing: the next read returns the same\n"
-                     "messages again.")
+                     "A batch closed (or left by `with`) unconfirmed is not delivered: the next read returns the same\n"
+                     "messages again. A batch with no message confirms nothing: confirm() says False.")
       .def_property_readonly("count", [](const PyPeek& b) { return b.messages.size(); })
       .def("__len__", [](const PyPeek& b) { return b.messages.size(); })
       .def("__getitem__",
@@ -1256,7 +1281,7 @@ PYBIND11_MODULE(shmcast, m) {
            "Reads up to max_messages (at most 65536) messages in place, without copying them, and returns a PeekBatch of\n"
            "MessageView objects (or, if the next event is not a message, that event in batch.event).\n"
            "Waits up to `timeout` seconds (None or math.inf: forever) for an event if there is none (a message met\n"
-           "that way comes alone, already copied and delivered). Then batch.confirm(): True, they are\n"
+           "that way comes alone, copied). Then batch.confirm(): True, they are\n"
            "delivered; False, discard what you derived, the next read reports the gap:\n\n"
            "    with reader.peek(64) as batch:\n"
            "        values = [decode(v) for v in batch]   # v.tobytes(), v[i], memoryview(v)...\n"

@@ -173,7 +173,8 @@ bool Reader::seek(std::uint64_t seq) noexcept {
   ReaderState& s = *state_;
   if (s.is(kCatchUp)) leave_catch_up();
   s.slow_path = 0;
-  peeked_ = 0;
+  drop_peek();
+  holds_copy_ = false;  // delivered already; the reader reads on from seq
   position_ = seq;
   const std::optional<ChainPoint> p = first_point_from(*view_, seq, 0);
   // A skip record is numbered with the first sequence of its run: that sequence was skipped too.
@@ -226,17 +227,33 @@ inline std::uint64_t Reader::stand_back_limit() noexcept {
 }
 
 ReadResult Reader::try_read() noexcept {
+  if (holds_copy_) [[unlikely]] return hand_out_held_copy();
+  drop_peek();
   if (stand_back_bytes_ != 0 && state_->slow_path == 0) [[unlikely]] {
-    if (stand_back_limit() <= cursor_) {
-      peeked_ = 0;
-      return {};
-    }
+    if (stand_back_limit() <= cursor_) return {};
   }
   return read_now();
 }
 
-ReadResult Reader::read_now() noexcept {
+// The last peek's messages are given up unconfirmed: in place, they are where the reader
+// reads next, so the next read returns them again; confirm() now says false.
+inline void Reader::drop_peek() noexcept {
   peeked_ = 0;
+  confirm_answer_ = false;
+}
+
+// The copy the last peek returned, not confirmed: try_read hands it out again (counted
+// once: it was delivered as it was copied).
+ReadResult Reader::hand_out_held_copy() noexcept {
+  holds_copy_ = false;
+  confirm_answer_ = false;
+  ReadResult r;
+  r.status = ReadStatus::message;
+  r.message = held_copy_;
+  return r;
+}
+
+ReadResult Reader::read_now() noexcept {
   if (state_->slow_path != 0) [[unlikely]] return read_slow_path();
   return read_record();
 }
@@ -311,14 +328,25 @@ inline ReadResult Reader::read_record() noexcept {
 }
 
 Reader::Batch Reader::peek(std::span<Message> out) noexcept {
-  peeked_ = 0;
   Batch batch;
-  if (out.empty()) return batch;
+  if (out.empty()) {
+    drop_peek();
+    return batch;
+  }
+  if (holds_copy_) [[unlikely]] {
+    // Not confirmed: the same copy again, still held (confirm_answer_ is false already).
+    out[0] = held_copy_;
+    return Batch{1, {}};
+  }
+  drop_peek();
   // Off the fast path, and whenever the next record is not a plain message, the copying
-  // read decides the event; a message it returns is already copied and checked.
+  // read decides the event. A message it returns is already copied, checked and
+  // delivered: it is held until confirm(), and handed out again until then.
   const auto by_copy = [&]() -> Batch {
     ReadResult r = read_now();
     if (r.status == ReadStatus::message) {
+      held_copy_ = r.message;
+      holds_copy_ = true;
       out[0] = r.message;
       return Batch{1, {}};
     }
@@ -343,9 +371,11 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
       at += record_bytes(meta.length);
       continue;
     }
-    // Padding inside a batch: the records go on at the start of the data. The check in
-    // confirm() covers it with the rest (it starts after the batch's first position).
-    if (stamp == kPaddingStamp && n != 0 && view_->room_to_end(at) != view_->ring_bytes()) {
+    // Padding: the records go on at the start of the data. The horizon check at cursor_
+    // (below, and in confirm()) covers it with the rest, as it covers padding that
+    // try_read follows (padding that starts at the data's start is corrupt: try_read
+    // reports it).
+    if (stamp == kPaddingStamp && view_->room_to_end(at) != view_->ring_bytes()) {
       at += view_->room_to_end(at);
       continue;
     }
@@ -364,11 +394,13 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
 // On failure nothing moves: the next read finds the record at cursor_ overwritten (the
 // horizon only grows) and reports the gap by the policy.
 bool Reader::confirm() noexcept {
-  const std::uint64_t count = std::exchange(peeked_, 0);
-  if (count == 0) return true;
-  if (!stayed_whole(*view_, cursor_)) return false;
-  deliver(count, peeked_next_seq_, peeked_next_position_, peeked_last_ns_);
-  return true;
+  if (const std::uint64_t count = std::exchange(peeked_, 0); count != 0) {
+    confirm_answer_ = stayed_whole(*view_, cursor_);
+    if (confirm_answer_) deliver(count, peeked_next_seq_, peeked_next_position_, peeked_last_ns_);
+    return confirm_answer_;
+  }
+  if (std::exchange(holds_copy_, false)) confirm_answer_ = true;  // checked when it was copied
+  return confirm_answer_;
 }
 
 // The reader knows position_ but not where its record is. Finds it; a sequence that is

@@ -138,9 +138,20 @@ class Reader {
   //  - true: they count as delivered and the reader moves past them;
   //  - false: discard everything derived from them; they never count as delivered, and
   //    the next read reports them (and whatever else was lost) as a gap.
+  // confirm() answers only for the last call, if that was a peek that returned messages
+  // (asked again, it gives the same answer). After anything else (try_read, read, seek,
+  // reattach, another peek, or a peek that returned none) it returns false: the messages
+  // of a peek given up that way were not delivered, and what was derived from them is
+  // to be discarded.
   // A peek that is not confirmed is not delivered: the next peek or try_read returns the
-  // same messages again. Payloads stay addressable (the mapping lives as long as the
-  // Reader), but only confirm() makes what was read from them trustworthy.
+  // same messages again.
+  // Where peek cannot read in place (a reader's first message while its start may still
+  // move, messages read from its archive while catching up, a record the producer
+  // committed during the peek), it returns one message copied into the reader's buffer,
+  // checked as try_read checks it. That one counts as delivered as it is copied;
+  // confirm() says true for it, and until then the next peek or try_read returns it again.
+  // Payloads stay addressable (the mapping lives as long as the Reader), but only
+  // confirm() makes what was read from them trustworthy.
   struct Batch {
     std::size_t count = 0;  // messages written to `out`
     ReadResult event;       // when count == 0: the event met instead (status empty, gap or snapshot)
@@ -197,6 +208,8 @@ class Reader {
   bool retake_start(std::uint64_t lost_until) noexcept;
   ReadResult read_slow_path() noexcept;
   ReadResult read_now() noexcept;  // try_read without standing back
+  void drop_peek() noexcept;
+  ReadResult hand_out_held_copy() noexcept;
   std::uint64_t stand_back_limit() noexcept;
   ReadResult read_record() noexcept;
   ReadResult resolve_position() noexcept;
@@ -240,6 +253,14 @@ class Reader {
   std::uint64_t peeked_next_seq_ = 0;
   std::uint64_t peeked_next_position_ = 0;
   std::uint64_t peeked_last_ns_ = 0;
+  // A message the last peek returned copied (delivered already), handed out again by
+  // the next peek or try_read until confirm(); it points into the reader's buffer, which
+  // nothing rewrites while it is held.
+  Message held_copy_{};
+  bool holds_copy_ = false;
+  // What confirm() says with nothing to check: its own last answer, or false once a
+  // read, seek or peek has come since.
+  bool confirm_answer_ = false;
   GapPolicy on_gap_ = GapPolicy::oldest;
   WaitStrategy wait_ = WaitStrategy::block;
 };

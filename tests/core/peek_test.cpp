@@ -46,7 +46,7 @@ TEST_CASE("peek: messages in place, delivered only once confirmed", "[peek]") {
     const Reader::Batch b = r.peek(out);
     CHECK(b.count == 0);
     CHECK(b.event.status == ReadStatus::empty);
-    CHECK(r.confirm());  // nothing peeked: nothing to undo
+    CHECK_FALSE(r.confirm());  // nothing peeked: nothing to vouch for
   }
   SECTION("a batch, confirmed: delivered, and the reader moves past it") {
     publish_n(p, 5);
@@ -82,7 +82,7 @@ TEST_CASE("peek: messages in place, delivered only once confirmed", "[peek]") {
     const ReadResult e = r.try_read();
     REQUIRE(e.status == ReadStatus::message);
     CHECK(e.message.seq == 1);
-    CHECK(r.confirm());  // try_read dropped the peek: nothing to confirm
+    CHECK_FALSE(r.confirm());  // try_read gave the peek up: confirm vouches for nothing
     CHECK(r.delivered() == 2);
     CHECK(r.position() == 2);
   }
@@ -141,6 +141,112 @@ TEST_CASE("peek: messages in place, delivered only once confirmed", "[peek]") {
   }
 }
 
+TEST_CASE("peek: confirm answers only for the last peek, and the same answer when asked again", "[peek]") {
+  RingGuard g(unique_ring("peekans"));
+  Producer p = Producer::create(g.name, kSmall);
+  publish_n(p, 8);
+  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0});
+  REQUIRE(r.try_read().message.seq == 0);
+  std::array<Message, 3> out{};
+  SECTION("confirmed, then asked again: true once more, and nothing delivered twice") {
+    REQUIRE(r.peek(out).count == 3);
+    CHECK(r.confirm());
+    CHECK(r.confirm());
+    CHECK(r.delivered() == 4);
+    CHECK(r.position() == 4);
+  }
+  SECTION("a second peek gives the first up: confirm vouches only for what the second returned") {
+    REQUIRE(r.peek(out).count == 3);
+    REQUIRE(r.peek(std::span(out.data(), 0)).count == 0);
+    CHECK_FALSE(r.confirm());
+    CHECK(r.delivered() == 1);
+    REQUIRE(r.peek(out).count == 3);
+    CHECK(out[0].seq == 1);  // the same messages again
+  }
+  SECTION("a seek gives the peek up") {
+    REQUIRE(r.peek(out).count == 3);
+    REQUIRE(r.seek(6));
+    CHECK_FALSE(r.confirm());
+    CHECK(r.delivered() == 1);
+    CHECK(r.try_read().message.seq == 6);
+  }
+  SECTION("reattaching gives the peek up: its views were into the old mapping") {
+    REQUIRE(r.peek(out).count == 3);
+    Producer recreated = Producer::create(g.name, kSmall, CreateOptions{.replace = true});
+    publish_n(recreated, 2);
+    REQUIRE(r.replaced());
+    REQUIRE(r.reattach());
+    CHECK_FALSE(r.confirm());
+    CHECK(r.delivered() == 0);
+  }
+}
+
+TEST_CASE("peek: the first record after the end of the data is read in place, not delivered before confirm",
+          "[peek]") {
+  RingGuard g(unique_ring("peekwrap"));
+  Producer p = Producer::create(g.name, kSmall);
+  publish_n(p, 126);  // 4032 bytes: the next 128-byte record goes to the start, after padding
+  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 120});
+  std::array<Message, 8> out{};
+  REQUIRE(r.try_read().message.seq == 120);
+  REQUIRE(r.peek(out).count == 5);
+  REQUIRE(r.confirm());  // read up to the padding: the reader waits at the end of the data
+  const std::string big(100, 'x');
+  p.publish(bytes_of(big));
+  const std::uint64_t delivered = r.delivered();
+  const test::RawRing raw(g.name, /*writable=*/false);
+  Reader::Batch b = r.peek(out);
+  REQUIRE(b.count == 1);
+  CHECK(out[0].seq == 126);
+  CHECK(text(out[0]) == big);
+  CHECK(out[0].payload.data() != nullptr);
+  CHECK(std::memcmp(out[0].payload.data(), raw.payload(0), big.size()) == 0);
+  CHECK(r.delivered() == delivered);  // in place: nothing delivered before confirm
+  b = r.peek(out);  // not confirmed: the same message again
+  REQUIRE(b.count == 1);
+  CHECK(out[0].seq == 126);
+  CHECK(r.confirm());
+  CHECK(r.delivered() == delivered + 1);
+  CHECK(r.position() == 127);
+}
+
+TEST_CASE("peek: a message peek returns copied is handed out again until confirmed, and counted once", "[peek]") {
+  RingGuard g(unique_ring("peekcopy"));
+  Producer p = Producer::create(g.name, kSmall);
+  publish_n(p, 4);
+  // A reader starting at the oldest reads its first message by copy: its start may still move.
+  Reader r(g.name, {.start = StartAt::oldest});
+  std::array<Message, 3> out{};
+  Reader::Batch b = r.peek(out);
+  REQUIRE(b.count == 1);
+  CHECK(out[0].seq == 0);
+  CHECK(r.delivered() == 1);  // a copy counts as it is made
+  SECTION("by peek") {
+    b = r.peek(out);
+    REQUIRE(b.count == 1);
+    CHECK(out[0].seq == 0);
+    CHECK(text(out[0]) == shmcast::test::numbered("m", 0));
+    CHECK(r.delivered() == 1);  // once
+    CHECK(r.confirm());
+    CHECK(r.confirm());
+    b = r.peek(out);
+    REQUIRE(b.count == 3);
+    CHECK(out[0].seq == 1);
+    CHECK(r.confirm());
+  }
+  SECTION("by try_read, which hands it over for good") {
+    const ReadResult e = r.try_read();
+    REQUIRE(e.status == ReadStatus::message);
+    CHECK(e.message.seq == 0);
+    CHECK(text(e.message) == shmcast::test::numbered("m", 0));
+    CHECK_FALSE(r.confirm());  // the peek was given up for the try_read
+    CHECK(r.try_read().message.seq == 1);
+    CHECK(r.delivered() == 2);
+  }
+  CHECK(r.delivered() == 4 - (r.position() == 2 ? 2 : 0));
+  CHECK(r.delivered() + r.missed() == r.position() - r.start());
+}
+
 TEST_CASE("peek: a batch overwritten while held is never delivered, and the next read reports the gap",
           "[peek][gap]") {
   RingGuard g(unique_ring("peeklap"));
@@ -175,6 +281,7 @@ TEST_CASE("peek: a batch overwritten while held is never delivered, and the next
     REQUIRE(raw.record(32).stamp() == detail::record_stamp(1));
   }
   CHECK_FALSE(r.confirm());
+  CHECK_FALSE(r.confirm());  // asked again: the same answer
   CHECK(r.delivered() == 1);
   CHECK(r.position() == 1);
   ReadResult e;

@@ -223,21 +223,33 @@ def test_peek_events_and_waits(ring_name):
     p, r = ring_with_reader(ring_name, ring_bytes=4096)
     with p, r:
         b = r.peek()
-        assert b.count == 0 and b.event is None and list(b) == [] and b.confirm()
+        assert b.count == 0 and b.event is None and list(b) == []
+        assert b.confirm() is False  # nothing to vouch for
         assert "PeekBatch(count=0, event=None" in repr(b)
         assert r.peek(0).count == 0
         b = r.peek(8, timeout=0.05)
         assert b.count == 0 and b.event is None
         t = threading.Timer(0.1, lambda: p.publish(b"late"))
         t.start()
-        b = r.peek(8, timeout=10)  # a message met by waiting comes alone, already delivered
+        b = r.peek(8, timeout=10)  # a message met by waiting comes alone, copied (and counted)
         t.join()
-        assert [v.tobytes() for v in b] == [b"late"] and r.delivered == 1 and b.confirm()
+        assert [v.tobytes() for v in b] == [b"late"] and r.delivered == 1
+        b.close()  # not confirmed: it comes again, counted once
+        b = r.peek(8)
+        assert [v.tobytes() for v in b] == [b"late"] and r.delivered == 1
+        b.close()
+        assert r.try_read().data == b"late" and r.try_read() is None and r.delivered == 1
+        t = threading.Timer(0.1, lambda: p.publish(b"later"))
+        t.start()
+        b = r.peek(8, timeout=10)
+        t.join()
+        assert [v.tobytes() for v in b] == [b"later"] and b.confirm() and b.confirm()
+        assert r.try_read() is None and r.delivered == 2
         r.seek(r.position)
         p.publish(b"a")
         assert r.read().data == b"a"
         for _ in range(2 * 4096 // 64):  # twice round the ring
             p.publish(b"b" * 30)
         b = r.peek(8)
-        assert b.count == 0 and isinstance(b.event, shmcast.Gap) and b.event.first == 2
-        assert "Gap(first=2" in repr(b)
+        assert b.count == 0 and isinstance(b.event, shmcast.Gap) and b.event.first == 3
+        assert "Gap(first=3" in repr(b)
