@@ -36,6 +36,23 @@ int native_errno(const bip::interprocess_exception& e) noexcept {
   }
 }
 
+// Boost opens an object with shm_open, an open() that blocks on a FIFO until something
+// opens its other end, and anyone may make one in /dev/shm under a ring's name (it hung
+// `shmcast list` and every reader). So the name is looked at first, without blocking: why
+// it is no shared-memory object (which is always a regular file), or empty if it is one
+// or cannot be opened at all (missing, denied: the open that follows reports that).
+std::string not_an_object(const std::string& object_name) {
+  const std::string path = object_path(object_name);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  const bool stated = ::fstat(fd, &st) == 0;
+  ::close(fd);
+  if (!stated || S_ISREG(st.st_mode)) return {};
+  const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" : "a special file";
+  return path + " is " + kind + ", not a shared-memory object: something other than shmcast made it; remove it";
+}
+
 std::uint64_t object_size(const bip::shared_memory_object& object) {
   bip::offset_t size = 0;
   if (!object.get_size(size) || size < 0) return 0;
@@ -82,6 +99,7 @@ OpenedRing open_ring(std::string_view name, bool writable, std::chrono::millisec
   auto unlocked_since = kNever;
   for (;;) {
     const bool may_retry = std::chrono::steady_clock::now() < deadline;
+    if (std::string why = not_an_object(object_name); !why.empty()) throw Error(Errc::foreign, name, std::move(why));
     bip::shared_memory_object object;
     try {
       object = bip::shared_memory_object(bip::open_only, object_name.c_str(), mode);
@@ -171,15 +189,17 @@ Segment create_object(const std::string& object_name, std::uint64_t size, unsign
 
 bool open_object(Segment& segment, const std::string& object_name, bool writable) noexcept {
   try {
+    if (!not_an_object(object_name).empty()) return false;
     segment.object = bip::shared_memory_object(bip::open_only, object_name.c_str(), writable ? bip::read_write : bip::read_only);
     return true;
-  } catch (const bip::interprocess_exception&) {
+  } catch (...) {
     return false;
   }
 }
 
 bool map_object(Segment& segment, const std::string& object_name, std::uint64_t size, bool writable, std::string& why) {
   const bip::mode_t mode = writable ? bip::read_write : bip::read_only;
+  if (why = not_an_object(object_name); !why.empty()) return false;
   try {
     segment.object = bip::shared_memory_object(bip::open_only, object_name.c_str(), mode);
     if (object_size(segment.object) < size) {

@@ -102,17 +102,22 @@ void publish_lines(Producer& p, const PublishArgs& a, std::uint32_t type, std::u
       if (c == '\n') break;
       if (length++ <= max) line.push_back(static_cast<char>(c));
     }
+    // What went out before line i + 1, for an error that stops there.
+    const auto published_before = [&] {
+      if (i == 0) return std::string("nothing was published");
+      return lines_text(1, i) + " " + (i == 1 ? "was" : "were") + " published (" + sequences_text(first_seq, last_seq) +
+             "), line " + std::to_string(i + 1) + " and after were not";
+    };
+    // A read that failed (not one a stop signal interrupted) is an error, never an end of
+    // input, and the part of a line read before it is not published.
+    if (const int error = c == EOF && std::ferror(stdin) != 0 ? errno : 0; error != 0 && error != EINTR)
+      throw Error(Errc::system, a.name,
+                  std::string("reading standard input failed: ") + std::strerror(error) + "; " + published_before());
     if (!got) break;  // end of input (or interrupted by a signal)
     if (!pacer.wait(i)) break;
-    if (length > max) {
-      const std::uint64_t n = i + 1;  // this line's number
-      std::string reason = "line " + std::to_string(n) + ": " + too_large(length, p.max_message()) + "; ";
-      if (i == 0) reason += "nothing was published";
-      else
-        reason += lines_text(1, i) + " " + (i == 1 ? "was" : "were") + " published (" + sequences_text(first_seq, last_seq) +
-                  "), line " + std::to_string(n) + " and after were not";
-      throw Error(Errc::message_too_large, a.name, reason);
-    }
+    if (length > max)
+      throw Error(Errc::message_too_large, a.name,
+                  "line " + std::to_string(i + 1) + ": " + too_large(length, p.max_message()) + "; " + published_before());
     const std::uint64_t seq = p.publish(bytes_of(line), type);
     if (i == 0) first_seq = seq;
     last_seq = seq;

@@ -75,7 +75,7 @@ void run(const RecordArgs& a) {
   if (!a.quiet)
     std::fprintf(stderr, "shmcast record: ring '%s' into %s from sequence %llu%s\n", printable(a.ring).c_str(),
                  printable(a.dir).c_str(), static_cast<unsigned long long>(reader.position()),
-                 reader.registered() ? "" : (" (unregistered: " + reader.registration_error() + ")").c_str());
+                 reader.registered() ? "" : (" (unregistered: " + printable(one_line(reader.registration_error())) + ")").c_str());
   std::uint64_t messages = 0, gaps = 0, missed = 0;
   auto next_check = std::chrono::steady_clock::now();
   while (!stop_requested()) {

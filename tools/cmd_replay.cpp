@@ -36,13 +36,18 @@ void run(const ReplayArgs& a) {
   // The least speed keeps a recorded pause, scaled, inside what the pacing clock can count.
   const double speed = a.speed ? parse_positive("--speed", *a.speed, 1e6, "times the original pace", 1e-6) : 1.0;
   const std::uint64_t last = a.to_seq ? parse_uint("--to-seq", *a.to_seq, 0, UINT64_MAX - 2) : UINT64_MAX - 2;
+  // Every option is checked before the ring is taken over: a usage error changes nothing.
+  const std::optional<std::uint64_t> from_given =
+      a.from ? std::optional(parse_uint("--from", *a.from, 0, UINT64_MAX - 2)) : std::nullopt;
+  if (from_given && a.to_seq && last < *from_given)
+    throw CLI::ValidationError("--to-seq " + *a.to_seq + " is before --from " + *a.from);
   install_stop_handlers();
   Archive archive(a.dir);
   Producer producer = Producer::open(a.ring);
   const std::uint64_t head = producer.head();
   std::uint64_t from = 0;
-  if (a.from) {
-    from = parse_uint("--from", *a.from, 0, UINT64_MAX - 2);
+  if (from_given) {
+    from = *from_given;
     if (from < head)
       throw Error(Errc::invalid_argument, a.ring,
                   "is at sequence " + std::to_string(head) + ": --from " + std::to_string(from) +

@@ -28,9 +28,11 @@
 #include "common/format.hpp"
 #include "common/utf8.hpp"
 #include "common/json.hpp"
+#include "common/output.hpp"
 #include "common/stop.hpp"
 
 #include <shmcast/error.hpp>
+#include <shmcast/inspect.hpp>
 #include <shmcast/reader.hpp>
 
 #include <boost/lockfree/spsc_queue.hpp>
@@ -367,6 +369,11 @@ class Writer {
         done += static_cast<std::size_t>(n);
       } else if (n < 0 && errno == EINTR && !stop_requested()) {
         continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        // A non-blocking output (set by whoever shares the pipe) that is full: wait for
+        // room as a blocking write would. A stop interrupts the wait (EINTR) and ends it.
+        pollfd out{STDOUT_FILENO, POLLOUT, 0};
+        if (::poll(&out, 1, -1) < 0 && errno == EINTR && stop_requested()) ok_ = false;
       } else {
         // EPIPE: the consumer went away, a normal end; EINTR on stop: don't wait for a stuck one.
         if (n < 0 && errno != EPIPE && errno != EINTR) write_error_ = errno;
@@ -464,14 +471,16 @@ ReaderOptions reader_options(const TailArgs& a) {
 }
 
 // Where `-n N` starts: the N-th last message held, or with --type the N-th last of that
-// type (found by a first pass over what is held, with a reader of its own that does not
-// register, so the counters `stat` shows are this reader's alone); the oldest held when
-// fewer are held.
+// type; the oldest held when fewer are held. Sequences count messages only in a ring that
+// never skipped any (skip_to, publish_at, a relay's gaps): otherwise, and with --type, the
+// messages are counted by a first pass over what is held, with a reader of its own that
+// does not register, so the counters `stat` shows are this reader's alone.
 std::uint64_t start_of_last(const std::string& name, const Reader& reader, std::uint64_t n,
                             std::optional<std::uint32_t> type) {
   const std::uint64_t head = reader.head();
   const std::uint64_t oldest = reader.oldest();
-  if (!type || n == 0) return std::max(oldest, head - std::min(head, n));
+  if (n == 0) return head;
+  if (!type && inspect(name).skipped == 0) return std::max(oldest, head - std::min(head, n));
   ReaderOptions scan_options;
   scan_options.start = StartAt::oldest;
   scan_options.register_reader = false;
@@ -482,7 +491,7 @@ std::uint64_t start_of_last(const std::string& name, const Reader& reader, std::
   while (scan.position() < head) {
     const ReadResult r = scan.try_read();
     if (!r) break;  // a producer stuck mid-write
-    if (r.status == ReadStatus::message && r.message.type == *type) last[found++ % last.size()] = r.message.seq;
+    if (r.status == ReadStatus::message && (!type || r.message.type == *type)) last[found++ % last.size()] = r.message.seq;
   }
   if (found < n) return oldest;
   return last[found % last.size()];  // the oldest of the latest N kept
@@ -507,9 +516,10 @@ void run_tail(const TailArgs& a) {
     throw CLI::ValidationError("--label is longer than " + std::to_string(kMaxLabelBytes) + " bytes");
   const TailPlan plan = plan_of(a);
   const ReaderOptions options = reader_options(a);
-  // Checked first: the descriptors opened below would otherwise take number 1 and be written to.
-  if (::fcntl(STDOUT_FILENO, F_GETFL) < 0)
-    throw Error(Errc::system, std::string("standard output is not open: ") + std::strerror(errno));
+  // main() put /dev/null, read-only, where a closed standard output was (output.hpp): say so
+  // now rather than fail at the first message.
+  if (started_closed(STDOUT_FILENO))
+    throw Error(Errc::system, std::string("standard output is not open: ") + std::strerror(EBADF));
   install_stop_handlers();
 
   Reader reader(a.name, options);

@@ -92,6 +92,7 @@ std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  shmcast::cli::guard_standard_descriptors();  // before anything is opened
   CLI::App app{"shmcast " PROJECT_VERSION
                ": lock-free shared-memory broadcaster. Create, feed, tail, inspect and remove rings "
                "(POSIX shared memory /dev/shm/shmcast.NAME) and export their metrics.\n"

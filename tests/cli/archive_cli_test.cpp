@@ -199,6 +199,23 @@ TEST_CASE("cli archive: bad input is a clear error, never a crash") {
   REQUIRE(r.rc == 2);
   r = run({"replay", dir.path, "--to", "x", "--max", "--speed", "2"});
   REQUIRE(r.rc == 2);
+  // A bad --from is a usage error before anything is opened: the ring's live producer is
+  // neither met nor disturbed (replay once took the ring over first, or failed on it).
+  RingGuard ring(unique_ring("arch-badfrom"));
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
+  Proc producer({"publish", ring.name, "--rate", "50", "--count", "1000000", "--message", "tick"});
+  REQUIRE(wait_ring(ring.name, [](const shmcast::RingStatus& st) { return st.producer_alive; }));
+  for (const char* bad : {"abc", "-1"}) {
+    r = run({"replay", dir.path, "--to", ring.name, "--from", bad});
+    INFO(r.err);
+    CHECK(r.rc == 2);
+    CHECK(r.err.find("--from") != std::string::npos);
+  }
+  r = run({"replay", dir.path, "--to", ring.name, "--from", "9", "--to-seq", "3"});
+  CHECK(r.rc == 2);
+  CHECK(static_cast<pid_t>(shmcast::inspect(ring.name).producer_pid) == producer.pid());
+  producer.signal(SIGTERM);
+  CHECK(producer.finish() == 0);
 }
 
 namespace {

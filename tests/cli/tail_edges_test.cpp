@@ -6,9 +6,16 @@
 
 #include <shmcast/producer.hpp>
 
+#include <algorithm>
 #include <dirent.h>
+#include <fcntl.h>
 #include <fstream>
+#include <poll.h>
+#include <spawn.h>
 #include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace shmcast::clitest;
 using shmcast::test::RingGuard;
@@ -46,9 +53,11 @@ void publish_raw(const std::string& ring, const std::vector<std::string>& payloa
   for (const std::string& p : payloads) producer.publish(shmcast::bytes_of(p), 0);
 }
 
+constexpr std::uint64_t kGapLine = UINT64_MAX;  // what seqs() gives a line without a seq
+
 std::vector<std::uint64_t> seqs(const std::string& json_lines) {
   std::vector<std::uint64_t> out;
-  for (const std::string& l : lines(json_lines)) out.push_back(json_u64(l, "seq").value_or(UINT64_MAX));
+  for (const std::string& l : lines(json_lines)) out.push_back(json_u64(l, "seq").value_or(kGapLine));
   return out;
 }
 
@@ -161,6 +170,15 @@ TEST_CASE("tail -n N starts with the last N held, --first N prints the first N",
     CHECK(run({"tail", ring.name, "-n", "0", "--no-follow"}).out.empty());
     CHECK(seqs(run({"tail", ring.name, "-n", "1000", "--no-follow", "--format", "json"}).out) ==
           V{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});  // no more than is held
+  }
+  SECTION("-n in a ring that skipped sequences: the last N messages, not the last N sequences") {
+    shmcast::Producer::open(ring.name).skip_to(100);  // as `replay` or `bridge in` may
+    REQUIRE(run({"publish", ring.name, "--count", "3", "--message", "m"}).rc == 0);  // sequences 100..102
+    const Result r = run({"tail", ring.name, "-n", "5", "--no-follow", "--format", "json"});
+    CHECK(r.rc == 0);
+    CHECK(seqs(r.out) == V{8, 9, kGapLine, 100, 101, 102});  // the skipped run, reported between them
+    CHECK(r.out.find(R"({"gap":{"first":10,"missed":90}})") != std::string::npos);
+    CHECK(seqs(run({"tail", ring.name, "-n", "3", "--no-follow", "--format", "json"}).out) == V{100, 101, 102});
   }
   SECTION("-n then follows") {
     Proc tail({"tail", ring.name, "-n", "2", "--format", "json"});
@@ -325,4 +343,48 @@ TEST_CASE("tail's text format escapes control characters and keeps one line per 
   CHECK(hex.out.find("1b5b 3331 6d72 6564") != std::string::npos);
   CHECK(hex.out.find('\x1b') == std::string::npos);
   CHECK(run({"tail", "--help"}).out.find("control characters") != std::string::npos);
+}
+
+TEST_CASE("tail into a non-blocking pipe that fills waits for room instead of failing", "[cli][tail][edges]") {
+  RingGuard ring(unique_ring("tail-nonblock"));
+  REQUIRE(run({"create", ring.name, "--size", "4M", "--max-message", "2K"}).rc == 0);
+  {
+    shmcast::Producer p = shmcast::Producer::open(ring.name);
+    const std::string body(1000, 'x');
+    for (int i = 0; i < 1000; ++i) p.publish(std::as_bytes(std::span(body)));  // ~1 MB: many pipes full
+  }
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);  // O_NONBLOCK on both ends, as a node or asyncio parent sets it
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  const std::string bin = SHMCAST_BIN;
+  std::vector<std::string> args{bin, "tail", ring.name, "--no-follow"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  REQUIRE(::posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it fill the pipe
+  std::size_t lines_read = 0;
+  char buf[65536];
+  for (;;) {
+    pollfd in{fds[0], POLLIN, 0};
+    if (::poll(&in, 1, 20000) <= 0) break;  // 20 s without output: give up (checked below)
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      break;
+    }
+    lines_read += static_cast<std::size_t>(std::count(buf, buf + n, '\n'));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // 1: "writing standard output: Resource temporarily unavailable"
+  CHECK(lines_read == 1000);
 }

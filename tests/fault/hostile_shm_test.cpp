@@ -20,6 +20,7 @@
 #include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace shmcast;
@@ -216,9 +217,15 @@ TEST_CASE("hostile shm: a foreign or truncated registry never breaks attaching o
     REQUIRE(::ftruncate(fd, 100) == 0);
     ::close(fd);
   }
+  SECTION("a FIFO as the registry (opening it once waited for a writer for ever)") {
+    ::shm_unlink(registry.c_str());
+    REQUIRE(::mkfifo(("/dev/shm" + registry).c_str(), 0600) == 0);
+  }
+  ::alarm(30);  // a reader that blocks on the registry fails by SIGALRM instead of hanging the suite
   ReaderOptions options;
   options.start = StartAt::oldest;
   Reader r(guard.name, options);
+  ::alarm(0);
   CHECK_FALSE(r.registered());
   CHECK_FALSE(r.registration_error().empty());
   const ReadResult e = r.read(100ms);
@@ -229,6 +236,29 @@ TEST_CASE("hostile shm: a foreign or truncated registry never breaks attaching o
   CHECK_FALSE(st.registry_error.empty());
   CHECK(st.readers.empty());
   CHECK(reap_dead_readers(guard.name) == 0);
+}
+
+TEST_CASE("hostile shm: a FIFO under a ring's name is refused at once, never waited on", "[fault][hostile]") {
+  test::RingGuard guard(test::unique_ring("hostile-fifo"));
+  const std::string path = "/dev/shm" + test::shm_name(d::ring_object_name(guard.name));
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  ::alarm(30);  // opening it once blocked until a writer came: a hang fails by SIGALRM
+  const auto refused = [&](const std::function<void()>& attach) {
+    try {
+      attach();
+    } catch (const Error& e) {
+      INFO(e.what());
+      CHECK(e.code() == Errc::foreign);
+      CHECK(std::string(e.what()).find(path + " is a FIFO, not a shared-memory object") != std::string::npos);
+      return true;
+    }
+    return false;
+  };
+  CHECK(refused([&] { Reader r(guard.name); }));
+  CHECK(refused([&] { (void)inspect(guard.name); }));
+  CHECK(refused([&] { Producer p = Producer::open(guard.name); }));
+  CHECK(refused([&] { Producer p = Producer::open_or_create(guard.name, Geometry{.ring_bytes = 4096}); }));
+  ::alarm(0);
 }
 
 TEST_CASE("hostile shm: a reader's counters left mid-update are shown as unsettled, not as one moment's",

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <poll.h>
 #include <string>
 #include <unistd.h>
@@ -38,5 +39,21 @@ void finish_stdout() {
   errno = 0;
   if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) failed(errno);
 }
+
+namespace {
+bool closed_at_start[3] = {false, false, false};
+}  // namespace
+
+void guard_standard_descriptors() noexcept {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    closed_at_start[fd] = true;
+    // open() returns the lowest free number: fd itself, the lower ones being open by now.
+    const int got = ::open("/dev/null", (fd == STDIN_FILENO ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    if (got >= 0 && got != fd) ::close(got);  // cannot happen; never hold a stray descriptor
+  }
+}
+
+bool started_closed(int fd) noexcept { return fd >= 0 && fd <= 2 && closed_at_start[fd]; }
 
 }  // namespace shmcast::cli

@@ -20,4 +20,14 @@ void write_stdout(std::string_view text);
 // called once after it returned.
 void finish_stdout();
 
+// Called first in main(): a standard descriptor (0, 1, 2) the process was started without
+// would be the number the next open() returns, and a ring opened read-write there would be
+// written by every message to stderr (or read as stdin). Each closed one gets /dev/null,
+// opened the other way round (stdin write-only, stdout and stderr read-only), so that any
+// use of it still fails with EBADF, as on a closed descriptor, while no file can take it.
+void guard_standard_descriptors() noexcept;
+
+// Whether `fd` (0, 1 or 2) was closed when the process started (guard_standard_descriptors).
+[[nodiscard]] bool started_closed(int fd) noexcept;
+
 }  // namespace shmcast::cli

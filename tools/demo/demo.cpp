@@ -13,6 +13,8 @@
 //             the producer's, byte for byte
 // While it runs, the parent prints what an operator would see (`shmcast stat`); at the
 // end, each reader's delivered/gaps/missed, which always add up to the span it covered.
+#include "common/output.hpp"
+
 #include <shmcast/shmcast.hpp>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <charconv>
 #include <chrono>
 #include <cinttypes>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -219,7 +222,24 @@ int parse_seconds(int argc, char** argv) {
 
 }  // namespace
 
+namespace {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  shmcast::cli::guard_standard_descriptors();  // before the ring is opened (output.hpp)
+  // Output that goes away (`| head`) does not end the demo early: it runs to its end and
+  // removes its ring. Ctrl-C or a termination request removes it too (below); the
+  // children inherit the handler, so only the parent decides when they stop.
+  std::signal(SIGPIPE, SIG_IGN);
+  struct sigaction stop {};
+  stop.sa_handler = on_stop_signal;
+  ::sigemptyset(&stop.sa_mask);
+  ::sigaction(SIGINT, &stop, nullptr);
+  ::sigaction(SIGTERM, &stop, nullptr);
   const int seconds = parse_seconds(argc, argv);
   if (seconds <= 0) return seconds == 0 ? 0 : 2;
   const auto duration = std::chrono::milliseconds(seconds * 1000);
@@ -252,23 +272,53 @@ int main(int argc, char** argv) {
     }
     return pid;
   };
-  pid_t children[4];
+  pid_t children[4] = {-1, -1, -1, -1};
+  int statuses[4] = {};
+  bool ended[4] = {};
+  // Whether child i has ended (its status kept for the end).
+  const auto reaped = [&](int i) {
+    if (!ended[i] && children[i] > 0 && ::waitpid(children[i], &statuses[i], WNOHANG) == children[i]) ended[i] = true;
+    return ended[i];
+  };
+  // Stops everything early, and removes the ring: nothing is left in /dev/shm.
+  const auto abandon = [&](const std::string& why, int code) {
+    for (int i = 0; i < 4; ++i)
+      if (children[i] > 0 && !ended[i]) ::kill(children[i], SIGKILL);
+    for (int i = 0; i < 4; ++i)
+      if (children[i] > 0 && !ended[i]) ::waitpid(children[i], &statuses[i], 0);
+    shmcast::Producer::remove(ring);
+    std::fprintf(stderr, "shmcast-demo: %s; ring '%s' removed\n", why.c_str(), ring.c_str());
+    return code;
+  };
+  const auto interrupted = [&] { return "stopped by signal " + std::to_string(g_stop_signal); };
   for (int i = 0; i < 3; ++i) children[i] = fork_run([&, i] { return run_reader(ring, i, *shared); });
-  for (int i = 0; i < 3; ++i)
-    while (shared->readers[i].ready.load() == 0) std::this_thread::sleep_for(1ms);
+  for (int i = 0; i < 3; ++i) {
+    while (shared->readers[i].ready.load() == 0) {
+      if (g_stop_signal != 0) return abandon(interrupted(), 128 + g_stop_signal);
+      if (reaped(i)) return abandon(std::string("reader ") + kLabels[i] + " ended before it was ready", 1);
+      std::this_thread::sleep_for(1ms);
+    }
+  }
   children[3] = fork_run([&] { return run_producer(ring, *shared, duration); });
 
   std::printf("live (as `shmcast stat %s` would show it):\n", ring.c_str());
   shmcast::RingObserver observer(ring);  // maps the ring once, as `shmcast stat --watch` does
   while (!shared->producer_done.load()) {
-    std::this_thread::sleep_for(500ms);
+    for (int slice = 0; slice < 10 && !shared->producer_done.load(); ++slice) {
+      if (g_stop_signal != 0) return abandon(interrupted(), 128 + g_stop_signal);
+      if (reaped(3) && !shared->producer_done.load()) return abandon("the producer ended early", 1);
+      std::this_thread::sleep_for(50ms);
+    }
     print_live(observer);
   }
   int failures = 0;
-  for (pid_t pid : children) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
+  for (int i = 0; i < 4; ++i) {
+    if (children[i] <= 0) {  // fork failed
+      ++failures;
+      continue;
+    }
+    if (!ended[i]) ::waitpid(children[i], &statuses[i], 0);
+    if (!WIFEXITED(statuses[i]) || WEXITSTATUS(statuses[i]) != 0) ++failures;
   }
   std::printf("\nproducer published %" PRIu64 " message%s (head %" PRIu64 "), %" PRIu64 " payload bytes, %" PRIu64
               " of them batches\n\n",
