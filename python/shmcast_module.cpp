@@ -1223,8 +1223,16 @@ PYBIND11_MODULE(shmcast, m) {
           },
           "Gives the ring up (it stays for readers). Any later use raises.")
       .def("__enter__", [](py::object self) { return self; })
-      .def("__exit__", [](PyProducer& s, py::handle, py::handle, py::handle) {
-        if (s.open_claim == nullptr) s.p.reset();
+      .def("__exit__", [](PyProducer& s, py::handle exc_type, py::handle, py::handle) {
+        // A claim still open is abandoned (nothing of it was committed) so that the block
+        // always ends with the producer closed, as `with` promises: it used to stay open,
+        // holding the ring, with nothing said.
+        const bool had_claim = s.open_claim != nullptr;
+        if (had_claim) s.open_claim->abort();
+        s.p.reset();
+        if (had_claim && exc_type.is_none() &&
+            PyErr_WarnEx(PyExc_ResourceWarning, "Producer closed with a claim open: the claim was aborted", 1) < 0)
+          throw py::error_already_set();
         return false;
       });
 
@@ -1257,10 +1265,26 @@ PYBIND11_MODULE(shmcast, m) {
              o.wait_for_ring = wait_for_ring;
              o.give_back_lines = give_back_lines;
              o.stand_back_bytes = stand_back_bytes;
+             // Attached in slices of kWaitSlice with the GIL released, checking for signals
+             // between them, as a read waits: a wait for a ring that is missing or being
+             // created (up to attach_timeout) answers Ctrl-C.
              auto out = std::make_unique<PyReader>();
-             py::gil_scoped_release release;
-             out->r.emplace(name, o);
-             return out;
+             const auto started = std::chrono::steady_clock::now();
+             for (;;) {
+               const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+               const auto left = o.attach_timeout > waited ? o.attach_timeout - waited : std::chrono::milliseconds(0);
+               shmcast::ReaderOptions slice = o;
+               slice.attach_timeout = std::min<std::chrono::milliseconds>(left, kWaitSlice);
+               try {
+                 py::gil_scoped_release release;
+                 out->r.emplace(name, slice);
+                 return out;
+               } catch (const shmcast::Error& e) {
+                 const bool waiting = e.code() == shmcast::Errc::not_ready || (wait_for_ring && e.code() == shmcast::Errc::not_found);
+                 if (!waiting || left <= slice.attach_timeout) throw;
+               }
+               if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+             }
            }),
            py::arg("name"), py::kw_only(), py::arg("start") = "latest", py::arg("start_seq") = 0,
            py::arg("on_gap") = "oldest", py::arg("wait") = "block", py::arg("register") = true, py::arg("label") = "",

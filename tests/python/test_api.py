@@ -190,6 +190,21 @@ def test_claim_commits_on_exit_and_aborts_on_exception(ring_name):
         assert r.try_read() is None
 
 
+def test_producer_block_closes_the_producer_even_with_a_claim_open(ring_name):
+    """Leaving `with Producer` aborts a claim still open (nothing of it is committed) and
+    closes the producer, with a ResourceWarning; it once kept the ring held, silently."""
+    with pytest.warns(ResourceWarning, match="claim was aborted"):
+        with small_ring(ring_name) as p:
+            name = p.name
+            p.publish(b"before")
+            c = p.claim(8)
+            c.write(b"12345678")
+    assert p.closed
+    with shmcast.Producer.open(name) as again, shmcast.Reader(name, start="oldest") as r:
+        assert r.read().data == b"before" and r.try_read() is None  # the claim left no trace
+        assert again.publish(b"after") == 1
+
+
 def test_claim_the_most_and_commit_what_was_used(ring_name):
     with small_ring(ring_name) as p, shmcast.Reader(p.name, start="oldest") as r:
         most = p.max_message

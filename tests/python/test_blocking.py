@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 import shmcast
 
 
@@ -125,3 +127,20 @@ def test_sigint_in_process(ring_name):
         timer.join()
         assert time.monotonic() - t0 < 0.2 + 0.5
         assert r.try_read() is None  # still usable
+
+
+def test_sigint_interrupts_waiting_for_a_ring(ring_name):
+    """Reader(wait_for_ring=True) waits for the ring in slices and answers Ctrl-C between them
+    (it once held the GIL-free wait for the whole attach_timeout)."""
+    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.monotonic()
+    try:
+        shmcast.Reader(ring_name(), wait_for_ring=True, attach_timeout=30)
+        raise AssertionError("attached to a ring nobody made")
+    except KeyboardInterrupt:
+        pass
+    timer.join()
+    assert time.monotonic() - t0 < 0.2 + 1.5
+    with pytest.raises(shmcast.NotFoundError):  # and without waiting, at once as before
+        shmcast.Reader(ring_name(), attach_timeout=30)
