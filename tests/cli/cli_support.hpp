@@ -177,6 +177,13 @@ inline Result run(const std::vector<std::string>& args, const std::string& input
   return r;
 }
 
+// The command line `args` stand for, for a test's messages.
+inline std::string joined(const std::vector<std::string>& args) {
+  std::string out = "shmcast";
+  for (const auto& a : args) out += " " + a;
+  return out;
+}
+
 inline std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
   std::size_t start = 0;

@@ -18,12 +18,6 @@ using shmcast::test::unique_ring;
 
 namespace {
 
-std::string joined(const std::vector<std::string>& args) {
-  std::string out = "shmcast";
-  for (const auto& a : args) out += " " + a;
-  return out;
-}
-
 // Each command is a usage error: exit 2, one line on stderr, nothing on stdout, and the
 // ring `ring` untouched (its head still `head`).
 void check_usage_errors(const std::vector<std::vector<std::string>>& cases, const std::string& ring, std::uint64_t head) {

@@ -172,9 +172,7 @@ TEST_CASE("usage errors exit 2 with one line on stderr", "[cli][errors]") {
   };
   for (const auto& args : cases) {
     Result r = run(args);
-    std::string joined;
-    for (const auto& a : args) joined += a + " ";
-    INFO("shmcast " << joined << "\nstderr: " << r.err);
+    INFO(joined(args) << "\nstderr: " << r.err);
     CHECK(r.rc == 2);
     CHECK(one_error_line(r.err));
     CHECK(r.out.empty());

@@ -18,12 +18,6 @@ using shmcast::test::unique_ring;
 
 namespace {
 
-std::string joined(const std::vector<std::string>& args) {
-  std::string out = "shmcast";
-  for (const auto& a : args) out += " " + a;
-  return out;
-}
-
 // `len` bytes of letters, a to z over and over: easy to check once printed.
 std::string letters(std::size_t len) {
   std::string s(len, 'a');
