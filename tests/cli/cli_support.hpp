@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <functional>
@@ -175,6 +176,19 @@ inline Result run(const std::vector<std::string>& args, const std::string& input
   r.out = p.out();
   r.err = p.err();
   return r;
+}
+
+// Runs `script` with sh (under a 30 s timeout), $SHMCAST naming the binary: what it wrote
+// to its standard output and error, for scripts that shape descriptors as a shell does.
+inline std::string shell_output(const std::string& script) {
+  const std::string command = "SHMCAST='" + std::string(SHMCAST_BIN) + "' timeout 30 sh -c '" + script + "' 2>&1";
+  FILE* sh = ::popen(command.c_str(), "r");
+  if (sh == nullptr) return "popen failed";
+  std::string got;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, sh) != nullptr) got += buf;
+  ::pclose(sh);
+  return got;
 }
 
 // The command line `args` stand for, for a test's messages.

@@ -425,22 +425,6 @@ TEST_CASE("singular and plural, and the producer's state in list", "[cli][edges]
   CHECK(after.out.find(", 1 takeover\n") != std::string::npos);
 }
 
-namespace {
-
-// Runs `script` under sh with SHMCAST as the binary; its standard output and error.
-std::string sh_output(const std::string& script) {
-  const std::string command = "SHMCAST='" + std::string(SHMCAST_BIN) + "' timeout 30 sh -c '" + script + "' 2>&1";
-  FILE* sh = ::popen(command.c_str(), "r");
-  REQUIRE(sh != nullptr);
-  std::string got;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, sh) != nullptr) got += buf;
-  ::pclose(sh);
-  return got;
-}
-
-}  // namespace
-
 TEST_CASE("a command started with a standard descriptor closed never reads or writes the ring through it",
           "[cli][edges]") {
   // The ring (or the archive's lock file) would be the first file opened, and take the
@@ -448,7 +432,7 @@ TEST_CASE("a command started with a standard descriptor closed never reads or wr
   // closed stderr carried record's and bridge in's log lines into the files.
   RingGuard ring(unique_ring("edge-fds"));
   REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
-  const std::string publish = sh_output("\"$SHMCAST\" publish " + ring.name + " <&-; echo \"publish=$?\"");
+  const std::string publish = shell_output("\"$SHMCAST\" publish " + ring.name + " <&-; echo \"publish=$?\"");
   INFO(publish);
   CHECK(publish.find("publish=1") != std::string::npos);  // reading stdin fails, as it would closed
   CHECK(publish.find("Bad file descriptor") != std::string::npos);
@@ -458,7 +442,7 @@ TEST_CASE("a command started with a standard descriptor closed never reads or wr
   CHECK(json_u64(stat.out, "head") == 0u);
 
   shmcast::test::TempDir dir;
-  const std::string record = sh_output("\"$SHMCAST\" record " + ring.name + " --dir " + dir.path +
+  const std::string record = shell_output("\"$SHMCAST\" record " + ring.name + " --dir " + dir.path +
                                        " 2>&- & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo \"record=$?\"");
   INFO(record);
   CHECK(record.find("record=0") != std::string::npos);

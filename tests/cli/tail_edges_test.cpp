@@ -126,14 +126,7 @@ TEST_CASE("a fresh tail on a busy ring starts with a message and no gap", "[cli]
 TEST_CASE("tail with standard output closed is an error, not a quiet end", "[cli][tail][edges]") {
   RingGuard ring(unique_ring("tail-noout"));
   REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
-  const std::string command = "timeout 20 sh -c '\"" + std::string(SHMCAST_BIN) + "\" tail " + ring.name +
-                              " 2>&1 >&-; echo \"tail=$?\"' 2>&1";
-  FILE* sh = ::popen(command.c_str(), "r");
-  REQUIRE(sh != nullptr);
-  std::string got;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, sh) != nullptr) got += buf;
-  ::pclose(sh);
+  const std::string got = shell_output("\"$SHMCAST\" tail " + ring.name + " 2>&1 >&-; echo \"tail=$?\"");
   CHECK(got.find("standard output is not open: Bad file descriptor") != std::string::npos);
   CHECK(got.find("tail=1\n") != std::string::npos);
 }
