@@ -221,11 +221,10 @@ TEST_CASE("hostile shm: a foreign or truncated registry never breaks attaching o
     ::shm_unlink(registry.c_str());
     REQUIRE(::mkfifo(("/dev/shm" + registry).c_str(), 0600) == 0);
   }
-  ::alarm(30);  // a reader that blocks on the registry fails by SIGALRM instead of hanging the suite
+  ::alarm(30);  // an open that blocks on the registry fails by SIGALRM instead of hanging the suite
   ReaderOptions options;
   options.start = StartAt::oldest;
   Reader r(guard.name, options);
-  ::alarm(0);
   CHECK_FALSE(r.registered());
   CHECK_FALSE(r.registration_error().empty());
   const ReadResult e = r.read(100ms);
@@ -236,6 +235,7 @@ TEST_CASE("hostile shm: a foreign or truncated registry never breaks attaching o
   CHECK_FALSE(st.registry_error.empty());
   CHECK(st.readers.empty());
   CHECK(reap_dead_readers(guard.name) == 0);
+  ::alarm(0);
 }
 
 TEST_CASE("hostile shm: a FIFO under a ring's name is refused at once, never waited on", "[fault][hostile]") {

@@ -129,18 +129,36 @@ def test_sigint_in_process(ring_name):
         assert r.try_read() is None  # still usable
 
 
-def test_sigint_interrupts_waiting_for_a_ring(ring_name):
+WAITING_FOR_RING = r"""
+import sys, shmcast
+print("ready", flush=True)
+try:
+    shmcast.Reader(sys.argv[1], wait_for_ring=True, attach_timeout=30)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(0)
+sys.exit(3)
+"""
+
+
+def test_sigint_interrupts_waiting_for_a_ring(ring_name, python_env):
     """Reader(wait_for_ring=True) waits for the ring in slices and answers Ctrl-C between them
-    (it once held the GIL-free wait for the whole attach_timeout)."""
-    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    t0 = time.monotonic()
+    (it once waited out the whole attach_timeout, deaf to signals)."""
+    child = subprocess.Popen([sys.executable, "-c", WAITING_FOR_RING, ring_name()], env=python_env,
+                             stdout=subprocess.PIPE, text=True)
     try:
-        shmcast.Reader(ring_name(), wait_for_ring=True, attach_timeout=30)
-        raise AssertionError("attached to a ring nobody made")
-    except KeyboardInterrupt:
-        pass
-    timer.join()
-    assert time.monotonic() - t0 < 0.2 + 1.5
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # well inside the wait
+        t0 = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        rc = child.wait(timeout=10)
+        elapsed = time.monotonic() - t0
+        out = child.stdout.read()
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.stdout.close()
+    assert rc == 0 and out.strip() == "interrupted"
+    assert elapsed < 1.5, elapsed  # 100 ms slices, plus the interpreter's exit
     with pytest.raises(shmcast.NotFoundError):  # and without waiting, at once as before
         shmcast.Reader(ring_name(), attach_timeout=30)
