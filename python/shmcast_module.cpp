@@ -1228,7 +1228,20 @@ PYBIND11_MODULE(shmcast, m) {
         // always ends with the producer closed, as `with` promises: it used to stay open,
         // holding the ring, with nothing said.
         const bool had_claim = s.open_claim != nullptr;
-        if (had_claim) s.open_claim->abort();
+        if (had_claim) {
+          try {
+            s.open_claim->abort();
+          } catch (py::error_already_set&) {
+            // A view of the claim is still alive (BufferError): the claim, and so the
+            // producer, cannot close. An exception already on its way is not masked by
+            // this one; it is said as a warning instead.
+            if (exc_type.is_none()) throw;
+            if (PyErr_WarnEx(PyExc_ResourceWarning,
+                             "Producer left open: a view of its open claim is still alive (release it, then close)", 1) < 0)
+              throw py::error_already_set();
+            return false;
+          }
+        }
         s.p.reset();
         if (had_claim && exc_type.is_none() &&
             PyErr_WarnEx(PyExc_ResourceWarning, "Producer closed with a claim open: the claim was aborted", 1) < 0)
@@ -1329,8 +1342,11 @@ PYBIND11_MODULE(shmcast, m) {
           "seek",
           [](PyReader& s, std::uint64_t seq) {
             shmcast::Reader& rd = s.moving("seek()");
-            s.reposition();
-            return rd.seek(seq);
+            // A seek past head changes nothing, and keeps a carried message; one that
+            // moves the reader (to seq) leaves it behind, as the C++ reader does its copy.
+            const bool held = rd.seek(seq);
+            if (rd.position() == seq) s.reposition();
+            return held;
           },
           py::arg("seq"), "Resumes at seq; True if it is held now.")
       .def_property_readonly("position", [](PyReader& s) { return s.get().position(); })

@@ -239,6 +239,7 @@ ReadResult Reader::try_read() noexcept {
 // reads next, so the next read returns them again; confirm() now says false.
 inline void Reader::drop_peek() noexcept {
   peeked_ = 0;
+  copy_peeked_ = false;
   confirm_answer_ = false;
 }
 
@@ -246,6 +247,7 @@ inline void Reader::drop_peek() noexcept {
 // once: it was delivered as it was copied).
 ReadResult Reader::hand_out_held_copy() noexcept {
   holds_copy_ = false;
+  copy_peeked_ = false;
   confirm_answer_ = false;
   ReadResult r;
   r.status = ReadStatus::message;
@@ -330,15 +332,16 @@ inline ReadResult Reader::read_record() noexcept {
 Reader::Batch Reader::peek(std::span<Message> out) noexcept {
   Batch batch;
   if (out.empty()) {
-    drop_peek();
+    drop_peek();  // a held copy stays held: handed out by the next read
     return batch;
   }
+  drop_peek();
   if (holds_copy_) [[unlikely]] {
-    // Not confirmed: the same copy again, still held (confirm_answer_ is false already).
+    // Not confirmed: the same copy again, still held until confirm() answers for it.
     out[0] = held_copy_;
+    copy_peeked_ = true;
     return Batch{1, {}};
   }
-  drop_peek();
   // Off the fast path, and whenever the next record is not a plain message, the copying
   // read decides the event. A message it returns is already copied, checked and
   // delivered: it is held until confirm(), and handed out again until then.
@@ -347,6 +350,7 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
     if (r.status == ReadStatus::message) {
       held_copy_ = r.message;
       holds_copy_ = true;
+      copy_peeked_ = true;
       out[0] = r.message;
       return Batch{1, {}};
     }
@@ -399,7 +403,10 @@ bool Reader::confirm() noexcept {
     if (confirm_answer_) deliver(count, peeked_next_seq_, peeked_next_position_, peeked_last_ns_);
     return confirm_answer_;
   }
-  if (std::exchange(holds_copy_, false)) confirm_answer_ = true;  // checked when it was copied
+  if (std::exchange(copy_peeked_, false)) {  // the held copy, returned by the last peek
+    holds_copy_ = false;
+    confirm_answer_ = true;  // checked when it was copied
+  }
   return confirm_answer_;
 }
 

@@ -371,9 +371,14 @@ class Writer {
         continue;
       } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         // A non-blocking output (set by whoever shares the pipe) that is full: wait for
-        // room as a blocking write would. A stop interrupts the wait (EINTR) and ends it.
-        pollfd out{STDOUT_FILENO, POLLOUT, 0};
-        if (::poll(&out, 1, -1) < 0 && errno == EINTR && stop_requested()) ok_ = false;
+        // room as a blocking write would, looking for a stop between short waits (a
+        // signal between the write and the poll would not interrupt a long one).
+        if (stop_requested()) {
+          ok_ = false;
+        } else {
+          pollfd out{STDOUT_FILENO, POLLOUT, 0};
+          (void)::poll(&out, 1, 100);
+        }
       } else {
         // EPIPE: the consumer went away, a normal end; EINTR on stop: don't wait for a stuck one.
         if (n < 0 && errno != EPIPE && errno != EINTR) write_error_ = errno;

@@ -258,6 +258,7 @@ class Reader {
   // nothing rewrites while it is held.
   Message held_copy_{};
   bool holds_copy_ = false;
+  bool copy_peeked_ = false;  // the last peek returned the held copy: confirm() releases it
   // What confirm() says with nothing to check: its own last answer, or false once a
   // read, seek or peek has come since.
   bool confirm_answer_ = false;

@@ -442,8 +442,11 @@ TEST_CASE("a command started with a standard descriptor closed never reads or wr
   CHECK(json_u64(stat.out, "head") == 0u);
 
   shmcast::test::TempDir dir;
-  const std::string record = shell_output("\"$SHMCAST\" record " + ring.name + " --dir " + dir.path +
-                                       " 2>&- & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo \"record=$?\"");
+  // SIGINT once the recorder has registered (it handles signals by then: a background job
+  // of sh starts with SIGINT ignored).
+  const std::string record = shell_output(
+      "\"$SHMCAST\" record " + ring.name + " --dir " + dir.path + " 2>&- & pid=$!; i=0; while [ $i -lt 300 ] && ! \"$SHMCAST\" stat " +
+      ring.name + " --json 2>/dev/null | grep -q \"\\\"label\\\":\\\"record\\\"\"; do sleep 0.1; i=$((i+1)); done; kill -INT $pid; wait $pid; echo \"record=$?\"");
   INFO(record);
   CHECK(record.find("record=0") != std::string::npos);
   struct stat lock {};

@@ -205,6 +205,20 @@ def test_producer_block_closes_the_producer_even_with_a_claim_open(ring_name):
         assert again.publish(b"after") == 1
 
 
+def test_producer_block_with_a_live_claim_view_keeps_the_real_error(ring_name):
+    """A claim whose view is still alive cannot be aborted (BufferError): leaving `with
+    Producer` by an exception then keeps that exception, warns, and leaves the producer open."""
+    with pytest.raises(ValueError, match="boom"), pytest.warns(ResourceWarning, match="view of its open claim"):
+        with small_ring(ring_name) as p:
+            c = p.claim(8)
+            mv = memoryview(c)
+            raise ValueError("boom")
+    assert not p.closed
+    mv.release()
+    c.abort()
+    p.close()
+
+
 def test_claim_the_most_and_commit_what_was_used(ring_name):
     with small_ring(ring_name) as p, shmcast.Reader(p.name, start="oldest") as r:
         most = p.max_message

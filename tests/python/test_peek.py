@@ -253,3 +253,18 @@ def test_peek_events_and_waits(ring_name):
         b = r.peek(8)
         assert b.count == 0 and isinstance(b.event, shmcast.Gap) and b.event.first == 3
         assert "Gap(first=3" in repr(b)
+
+
+def test_a_seek_past_head_keeps_a_carried_message(ring_name):
+    """A message peek waited for stays carried until confirmed; a seek that changes nothing
+    (past head) keeps it, as the C++ reader keeps its held copy."""
+    p, r = ring_with_reader(ring_name, ring_bytes=4096)
+    with p, r:
+        t = threading.Timer(0.1, lambda: p.publish(b"late"))
+        t.start()
+        b = r.peek(8, timeout=10)
+        t.join()
+        assert [v.tobytes() for v in b] == [b"late"]
+        b.close()
+        assert r.seek(r.head + 5) is False
+        assert r.try_read().data == b"late" and r.delivered == 1

@@ -21,6 +21,7 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <cerrno>
 #include <cinttypes>
 #include <csignal>
 #include <cstdio>
@@ -317,7 +318,17 @@ int main(int argc, char** argv) {
       ++failures;
       continue;
     }
-    if (!ended[i]) ::waitpid(children[i], &statuses[i], 0);
+    // A stop while the readers drain interrupts the wait (no SA_RESTART): it ends the run.
+    while (!ended[i]) {
+      if (::waitpid(children[i], &statuses[i], 0) == children[i]) {
+        ended[i] = true;
+      } else if (g_stop_signal != 0) {
+        return abandon(interrupted(), 128 + g_stop_signal);
+      } else if (errno != EINTR) {
+        ended[i] = true;
+        statuses[i] = -1;  // lost: counted as a failure below
+      }
+    }
     if (!WIFEXITED(statuses[i]) || WEXITSTATUS(statuses[i]) != 0) ++failures;
   }
   std::printf("\nproducer published %" PRIu64 " message%s (head %" PRIu64 "), %" PRIu64 " payload bytes, %" PRIu64
