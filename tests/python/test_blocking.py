@@ -93,23 +93,30 @@ sys.exit(3)
 """
 
 
+def interrupt_child(script, arg, python_env):
+    """Runs `script` with `arg` in a child Python, SIGINTs it once it has said "ready" and is
+    well inside its wait, and returns its exit code, its output after "ready", and how long
+    it took to end after the signal."""
+    child = subprocess.Popen([sys.executable, "-c", script, arg], env=python_env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # well inside the wait
+        t0 = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        rc = child.wait(timeout=10)
+        elapsed = time.monotonic() - t0
+        out = child.stdout.read()
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.stdout.close()
+    return rc, out.strip(), elapsed
+
+
 def test_sigint_interrupts_a_blocked_read(ring_name, python_env):
     with shmcast.Producer.create(ring_name(), ring_bytes=8192) as p:
-        child = subprocess.Popen([sys.executable, "-c", BLOCKED_READER, p.name], env=python_env,
-                                 stdout=subprocess.PIPE, text=True)
-        try:
-            assert child.stdout.readline().strip() == "ready"
-            time.sleep(0.3)  # well inside read()
-            t0 = time.monotonic()
-            child.send_signal(signal.SIGINT)
-            rc = child.wait(timeout=10)
-            elapsed = time.monotonic() - t0
-            out = child.stdout.read()
-        finally:
-            if child.poll() is None:
-                child.kill()
-            child.stdout.close()
-        assert rc == 0 and out.strip() == "interrupted"
+        rc, out, elapsed = interrupt_child(BLOCKED_READER, p.name, python_env)
+        assert rc == 0 and out == "interrupted"
         # 100 ms slices, plus the interpreter's exit: generous for a loaded machine.
         assert elapsed < 1.5, elapsed
 
@@ -144,21 +151,8 @@ sys.exit(3)
 def test_sigint_interrupts_waiting_for_a_ring(ring_name, python_env):
     """Reader(wait_for_ring=True) waits for the ring in slices and answers Ctrl-C between them
     (it once waited out the whole attach_timeout, deaf to signals)."""
-    child = subprocess.Popen([sys.executable, "-c", WAITING_FOR_RING, ring_name()], env=python_env,
-                             stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(0.3)  # well inside the wait
-        t0 = time.monotonic()
-        child.send_signal(signal.SIGINT)
-        rc = child.wait(timeout=10)
-        elapsed = time.monotonic() - t0
-        out = child.stdout.read()
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.stdout.close()
-    assert rc == 0 and out.strip() == "interrupted"
+    rc, out, elapsed = interrupt_child(WAITING_FOR_RING, ring_name(), python_env)
+    assert rc == 0 and out == "interrupted"
     assert elapsed < 1.5, elapsed  # 100 ms slices, plus the interpreter's exit
     with pytest.raises(shmcast.NotFoundError):  # and without waiting, at once as before
         shmcast.Reader(ring_name(), attach_timeout=30)
