@@ -239,16 +239,14 @@ ReadResult Reader::try_read() noexcept {
 // reads next, so the next read returns them again; confirm() now says false.
 inline void Reader::drop_peek() noexcept {
   peeked_ = 0;
-  copy_peeked_ = false;
-  confirm_answer_ = false;
+  answer_ = Answer::none;
 }
 
 // The copy the last peek returned, not confirmed: try_read hands it out again (counted
 // once: it was delivered as it was copied).
 ReadResult Reader::hand_out_held_copy() noexcept {
   holds_copy_ = false;
-  copy_peeked_ = false;
-  confirm_answer_ = false;
+  answer_ = Answer::none;
   ReadResult r;
   r.status = ReadStatus::message;
   r.message = held_copy_;
@@ -331,15 +329,12 @@ inline ReadResult Reader::read_record() noexcept {
 
 Reader::Batch Reader::peek(std::span<Message> out) noexcept {
   Batch batch;
-  if (out.empty()) {
-    drop_peek();  // a held copy stays held: handed out by the next read
-    return batch;
-  }
   drop_peek();
+  if (out.empty()) return batch;  // a held copy stays held: handed out by the next read
   if (holds_copy_) [[unlikely]] {
     // Not confirmed: the same copy again, still held until confirm() answers for it.
     out[0] = held_copy_;
-    copy_peeked_ = true;
+    answer_ = Answer::held_copy;
     return Batch{1, {}};
   }
   // Off the fast path, and whenever the next record is not a plain message, the copying
@@ -350,7 +345,7 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
     if (r.status == ReadStatus::message) {
       held_copy_ = r.message;
       holds_copy_ = true;
-      copy_peeked_ = true;
+      answer_ = Answer::held_copy;
       out[0] = r.message;
       return Batch{1, {}};
     }
@@ -399,15 +394,16 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
 // horizon only grows) and reports the gap by the policy.
 bool Reader::confirm() noexcept {
   if (const std::uint64_t count = std::exchange(peeked_, 0); count != 0) {
-    confirm_answer_ = stayed_whole(*view_, cursor_);
-    if (confirm_answer_) deliver(count, peeked_next_seq_, peeked_next_position_, peeked_last_ns_);
-    return confirm_answer_;
+    const bool whole = stayed_whole(*view_, cursor_);
+    if (whole) deliver(count, peeked_next_seq_, peeked_next_position_, peeked_last_ns_);
+    answer_ = whole ? Answer::intact : Answer::none;
+    return whole;
   }
-  if (std::exchange(copy_peeked_, false)) {  // the held copy, returned by the last peek
+  if (answer_ == Answer::held_copy) {  // checked when it was copied
     holds_copy_ = false;
-    confirm_answer_ = true;  // checked when it was copied
+    answer_ = Answer::intact;
   }
-  return confirm_answer_;
+  return answer_ == Answer::intact;
 }
 
 // The reader knows position_ but not where its record is. Finds it; a sequence that is

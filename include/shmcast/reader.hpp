@@ -258,10 +258,11 @@ class Reader {
   // nothing rewrites while it is held.
   Message held_copy_{};
   bool holds_copy_ = false;
-  bool copy_peeked_ = false;  // the last peek returned the held copy: confirm() releases it
-  // What confirm() says with nothing to check: its own last answer, or false once a
-  // read, seek or peek has come since.
-  bool confirm_answer_ = false;
+  // What confirm() answers when no in-place batch is pending: nothing to vouch for (also
+  // after it said false, and after any read, seek or peek since), the held copy the last
+  // peek returned (confirm() releases it), or true, said already.
+  enum class Answer : std::uint8_t { none, held_copy, intact };
+  Answer answer_ = Answer::none;
   GapPolicy on_gap_ = GapPolicy::oldest;
   WaitStrategy wait_ = WaitStrategy::block;
 };

@@ -1,5 +1,6 @@
 // Cooperative shutdown for long-running subcommands (tail, publish --rate, stat --watch,
-// metrics --listen, bridge): SIGINT/SIGTERM set a flag that their loops poll.
+// metrics --listen, bridge) and shmcast-demo: SIGINT/SIGTERM set a flag that their loops
+// poll, holding the signal's number.
 #pragma once
 
 #include <algorithm>
@@ -10,12 +11,14 @@
 
 namespace shmcast::cli {
 
-inline std::atomic<bool>& stop_flag() noexcept {
-  static std::atomic<bool> flag{false};
+inline std::atomic<int>& stop_flag() noexcept {
+  static std::atomic<int> flag{0};
   return flag;
 }
 
-inline bool stop_requested() noexcept { return stop_flag().load(std::memory_order_relaxed); }
+inline bool stop_requested() noexcept { return stop_flag().load(std::memory_order_relaxed) != 0; }
+// The signal that asked for the stop; 0 if none did.
+inline int stop_signal() noexcept { return stop_flag().load(std::memory_order_relaxed); }
 
 // Sleeps until `when`, looking at the stop flag every 50 ms; false if a stop was requested.
 inline bool sleep_until_unless_stopped(std::chrono::steady_clock::time_point when) {
@@ -29,7 +32,7 @@ inline bool sleep_until_unless_stopped(std::chrono::steady_clock::time_point whe
 
 inline void install_stop_handlers() noexcept {
   struct sigaction sa {};
-  sa.sa_handler = [](int) { stop_flag().store(true, std::memory_order_relaxed); };
+  sa.sa_handler = [](int sig) { stop_flag().store(sig, std::memory_order_relaxed); };
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);

@@ -14,6 +14,7 @@
 // While it runs, the parent prints what an operator would see (`shmcast stat`); at the
 // end, each reader's delivered/gaps/missed, which always add up to the span it covered.
 #include "common/output.hpp"
+#include "common/stop.hpp"
 
 #include <shmcast/shmcast.hpp>
 
@@ -23,7 +24,6 @@
 #include <chrono>
 #include <cerrno>
 #include <cinttypes>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -223,24 +223,14 @@ int parse_seconds(int argc, char** argv) {
 
 }  // namespace
 
-namespace {
-
-volatile std::sig_atomic_t g_stop_signal = 0;
-extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
-
-}  // namespace
-
 int main(int argc, char** argv) {
+  using shmcast::cli::stop_requested;
+  using shmcast::cli::stop_signal;
   shmcast::cli::guard_standard_descriptors();  // before the ring is opened (output.hpp)
-  // Output that goes away (`| head`) does not end the demo early: it runs to its end and
-  // removes its ring. Ctrl-C or a termination request removes it too (below); the
-  // children inherit the handler, so only the parent decides when they stop.
-  std::signal(SIGPIPE, SIG_IGN);
-  struct sigaction stop {};
-  stop.sa_handler = on_stop_signal;
-  ::sigemptyset(&stop.sa_mask);
-  ::sigaction(SIGINT, &stop, nullptr);
-  ::sigaction(SIGTERM, &stop, nullptr);
+  // Output that goes away (`| head`) does not end the demo early (SIGPIPE is ignored): it
+  // runs to its end and removes its ring. Ctrl-C or a termination request removes it too
+  // (below); the children inherit the handlers, so only the parent decides when they stop.
+  shmcast::cli::install_stop_handlers();
   const int seconds = parse_seconds(argc, argv);
   if (seconds <= 0) return seconds == 0 ? 0 : 2;
   const auto duration = std::chrono::milliseconds(seconds * 1000);
@@ -291,11 +281,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "shmcast-demo: %s; ring '%s' removed\n", why.c_str(), ring.c_str());
     return code;
   };
-  const auto interrupted = [&] { return "stopped by signal " + std::to_string(g_stop_signal); };
+  const auto stopped = [&] { return abandon("stopped by signal " + std::to_string(stop_signal()), 128 + stop_signal()); };
   for (int i = 0; i < 3; ++i) children[i] = fork_run([&, i] { return run_reader(ring, i, *shared); });
   for (int i = 0; i < 3; ++i) {
     while (shared->readers[i].ready.load() == 0) {
-      if (g_stop_signal != 0) return abandon(interrupted(), 128 + g_stop_signal);
+      if (stop_requested()) return stopped();
       if (reaped(i)) return abandon(std::string("reader ") + kLabels[i] + " ended before it was ready", 1);
       std::this_thread::sleep_for(1ms);
     }
@@ -306,7 +296,7 @@ int main(int argc, char** argv) {
   shmcast::RingObserver observer(ring);  // maps the ring once, as `shmcast stat --watch` does
   while (!shared->producer_done.load()) {
     for (int slice = 0; slice < 10 && !shared->producer_done.load(); ++slice) {
-      if (g_stop_signal != 0) return abandon(interrupted(), 128 + g_stop_signal);
+      if (stop_requested()) return stopped();
       if (reaped(3) && !shared->producer_done.load()) return abandon("the producer ended early", 1);
       std::this_thread::sleep_for(50ms);
     }
@@ -322,8 +312,8 @@ int main(int argc, char** argv) {
     while (!ended[i]) {
       if (::waitpid(children[i], &statuses[i], 0) == children[i]) {
         ended[i] = true;
-      } else if (g_stop_signal != 0) {
-        return abandon(interrupted(), 128 + g_stop_signal);
+      } else if (stop_requested()) {
+        return stopped();
       } else if (errno != EINTR) {
         ended[i] = true;
         statuses[i] = -1;  // lost: counted as a failure below
