@@ -146,7 +146,8 @@ class Reader {
   // A peek that is not confirmed is not delivered: the next peek or try_read returns the
   // same messages again.
   // Where peek cannot read in place (a reader's first message while its start may still
-  // move, messages read from its archive while catching up, a record the producer
+  // move, the first after the ring's wrap, messages read from its archive while catching
+  // up, a record the producer
   // committed during the peek), it returns one message copied into the reader's buffer,
   // checked as try_read checks it. That one counts as delivered as it is copied;
   // confirm() says true for it, and until then the next peek or try_read returns it again.
