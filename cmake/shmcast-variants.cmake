@@ -69,7 +69,9 @@ function(shmcast_add_library_variant)
   endif()
 
   add_library(${arg_NAME} ${type} ${sources})
-  set_target_properties(${arg_NAME} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  # SHMCAST_LIBRARY_VARIANT: the top-level CMakeLists.txt optimises the library's own code
+  # in the ASan + UBSan build, and not the code around it.
+  set_target_properties(${arg_NAME} PROPERTIES POSITION_INDEPENDENT_CODE ON SHMCAST_LIBRARY_VARIANT ON)
   target_compile_features(${arg_NAME} PUBLIC cxx_std_20)
   # (Installed: cmake/install-rules.cmake's INCLUDES DESTINATION.)
   target_include_directories(${arg_NAME} PUBLIC $<BUILD_INTERFACE:${SHMCAST_ROOT_DIR}/include>)

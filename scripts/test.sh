@@ -49,7 +49,7 @@ for flavour in "${flavours[@]}"; do
     release|tsan|asan) run_ctest "$flavour" ;;
     fuzz)
       if [ -x tests/fuzz/run_fuzz.sh ]; then
-        echo "== fuzz: ${SHMCAST_FUZZ_SECONDS:-60} s of libFuzzer on the attach and read paths"
+        echo "== fuzz: ${SHMCAST_FUZZ_SECONDS:-60} s of libFuzzer on the ring's attach and read paths and, beside it, on the archive's"
         began=$SECONDS
         if bash tests/fuzz/run_fuzz.sh "${SHMCAST_FUZZ_SECONDS:-60}"; then
           passed=$((passed + 1)); summary+=("fuzz: 1 passed, 0 failed (build and run $((SECONDS - began)) s)")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer target over a copy of the seed corpus for a bounded time.
+# Runs the libFuzzer targets over copies of their seed corpora for a bounded time.
 #   tests/fuzz/run_fuzz.sh [SECONDS] [BUILD_DIR]     (defaults: 60, build-fuzz)
 # Configures a clang build with SHMCAST_BUILD_FUZZ=ON and no global sanitizer (the fuzz
-# target brings its own ASan+UBSan), builds shmcast-fuzz, and exits non-zero on a crash,
+# targets bring their own ASan+UBSan), builds the ring and archive targets, and exits non-zero on a crash,
 # leak, sanitizer report or timeout; the reproducer lands in BUILD_DIR/fuzz-artifacts/.
 set -euo pipefail
 
@@ -22,24 +22,43 @@ cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelW
   -DSHMCAST_BUILD_FUZZ=ON -DSHMCAST_SANITIZE= -DSHMCAST_BUILD_TOOLS=OFF -DSHMCAST_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build" -j "$jobs" --target shmcast-fuzz shmcast-fuzz-archive shmcast-fuzz-archive-replay
 
+# The ring target and the archive target (the archive reader and the writer's repair, from
+# real archives), each for SECONDS, side by side, one per core; each one's output goes to a
+# log of its own: its end is printed, or all of it on a failure.
 work="$build/fuzz-corpus"
+archive_work="$build/fuzz-archive-corpus"
 artifacts="$build/fuzz-artifacts"
-rm -rf "$work"
+rm -rf "$work" "$archive_work"
 mkdir -p "$work" "$artifacts"
 cp "$here"/corpus/* "$work"/
-
-echo "run_fuzz.sh: fuzzing for ${seconds}s over $(ls "$work" | wc -l) seed inputs"
-# -timeout: one input taking over 10 s is a hang; -rss_limit_mb bounds memory.
-"$build/tests/fuzz/shmcast-fuzz" "$work" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-  -max_len=65536 -artifact_prefix="$artifacts/" -print_final_stats=1
-echo "run_fuzz.sh: no crash in ${seconds}s"
-
-# The archive reader and the writer's repair: a third of the time, from real archives.
-archive_seconds=$(( seconds / 3 > 5 ? seconds / 3 : 5 ))
-archive_work="$build/fuzz-archive-corpus"
-rm -rf "$archive_work"
 "$build/tests/fuzz/shmcast-fuzz-archive-replay" --write-seeds "$archive_work"
-echo "run_fuzz.sh: fuzzing the archive for ${archive_seconds}s"
-"$build/tests/fuzz/shmcast-fuzz-archive" "$archive_work" -max_total_time="$archive_seconds" -timeout=10 -rss_limit_mb=2048 \
-  -max_len=262144 -artifact_prefix="$artifacts/archive-" -print_final_stats=1
-echo "run_fuzz.sh: no archive crash in ${archive_seconds}s"
+archive_seconds=$seconds
+
+echo "run_fuzz.sh: fuzzing the ring for ${seconds}s over $(ls "$work" | wc -l) seed inputs," \
+     "and the archive for ${archive_seconds}s over $(ls "$archive_work" | wc -l)"
+# -timeout: one input taking over 10 s is a hang; -rss_limit_mb bounds memory.
+"$build/tests/fuzz/shmcast-fuzz-archive" "$archive_work" -max_total_time="$archive_seconds" -timeout=10 \
+  -rss_limit_mb=2048 -max_len=262144 -artifact_prefix="$artifacts/archive-" -print_final_stats=1 \
+  >"$build/fuzz-archive.log" 2>&1 &
+archive_pid=$!
+ring_rc=0
+"$build/tests/fuzz/shmcast-fuzz" "$work" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  -max_len=65536 -artifact_prefix="$artifacts/" -print_final_stats=1 >"$build/fuzz-ring.log" 2>&1 || ring_rc=$?
+archive_rc=0
+wait "$archive_pid" || archive_rc=$?
+
+if [[ $ring_rc -ne 0 ]]; then
+  cat "$build/fuzz-ring.log"
+  echo "run_fuzz.sh: the ring target failed (exit $ring_rc; whole log: $build/fuzz-ring.log)" >&2
+else
+  tail -n 12 "$build/fuzz-ring.log"
+  echo "run_fuzz.sh: no crash in ${seconds}s"
+fi
+if [[ $archive_rc -ne 0 ]]; then
+  cat "$build/fuzz-archive.log"
+  echo "run_fuzz.sh: the archive target failed (exit $archive_rc; whole log: $build/fuzz-archive.log)" >&2
+else
+  tail -n 12 "$build/fuzz-archive.log"
+  echo "run_fuzz.sh: no archive crash in ${archive_seconds}s"
+fi
+[[ $ring_rc -eq 0 && $archive_rc -eq 0 ]]
