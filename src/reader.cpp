@@ -356,6 +356,7 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
   if (limit <= cursor_) return batch;
   std::uint64_t seq = position_;
   std::uint64_t at = cursor_;
+  std::uint64_t first = cursor_;  // where the batch's first record is: past padding at cursor_
   std::uint64_t last_ns = 0;
   std::size_t n = 0;
   while (n < out.size() && at < limit) {
@@ -370,18 +371,22 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
       at += record_bytes(meta.length);
       continue;
     }
-    // Padding inside a batch: the records go on at the start of the data. The check in
-    // confirm() covers it with the rest (it starts after the batch's first position).
-    // Padding at the batch's start is left to the copying read (by_copy, a held copy):
-    // following it in place here failed the lapping peek stress test under TSan.
-    if (stamp == kPaddingStamp && n != 0 && view_->room_to_end(at) != view_->ring_bytes()) {
+    // Padding: the records go on at the start of the data (padding that starts there is
+    // corrupt: try_read reports it). Padding before the batch's first record is not part
+    // of the batch: the horizon check (below, and in confirm()) is made at that record. At
+    // the padding, it would be stricter than the copying read's: the horizon can pass the
+    // padding while the records after it stay whole, and a refused batch whose records are
+    // all still held would then be read again instead of reported as a gap.
+    if (stamp == kPaddingStamp && view_->room_to_end(at) != view_->ring_bytes()) {
       at += view_->room_to_end(at);
+      if (n == 0) first = at;
       continue;
     }
     break;
   }
-  if (n == 0 || !stayed_whole(*view_, cursor_)) return by_copy();  // a lapped batch: try_read reports the gap
+  if (n == 0 || !stayed_whole(*view_, first)) return by_copy();  // a lapped batch: try_read reports the gap
   peeked_ = n;
+  peeked_first_position_ = first;
   peeked_next_seq_ = seq;
   peeked_next_position_ = at;
   peeked_last_ns_ = last_ns;
@@ -389,12 +394,13 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
   return batch;
 }
 
-// Every peeked record lies at or after cursor_, so one horizon check covers them all.
-// On failure nothing moves: the next read finds the record at cursor_ overwritten (the
-// horizon only grows) and reports the gap by the policy.
+// Every peeked record lies at or after the batch's first, so one horizon check covers them
+// all. On failure nothing moves: the next read finds that record (or the padding before
+// it) overwritten (the horizon only grows) and reports the gap by the policy, from the
+// batch's first sequence.
 bool Reader::confirm() noexcept {
   if (const std::uint64_t count = std::exchange(peeked_, 0); count != 0) {
-    const bool whole = stayed_whole(*view_, cursor_);
+    const bool whole = stayed_whole(*view_, peeked_first_position_);
     if (whole) deliver(count, peeked_next_seq_, peeked_next_position_, peeked_last_ns_);
     answer_ = whole ? Answer::intact : Answer::none;
     return whole;

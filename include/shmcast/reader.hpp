@@ -146,8 +146,7 @@ class Reader {
   // A peek that is not confirmed is not delivered: the next peek or try_read returns the
   // same messages again.
   // Where peek cannot read in place (a reader's first message while its start may still
-  // move, the first after the ring's wrap, messages read from its archive while catching
-  // up, a record the producer
+  // move, messages read from its archive while catching up, a record the producer
   // committed during the peek), it returns one message copied into the reader's buffer,
   // checked as try_read checks it. That one counts as delivered as it is copied;
   // confirm() says true for it, and until then the next peek or try_read returns it again.
@@ -251,6 +250,7 @@ class Reader {
   std::uint64_t stand_back_bytes_ = 0;  // ReaderOptions::stand_back_bytes (its state is in ReaderState)
   // The last peek, until confirm(): how many, and where the chain goes on after them.
   std::uint64_t peeked_ = 0;
+  std::uint64_t peeked_first_position_ = 0;  // where the last peek's first record is
   std::uint64_t peeked_next_seq_ = 0;
   std::uint64_t peeked_next_position_ = 0;
   std::uint64_t peeked_last_ns_ = 0;

@@ -445,9 +445,10 @@ def test_docstrings_and_stub_present():
 
 @pytest.mark.parametrize("next_read", ["poll_into", "try_read", "peek"])
 def test_poll_into_never_loses_the_message_after_the_wrap(ring_name, next_read):
-    """A peek that starts at the padding before the ring's wrap reads the message after it by
-    copy, delivered at once. When the batch has no room left for it, it is carried, and it
-    comes first from the reader's next read, whichever it is."""
+    """A peek that starts at the padding before the ring's wrap reads the message after it in
+    place, as any other (it was once read by copy, and so delivered at once). When the batch
+    has no room left for it, it is not delivered, and it comes first from the reader's next
+    read, whichever it is."""
     with small_ring(ring_name, ring_bytes=32768, max_message=9000) as p, \
             shmcast.Reader(p.name, start="oldest") as r:
         big = [bytes([1]) * 8000, bytes([2]) * 8000]  # 2 x 8032 bytes of the ring
@@ -469,10 +470,10 @@ def test_poll_into_never_loses_the_message_after_the_wrap(ring_name, next_read):
         b = r.poll_into(buf)  # 512 peeked and confirmed (4096 bytes of buf), then the one at the wrap
         take(b)
         assert b.count == 512 and b.used == 4096
-        assert r.delivered == 2 + 512 + 1  # the one at the wrap, copied: delivered, carried for the next read
-        # An empty peek's confirm has nothing to vouch for (it once confirmed a peek
-        # poll_into had given up, and the message was lost).
-        assert r.peek(0).confirm() is False and r.delivered == 2 + 512 + 1
+        assert r.delivered == 2 + 512  # the one at the wrap did not fit: not delivered
+        # Nor by an empty peek's confirm, which has nothing to vouch for (it once confirmed
+        # the peek poll_into had given up, and the message was lost).
+        assert r.peek(0).confirm() is False and r.delivered == 2 + 512
         if next_read == "poll_into":
             take(r.poll_into(buf))
         elif next_read == "try_read":
