@@ -32,12 +32,11 @@ rm -rf "$work" "$archive_work"
 mkdir -p "$work" "$artifacts"
 cp "$here"/corpus/* "$work"/
 "$build/tests/fuzz/shmcast-fuzz-archive-replay" --write-seeds "$archive_work"
-archive_seconds=$seconds
 
 echo "run_fuzz.sh: fuzzing the ring for ${seconds}s over $(ls "$work" | wc -l) seed inputs," \
-     "and the archive for ${archive_seconds}s over $(ls "$archive_work" | wc -l)"
+     "and the archive for ${seconds}s over $(ls "$archive_work" | wc -l)"
 # -timeout: one input taking over 10 s is a hang; -rss_limit_mb bounds memory.
-"$build/tests/fuzz/shmcast-fuzz-archive" "$archive_work" -max_total_time="$archive_seconds" -timeout=10 \
+"$build/tests/fuzz/shmcast-fuzz-archive" "$archive_work" -max_total_time="$seconds" -timeout=10 \
   -rss_limit_mb=2048 -max_len=262144 -artifact_prefix="$artifacts/archive-" -print_final_stats=1 \
   >"$build/fuzz-archive.log" 2>&1 &
 archive_pid=$!
@@ -47,18 +46,16 @@ ring_rc=0
 archive_rc=0
 wait "$archive_pid" || archive_rc=$?
 
-if [[ $ring_rc -ne 0 ]]; then
-  cat "$build/fuzz-ring.log"
-  echo "run_fuzz.sh: the ring target failed (exit $ring_rc; whole log: $build/fuzz-ring.log)" >&2
-else
-  tail -n 12 "$build/fuzz-ring.log"
-  echo "run_fuzz.sh: no crash in ${seconds}s"
-fi
-if [[ $archive_rc -ne 0 ]]; then
-  cat "$build/fuzz-archive.log"
-  echo "run_fuzz.sh: the archive target failed (exit $archive_rc; whole log: $build/fuzz-archive.log)" >&2
-else
-  tail -n 12 "$build/fuzz-archive.log"
-  echo "run_fuzz.sh: no archive crash in ${archive_seconds}s"
-fi
+report() {  # TARGET EXIT_STATUS: its log's end, or all of it and what failed
+  local log="$build/fuzz-$1.log"
+  if [[ $2 -ne 0 ]]; then
+    cat "$log"
+    echo "run_fuzz.sh: the $1 target failed (exit $2; whole log: $log)" >&2
+  else
+    tail -n 12 "$log"
+    echo "run_fuzz.sh: no crash in the $1 target in ${seconds}s"
+  fi
+}
+report ring "$ring_rc"
+report archive "$archive_rc"
 [[ $ring_rc -eq 0 && $archive_rc -eq 0 ]]
