@@ -376,7 +376,10 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
     // of the batch: the horizon check (below, and in confirm()) is made at that record. At
     // the padding, it would be stricter than the copying read's: the horizon can pass the
     // padding while the records after it stay whole, and a refused batch whose records are
-    // all still held would then be read again instead of reported as a gap.
+    // all still held would then be read again instead of reported as a gap. cursor_ moves
+    // past that padding only once the batch is found whole: its first record's sequence
+    // stamp proves that the padding was this lap's, as try_read's horizon check at the
+    // padding does before it moves.
     if (stamp == kPaddingStamp && view_->room_to_end(at) != view_->ring_bytes()) {
       at += view_->room_to_end(at);
       if (n == 0) first = at;
@@ -385,8 +388,8 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
     break;
   }
   if (n == 0 || !stayed_whole(*view_, first)) return by_copy();  // a lapped batch: try_read reports the gap
+  cursor_ = first;
   peeked_ = n;
-  peeked_first_position_ = first;
   peeked_next_seq_ = seq;
   peeked_next_position_ = at;
   peeked_last_ns_ = last_ns;
@@ -394,13 +397,13 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
   return batch;
 }
 
-// Every peeked record lies at or after the batch's first, so one horizon check covers them
-// all. On failure nothing moves: the next read finds that record (or the padding before
-// it) overwritten (the horizon only grows) and reports the gap by the policy, from the
-// batch's first sequence.
+// Every peeked record lies at or after cursor_ (the batch's first), so one horizon check
+// covers them all. On failure nothing moves: the next read finds the record at cursor_
+// overwritten (the horizon only grows) and reports the gap by the policy, from the batch's
+// first sequence.
 bool Reader::confirm() noexcept {
   if (const std::uint64_t count = std::exchange(peeked_, 0); count != 0) {
-    const bool whole = stayed_whole(*view_, peeked_first_position_);
+    const bool whole = stayed_whole(*view_, cursor_);
     if (whole) deliver(count, peeked_next_seq_, peeked_next_position_, peeked_last_ns_);
     answer_ = whole ? Answer::intact : Answer::none;
     return whole;

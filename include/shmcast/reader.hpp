@@ -250,7 +250,6 @@ class Reader {
   std::uint64_t stand_back_bytes_ = 0;  // ReaderOptions::stand_back_bytes (its state is in ReaderState)
   // The last peek, until confirm(): how many, and where the chain goes on after them.
   std::uint64_t peeked_ = 0;
-  std::uint64_t peeked_first_position_ = 0;  // where the last peek's first record is
   std::uint64_t peeked_next_seq_ = 0;
   std::uint64_t peeked_next_position_ = 0;
   std::uint64_t peeked_last_ns_ = 0;
