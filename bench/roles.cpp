@@ -166,6 +166,16 @@ void await_warm_up(Rx& rx) {
   }
 }
 
+// Whether a drain that found nothing may stop: at once, or, for a reader that may answer
+// "nothing" while messages remain (the ring's, standing back), once it has read up to the
+// producer's head (or until `deadline`: a reader that never gets there leaves the
+// accounting short, and the point fails).
+template <class Rx>
+bool drained(const Rx& rx, u64 deadline) {
+  if constexpr (requires { rx.caught_up(); }) return rx.caught_up() || mono_ns() > deadline;
+  return true;
+}
+
 // After the producer says it is done: read until empty. A transport that delivers through
 // queues of its own (zmq) may still hold messages then; it says when its producer's end
 // marker has arrived, and the drain waits for that first (10 s at most: a marker that never
@@ -174,12 +184,12 @@ template <class Rx, class OnMessage>
 void drain(Rx& rx, OnMessage&& on_message) {
   Got g;
   Poll p;
+  const u64 deadline = mono_ns() + 10'000'000'000ull;
   if constexpr (requires { rx.ended(); }) {
-    const u64 deadline = mono_ns() + 10'000'000'000ull;
     while (!rx.ended() && mono_ns() < deadline)
       if (rx.wait(g, std::chrono::milliseconds(1)) == Poll::message) on_message(g);
   }
-  while ((p = rx.poll(g)) != Poll::empty)
+  while ((p = rx.poll(g)) != Poll::empty || !drained(rx, deadline))
     if (p == Poll::message) on_message(g);
 }
 
@@ -403,9 +413,10 @@ struct InplaceRoles {
       // Drain: read the stop condition first, then peek until empty, so that nothing
       // published before the producer said it was done is left unread.
       if (c.producer_done.load(std::memory_order_acquire) != 0) {
+        const u64 deadline = mono_ns() + 10'000'000'000ull;
         for (;;) {
           if (const std::size_t n = rx->peek(p); n != 0) on_batch(rx->messages(n));
-          else if (p != Poll::gap) break;
+          else if (p != Poll::gap && drained(*rx, deadline)) break;
         }
         break;
       }

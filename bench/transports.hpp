@@ -14,6 +14,10 @@
 //   Tx: void warm_up()                       before the run, until every reader has one
 //       void end_marker()                    after the last send, until every reader has one
 //   Rx: bool joined()  bool ended()          a warm-up / the end marker has arrived
+//   Rx: bool caught_up()                     read up to the producer's head: for a reader
+//                                            that may answer "nothing" while messages remain
+//                                            (the ring's, standing back), the drain reads on
+//                                            until it says so
 //
 // 1. ring:        shmcast itself (Producer / Reader), the reader copying each message out
 //                 (Reader::try_read).
@@ -151,6 +155,9 @@ class RingRx {
   Poll poll(Got& g) noexcept { return take(reader_.try_read(), g); }
   Poll wait(Got& g, std::chrono::nanoseconds timeout) noexcept { return take(reader_.read(timeout), g); }
   [[nodiscard]] std::uint64_t missed() const noexcept { return reader_.missed(); }
+  // Standing back, try_read answers "nothing" for up to 33 polls while the last messages
+  // lie within the distance (stand_back.hpp): "empty" alone does not end a drain.
+  [[nodiscard]] bool caught_up() const noexcept { return reader_.position() >= reader_.head(); }
 
  private:
   static Poll take(const ReadResult& r, Got& g) noexcept {
@@ -207,6 +214,7 @@ class RingInplaceRx {
   [[nodiscard]] std::span<const Message> messages(std::size_t n) const noexcept { return {batch_.data(), n}; }
   [[nodiscard]] bool confirm() noexcept { return std::exchange(read_copied_, false) || reader_.confirm(); }
   [[nodiscard]] std::uint64_t missed() const noexcept { return reader_.missed(); }
+  [[nodiscard]] bool caught_up() const noexcept { return reader_.position() >= reader_.head(); }  // as RingRx's
   // Where the reader is, for an error message.
   [[nodiscard]] std::string where() const {
     return "position " + std::to_string(reader_.position()) + ", head " + std::to_string(reader_.head()) + ", oldest " +
