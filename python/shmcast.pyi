@@ -2,7 +2,7 @@
 
 import enum
 from types import TracebackType
-from typing import Iterator, List, Optional, Union, overload
+from typing import Iterator, List, Literal, Optional, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -87,6 +87,9 @@ class Gap:
     def first(self) -> int: ...
     @property
     def missed(self) -> int: ...
+    @property
+    def cause(self) -> Literal["overwritten", "skipped", "not_archived", "corrupt"]:
+        """Why they will never come: overwritten (lapped), skipped by the producer, not in the archive either, or a corrupt record."""
 
 class Snapshot:
     @property

@@ -178,6 +178,7 @@ struct PyMessage {
 struct PyGap {
   std::uint64_t first;
   std::uint64_t missed;
+  const char* cause;  // to_string(GapCause)
 };
 struct PySnapshot {
   std::uint64_t as_of;
@@ -189,7 +190,7 @@ py::object to_event(const shmcast::ReadResult& r) {
     case shmcast::ReadStatus::empty: return py::none();
     case shmcast::ReadStatus::message:
       return py::cast(PyMessage{r.message.seq, r.message.type, r.message.timestamp_ns, to_bytes(r.message.payload)});
-    case shmcast::ReadStatus::gap: return py::cast(PyGap{r.gap.first, r.gap.missed});
+    case shmcast::ReadStatus::gap: return py::cast(PyGap{r.gap.first, r.gap.missed, shmcast::to_string(r.gap.cause)});
     case shmcast::ReadStatus::snapshot: return py::cast(PySnapshot{r.snapshot.as_of, to_bytes(r.snapshot.data)});
   }
   return py::none();
@@ -934,8 +935,12 @@ PYBIND11_MODULE(shmcast, m) {
   py::class_<PyGap>(m, "Gap", "Messages [first, first + missed) will never be delivered to this reader.")
       .def_readonly("first", &PyGap::first)
       .def_readonly("missed", &PyGap::missed)
+      .def_readonly("cause", &PyGap::cause,
+                    "Why they will never come: 'overwritten' (this reader was lapped, or started older than the ring\n"
+                    "holds), 'skipped' (the producer skipped them), 'not_archived' (catching up: the archive lacks them\n"
+                    "too) or 'corrupt' (a damaged record, dropped).")
       .def("__repr__", [](const PyGap& g) {
-        return "Gap(first=" + std::to_string(g.first) + ", missed=" + std::to_string(g.missed) + ")";
+        return "Gap(first=" + std::to_string(g.first) + ", missed=" + std::to_string(g.missed) + ", cause='" + g.cause + "')";
       });
   py::class_<PySnapshot>(m, "Snapshot", "The producer's state as of sequence as_of; the reader continues there.")
       .def_readonly("as_of", &PySnapshot::as_of)

@@ -209,7 +209,7 @@ ReadResult Archive::next() {
         if (from < to) {
           ReadResult r;
           r.status = ReadStatus::gap;
-          r.gap = Gap{from, to - from};
+          r.gap = Gap{from, to - from, GapCause::not_archived};
           return r;
         }
       } else if (s.segments[i].first_seq < s.position) {
@@ -241,7 +241,7 @@ ReadResult Archive::next() {
       ReadResult r;
       if (h.kind == kFrameGap) {
         r.status = ReadStatus::gap;
-        r.gap = Gap{from, s.position - from};
+        r.gap = Gap{from, s.position - from, GapCause::not_archived};
       } else {
         r.status = ReadStatus::message;
         r.message = Message{h.seq, h.type, h.word, s.frames.payload()};

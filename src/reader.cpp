@@ -300,9 +300,9 @@ inline ReadResult Reader::read_record() noexcept {
       // A skip record: [seq, target) were skipped by a producer that jumped ahead.
       if (meta.skips_forward_from(seq)) {
         if (retake_start(meta.timestamp_ns)) return read_record();
-        return report_gap(seq, {meta.timestamp_ns, at + kRecordAlign});
+        return report_gap(seq, {meta.timestamp_ns, at + kRecordAlign}, GapCause::skipped);
       }
-      return on_lapped(seq, seq + 1);  // a record claiming more than it may hold is corrupt: dropped, counted
+      return on_lapped(seq, seq + 1, GapCause::corrupt);  // claims more than it may hold: dropped, counted
     }
     deliver(1, seq + 1, at + record_bytes(meta.length), meta.timestamp_ns);
     ReadResult r;
@@ -313,7 +313,7 @@ inline ReadResult Reader::read_record() noexcept {
   if (!stayed_whole(*view_, at)) return on_lapped(seq, seq);
   if (stamp == kPaddingStamp) {
     // The record is at the start of the data. Padding that starts there is corrupt.
-    if (view_->room_to_end(at) == view_->ring_bytes()) return on_lapped(seq, seq + 1);
+    if (view_->room_to_end(at) == view_->ring_bytes()) return on_lapped(seq, seq + 1, GapCause::corrupt);
     cursor_ = at + view_->room_to_end(at);
     return read_record();
   }
@@ -470,11 +470,22 @@ bool Reader::retake_start(std::uint64_t lost_until) noexcept {
   return true;
 }
 
-ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept {
+// Why `seq`, which the ring's chain no longer gives this reader, is gone: older than the
+// oldest record held, it was overwritten; at or after it, the producer skipped it (the
+// chain holds a skip record for its run). The oldest record held is counted without the
+// margin a resynchronising reader keeps (oldest() has it): a skip record inside that
+// margin is still held. It only grows, so a skipped run that the ring has since
+// overwritten too reads as overwritten.
+GapCause Reader::cause_of_loss(std::uint64_t seq) const noexcept {
+  const std::optional<ChainPoint> held = first_point_from(*view_, sequence_->first_seq(), 0);
+  return held && seq >= held->seq ? GapCause::skipped : GapCause::overwritten;
+}
+
+ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until, std::optional<GapCause> cause) noexcept {
   if (retake_start(lost_until)) [[unlikely]] return read_record();
   if (ReadResult first; !state_->options.archive.empty() && enter_catch_up(seq, first)) return first;
   if (on_gap_ == GapPolicy::snapshot && has_snapshot(*view_))
-    return take_snapshot(seq, /*at_start=*/false);
+    return take_snapshot(seq, /*at_start=*/false, cause);
   const std::optional<Point> next = point_by_policy(on_gap_ == GapPolicy::latest, lost_until);
   if (!next) {
     // The producer kept overwriting the places found faster than they could be checked:
@@ -488,10 +499,10 @@ ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexce
     cursor_ = next->position;
     return {};
   }
-  return report_gap(seq, *next);
+  return report_gap(seq, *next, cause ? *cause : cause_of_loss(seq));
 }
 
-ReadResult Reader::report_gap(std::uint64_t first, Point next) noexcept {
+ReadResult Reader::report_gap(std::uint64_t first, Point next, GapCause cause) noexcept {
   ++gaps_;
   missed_ += next.seq - first;
   position_ = next.seq;
@@ -500,7 +511,7 @@ ReadResult Reader::report_gap(std::uint64_t first, Point next) noexcept {
   publish_counters();
   ReadResult r;
   r.status = ReadStatus::gap;
-  r.gap = Gap{first, next.seq - first};
+  r.gap = Gap{first, next.seq - first, cause};
   return r;
 }
 
@@ -514,7 +525,8 @@ ReadResult Reader::report_gap(std::uint64_t first, Point next) noexcept {
 //    snapshot nor the ring holds as a gap, and reads on from the oldest message held;
 //  - a lapped reader (GapPolicy::snapshot) waits, its reads empty, for the next snapshot.
 // With no complete snapshot the reader behaves as `oldest`, reporting what is gone.
-ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
+// `cause`: why `from` was lost, where the caller knows (a corrupt record); else cause_of_loss.
+ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start, std::optional<GapCause> cause) noexcept {
   ReaderState& s = *state_;
   const auto lost_since = [&](std::uint64_t first) -> ReadResult {
     const std::optional<Point> p = point_by_policy(/*latest=*/false, first);
@@ -523,7 +535,7 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
       s.set(kUnresolved, true);
       return {};
     }
-    if (p->seq > first) return report_gap(first, *p);
+    if (p->seq > first) return report_gap(first, *p, cause ? *cause : cause_of_loss(first));
     position_ = first;
     if (p->seq < first) {  // the chain is behind `first` (a corrupt ring): find it again later, never go back
       s.set(kUnresolved, true);
@@ -565,7 +577,7 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start) noexcept {
     s.set(kUnresolved, false);
     return deliver_pending_snapshot();
   }
-  return report_gap(from, {copy->as_of, after->position});
+  return report_gap(from, {copy->as_of, after->position}, cause ? *cause : cause_of_loss(from));
 }
 
 ReadResult Reader::deliver_pending_snapshot() noexcept {

@@ -86,7 +86,7 @@ bool Reader::enter_catch_up(std::uint64_t seq, ReadResult& first) noexcept {
   s.archive_idle_since.reset();
   if (entry_ != nullptr) entry_->set_catching_up(true);
   position_ = seq;
-  first = from > seq ? report_gap(seq, {from, cursor_}) : read_catch_up();
+  first = from > seq ? report_gap(seq, {from, cursor_}, GapCause::not_archived) : read_catch_up();
   return true;
 }
 
@@ -143,9 +143,9 @@ ReadResult Reader::read_catch_up() noexcept {
         cursor_ = p->position;
         return read_record();
       }
-      return report_gap(r.gap.first, {p->seq, p->position});
+      return report_gap(r.gap.first, {p->seq, p->position}, GapCause::not_archived);
     }
-    return report_gap(r.gap.first, {end, cursor_});
+    return report_gap(r.gap.first, {end, cursor_}, GapCause::not_archived);
   }
   // The end of the archive, for now.
   if (auto back = back_to_ring()) return *back;

@@ -67,12 +67,12 @@ void run(const DumpArgs& a) {
     if (!r) break;
     if (r.status == ReadStatus::gap) {
       if (r.gap.first > to) break;
-      const std::uint64_t missed = std::min(r.gap.missed, to - r.gap.first + 1);
+      const Gap gap{r.gap.first, std::min(r.gap.missed, to - r.gap.first + 1), r.gap.cause};
       if (format == OutputFormat::json) {
-        append_gap_json(out, r.gap.first, missed);
+        append_gap_json(out, gap);
       } else {
         if (!write_out(out)) return;
-        std::fprintf(stderr, "shmcast dump: %s\n", gap_notice(r.gap.first, missed, "not recorded: the recorder lost them").c_str());
+        std::fprintf(stderr, "shmcast dump: %s\n", gap_notice(gap).c_str());
       }
     } else {
       if (r.message.seq > to) break;
@@ -91,7 +91,7 @@ void add_dump_command(CLI::App& app) {
   sub->footer(
       "Prints the archive's messages from --from to --to (both included; default: all), in the formats of "
       "`shmcast tail`: text (one line per payload, control characters escaped), json (one object per line, "
-      "{\"seq\",\"type\",\"ts_ns\",\"len\",\"data\"}, with {\"gap\":{\"first\",\"missed\"}} where the recorder lost "
+      "{\"seq\",\"type\",\"ts_ns\",\"len\",\"data\"}, with {\"gap\":{\"first\",\"missed\",\"cause\":\"not_archived\"}} where the recorder lost "
       "messages) or hex. In text and hex, gaps are notices on standard error. A damaged record that is not the "
       "newest one is an error naming its file and offset (exit 1).");
   sub->add_option("dir", args->dir, "Archive directory")->required();

@@ -111,6 +111,7 @@ struct Event {
   Kind kind = Kind::message;
   std::uint64_t seq = 0;  // message: seq; gap: first; snapshot: as_of
   std::uint64_t count = 0;  // gap: missed
+  GapCause cause = GapCause::overwritten;  // gap: why
   std::uint64_t timestamp_ns = 0;
   std::uint32_t type = 0;
   std::string data;  // payload, snapshot bytes or notice text
@@ -311,6 +312,7 @@ class ReaderThread {
           e->kind = Kind::gap;
           e->seq = r.gap.first;
           e->count = r.gap.missed;
+          e->cause = r.gap.cause;
           break;
         case ReadStatus::snapshot:
           e->kind = Kind::snapshot;
@@ -400,8 +402,9 @@ class Writer {
   }
 
   void gap(const Event& e) {
-    if (format_ == OutputFormat::json) return append_gap_json(out_, e.seq, e.count);
-    err("ring '" + ring_ + "': " + gap_notice(e.seq, e.count, "this reader was lapped"));
+    const Gap gap{e.seq, e.count, e.cause};
+    if (format_ == OutputFormat::json) return append_gap_json(out_, gap);
+    err("ring '" + ring_ + "': " + gap_notice(gap));
   }
 
   void snapshot(const Event& e) {
@@ -611,16 +614,16 @@ void add_tail_command(CLI::App& app) {
   auto args = std::make_shared<TailArgs>();
   CLI::App* sub = app.add_subcommand("tail", "Print a ring's messages as they arrive, like `tail -f`");
   sub->footer(
-      "Gaps (messages this reader missed because the "
-      "producer lapped it) are reported with their first sequence and exact count: on standard error in text and "
-      "hex formats, in the stream in json format. Says when the producer goes away or comes back, and reattaches "
+      "Gaps (messages this reader will never see: overwritten because the producer lapped it, skipped by the "
+      "producer, or a corrupt record) are reported with their first sequence, exact count and cause: on standard "
+      "error in text and hex formats, in the stream in json format. Says when the producer goes away or comes back, and reattaches "
       "when the ring is recreated. Ends with status 0 when the reader of its output goes away (`| head`).\n"
       "Text format: each payload on one line as it is, except control characters (C0 but tab, DEL, C1), which "
       "are shown as \\n, \\r or \\xNN so that a payload cannot break the line or drive the terminal. For the "
       "exact bytes use json or hex.\n"
       "JSON format, one object per line:\n"
       "  message  {\"seq\":N,\"type\":T,\"ts_ns\":N,\"len\":N,\"data\":\"...\"}\n"
-      "  gap      {\"gap\":{\"first\":N,\"missed\":K}}\n"
+      "  gap      {\"gap\":{\"first\":N,\"missed\":K,\"cause\":C}}  C: overwritten, skipped, not_archived (--archive) or corrupt\n"
       "  snapshot {\"snapshot\":{\"as_of\":N,\"len\":N,\"data\":\"...\"}}\n"
       "`data` is the payload as a JSON string: valid UTF-8 is kept, '\"', '\\' and control characters are "
       "escaped, and every byte that is not valid UTF-8 is written as \\u00XX (XX = the byte's value). A parsed "

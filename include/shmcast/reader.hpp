@@ -215,9 +215,10 @@ class Reader {
   std::uint64_t stand_back_limit() noexcept;
   ReadResult read_record() noexcept;
   ReadResult resolve_position() noexcept;
-  ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until) noexcept;
-  ReadResult report_gap(std::uint64_t first, Point next) noexcept;
-  ReadResult take_snapshot(std::uint64_t from, bool at_start) noexcept;
+  ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until, std::optional<GapCause> cause = std::nullopt) noexcept;
+  ReadResult report_gap(std::uint64_t first, Point next, GapCause cause) noexcept;
+  [[nodiscard]] GapCause cause_of_loss(std::uint64_t seq) const noexcept;
+  ReadResult take_snapshot(std::uint64_t from, bool at_start, std::optional<GapCause> cause = std::nullopt) noexcept;
   ReadResult deliver_pending_snapshot() noexcept;
   ReadResult wait_block(std::chrono::steady_clock::time_point deadline) noexcept;
   void open_archive(bool at_attach);

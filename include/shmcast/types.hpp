@@ -100,10 +100,31 @@ struct Message {
   std::span<const std::byte> payload;
 };
 
+// Why a gap's messages will never come, as known when the reader met it: the fate of its
+// first message (a run that also holds sequences lost another way takes the first one's).
+enum class GapCause : std::uint8_t {
+  overwritten,   // the ring no longer held it when this reader came to it: the reader was
+                 // lapped, or it started or sought older than the oldest message held
+  skipped,       // the producer skipped it (skip_to, publish_at): it was never published
+  not_archived,  // a reader catching up from an archive, or an ArchiveReader: the archive
+                 // does not hold it (its recorder missed it, or retention removed it)
+  corrupt,       // a record breaking the layout's rules (damaged or foreign memory): dropped
+};
+[[nodiscard]] constexpr const char* to_string(GapCause cause) noexcept {
+  switch (cause) {
+    case GapCause::overwritten: return "overwritten";
+    case GapCause::skipped: return "skipped";
+    case GapCause::not_archived: return "not_archived";
+    case GapCause::corrupt: return "corrupt";
+  }
+  return "unknown";
+}
+
 // Messages [first, first + missed) will never be delivered to this reader.
 struct Gap {
   std::uint64_t first = 0;
   std::uint64_t missed = 0;
+  GapCause cause = GapCause::overwritten;
 };
 
 // A copy of the producer's state: every message with a sequence below `as_of` is

@@ -173,6 +173,7 @@ TEST_CASE("archive: messages and gaps of any size read back exactly, across segm
     REQUIRE(r.status == ReadStatus::gap);
     REQUIRE(r.gap.first == 1943);
     REQUIRE(r.gap.missed == 2);
+    CHECK(r.gap.cause == GapCause::not_archived);
     REQUIRE(a.next().message.seq == 1945);
     // Before the start: the first record; past the end: nothing yet.
     REQUIRE(a.seek(3));

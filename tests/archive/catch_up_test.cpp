@@ -182,6 +182,7 @@ TEST_CASE("catch-up: an archive behind the ring: what neither holds is one exact
   REQUIRE(out.gap_list[0].first == archived);
   // The gap ends where the ring resumed: no earlier than its oldest with the margin when asked.
   REQUIRE(out.gap_list[0].first + out.gap_list[0].missed >= oldest);
+  CHECK(out.gap_list[0].cause == GapCause::overwritten);  // past the archive's end, the ring's loss
   REQUIRE(out.from_archive == archived);
   REQUIRE(r.position() == f.p.head());
 }
@@ -201,6 +202,7 @@ TEST_CASE("catch-up: an archive with a gap of its own: the gap is reported, the 
   REQUIRE(out.ok);
   REQUIRE(out.gaps == 1);
   REQUIRE(out.missed == info.missed);
+  CHECK(out.gap_list[0].cause == GapCause::not_archived);  // the recorder's own gap
   REQUIRE(r.position() == f.p.head());
 }
 

@@ -140,7 +140,7 @@ TEST_CASE("snapshots from create --snapshot-size and publish --snapshot-file to 
   REQUIRE(json_u64(run({"stat", ring.name, "--json"}).out, "oldest") > 0u);
   Result lapped = run({"tail", ring.name, "--from", "0", "--on-gap", "snapshot", "--no-follow", "--format", "json"});
   CHECK(lapped.rc == 0);
-  CHECK(lines(lapped.out) == std::vector<std::string>{R"({"gap":{"first":0,"missed":204}})",
+  CHECK(lines(lapped.out) == std::vector<std::string>{R"({"gap":{"first":0,"missed":204,"cause":"overwritten"}})",
                                                       R"({"snapshot":{"as_of":204,"len":11,"data":"k1=v1;k2=v2"}})"});
   std::remove(file.c_str());
 }

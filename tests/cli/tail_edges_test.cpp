@@ -170,7 +170,12 @@ TEST_CASE("tail -n N starts with the last N held, --first N prints the first N",
     const Result r = run({"tail", ring.name, "-n", "5", "--no-follow", "--format", "json"});
     CHECK(r.rc == 0);
     CHECK(seqs(r.out) == V{8, 9, kGapLine, 100, 101, 102});  // the skipped run, reported between them
-    CHECK(r.out.find(R"({"gap":{"first":10,"missed":90}})") != std::string::npos);
+    CHECK(r.out.find(R"({"gap":{"first":10,"missed":90,"cause":"skipped"}})") != std::string::npos);
+    // In text, the notice says they were skipped, not that the reader was lapped.
+    const Result text = run({"tail", ring.name, "-n", "5", "--no-follow"});
+    CHECK(text.err.find("gap: missed 90 messages from sequence 10 (skipped by the producer: never published)") !=
+          std::string::npos);
+    CHECK(text.err.find("lapped") == std::string::npos);
     CHECK(seqs(run({"tail", ring.name, "-n", "3", "--no-follow", "--format", "json"}).out) == V{100, 101, 102});
   }
   SECTION("-n then follows") {

@@ -124,6 +124,7 @@ TEST_CASE("a lapped reader gets one gap with the exact count, then messages", "[
     REQUIRE(e.status == ReadStatus::gap);
     CHECK(e.gap.first == 0);
     CHECK(e.gap.missed == oldest);
+    CHECK(e.gap.cause == GapCause::overwritten);
     std::uint64_t expect = oldest;
     while (ReadResult m = r.try_read()) {
       REQUIRE(m.status == ReadStatus::message);
@@ -142,6 +143,7 @@ TEST_CASE("a lapped reader gets one gap with the exact count, then messages", "[
     REQUIRE(e.status == ReadStatus::gap);
     CHECK(e.gap.first == 0);
     CHECK(e.gap.missed == 200);
+    CHECK(e.gap.cause == GapCause::overwritten);
     CHECK(r.try_read().status == ReadStatus::empty);
     publish_n(p, 1, 200);
     CHECK(r.try_read().message.seq == 200);
@@ -302,6 +304,7 @@ TEST_CASE("seek resumes inside the retained window and reports what is outside i
         REQUIRE(e.status == ReadStatus::gap);
         CHECK(e.gap.first == seq);
         CHECK(e.gap.missed == 88 - seq);
+        CHECK(e.gap.cause == GapCause::overwritten);
       }
     }
   }
@@ -329,6 +332,7 @@ TEST_CASE("seek resumes inside the retained window and reports what is outside i
     REQUIRE(e.status == ReadStatus::gap);
     CHECK(e.gap.first == 210);
     CHECK(e.gap.missed == 10);
+    CHECK(e.gap.cause == GapCause::skipped);  // not overwritten: the ring holds the skip
     CHECK(text(r.try_read()) == "m220");
   }
   SECTION("head itself is valid; beyond head is refused and changes nothing") {
@@ -407,6 +411,8 @@ TEST_CASE("publish_at skips sequences, and readers see the skipped run as one ex
   REQUIRE(gap.status == ReadStatus::gap);
   CHECK(gap.gap.first == 3);
   CHECK(gap.gap.missed == 7);
+  CHECK(gap.gap.cause == GapCause::skipped);
+  CHECK(std::string(to_string(gap.gap.cause)) == "skipped");
   CHECK(text(r.try_read()) == "ten");
   CHECK(text(r.try_read()) == "eleven");
   CHECK(r.delivered() + r.missed() == 12);
@@ -428,6 +434,7 @@ TEST_CASE("a reader that lands inside a skipped run reports the whole run as one
   const ReadResult gap = r.try_read();
   REQUIRE(gap.status == ReadStatus::gap);
   CHECK(gap.gap.first == 190);
+  CHECK(gap.gap.cause == GapCause::skipped);
   if (policy == GapPolicy::oldest) {
     CHECK(gap.gap.missed == 20);  // 190..209, once: not twenty gaps of one
     CHECK(text(r.try_read()) == "m210");
@@ -435,6 +442,22 @@ TEST_CASE("a reader that lands inside a skipped run reports the whole run as one
     CHECK(gap.gap.missed == 60);  // latest goes on to head
   }
   CHECK(r.gaps() == 1);
+}
+
+TEST_CASE("a skipped run whose skip record is held inside the resynchronisation margin is still reported as skipped",
+          "[ring][skip][gap]") {
+  RingGuard g(unique_ring("skipmargin"));
+  Producer p = Producer::create(g.name, kSmall);
+  publish_n(p, 10);
+  p.skip_to(210);
+  publish_n(p, 120, 210);  // 4096-byte ring, 32-byte records: the oldest held is 8, oldest() with its margin past the skip
+  Reader r(g.name);
+  REQUIRE(r.oldest() > 210);
+  CHECK_FALSE(r.seek(190));
+  const ReadResult e = r.try_read();
+  REQUIRE(e.status == ReadStatus::gap);
+  CHECK(e.gap.first == 190);
+  CHECK(e.gap.cause == GapCause::skipped);
 }
 
 TEST_CASE("a ring that starts at an explicit sequence begins there for oldest readers", "[ring][skip]") {

@@ -314,6 +314,7 @@ TEST_CASE("hostile shm: a record whose length exceeds what it may hold is report
   REQUIRE(e.status == ReadStatus::gap);
   CHECK(e.gap.first == 1);
   CHECK(e.gap.missed == 1);
+  CHECK(e.gap.cause == GapCause::corrupt);  // neither overwritten nor skipped
   for (std::uint64_t seq = 2; seq < 4; ++seq) {
     e = r.try_read();
     REQUIRE(e.status == ReadStatus::message);

@@ -111,8 +111,8 @@ class Relay {
       if (r.status == ReadStatus::message) {
         publish_message(r.message);
       } else if (r.status == ReadStatus::gap) {
-        log_line(kRole, "ring gap: " + std::to_string(r.gap.missed) + " from " + std::to_string(r.gap.first) +
-                            ", published as a gap record");
+        log_line(kRole, "ring gap: " + std::to_string(r.gap.missed) + " from " + std::to_string(r.gap.first) + " (" +
+                            to_string(r.gap.cause) + "), published as a gap record");
         publish_gap(r.gap.first, r.gap.missed);
       } else if (r.status == ReadStatus::empty && reader_.replaced()) {
         throw Error(Errc::replaced, o_.ring,

@@ -71,14 +71,26 @@ void append_message(std::string& out, OutputFormat format, std::uint64_t seq, st
   }
 }
 
-void append_gap_json(std::string& out, std::uint64_t first, std::uint64_t missed) {
-  out += dump(Json{{"gap", {{"first", first}, {"missed", missed}}}});
+void append_gap_json(std::string& out, const Gap& gap) {
+  out += dump(Json{{"gap", {{"first", gap.first}, {"missed", gap.missed}, {"cause", to_string(gap.cause)}}}});
   out += '\n';
 }
 
-std::string gap_notice(std::uint64_t first, std::uint64_t missed, std::string_view why) {
-  return "gap: missed " + std::to_string(missed) + " messages from sequence " + std::to_string(first) + " (" +
-         std::string(why) + ")";
+namespace {
+const char* why(GapCause cause) noexcept {
+  switch (cause) {
+    case GapCause::overwritten: return "overwritten before this reader read them: it was lapped";
+    case GapCause::skipped: return "skipped by the producer: never published";
+    case GapCause::not_archived: return "not in the archive: its recorder missed them, or retention removed them";
+    case GapCause::corrupt: return "a corrupt record in the ring, dropped";
+  }
+  return "unknown cause";
+}
+}  // namespace
+
+std::string gap_notice(const Gap& gap) {
+  return "gap: missed " + std::to_string(gap.missed) + " messages from sequence " + std::to_string(gap.first) + " (" +
+         why(gap.cause) + ")";
 }
 
 }  // namespace shmcast::cli

@@ -2,6 +2,8 @@
 // escaping that keeps a payload from controlling the terminal.
 #pragma once
 
+#include <shmcast/types.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,9 +25,10 @@ void append_escaped(std::string& out, std::string_view bytes);
 // A message, one line (text, json) or a header line and a hex dump (hex).
 void append_message(std::string& out, OutputFormat format, std::uint64_t seq, std::uint32_t type,
                     std::uint64_t timestamp_ns, std::string_view data);
-// A gap in the json format: {"gap":{"first":F,"missed":N}} and a newline. In the text and
-// hex formats a gap is a notice on standard error, not data (gap_notice).
-void append_gap_json(std::string& out, std::uint64_t first, std::uint64_t missed);
-[[nodiscard]] std::string gap_notice(std::uint64_t first, std::uint64_t missed, std::string_view why);
+// A gap in the json format: {"gap":{"first":F,"missed":N,"cause":C}} and a newline, C being
+// to_string(GapCause). In the text and hex formats a gap is a notice on standard error, not
+// data (gap_notice), which says the cause in words.
+void append_gap_json(std::string& out, const Gap& gap);
+[[nodiscard]] std::string gap_notice(const Gap& gap);
 
 }  // namespace shmcast::cli
