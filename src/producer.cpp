@@ -87,10 +87,15 @@ const std::string& Producer::name() const noexcept { return state_->name; }
 std::uint64_t Producer::ring_id() const noexcept { return state_->ring_id; }
 std::uint32_t Producer::max_message() const noexcept { return max_message_; }
 
-void Producer::throw_too_large(std::size_t size) const {
-  throw Error(Errc::message_too_large, state_->name,
-              "message of " + std::to_string(size) + " bytes exceeds the ring's maximum message size of " +
-                  std::to_string(max_message_) + " bytes (set when the ring was created); nothing was written");
+// Why publish or claim refused, checked in one unlikely branch off their fast path.
+void Producer::throw_refused(std::size_t size) const {
+  if (size > max_message_)
+    throw Error(Errc::message_too_large, state_->name,
+                "message of " + std::to_string(size) + " bytes exceeds the ring's maximum message size of " +
+                    std::to_string(max_message_) + " bytes (set when the ring was created); nothing was written");
+  throw Error(Errc::invalid_argument, state_->name,
+              "has used its last sequence, 2^63 - 1 (head " + std::to_string(head_) +
+                  "); nothing was written: create the ring again to publish more");
 }
 
 // place, commit_record, end_write and wake_if_armed are the steps of every publish; they
@@ -173,8 +178,8 @@ void Producer::wake_readers() noexcept {
 }
 
 std::uint64_t Producer::publish(std::span<const std::byte> payload, std::uint32_t type, std::uint64_t timestamp_ns) {
-  if (payload.size() > max_message_) [[unlikely]]
-    throw_too_large(payload.size());
+  if (payload.size() > max_message_ || head_ > kMaxSequence) [[unlikely]]
+    throw_refused(payload.size());
   if (timestamp_ns == kNow) timestamp_ns = now_ns();
   const std::uint64_t seq = head_;
   const std::uint64_t position = place(payload.size());
@@ -221,14 +226,14 @@ std::uint64_t Producer::publish_at(std::uint64_t seq, std::span<const std::byte>
                                    std::uint64_t timestamp_ns) {
   check_sequence(seq, "publish_at");
   if (payload.size() > max_message_) [[unlikely]]
-    throw_too_large(payload.size());
+    throw_refused(payload.size());
   if (seq > head_) jump_to(seq);
   return publish(payload, type, timestamp_ns);
 }
 
 Producer::Claim Producer::claim(std::size_t max, std::uint32_t type, std::uint64_t timestamp_ns) {
-  if (max > max_message_) [[unlikely]]
-    throw_too_large(max);
+  if (max > max_message_ || head_ > kMaxSequence) [[unlikely]]
+    throw_refused(max);
   if (timestamp_ns == kNow) timestamp_ns = now_ns();
   const std::uint64_t position = place(max);
   view_->record(position).set_meta(max, type, timestamp_ns);

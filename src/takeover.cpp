@@ -57,7 +57,9 @@ void recover_position(const RingView& view) noexcept {
       tail += bytes;
       continue;
     }
-    if (seq != head || next <= seq || next > kMaxSequence) break;
+    // A skip record's target is at most kMaxSequence (a record must be able to follow it);
+    // a message may be kMaxSequence itself, the head then one past it (publish refuses more).
+    if (seq != head || next <= seq || (meta.is_skip() ? next > kMaxSequence : seq > kMaxSequence)) break;
     if (records == 0 || view.index(records - 1).position() != tail) ++records;
     if (!meta.is_skip()) {
       kept_bytes += meta.length;

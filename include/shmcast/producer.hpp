@@ -94,8 +94,9 @@ class Producer {
   Producer& operator=(const Producer&) = delete;
   ~Producer();
 
-  // Publishes one message and returns its sequence number. Throws Errc::message_too_large
-  // (writing nothing) if the payload exceeds max_message().
+  // Publishes one message and returns its sequence number. Throws, writing nothing,
+  // Errc::message_too_large if the payload exceeds max_message(), and Errc::invalid_argument
+  // if the ring has used its last sequence (head() past kMaxSequence, after a publish_at of it).
   std::uint64_t publish(std::span<const std::byte> payload, std::uint32_t type = 0,
                         std::uint64_t timestamp_ns = kNow);
 
@@ -144,7 +145,7 @@ class Producer {
     std::uint64_t seq_;
     std::size_t size_;
   };
-  // Throws Errc::message_too_large if max exceeds max_message().
+  // Throws Errc::message_too_large if max exceeds max_message(), and as publish() past the last sequence.
   [[nodiscard]] Claim claim(std::size_t max, std::uint32_t type = 0, std::uint64_t timestamp_ns = kNow);
 
   // Stores a snapshot of the producer's state as of head(): it must reflect every message
@@ -184,7 +185,7 @@ class Producer {
   void jump_to(std::uint64_t seq) noexcept;
   void wake_if_armed() noexcept;
   void wake_readers() noexcept;
-  [[noreturn]] void throw_too_large(std::size_t size) const;
+  [[noreturn]] void throw_refused(std::size_t size) const;
   void check_sequence(std::uint64_t seq, const char* call) const;
 
   std::unique_ptr<detail::ProducerState> state_;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "layout.hpp"
+#include "raw_ring.hpp"
 #include "test_support.hpp"
 
 #include <csignal>
@@ -229,4 +230,52 @@ TEST_CASE("publish_at and skip_to refuse sequences that go back or past kMaxSequ
   REQUIRE(e.status == ReadStatus::gap);
   REQUIRE(e.gap.first == 1);
   REQUIRE(e.gap.missed == kMaxSequence - 1);
+}
+
+TEST_CASE("the last sequence: kMaxSequence is published once, then publish and claim refuse, writing nothing",
+          "[errors]") {
+  RingGuard ring(unique_ring("lastseq"));
+  Producer p = Producer::create(ring.name, {.ring_bytes = 4096});
+  Reader r(ring.name, {.start = StartAt::sequence, .start_seq = kMaxSequence});
+  REQUIRE(p.publish_at(kMaxSequence, bytes_of("last")) == kMaxSequence);
+  REQUIRE(p.head() == kMaxSequence + 1);
+  const auto refused = [&](auto&& call) {
+    try {
+      call();
+    } catch (const Error& e) {
+      return e.code() == Errc::invalid_argument && std::string(e.what()).find("last sequence") != std::string::npos;
+    }
+    return false;
+  };
+  CHECK(refused([&] { p.publish(bytes_of("past")); }));
+  CHECK(refused([&] { (void)p.claim(8); }));
+  CHECK(p.head() == kMaxSequence + 1);
+  const ReadResult e = r.try_read();
+  REQUIRE(e.status == ReadStatus::message);
+  CHECK(e.message.seq == kMaxSequence);
+  CHECK(r.try_read().status == ReadStatus::empty);  // nothing numbered 2^63 was written
+  Reader latest(ring.name, {.start = StartAt::latest});
+  CHECK(latest.position() == kMaxSequence + 1);
+}
+
+TEST_CASE("takeover keeps a committed message numbered kMaxSequence whose head its dead producer never stored",
+          "[errors][takeover]") {
+  RingGuard ring(unique_ring("lastseq-takeover"));
+  {
+    Producer p = Producer::create(ring.name, {.ring_bytes = 4096});
+    p.publish(bytes_of("a"));                      // 0 at 0
+    p.publish_at(kMaxSequence, bytes_of("last"));  // a skip record at 32, the message at 64, tail 96
+    // As if it died after the commit and before storing its position.
+    shmcast::test::RawRing raw(ring.name);
+    detail::ProducerLine& line = raw.producer();
+    line.publish_position(kMaxSequence, line.records() - 1, line.tail() - 32);
+  }
+  Reader r(ring.name, {.start = StartAt::sequence, .start_seq = kMaxSequence});
+  Producer q = Producer::open(ring.name);
+  CHECK(q.head() == kMaxSequence + 1);  // not kMaxSequence, which would reuse the sequence
+  CHECK_THROWS_AS(q.publish_at(kMaxSequence, bytes_of("other")), Error);
+  const ReadResult e = r.try_read();
+  REQUIRE(e.status == ReadStatus::message);
+  CHECK(e.message.seq == kMaxSequence);
+  CHECK(std::string(text_of(e.message.payload)) == "last");
 }
