@@ -495,9 +495,17 @@ ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until, std::o
     return {};
   }
   if (next->seq < seq) return {};  // the chain is behind where the reader stands (a corrupt ring): wait, never go back
-  if (next->seq == seq) {  // nothing was lost after all, only the place
+  if (next->seq == seq) {
+    // Nothing was lost after all, only the place (padding lapped while the record after it
+    // is still held): read it now, so that "nothing yet" never stands for a message there
+    // (a drain would stop, a blocking read would sleep past it). Once: a place lost again
+    // under this read is found by the next one.
     cursor_ = next->position;
-    return {};
+    if (state_->relocating) return {};
+    state_->relocating = true;
+    const ReadResult r = read_record();
+    state_->relocating = false;
+    return r;
   }
   return report_gap(seq, *next, cause ? *cause : cause_of_loss(seq));
 }

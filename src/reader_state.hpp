@@ -62,6 +62,7 @@ struct ReaderState {
     slow_path = static_cast<std::uint8_t>(on ? slow_path | bit : slow_path & ~bit);
   }
   int retakes = 0;  // in a row, within one read
+  bool relocating = false;  // Reader::on_lapped is reading at a place it has just found again
   std::uint64_t start = 0;  // where the reader's span begins: Reader::start()
   std::optional<Archive> archive;      // ReaderOptions::archive
   std::string archive_error;           // why it was given up

@@ -460,6 +460,39 @@ TEST_CASE("a skipped run whose skip record is held inside the resynchronisation 
   CHECK(e.gap.cause == GapCause::skipped);
 }
 
+TEST_CASE("a reader whose place at the padding was lapped, its next message still held, reads that message at once",
+          "[ring][wrap]") {
+  // 4096-byte ring, 1010-byte messages (1056-byte records), a step and margin of 256. The
+  // reader stands at 3168 after 0..2; 3 goes to the data's start after padding at 3168,
+  // then 4 and 5 move the horizon to 7424: past 3168 + 4096 (the padding is overwritten)
+  // but 3 at 4096 is still held, with the margin.
+  RingGuard g(unique_ring("relocate"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096});
+  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0});
+  std::vector<std::byte> buf(1010);
+  const auto publish = [&](std::uint64_t seq) {
+    shmcast::test::fill_pattern(buf.data(), buf.size(), seq);
+    REQUIRE(p.publish(buf) == seq);
+  };
+  for (std::uint64_t seq = 0; seq < 3; ++seq) publish(seq);
+  for (std::uint64_t seq = 0; seq < 3; ++seq) REQUIRE(r.try_read().message.seq == seq);
+  for (std::uint64_t seq = 3; seq < 6; ++seq) publish(seq);
+  SECTION("copying") {
+    const ReadResult e = r.try_read();
+    REQUIRE(e.status == ReadStatus::message);  // was empty: the read only moved the place
+    CHECK(e.message.seq == 3);
+    CHECK(shmcast::test::check_pattern(e.message.payload, 3));
+  }
+  SECTION("in place") {
+    std::array<Message, 8> out;
+    const Reader::Batch b = r.peek(out);
+    REQUIRE(b.count >= 1);
+    CHECK(out[0].seq == 3);
+    CHECK(r.confirm());
+  }
+  CHECK(r.missed() == 0);
+}
+
 TEST_CASE("a ring that starts at an explicit sequence begins there for oldest readers", "[ring][skip]") {
   RingGuard g(unique_ring("firstseq"));
   Producer p = Producer::create(g.name, kSmall);
