@@ -154,7 +154,11 @@ bool Reader::reattach(const Backoff& backoff, const std::function<bool()>& shoul
     if (should_stop && should_stop()) return false;
     try {
       Reader fresh(state_->name, options);
+      // The caller's options, but the start the fresh reader took: a start lost before its
+      // first event is taken again by that rule (retake_start), never by the old one's
+      // (from `latest`, that would skip everything the new ring holds, unreported).
       fresh.state_->options = state_->options;
+      fresh.state_->options.start = options.start;
       *this = std::move(fresh);
       return true;
     } catch (const Error&) {

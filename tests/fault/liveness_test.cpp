@@ -131,6 +131,26 @@ TEST_CASE("ring replaced: replaced() turns true and reattach() follows the new r
   CHECK(text_of(e.message.payload) == "hello 0");
 }
 
+TEST_CASE("ring replaced: a reader that began at latest reattaches at the oldest, and takes a lost start again there",
+          "[fault][replace]") {
+  test::RingGuard guard(test::unique_ring("replace-latest"));
+  const std::string& name = guard.name;
+  create_ring(name, Geometry{.ring_bytes = 4096});
+  Reader r(name, ReaderOptions{.start = StartAt::latest});
+  Producer p = Producer::create(name, Geometry{.ring_bytes = 4096}, CreateOptions{0600, true});
+  for (int i = 0; i < 64; ++i) p.publish(bytes_of("m"));  // half the ring (32-byte records)
+  REQUIRE(r.replaced());
+  REQUIRE(r.reattach(Backoff{1ms, 10ms, 1000ms}));
+  CHECK(r.position() == 0);
+  for (int i = 0; i < 128; ++i) p.publish(bytes_of("m"));  // a ring more: the start is overwritten before the first read
+  const std::uint64_t oldest = r.oldest();
+  REQUIRE(oldest > 0);
+  const ReadResult e = r.try_read();
+  REQUIRE(e.status == ReadStatus::message);  // was empty, at head: the start taken again by `latest`
+  CHECK(e.message.seq == oldest);
+  CHECK(r.start() == oldest);
+}
+
 TEST_CASE("ring replaced: with give_up and no ring, reattach returns false after about give_up", "[fault][replace]") {
   test::RingGuard guard(test::unique_ring("giveup"));
   const std::string& name = guard.name;
