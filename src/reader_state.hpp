@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unistd.h>
 #include <sys/types.h>
 #include <memory>
 
@@ -38,9 +39,12 @@ enum SlowPathBit : std::uint8_t {
 struct ReaderState {
   // The registry entry is released here, before the registry mapping below goes away,
   // and only by the state that owns it: a moved-from Reader has no state, so moving a
-  // Reader (as reattach() does) keeps the new owner's entry claimed.
+  // Reader (as reattach() does) keeps the new owner's entry claimed. And only in the
+  // process that claimed it: a child forked while the Reader existed holds a copy of it,
+  // and destroying that copy (returning from main, a Python close()) must not free the
+  // parent's entry for another reader to take while the parent still writes to it.
   ~ReaderState() {
-    if (entry != nullptr) entry->release();
+    if (entry != nullptr && entry->owner() == static_cast<std::uint32_t>(::getpid())) entry->release();
   }
   std::string name;
   ReaderOptions options;

@@ -195,3 +195,23 @@ TEST_CASE("an entry's counter version only grows across owners, even after one k
   CHECK(c.consistent);
   CHECK(c.position == second.position());
 }
+
+TEST_CASE("processes: a child forked while a Reader exists does not free its parent's entry by destroying its copy",
+          "[registry][fork]") {
+  RingGuard g(unique_ring("fork-entry"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096});
+  Reader r(g.name, {.label = "parent"});
+  REQUIRE(r.registered());
+  const pid_t child = shmcast::test::spawn([&] {
+    { Reader copy = std::move(r); }  // as returning from main, or a Python close(), would
+    return 0;
+  });
+  REQUIRE(shmcast::test::wait_exit(child) == 0);
+  const RingStatus st = inspect(g.name);
+  REQUIRE(st.readers.size() == 1);
+  CHECK(st.readers[0].pid == static_cast<std::uint32_t>(::getpid()));
+  // A second reader takes another entry, not the parent's.
+  Reader other(g.name, {.label = "other"});
+  REQUIRE(other.registered());
+  CHECK(inspect(g.name).readers.size() == 2);
+}
