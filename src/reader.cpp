@@ -202,9 +202,9 @@ void Reader::touch_registry() noexcept {
 
 // Moves past `count` messages read (copied, or peeked and confirmed) from cursor_ on: one
 // position store in the registry for all of them, and their lines given back if the
-// reader is streaming (line_give_back.hpp).
-inline void Reader::deliver(std::uint64_t count, std::uint64_t next_seq, std::uint64_t next_position,
-                            std::uint64_t timestamp_ns) noexcept {
+// reader is streaming (line_give_back.hpp). The activity stamp is the clock's, not a
+// message's timestamp, which the producer chooses (replay and publish_at keep a source's).
+inline void Reader::deliver(std::uint64_t count, std::uint64_t next_seq, std::uint64_t next_position) noexcept {
   const std::uint64_t before = delivered_;
   const std::uint64_t idle_polls = idle_polls_ - std::exchange(idle_polls_at_delivery_, idle_polls_);
   given_back_ = give_back(*view_,
@@ -215,7 +215,8 @@ inline void Reader::deliver(std::uint64_t count, std::uint64_t next_seq, std::ui
   delivered_ += count;
   if (entry_ != nullptr) {
     entry_->publish_progress(position_);
-    if (before / kEventsPerActivityStamp != delivered_ / kEventsPerActivityStamp) entry_->stamp_activity(timestamp_ns);
+    if (before / kEventsPerActivityStamp != delivered_ / kEventsPerActivityStamp) [[unlikely]]
+      entry_->stamp_activity(now_ns());
   }
 }
 
@@ -308,7 +309,7 @@ inline ReadResult Reader::read_record() noexcept {
       }
       return on_lapped(seq, seq + 1, GapCause::corrupt);  // claims more than it may hold: dropped, counted
     }
-    deliver(1, seq + 1, at + record_bytes(meta.length), meta.timestamp_ns);
+    deliver(1, seq + 1, at + record_bytes(meta.length));
     ReadResult r;
     r.status = ReadStatus::message;
     r.message = Message{seq, meta.type, meta.timestamp_ns, {buffer_, copy}};
@@ -361,7 +362,6 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
   std::uint64_t seq = position_;
   std::uint64_t at = cursor_;
   std::uint64_t first = cursor_;  // where the batch's first record is: past padding at cursor_
-  std::uint64_t last_ns = 0;
   std::size_t n = 0;
   while (n < out.size() && at < limit) {
     const RecordHeader& record = view_->record(at);
@@ -370,7 +370,6 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
       const RecordMeta meta = record.meta();
       if (!view_->fits(at, meta.length)) break;  // a skip record, or corrupt
       out[n++] = Message{seq, meta.type, meta.timestamp_ns, {view_->payload(at), meta.length}};
-      last_ns = meta.timestamp_ns;
       ++seq;
       at += record_bytes(meta.length);
       continue;
@@ -396,7 +395,6 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
   peeked_ = n;
   peeked_next_seq_ = seq;
   peeked_next_position_ = at;
-  peeked_last_ns_ = last_ns;
   batch.count = n;
   return batch;
 }
@@ -408,7 +406,7 @@ Reader::Batch Reader::peek(std::span<Message> out) noexcept {
 bool Reader::confirm() noexcept {
   if (const std::uint64_t count = std::exchange(peeked_, 0); count != 0) {
     const bool whole = stayed_whole(*view_, cursor_);
-    if (whole) deliver(count, peeked_next_seq_, peeked_next_position_, peeked_last_ns_);
+    if (whole) deliver(count, peeked_next_seq_, peeked_next_position_);
     answer_ = whole ? Answer::intact : Answer::none;
     return whole;
   }

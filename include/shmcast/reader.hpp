@@ -226,7 +226,7 @@ class Reader {
   ReadResult read_catch_up() noexcept;
   void leave_catch_up(const std::string& error = {}) noexcept;
   [[nodiscard]] std::optional<Point> point_by_policy(bool latest, std::uint64_t lost_until) const noexcept;
-  void deliver(std::uint64_t count, std::uint64_t next_seq, std::uint64_t next_position, std::uint64_t timestamp_ns) noexcept;
+  void deliver(std::uint64_t count, std::uint64_t next_seq, std::uint64_t next_position) noexcept;
   void publish_counters() noexcept;
   void touch_registry() noexcept;
 
@@ -255,7 +255,6 @@ class Reader {
   std::uint64_t peeked_ = 0;
   std::uint64_t peeked_next_seq_ = 0;
   std::uint64_t peeked_next_position_ = 0;
-  std::uint64_t peeked_last_ns_ = 0;
   // A message the last peek returned copied (delivered already), handed out again by
   // the next peek or try_read until confirm(); it points into the reader's buffer, which
   // nothing rewrites while it is held.

@@ -7,11 +7,13 @@
 #include "registry.hpp"
 #include "test_support.hpp"
 
+#include <shmcast/clock.hpp>
 #include <shmcast/error.hpp>
 #include <shmcast/inspect.hpp>
 #include <shmcast/producer.hpp>
 #include <shmcast/reader.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -214,4 +216,30 @@ TEST_CASE("processes: a child forked while a Reader exists does not free its par
   Reader other(g.name, {.label = "other"});
   REQUIRE(other.registered());
   CHECK(inspect(g.name).readers.size() == 2);
+}
+
+TEST_CASE("a reader's activity stamp is the clock's, not the timestamps of the messages it reads", "[registry]") {
+  RingGuard g(unique_ring("activity"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 256 << 10});
+  Reader copying(g.name, {.start = StartAt::sequence, .start_seq = 0, .label = "copying"});
+  Reader in_place(g.name, {.start = StartAt::sequence, .start_seq = 0, .label = "in place"});
+  const std::uint64_t t0 = now_ns();
+  // Replayed messages keep their source's timestamps: here, 1 ns after the epoch.
+  for (int i = 0; i < 5000; ++i) p.publish(bytes_of("old news"), 0, 1);
+  std::uint64_t read = 0;
+  while (copying.try_read()) ++read;
+  REQUIRE(read == 5000);
+  std::array<Message, 64> batch;
+  read = 0;
+  while (const std::size_t n = in_place.peek(batch).count) {
+    REQUIRE(in_place.confirm());
+    read += n;
+  }
+  REQUIRE(read == 5000);
+  const RingStatus st = inspect(g.name);
+  REQUIRE(st.readers.size() == 2);
+  for (const ReaderStatus& r : st.readers) {
+    INFO(r.label);
+    CHECK(r.last_active_ns >= t0);  // was 1: "active 56 years ago"
+  }
 }
