@@ -15,6 +15,7 @@ namespace shmcast::detail {
 
 #ifdef SHMCAST_TEST_HOOKS
 void (*g_mid_claim_hook)() = nullptr;
+void (*g_owner_seen_hook)() = nullptr;
 #endif
 
 namespace {
@@ -22,6 +23,10 @@ namespace {
 // An entry's owner and the start time it is judged by, read in that order (see
 // ReaderEntry::take). Start time 0: claimed but not yet stamped; process_alive then asks
 // only whether the pid exists, so an owner killed inside its claim is reclaimed too.
+// The owner is loaded again after the start time: an entry that changed hands between the
+// two loads would pair the earlier owner with the next one's start time, and a take() by
+// that pair, judged dead, would clear the next owner's start time (its pid exchange then
+// fails, the start time stays 0, and the live owner is judged by its pid alone for good).
 struct OwnerSeen {
   std::uint32_t pid = 0;
   std::uint64_t start_time = 0;
@@ -29,10 +34,17 @@ struct OwnerSeen {
 };
 
 OwnerSeen owner_of(const ReaderEntry* entry) noexcept {
-  OwnerSeen seen;
-  seen.pid = entry->owner();
-  seen.start_time = entry->start_time();
-  return seen;
+  constexpr int kTries = 64;
+  for (int i = 0; i < kTries; ++i) {
+    OwnerSeen seen;
+    seen.pid = entry->owner();
+    SHMCAST_OWNER_SEEN_HOOK();
+    seen.start_time = entry->start_time();
+    if (entry->owner() == seen.pid) return seen;
+  }
+  // Changing hands all the time: judged as being claimed (by its pid alone), and a take()
+  // with start time 0 leaves the start time alone.
+  return OwnerSeen{entry->owner(), 0};
 }
 
 }  // namespace

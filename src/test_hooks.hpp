@@ -34,6 +34,12 @@ extern void (*g_tail_look_hook)();
 extern void (*g_mid_claim_hook)();
 #define SHMCAST_MID_CLAIM_HOOK() \
   do { if (::shmcast::detail::g_mid_claim_hook) ::shmcast::detail::g_mid_claim_hook(); } while (0)
+// Called in the registry's owner_of() between its load of an entry's owner and of that
+// owner's start time: a test that hands the entry to another reader here checks that the
+// pair judged is one owner's.
+extern void (*g_owner_seen_hook)();
+#define SHMCAST_OWNER_SEEN_HOOK() \
+  do { if (::shmcast::detail::g_owner_seen_hook) ::shmcast::detail::g_owner_seen_hook(); } while (0)
 // Called in Producer::open_or_create() when it has found the ring abandoned and before it
 // removes it: a test that creates the ring anew here plays a process that got there first.
 extern void (*g_abandoned_hook)();
@@ -45,6 +51,7 @@ extern void (*g_abandoned_hook)();
 #define SHMCAST_CHAIN_SEARCH_HOOK() ((void)0)
 #define SHMCAST_TAIL_LOOK_HOOK() ((void)0)
 #define SHMCAST_MID_CLAIM_HOOK() ((void)0)
+#define SHMCAST_OWNER_SEEN_HOOK() ((void)0)
 #define SHMCAST_ABANDONED_HOOK() ((void)0)
 #endif
 

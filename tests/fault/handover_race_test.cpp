@@ -4,6 +4,8 @@
 // takeover after a first jump that died before its commit.
 #include "fault_common.hpp"
 #include "layout.hpp"
+#include "liveness.hpp"
+#include "registry.hpp"
 #include "names.hpp"
 #include "raw_ring.hpp"
 #include "test_hooks.hpp"
@@ -75,6 +77,54 @@ TEST_CASE("registry: a claim in progress never looks dead to a reaper", "[fault]
   CHECK(st.readers[0].alive);
   CHECK(st.readers[0].label == "claimer");
   CHECK(reap_dead_readers(g.name) == 0);
+}
+
+namespace {
+
+// Between a reaper's load of an entry's (dead) owner and of its start time, another reader
+// takes the entry: a child process that stays registered until killed.
+std::string g_owner_ring;
+pid_t g_reaper_pid = 0;
+pid_t g_new_owner = 0;
+VictimBlock* g_new_owner_block = nullptr;
+void hand_over_between_loads() {
+  if (::getpid() != g_reaper_pid || g_new_owner != 0) return;  // the reaper's first look only
+  g_new_owner = test::spawn([]() -> int {
+    ::alarm(60);
+    Reader r(g_owner_ring, {.label = "new owner"});
+    g_new_owner_block->ready.store(r.registration_error().empty() ? 1 : 2);
+    for (;;) ::pause();
+  });
+  REQUIRE(eventually([] { return g_new_owner_block->ready.load() != 0; }, 10s));
+}
+
+}  // namespace
+
+TEST_CASE("registry: a reaper never judges an entry's earlier owner by the next owner's start time",
+          "[fault][registry][hooked]") {
+  test::RingGuard g(test::unique_ring("ownerpair"));
+  Producer p = Producer::create(g.name, Geometry{.ring_bytes = 64 << 10}, CreateOptions{.max_readers = 1});
+  register_and_die(g.name);
+  SharedBlock<VictimBlock> b;
+  g_owner_ring = g.name;
+  g_reaper_pid = ::getpid();
+  g_new_owner = 0;
+  g_new_owner_block = b.get();
+  detail::g_owner_seen_hook = &hand_over_between_loads;
+  const std::size_t reaped = reap_dead_readers(g.name);
+  detail::g_owner_seen_hook = nullptr;
+  REQUIRE(g_new_owner != 0);
+  REQUIRE(b->ready.load() == 1);
+  CHECK(reaped == 0);  // the dead owner's entry was the new owner's by then
+  std::string why;
+  const std::optional<detail::Registry> registry = detail::open_registry(g.name, p.ring_id(), false, why);
+  REQUIRE(registry);
+  const detail::EntryCopy entry = detail::copy_entry(*registry, 0);
+  CHECK(entry.pid == static_cast<std::uint32_t>(g_new_owner));
+  CHECK(entry.start_time != 0);  // was cleared: the dead owner's pid paired with this start time
+  CHECK(entry.start_time == detail::process_start_time(g_new_owner));
+  ::kill(g_new_owner, SIGKILL);
+  CHECK(test::wait_exit(g_new_owner) == 128 + SIGKILL);
 }
 
 namespace {
