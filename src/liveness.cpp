@@ -31,30 +31,47 @@ bool producer_lock_held(int fd) noexcept {
   return lock.l_type != F_UNLCK;
 }
 
-std::uint64_t process_start_time(pid_t pid) noexcept {
-  if (pid <= 0) return 0;
+namespace {
+// Fields 3 (state) and 22 (start time, in clock ticks since boot) of /proc/PID/stat;
+// start time 0 if it cannot be read.
+struct ProcStat {
+  char state = 0;
+  std::uint64_t start_time = 0;
+};
+
+ProcStat read_proc_stat(pid_t pid) noexcept {
+  ProcStat st;
+  if (pid <= 0) return st;
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   std::FILE* f = std::fopen(path, "re");
-  if (f == nullptr) return 0;
+  if (f == nullptr) return st;
   char buf[1024];
   const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
   std::fclose(f);
   buf[n] = '\0';
   // comm may hold spaces and parentheses: fields are counted after the last ')'.
   const char* p = std::strrchr(buf, ')');
-  if (p == nullptr) return 0;
+  if (p == nullptr) return st;
+  if (p[1] == ' ') st.state = p[2];
   int field = 2;
   for (; *p != '\0' && field < 22; ++p)
     if (*p == ' ') ++field;
-  return std::strtoull(p, nullptr, 10);
+  st.start_time = std::strtoull(p, nullptr, 10);
+  return st;
 }
+}  // namespace
+
+std::uint64_t process_start_time(pid_t pid) noexcept { return read_proc_stat(pid).start_time; }
 
 bool process_alive(pid_t pid, std::uint64_t start_time) noexcept {
   if (pid <= 0) return false;
-  const std::uint64_t now = process_start_time(pid);
-  if (now == 0) return ::kill(pid, 0) == 0 || errno == EPERM;  // no /proc: best effort
-  return start_time == 0 || now == start_time;
+  const ProcStat now = read_proc_stat(pid);
+  if (now.start_time == 0) return ::kill(pid, 0) == 0 || errno == EPERM;  // no /proc: best effort
+  // A zombie (exited, not yet waited for by its parent) keeps its /proc entry and start
+  // time, but will never write to shared memory again.
+  if (now.state == 'Z' || now.state == 'X') return false;
+  return start_time == 0 || now.start_time == start_time;
 }
 
 }  // namespace shmcast::detail

@@ -17,7 +17,7 @@ bool producer_lock_held(int fd) noexcept;
 // Process identity that survives pid reuse: start time in clock ticks since boot
 // (field 22 of /proc/PID/stat); 0 if the process does not exist.
 std::uint64_t process_start_time(pid_t pid) noexcept;
-// start_time 0 (not known yet): alive if the pid exists.
+// start_time 0 (not known yet): alive if the pid exists. A zombie is not alive.
 bool process_alive(pid_t pid, std::uint64_t start_time) noexcept;
 
 }  // namespace shmcast::detail

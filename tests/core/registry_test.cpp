@@ -243,3 +243,21 @@ TEST_CASE("a reader's activity stamp is the clock's, not the timestamps of the m
     CHECK(r.last_active_ns >= t0);  // was 1: "active 56 years ago"
   }
 }
+
+TEST_CASE("processes: a reader that exited but was not yet waited for (a zombie) is dead, and its entry is reaped",
+          "[registry][fork]") {
+  RingGuard g(unique_ring("zombie"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096});
+  const pid_t child = shmcast::test::spawn([&] {
+    static Reader r(g.name, {.label = "zombie"});  // never destroyed: _Exit leaves the entry claimed
+    return r.registered() ? 0 : 1;
+  });
+  siginfo_t info{};
+  REQUIRE(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) == 0);  // exited, not reaped
+  const RingStatus st = inspect(g.name);
+  REQUIRE(st.readers.size() == 1);
+  CHECK(st.readers[0].pid == static_cast<std::uint32_t>(child));
+  CHECK_FALSE(st.readers[0].alive);  // was alive: /proc/PID/stat stays, with its start time, until the wait
+  CHECK(reap_dead_readers(g.name) == 1);
+  CHECK(shmcast::test::wait_exit(child) == 0);
+}
