@@ -5,6 +5,7 @@
 #include <shmcast/error.hpp>
 
 #include "archive_format.hpp"
+#include "fork_generation.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -75,6 +76,11 @@ struct ArchiveWriterState {
   // fsync_interval while records keep coming (an idle writer is flushed by its caller).
   std::chrono::steady_clock::time_point last_flush = std::chrono::steady_clock::now();
   bool closed = false;  // after a failed write or a segment that could not be started
+  // The fork generation (fork_generation.hpp) of the process that last used the writer:
+  // a child forked while it existed holds a copy whose buffer the parent writes, and
+  // destroying that copy must not write it out a second time (~ArchiveWriter). A child
+  // that goes on with the writer (a recorder that daemonises) uses it, and owns it then.
+  std::uint64_t generation = fork_generation();
 
   ~ArchiveWriterState() {
     close_files();
@@ -332,6 +338,7 @@ void ArchiveWriterState::sync_files() {
 
 void ArchiveWriterState::append_frame(const FrameHeader& header, const std::byte* payload) {
   if (closed) throw Error(Errc::invalid_argument, where() + ": the writer was closed by an earlier error");
+  generation = fork_generation();
   if (next_seq && header.seq != *next_seq)
     throw Error(Errc::invalid_argument, where() + ": record " + std::to_string(header.seq) + " does not follow " +
                                             std::to_string(*next_seq) + "; an archive is never renumbered");
@@ -376,7 +383,7 @@ ArchiveWriter::ArchiveWriter(ArchiveWriter&&) noexcept = default;
 ArchiveWriter& ArchiveWriter::operator=(ArchiveWriter&&) noexcept = default;
 
 ArchiveWriter::~ArchiveWriter() {
-  if (!state_ || state_->closed) return;
+  if (!state_ || state_->closed || state_->generation != fork_generation()) return;
   try {
     state_->write_out();
     if (state_->options.fsync != Fsync::never) state_->sync_files();
@@ -409,6 +416,7 @@ void ArchiveWriter::append_gap(std::uint64_t first, std::uint64_t missed) {
 }
 
 void ArchiveWriter::flush() {
+  state_->generation = fork_generation();
   state_->write_out();
   if (state_->options.fsync == Fsync::interval &&
       std::chrono::steady_clock::now() - state_->last_sync >= state_->options.fsync_interval)

@@ -59,6 +59,7 @@ using namespace detail;
 Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(state)) {
   ProducerState& s = *state_;
   s.producing = true;
+  s.owner = ::getpid();
   view_ = &s.view;
   line_ = &s.view.producer();
   reserve_line_ = &s.view.reserve();

@@ -12,21 +12,26 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <sys/types.h>
+#include <unistd.h>
 
 namespace shmcast::detail {
 
 struct ProducerState {
   // A state that became a Producer marks the ring closed when it lets it go (before the
   // mapping and the producer lock go away below), so a successor can tell a restart from
-  // a takeover after a death.
+  // a takeover after a death. Only in the process that took the ring: a child forked
+  // while the Producer existed holds a copy, and destroying it must not mark a live
+  // producer's ring closed.
   ~ProducerState() {
-    if (producing) view.reserve().mark_closed();
+    if (producing && owner == ::getpid()) view.reserve().mark_closed();
   }
   ProducerState() = default;
   ProducerState(const ProducerState&) = delete;
   ProducerState& operator=(const ProducerState&) = delete;
 
   bool producing = false;  // set once the ring is this process's to write
+  pid_t owner = 0;         // ... by this process
   std::string name;
   Segment ring;
   std::optional<Registry> registry;

@@ -689,6 +689,42 @@ TEST_CASE("archive: a second writer on the same directory is refused while the f
   REQUIRE(segment_paths(dir.path).size() == 1);  // the lock file is not a segment
 }
 
+TEST_CASE("archive: processes: a copy that a fork left in a child does not write its buffer a second time") {
+  SECTION("the child destroys its copy of the writer: the records it buffered are written once, by the parent") {
+    TempDir dir;
+    std::optional<ArchiveWriter> w(std::in_place, dir.path, 1);
+    write_stream(*w, 0, 20);  // buffered
+    const pid_t child = spawn([&] {
+      w.reset();  // as returning from main would: it wrote the parent's buffer out a second time
+      return 0;
+    });
+    REQUIRE(wait_exit(child) == 0);
+    write_stream(*w, 20, 40);
+    w.reset();
+    Archive a(dir.path);
+    REQUIRE(read_stream(a, 0) == 40);
+  }
+  SECTION("a child that goes on with the writer (a recorder that daemonises) owns it: its buffer is written") {
+    TempDir dir;
+    const pid_t child = spawn([&] {
+      std::optional<ArchiveWriter> w(std::in_place, dir.path, 1);
+      write_stream(*w, 0, 20);
+      w->flush();
+      const pid_t daemon = spawn([&] {
+        write_stream(*w, 20, 40);  // buffered, written at destruction
+        w.reset();
+        return 0;
+      });
+      const int rc = wait_exit(daemon);
+      w.reset();  // the parent's copy: nothing of its own to write
+      return rc;
+    });
+    REQUIRE(wait_exit(child) == 0);
+    Archive a(dir.path);
+    REQUIRE(read_stream(a, 0) == 40);
+  }
+}
+
 TEST_CASE("archive: a segment that cannot be started closes the writer: nothing more is taken") {
   TempDir dir;
   // A directory where the first segment's index goes: creating the index fails after the

@@ -1,6 +1,7 @@
 // Producer liveness (an OFD lock test, not a pid guess) and ring replacement with
 // reattach-with-backoff.
 #include "fault_common.hpp"
+#include "raw_ring.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -188,4 +189,44 @@ TEST_CASE("ring replaced: a reattached reader stays registered in the new ring's
   REQUIRE(st.readers.size() == 1);
   CHECK(st.readers[0].label == "follower");
   CHECK(p.reader_count() == 1);
+}
+
+TEST_CASE("processes: a worker forked by a producer without exec holds its ring's lock until it exits, no longer",
+          "[fault][liveness][fork]") {
+  // Documented (docs/DESIGN.md, "Processes, faults and permissions"): the worker's copy of
+  // the ring's mapping refers to the locked open file description.
+  test::RingGuard guard(test::unique_ring("fork-lock"));
+  const std::string& name = guard.name;
+  SharedBlock<std::atomic<pid_t>> worker;
+  const pid_t producer = test::spawn([&] {
+    Producer p = Producer::create(name, Geometry{.ring_bytes = 4096});
+    p.publish(bytes_of("before"));
+    worker->store(test::spawn([]() -> int {
+      ::alarm(60);
+      for (;;) ::pause();
+    }));
+    ::raise(SIGKILL);
+    return 0;
+  });
+  REQUIRE(test::wait_exit(producer) == 128 + SIGKILL);
+  REQUIRE(worker->load() > 0);
+  CHECK(inspect(name).producer_alive);
+  ::kill(worker->load(), SIGKILL);  // the producer's child, not ours: init reaps it
+  REQUIRE(eventually([&] { return !inspect(name).producer_alive; }, 10s));
+  Producer successor = Producer::open(name);
+  CHECK(successor.head() == 1);
+}
+
+TEST_CASE("processes: a child forked while a Producer exists does not mark its ring closed by destroying its copy",
+          "[fault][liveness][fork]") {
+  test::RingGuard guard(test::unique_ring("fork-close"));
+  Producer p = Producer::create(guard.name, Geometry{.ring_bytes = 4096});
+  const pid_t child = test::spawn([&] {
+    { Producer copy = std::move(p); }  // as returning from main would
+    return 0;
+  });
+  REQUIRE(test::wait_exit(child) == 0);
+  CHECK_FALSE(test::RawRing(guard.name).reserve().closed());  // a takeover after this producer's death must count
+  CHECK(inspect(guard.name).producer_alive);
+  p.publish(bytes_of("still mine"));
 }
