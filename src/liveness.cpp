@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 
@@ -32,18 +33,15 @@ bool producer_lock_held(int fd) noexcept {
 }
 
 namespace {
-// Fields 3 (state) and 22 (start time, in clock ticks since boot) of /proc/PID/stat;
-// start time 0 if it cannot be read.
+// Fields 3 (state) and 22 (start time, in clock ticks since boot) of a /proc stat file
+// (/proc/PID/stat, /proc/PID/task/TID/stat); state and start time 0 if it cannot be read.
 struct ProcStat {
   char state = 0;
   std::uint64_t start_time = 0;
 };
 
-ProcStat read_proc_stat(pid_t pid) noexcept {
+ProcStat read_stat_file(const char* path) noexcept {
   ProcStat st;
-  if (pid <= 0) return st;
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   std::FILE* f = std::fopen(path, "re");
   if (f == nullptr) return st;
   char buf[1024];
@@ -60,6 +58,36 @@ ProcStat read_proc_stat(pid_t pid) noexcept {
   st.start_time = std::strtoull(p, nullptr, 10);
   return st;
 }
+
+ProcStat read_proc_stat(pid_t pid) noexcept {
+  if (pid <= 0) return {};
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  return read_stat_file(path);
+}
+
+// Whether a thread of `pid` other than its main one is alive (not a zombie): /proc/PID/task.
+bool other_thread_alive(pid_t pid) noexcept {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/task", static_cast<int>(pid));
+  DIR* dir = ::opendir(path);
+  if (dir == nullptr) return false;
+  bool alive = false;
+  while (const dirent* entry = ::readdir(dir)) {
+    char* end = nullptr;
+    const long tid = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || tid == pid) continue;
+    char stat_path[96];
+    std::snprintf(stat_path, sizeof stat_path, "/proc/%d/task/%ld/stat", static_cast<int>(pid), tid);
+    if (const char state = read_stat_file(stat_path).state; state != 0 && state != 'Z' && state != 'X') {
+      alive = true;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return alive;
+}
+
 }  // namespace
 
 std::uint64_t process_start_time(pid_t pid) noexcept { return read_proc_stat(pid).start_time; }
@@ -68,10 +96,12 @@ bool process_alive(pid_t pid, std::uint64_t start_time) noexcept {
   if (pid <= 0) return false;
   const ProcStat now = read_proc_stat(pid);
   if (now.start_time == 0) return ::kill(pid, 0) == 0 || errno == EPERM;  // no /proc: best effort
+  if (start_time != 0 && now.start_time != start_time) return false;  // the pid was reused
   // A zombie (exited, not yet waited for by its parent) keeps its /proc entry and start
-  // time, but will never write to shared memory again.
-  if (now.state == 'Z' || now.state == 'X') return false;
-  return start_time == 0 || now.start_time == start_time;
+  // time, but will never write to shared memory again. The state is its main thread's: a
+  // process whose main thread has exited while others run shows 'Z' too, and is alive.
+  if (now.state == 'Z' || now.state == 'X') return other_thread_alive(pid);
+  return true;
 }
 
 }  // namespace shmcast::detail

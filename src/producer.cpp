@@ -15,6 +15,7 @@
 #include <shmcast/producer.hpp>
 
 #include "clock_internal.hpp"
+#include "fork_generation.hpp"
 #include "futex.hpp"
 #include "layout.hpp"
 #include "payload_io.hpp"
@@ -59,7 +60,7 @@ using namespace detail;
 Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(state)) {
   ProducerState& s = *state_;
   s.producing = true;
-  s.owner = ::getpid();
+  s.generation = fork_generation();
   view_ = &s.view;
   line_ = &s.view.producer();
   reserve_line_ = &s.view.reserve();
@@ -106,6 +107,7 @@ void Producer::throw_refused(std::size_t size) const {
 void Producer::reserve(std::uint64_t end) noexcept {
   reserved_ = (end + reserve_step_ - 1) / reserve_step_ * reserve_step_;
   reserve_line_->reserve(reserved_);
+  state_->generation = fork_generation();  // a forked child that produces owns the ring now (~ProducerState)
 }
 
 // Where a record with a payload of `size` bytes goes: at the tail, or, if it would cross

@@ -3,6 +3,7 @@
 // hold a ring (producer_open.cpp).
 #pragma once
 
+#include "fork_generation.hpp"
 #include "mapping.hpp"
 #include "registry.hpp"
 #include "ring_view.hpp"
@@ -12,26 +13,24 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <sys/types.h>
-#include <unistd.h>
 
 namespace shmcast::detail {
 
 struct ProducerState {
   // A state that became a Producer marks the ring closed when it lets it go (before the
   // mapping and the producer lock go away below), so a successor can tell a restart from
-  // a takeover after a death. Only in the process that took the ring: a child forked
-  // while the Producer existed holds a copy, and destroying it must not mark a live
-  // producer's ring closed.
+  // a takeover after a death. Only in the process that produces: a child forked while the
+  // Producer existed holds a copy, and destroying it must not mark a live producer's ring
+  // closed; a child that goes on producing (a daemon) does (fork_generation.hpp).
   ~ProducerState() {
-    if (producing && owner == ::getpid()) view.reserve().mark_closed();
+    if (producing && generation == fork_generation()) view.reserve().mark_closed();
   }
   ProducerState() = default;
   ProducerState(const ProducerState&) = delete;
   ProducerState& operator=(const ProducerState&) = delete;
 
-  bool producing = false;  // set once the ring is this process's to write
-  pid_t owner = 0;         // ... by this process
+  bool producing = false;       // set once the ring is this process's to write
+  std::uint64_t generation = 0;  // the fork generation it was last written in (at each horizon step)
   std::string name;
   Segment ring;
   std::optional<Registry> registry;

@@ -472,18 +472,44 @@ bool Reader::retake_start(std::uint64_t lost_until) noexcept {
   return true;
 }
 
-// Why `seq`, which the ring's chain no longer gives this reader, is gone: older than the
-// oldest record held, it was overwritten; at or after it, the producer skipped it (the
-// chain holds a skip record for its run). The oldest record held is counted without the
-// margin a resynchronising reader keeps (oldest() has it): a skip record inside that
-// margin is still held. It only grows, so a skipped run that the ring has since
+// Why the reader is about to report `seq` lost:
+//  - `seq` is still held as a message: the reader lost its place (lapped) and its policy
+//    goes on past it (latest, or the oldest policy's margin), so it counts as overwritten;
+//  - it lies in a run a skip record still held stands for: skipped;
+//  - older than the oldest record held: overwritten.
+// The oldest record held is counted from sequence 0 (a first jump moves first_seq past its
+// own skip record) and without the margin a resynchronising reader keeps (oldest() has
+// it): a skip record inside that margin is still held. A skipped run the ring has since
 // overwritten too reads as overwritten.
 GapCause Reader::cause_of_loss(std::uint64_t seq) const noexcept {
-  const std::optional<ChainPoint> held = first_point_from(*view_, sequence_->first_seq(), 0);
+  if (const std::optional<ChainPoint> at = first_point_from(*view_, seq, 0); at && at->seq == seq) {
+    const std::optional<CheckedRecord> record = check_record(*view_, at->position);
+    return record && record->meta.is_skip() ? GapCause::skipped : GapCause::overwritten;
+  }
+  const std::optional<ChainPoint> held = first_point_from(*view_, 0, 0);
   return held && seq >= held->seq ? GapCause::skipped : GapCause::overwritten;
 }
 
+// Moves the reader to `position`, where `seq` (position_) is still held, and reads it now,
+// so that "nothing yet" never stands for a message there (a drain would stop, a blocking
+// read would sleep past it). Once per read: a place lost again under this read is found
+// by the next one.
+ReadResult Reader::relocate(std::uint64_t position) noexcept {
+  cursor_ = position;
+  if (state_->relocating) return {};
+  state_->relocating = true;
+  const ReadResult r = read_record();
+  state_->relocating = false;
+  return r;
+}
+
 ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until, std::optional<GapCause> cause) noexcept {
+  // Only the place was lost (padding lapped while the record after it is still held):
+  // nothing to report, retake, catch up or rebuild from a snapshot.
+  if (lost_until == seq) {
+    if (const std::optional<ChainPoint> p = first_point_from(*view_, seq, 0); p && p->seq == seq)
+      return relocate(p->position);
+  }
   if (retake_start(lost_until)) [[unlikely]] return read_record();
   if (ReadResult first; !state_->options.archive.empty() && enter_catch_up(seq, first)) return first;
   if (on_gap_ == GapPolicy::snapshot && has_snapshot(*view_))
@@ -497,18 +523,7 @@ ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until, std::o
     return {};
   }
   if (next->seq < seq) return {};  // the chain is behind where the reader stands (a corrupt ring): wait, never go back
-  if (next->seq == seq) {
-    // Nothing was lost after all, only the place (padding lapped while the record after it
-    // is still held): read it now, so that "nothing yet" never stands for a message there
-    // (a drain would stop, a blocking read would sleep past it). Once: a place lost again
-    // under this read is found by the next one.
-    cursor_ = next->position;
-    if (state_->relocating) return {};
-    state_->relocating = true;
-    const ReadResult r = read_record();
-    state_->relocating = false;
-    return r;
-  }
+  if (next->seq == seq) return relocate(next->position);  // found since the look above
   return report_gap(seq, *next, cause ? *cause : cause_of_loss(seq));
 }
 

@@ -118,13 +118,13 @@ ReadResult Reader::read_catch_up() noexcept {
     r = s.archive->next();
   } catch (const std::exception& e) {
     leave_catch_up(e.what());
-    return on_lapped(position_, position_);
+    return on_lapped(position_, position_, GapCause::not_archived);
   }
   if (r.status == ReadStatus::message) {
     if (r.message.seq != position_) {
       leave_catch_up("archive " + s.archive->dir() + ": record " + std::to_string(r.message.seq) + " where " +
                      std::to_string(position_) + " was expected");
-      return on_lapped(position_, position_);
+      return on_lapped(position_, position_, GapCause::not_archived);
     }
     s.archive_idle_since.reset();
     position_ = r.message.seq + 1;
@@ -153,7 +153,7 @@ ReadResult Reader::read_catch_up() noexcept {
   if (!s.archive_idle_since) s.archive_idle_since = now;
   if (now - *s.archive_idle_since < kArchiveWait) return {};  // a recorder behind the ring may still write it
   leave_catch_up();
-  return on_lapped(position_, position_);
+  return on_lapped(position_, position_, GapCause::not_archived);
 }
 
 }  // namespace shmcast

@@ -30,7 +30,8 @@ namespace {
 struct OwnerSeen {
   std::uint32_t pid = 0;
   std::uint64_t start_time = 0;
-  [[nodiscard]] bool alive() const noexcept { return process_alive(static_cast<pid_t>(pid), start_time); }
+  bool settled = true;  // false: it kept changing hands while looked at; treated as alive, never taken
+  [[nodiscard]] bool alive() const noexcept { return !settled || process_alive(static_cast<pid_t>(pid), start_time); }
 };
 
 OwnerSeen owner_of(const ReaderEntry* entry) noexcept {
@@ -42,9 +43,9 @@ OwnerSeen owner_of(const ReaderEntry* entry) noexcept {
     seen.start_time = entry->start_time();
     if (entry->owner() == seen.pid) return seen;
   }
-  // Changing hands all the time: judged as being claimed (by its pid alone), and a take()
-  // with start time 0 leaves the start time alone.
-  return OwnerSeen{entry->owner(), 0};
+  // Changing hands all the time: left alone (a take() with a pair of two owners is the
+  // very thing this guards against).
+  return OwnerSeen{entry->owner(), 0, false};
 }
 
 }  // namespace
@@ -121,7 +122,7 @@ ReaderEntry* claim_entry(const Registry& registry, std::string_view label, std::
     for (std::uint32_t i = 0; i < registry.count; ++i) {
       ReaderEntry* e = registry.entry(i);
       const OwnerSeen owner = owner_of(e);
-      if (pass == 0 ? owner.pid != 0 : owner.pid == 0) continue;
+      if (!owner.settled || (pass == 0 ? owner.pid != 0 : owner.pid == 0)) continue;
       if (pass == 1 && owner.alive()) continue;
       if (e->take(owner.pid, owner.start_time, me)) {
         SHMCAST_MID_CLAIM_HOOK();

@@ -19,6 +19,9 @@
 #include <csignal>
 #include <optional>
 #include <fcntl.h>
+#include <fstream>
+#include <iterator>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <thread>
@@ -260,4 +263,45 @@ TEST_CASE("processes: a reader that exited but was not yet waited for (a zombie)
   CHECK_FALSE(st.readers[0].alive);  // was alive: /proc/PID/stat stays, with its start time, until the wait
   CHECK(reap_dead_readers(g.name) == 1);
   CHECK(shmcast::test::wait_exit(child) == 0);
+}
+
+namespace {
+char proc_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::size_t paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() ? text[paren + 2] : '\0';
+}
+}  // namespace
+
+TEST_CASE("processes: a reader whose process's main thread has exited while the reading thread runs is alive",
+          "[registry][fork]") {
+  RingGuard g(unique_ring("zombie-leader"));
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096});
+  auto* ready = static_cast<std::atomic<int>*>(
+      ::mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(ready != MAP_FAILED);
+  new (ready) std::atomic<int>(0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::alarm(60);
+    std::thread([name = g.name, ready] {
+      Reader r(name, {.label = "worker thread"});
+      ready->store(r.registered() ? 1 : 2);
+      for (;;) ::pause();
+    }).detach();
+    ::syscall(SYS_exit, 0);  // only the main thread ends (no unwinding): /proc shows the process as 'Z'
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((ready->load() == 0 || proc_state(child) != 'Z') && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(ready->load() == 1);
+  REQUIRE(proc_state(child) == 'Z');
+  const RingStatus st = inspect(g.name);
+  REQUIRE(st.readers.size() == 1);
+  CHECK(st.readers[0].alive);  // its thread still reads
+  CHECK(reap_dead_readers(g.name) == 0);
+  ::kill(child, SIGKILL);
+  CHECK(shmcast::test::wait_exit(child) == 128 + SIGKILL);
+  ::munmap(ready, sizeof(std::atomic<int>));
 }

@@ -465,10 +465,14 @@ TEST_CASE("a reader whose place at the padding was lapped, its next message stil
   // 4096-byte ring, 1010-byte messages (1056-byte records), a step and margin of 256. The
   // reader stands at 3168 after 0..2; 3 goes to the data's start after padding at 3168,
   // then 4 and 5 move the horizon to 7424: past 3168 + 4096 (the padding is overwritten)
-  // but 3 at 4096 is still held, with the margin.
+  // but 3 at 4096 is still held, with the margin. Whatever the gap policy: nothing is lost
+  // (the snapshot policy, with a snapshot older than 3, waited for a newer one).
+  const GapPolicy policy = GENERATE(GapPolicy::oldest, GapPolicy::latest, GapPolicy::snapshot);
+  INFO("gap policy " << static_cast<int>(policy));
   RingGuard g(unique_ring("relocate"));
-  Producer p = Producer::create(g.name, {.ring_bytes = 4096});
-  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0});
+  Producer p = Producer::create(g.name, {.ring_bytes = 4096, .snapshot_capacity = 64});
+  p.publish_snapshot(bytes_of("as of 0"));
+  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 0, .on_gap = policy});
   std::vector<std::byte> buf(1010);
   const auto publish = [&](std::uint64_t seq) {
     shmcast::test::fill_pattern(buf.data(), buf.size(), seq);
@@ -491,6 +495,20 @@ TEST_CASE("a reader whose place at the padding was lapped, its next message stil
     CHECK(r.confirm());
   }
   CHECK(r.missed() == 0);
+}
+
+TEST_CASE("a run skipped by a ring's first jump is reported as skipped", "[ring][skip][gap]") {
+  RingGuard g(unique_ring("firstjump"));
+  Producer p = Producer::create(g.name, kSmall);
+  p.skip_to(100);  // first_seq moves to 100; the skip record numbered 0 stands for 0..99
+  p.publish(bytes_of("m100"));
+  Reader r(g.name, {.start = StartAt::sequence, .start_seq = 50});
+  const ReadResult e = r.try_read();
+  REQUIRE(e.status == ReadStatus::gap);
+  CHECK(e.gap.first == 50);
+  CHECK(e.gap.missed == 50);
+  CHECK(e.gap.cause == GapCause::skipped);
+  CHECK(text(r.try_read()) == "m100");
 }
 
 TEST_CASE("a ring that starts at an explicit sequence begins there for oldest readers", "[ring][skip]") {

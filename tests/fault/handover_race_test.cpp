@@ -95,7 +95,8 @@ void hand_over_between_loads() {
     g_new_owner_block->ready.store(r.registration_error().empty() ? 1 : 2);
     for (;;) ::pause();
   });
-  REQUIRE(eventually([] { return g_new_owner_block->ready.load() != 0; }, 10s));
+  // No REQUIRE here: this runs inside the library's noexcept owner_of. The test checks ready.
+  (void)eventually([] { return g_new_owner_block->ready.load() != 0; }, 10s);
 }
 
 }  // namespace

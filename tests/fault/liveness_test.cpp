@@ -230,3 +230,22 @@ TEST_CASE("processes: a child forked while a Producer exists does not mark its r
   CHECK(inspect(guard.name).producer_alive);
   p.publish(bytes_of("still mine"));
 }
+
+TEST_CASE("processes: a child that goes on producing (a daemon) marks the ring closed when it stops", "[fault][liveness][fork]") {
+  test::RingGuard guard(test::unique_ring("fork-daemon"));
+  const std::string& name = guard.name;
+  const pid_t parent = test::spawn([&]() -> int {
+    Producer p = Producer::create(name, Geometry{.ring_bytes = 4096});
+    const pid_t daemon = test::spawn([&] {
+      for (int i = 0; i < 20; ++i) p.publish(bytes_of("from the daemon"));  // past a horizon step (256 bytes)
+      { Producer mine = std::move(p); }  // a clean stop
+      return 0;
+    });
+    std::_Exit(test::wait_exit(daemon));  // as daemon(3)'s parent: no destructors
+  });
+  REQUIRE(test::wait_exit(parent) == 0);
+  CHECK(test::RawRing(name).reserve().closed());  // was not: the next producer would count a takeover
+  Producer next = Producer::open(name);
+  CHECK(next.head() == 20);
+  CHECK(inspect(name).takeovers == 0);
+}

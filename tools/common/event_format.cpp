@@ -79,7 +79,7 @@ void append_gap_json(std::string& out, const Gap& gap) {
 namespace {
 const char* why(GapCause cause) noexcept {
   switch (cause) {
-    case GapCause::overwritten: return "overwritten before this reader read them: it was lapped";
+    case GapCause::overwritten: return "overwritten before this reader reached them";
     case GapCause::skipped: return "skipped by the producer: never published";
     case GapCause::not_archived: return "not in the archive: its recorder missed them, or retention removed them";
     case GapCause::corrupt: return "a corrupt record in the ring, dropped";
