@@ -71,7 +71,7 @@ bool other_thread_alive(pid_t pid) noexcept {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/task", static_cast<int>(pid));
   DIR* dir = ::opendir(path);
-  if (dir == nullptr) return false;
+  if (dir == nullptr) return errno != ENOENT && errno != ESRCH;  // gone, or unknown: alive, as kill() decides below
   bool alive = false;
   while (const dirent* entry = ::readdir(dir)) {
     char* end = nullptr;
@@ -79,7 +79,12 @@ bool other_thread_alive(pid_t pid) noexcept {
     if (end == entry->d_name || *end != '\0' || tid == pid) continue;
     char stat_path[96];
     std::snprintf(stat_path, sizeof stat_path, "/proc/%d/task/%ld/stat", static_cast<int>(pid), tid);
-    if (const char state = read_stat_file(stat_path).state; state != 0 && state != 'Z' && state != 'X') {
+    errno = 0;
+    const ProcStat task = read_stat_file(stat_path);
+    // A task that vanished meanwhile reads as nothing; one that could not be read for
+    // another reason counts as alive, so that no live reader's entry is taken on a doubt.
+    const bool unreadable = task.state == 0 && errno != ENOENT && errno != ESRCH;
+    if (unreadable || (task.state != 0 && task.state != 'Z' && task.state != 'X')) {
       alive = true;
       break;
     }

@@ -82,7 +82,11 @@ Producer::Producer(std::unique_ptr<ProducerState> state) : state_(std::move(stat
 
 Producer::Producer(Producer&&) noexcept = default;
 Producer& Producer::operator=(Producer&&) noexcept = default;
-Producer::~Producer() = default;
+// A copy that did not write the ring's newest record (the parent of a daemon that went on
+// producing) does not mark the ring closed for it (~ProducerState).
+Producer::~Producer() {
+  if (state_ && line_->head() != head_) state_->producing = false;
+}
 
 const Geometry& Producer::geometry() const noexcept { return state_->geometry; }
 const std::string& Producer::name() const noexcept { return state_->name; }

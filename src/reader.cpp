@@ -484,7 +484,7 @@ bool Reader::retake_start(std::uint64_t lost_until) noexcept {
 GapCause Reader::cause_of_loss(std::uint64_t seq) const noexcept {
   if (const std::optional<ChainPoint> at = first_point_from(*view_, seq, 0); at && at->seq == seq) {
     const std::optional<CheckedRecord> record = check_record(*view_, at->position);
-    return record && record->meta.is_skip() ? GapCause::skipped : GapCause::overwritten;
+    return record && record->seq == seq && record->meta.is_skip() ? GapCause::skipped : GapCause::overwritten;
   }
   const std::optional<ChainPoint> held = first_point_from(*view_, 0, 0);
   return held && seq >= held->seq ? GapCause::skipped : GapCause::overwritten;
@@ -505,8 +505,11 @@ ReadResult Reader::relocate(std::uint64_t position) noexcept {
 
 ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until, std::optional<GapCause> cause) noexcept {
   // Only the place was lost (padding lapped while the record after it is still held):
-  // nothing to report, retake, catch up or rebuild from a snapshot.
-  if (lost_until == seq) {
+  // nothing to report, retake, catch up or rebuild from a snapshot. (Not looked for while
+  // a lapped reader waits for a snapshot newer than the stale one it found: it lost seq.)
+  const bool awaiting_snapshot = on_gap_ == GapPolicy::snapshot && has_snapshot(*view_) &&
+                                 view_->snapshot_control().stamp() == state_->stale_snapshot_stamp;
+  if (lost_until == seq && !awaiting_snapshot) {
     if (const std::optional<ChainPoint> p = first_point_from(*view_, seq, 0); p && p->seq == seq)
       return relocate(p->position);
   }

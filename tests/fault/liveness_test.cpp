@@ -249,3 +249,27 @@ TEST_CASE("processes: a child that goes on producing (a daemon) marks the ring c
   CHECK(next.head() == 20);
   CHECK(inspect(name).takeovers == 0);
 }
+
+TEST_CASE("processes: the parent of a daemon that goes on producing does not mark the ring closed when it exits",
+          "[fault][liveness][fork]") {
+  test::RingGuard guard(test::unique_ring("fork-daemon-parent"));
+  const std::string& name = guard.name;
+  SharedBlock<std::atomic<int>> parent_gone;
+  const pid_t parent = test::spawn([&]() -> int {
+    Producer p = Producer::create(name, Geometry{.ring_bytes = 4096});
+    (void)test::spawn([&]() -> int {  // the daemon: not waited for by anyone but init
+      ::alarm(60);
+      for (int i = 0; i < 20; ++i) p.publish(bytes_of("from the daemon"));
+      while (parent_gone->load() == 0) ::usleep(1000);
+      p.publish(bytes_of("last"));
+      { Producer mine = std::move(p); }  // a clean stop
+      return 0;
+    });
+    while (Reader(name, {.start = StartAt::oldest}).head() < 20) ::usleep(1000);
+    return 0;  // the parent's copy destroyed: it did not write the newest record
+  });
+  REQUIRE(test::wait_exit(parent) == 0);
+  CHECK_FALSE(test::RawRing(name).reserve().closed());  // was marked: a crash of the daemon would not count
+  parent_gone->store(1);
+  CHECK(eventually([&] { return test::RawRing(name).reserve().closed(); }, 20s));
+}
