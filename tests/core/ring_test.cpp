@@ -40,6 +40,16 @@ void publish_n(Producer& p, RingModel& m, int n, int from = 0) {
   }
 }
 
+// A kSmall ring that published 0..9, skipped 10..209 (one skip record), then published
+// `after` messages from 210.
+Producer ring_with_skipped_run(const std::string& name, int after) {
+  Producer p = Producer::create(name, kSmall);
+  publish_n(p, 10);
+  p.skip_to(210);
+  publish_n(p, after, 210);
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("a message round-trips with its sequence, type, timestamp and payload", "[ring]") {
@@ -422,10 +432,7 @@ TEST_CASE("publish_at skips sequences, and readers see the skipped run as one ex
 TEST_CASE("a reader that lands inside a skipped run reports the whole run as one gap, whatever its policy",
           "[ring][skip]") {
   RingGuard g(unique_ring("skiprun"));
-  Producer p = Producer::create(g.name, kSmall);
-  publish_n(p, 10);
-  p.skip_to(210);
-  publish_n(p, 40, 210);  // head 250, all of it held: the skip record stands for 10..209
+  Producer p = ring_with_skipped_run(g.name, 40);  // head 250, all of it held: the skip record stands for 10..209
   const GapPolicy policy = GENERATE(GapPolicy::oldest, GapPolicy::latest);
   INFO("gap policy " << static_cast<int>(policy));
   // A reader that stands at 190, inside the run (a fresh oldest reader would take its start again, at 210).
@@ -447,10 +454,8 @@ TEST_CASE("a reader that lands inside a skipped run reports the whole run as one
 TEST_CASE("a skipped run whose skip record is held inside the resynchronisation margin is still reported as skipped",
           "[ring][skip][gap]") {
   RingGuard g(unique_ring("skipmargin"));
-  Producer p = Producer::create(g.name, kSmall);
-  publish_n(p, 10);
-  p.skip_to(210);
-  publish_n(p, 120, 210);  // 4096-byte ring, 32-byte records: the oldest held is 8, oldest() with its margin past the skip
+  // 4096-byte ring, 32-byte records: the oldest held is 8, oldest() with its margin past the skip.
+  Producer p = ring_with_skipped_run(g.name, 120);
   Reader r(g.name);
   REQUIRE(r.oldest() > 210);
   CHECK_FALSE(r.seek(190));
