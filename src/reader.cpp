@@ -507,9 +507,7 @@ ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until, std::o
   // Only the place was lost (padding lapped while the record after it is still held):
   // nothing to report, retake, catch up or rebuild from a snapshot. (Not looked for while
   // a lapped reader waits for a snapshot newer than the stale one it found: it lost seq.)
-  const bool awaiting_snapshot = on_gap_ == GapPolicy::snapshot && has_snapshot(*view_) &&
-                                 view_->snapshot_control().stamp() == state_->stale_snapshot_stamp;
-  if (lost_until == seq && !awaiting_snapshot) {
+  if (lost_until == seq && !(on_gap_ == GapPolicy::snapshot && awaiting_newer_snapshot())) {
     if (const std::optional<ChainPoint> p = first_point_from(*view_, seq, 0); p && p->seq == seq)
       return relocate(p->position);
   }
@@ -527,10 +525,12 @@ ReadResult Reader::on_lapped(std::uint64_t seq, std::uint64_t lost_until, std::o
   }
   if (next->seq < seq) return {};  // the chain is behind where the reader stands (a corrupt ring): wait, never go back
   if (next->seq == seq) return relocate(next->position);  // found since the look above
-  return report_gap(seq, *next, cause ? *cause : cause_of_loss(seq));
+  return report_gap(seq, *next, cause);
 }
 
-ReadResult Reader::report_gap(std::uint64_t first, Point next, GapCause cause) noexcept {
+// `cause`: where the caller knows it (a skip record, a corrupt one, the archive); otherwise
+// cause_of_loss decides.
+ReadResult Reader::report_gap(std::uint64_t first, Point next, std::optional<GapCause> cause) noexcept {
   ++gaps_;
   missed_ += next.seq - first;
   position_ = next.seq;
@@ -539,7 +539,7 @@ ReadResult Reader::report_gap(std::uint64_t first, Point next, GapCause cause) n
   publish_counters();
   ReadResult r;
   r.status = ReadStatus::gap;
-  r.gap = Gap{first, next.seq - first, cause};
+  r.gap = Gap{first, next.seq - first, cause ? *cause : cause_of_loss(first)};
   return r;
 }
 
@@ -553,6 +553,11 @@ ReadResult Reader::report_gap(std::uint64_t first, Point next, GapCause cause) n
 //    snapshot nor the ring holds as a gap, and reads on from the oldest message held;
 //  - a lapped reader (GapPolicy::snapshot) waits, its reads empty, for the next snapshot.
 // With no complete snapshot the reader behaves as `oldest`, reporting what is gone.
+// A lapped reader that found the newest snapshot stale waits for the next one.
+bool Reader::awaiting_newer_snapshot() const noexcept {
+  return has_snapshot(*view_) && view_->snapshot_control().stamp() == state_->stale_snapshot_stamp;
+}
+
 // `cause`: why `from` was lost, where the caller knows (a corrupt record); else cause_of_loss.
 ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start, std::optional<GapCause> cause) noexcept {
   ReaderState& s = *state_;
@@ -563,7 +568,7 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start, std::optiona
       s.set(kUnresolved, true);
       return {};
     }
-    if (p->seq > first) return report_gap(first, *p, cause ? *cause : cause_of_loss(first));
+    if (p->seq > first) return report_gap(first, *p, cause);
     position_ = first;
     if (p->seq < first) {  // the chain is behind `first` (a corrupt ring): find it again later, never go back
       s.set(kUnresolved, true);
@@ -577,7 +582,7 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start, std::optiona
     s.set(kWantSnapshot, false);
     return lost_since(from);
   }
-  if (!at_start && view_->snapshot_control().stamp() == s.stale_snapshot_stamp) return {};
+  if (!at_start && awaiting_newer_snapshot()) return {};
   const std::optional<SnapshotCopy> copy = copy_newest_snapshot(*view_, buffer_);
   if (!copy) return {};  // being rewritten faster than we copy: try again on the next read
   // The messages from as_of on must still be held, with the margin a lapped reader keeps.
@@ -605,7 +610,7 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start, std::optiona
     s.set(kUnresolved, false);
     return deliver_pending_snapshot();
   }
-  return report_gap(from, {copy->as_of, after->position}, cause ? *cause : cause_of_loss(from));
+  return report_gap(from, {copy->as_of, after->position}, cause);
 }
 
 ReadResult Reader::deliver_pending_snapshot() noexcept {

@@ -216,8 +216,9 @@ class Reader {
   ReadResult read_record() noexcept;
   ReadResult resolve_position() noexcept;
   ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until, std::optional<GapCause> cause = std::nullopt) noexcept;
-  ReadResult report_gap(std::uint64_t first, Point next, GapCause cause) noexcept;
+  ReadResult report_gap(std::uint64_t first, Point next, std::optional<GapCause> cause = std::nullopt) noexcept;
   ReadResult relocate(std::uint64_t position) noexcept;
+  [[nodiscard]] bool awaiting_newer_snapshot() const noexcept;
   [[nodiscard]] GapCause cause_of_loss(std::uint64_t seq) const noexcept;
   ReadResult take_snapshot(std::uint64_t from, bool at_start, std::optional<GapCause> cause = std::nullopt) noexcept;
   ReadResult deliver_pending_snapshot() noexcept;
