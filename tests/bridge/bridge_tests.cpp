@@ -4,6 +4,7 @@
 #define CATCH_CONFIG_RUNNER
 #include "catch_session.hpp"
 
+#include "bridge/nats_util.hpp"
 #include "bridge_harness.hpp"
 #include "test_support.hpp"
 
@@ -471,6 +472,59 @@ TEST_CASE("bridges stopped while they wait for a stream exit 0, and a foreign re
     CHECK(exit_within(rig.in, 20s) == 1);  // a runtime error, not a usage error
     CHECK(head_of(rig.b) == 1);            // what came before it was written
   }
+}
+
+// A lookup that races the stream's creation can find it before JetStream has given it a
+// creation time. `bridge in` keeps that time as the epoch that tells a stream made again
+// (above): a lookup that took "none" for the time left the epoch unknown, and a later
+// `bridge in` resumed inside the new stream. One thread makes and deletes the stream while
+// another looks it up; every lookup that finds it must carry its time. (About 2 in 100 of
+// these lookups find it without one; js_GetStreamInfo alone fails this test.)
+TEST_CASE("a stream lookup racing the stream's creation waits for its creation time", "[bridge]") {
+  NatsServer server;
+  REQUIRE(server.start());
+  const auto connect = [&](natsConnection*& nc, jsCtx*& js) {
+    REQUIRE(natsConnection_ConnectTo(&nc, server.url().c_str()) == NATS_OK);
+    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+  };
+  natsConnection* maker_nc = nullptr;
+  jsCtx* maker_js = nullptr;
+  connect(maker_nc, maker_js);
+  natsConnection* looker_nc = nullptr;
+  jsCtx* looker_js = nullptr;
+  connect(looker_nc, looker_js);
+  std::atomic<bool> done{false};
+  std::uint64_t found = 0;
+  std::uint64_t without_time = 0;
+  std::thread looker([&] {
+    while (!done.load()) {
+      shmcast::bridge::NatsPtr<jsStreamInfo> si;
+      jsErrCode code{};
+      if (shmcast::bridge::get_stream_info(si, looker_js, "race", code) != NATS_OK) continue;
+      ++found;
+      if (si->Created <= 0) ++without_time;
+    }
+  });
+  const char* subjects[] = {"race.x"};
+  for (int i = 0; i < 600; ++i) {
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = "race";
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    jsStreamInfo* made = nullptr;
+    js_AddStream(&made, maker_js, &cfg, nullptr, nullptr);
+    jsStreamInfo_Destroy(made);
+    js_DeleteStream(maker_js, "race", nullptr, nullptr);
+  }
+  done = true;
+  looker.join();
+  for (jsCtx* js : {maker_js, looker_js}) jsCtx_Destroy(js);
+  for (natsConnection* nc : {maker_nc, looker_nc}) natsConnection_Destroy(nc);
+  INFO("lookups that found the stream: " << found);
+  CHECK(found > 100);
+  CHECK(without_time == 0);
 }
 
 TEST_CASE("a stream deleted and made again is read from its start: ring B loses only what ring A lost", "[bridge]") {

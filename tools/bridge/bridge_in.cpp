@@ -171,9 +171,8 @@ class Applier {
     const bool found = retry_until(
         {kRole, "waiting for stream '" + stream_ + "'", "cannot look up stream '" + stream_ + "'", o_.should_stop},
         [&](jsErrCode& code) {
-          jsStreamInfo* raw = nullptr;
-          const natsStatus s = js_GetStreamInfo(&raw, js_.get(), stream_.c_str(), nullptr, &code);
-          NatsPtr<jsStreamInfo> si(raw);
+          NatsPtr<jsStreamInfo> si;
+          const natsStatus s = get_stream_info(si, js_.get(), stream_, code);
           if (code == JSStreamNotFoundErr && !hinted) {
             hinted = true;
             hint_streams();
@@ -187,13 +186,20 @@ class Applier {
           // the next ones. Its creation time tells (and, for a ring that did not keep it, a
           // last sequence below the position). Read such a stream from its start: its
           // records carry ring sequences, and those below this ring's head are skipped.
-          const auto created = static_cast<std::uint64_t>(si->Created);
-          if ((source_.epoch != 0 && created != source_.epoch) || source_.head < applied_) {
+          // A time of 0 is none (get_stream_info): the epoch kept stays, never replaced by it.
+          const auto created = static_cast<std::uint64_t>(std::max<std::int64_t>(si->Created, 0));
+          if ((source_.epoch != 0 && created != 0 && created != source_.epoch) || source_.head < applied_) {
             log_line(kRole, "stream '" + stream_ + "' was deleted and made again since this ring applied its sequence " +
                                 std::to_string(applied_) + ": reading it from its start (records this ring holds are skipped)");
             applied_ = 0;
           }
-          source_.epoch = created;
+          if (created != 0) {
+            source_.epoch = created;
+          } else if (!warned_no_epoch_) {
+            warned_no_epoch_ = true;
+            log_line(kRole, "stream '" + stream_ + "' gives no creation time: if it is deleted and made again, this ring "
+                            "tells only while the new stream is shorter than what it applied");
+          }
           if (producer_) {
             producer_->set_source_position(applied_);
             producer_->set_source_status(source_);
@@ -333,6 +339,7 @@ class Applier {
   // the sequences they skipped. Kept in the ring (set_source_status) across restarts.
   SourceStatus source_;
   std::uint64_t stale_ = 0;  // records below the ring's head (already applied)
+  bool warned_no_epoch_ = false;
 };
 
 }  // namespace

@@ -123,6 +123,18 @@ NatsPtr<natsConnection> nats_connect(const std::string& url, const std::string& 
   return NatsPtr<natsConnection>(nc);
 }
 
+natsStatus get_stream_info(NatsPtr<jsStreamInfo>& info, jsCtx* js, const std::string& name, jsErrCode& code) {
+  constexpr int kLooks = 100;
+  constexpr std::chrono::milliseconds kLookInterval{10};
+  for (int look = 1;; ++look) {
+    jsStreamInfo* raw = nullptr;
+    const natsStatus s = js_GetStreamInfo(&raw, js, name.c_str(), nullptr, &code);
+    info.reset(raw);
+    if (s != NATS_OK || info->Created > 0 || look == kLooks) return s;
+    std::this_thread::sleep_for(kLookInterval);
+  }
+}
+
 std::optional<std::string> header(natsMsg* msg, const char* key) {
   const char* value = nullptr;
   if (natsMsgHeader_Get(msg, key, &value) != NATS_OK || value == nullptr) return std::nullopt;

@@ -63,6 +63,13 @@ bool retry_until(const RetryPolicy& policy, const std::function<natsStatus(jsErr
 [[nodiscard]] NatsPtr<natsConnection> nats_connect(const std::string& url, const std::string& client_name,
                                                    const char* role, const StopPredicate& should_stop);
 
+// Looks stream `name` up into `info` (js_GetStreamInfo), and waits out the moment JetStream
+// is still making it: a lookup racing the creation can find the stream with no creation
+// time yet (nats-server 2.9.10 answers Go's zero time, which nats.c reads as 0). Looks again
+// every 10 ms for up to a second until the time is there; `info->Created` is still 0 after
+// that only from a server that never gives one.
+[[nodiscard]] natsStatus get_stream_info(NatsPtr<jsStreamInfo>& info, jsCtx* js, const std::string& name, jsErrCode& code);
+
 // A header's value, or nullopt if absent.
 [[nodiscard]] std::optional<std::string> header(natsMsg* msg, const char* key);
 // A header parsed as an unsigned decimal (or hex with base 16), digits only (no sign, no
