@@ -53,6 +53,13 @@ endif()
 # unrelated edits happen to place them (bench/README.md, "Loop alignment").
 check_cxx_compiler_flag(-falign-loops=32 SHMCAST_HAVE_ALIGN_LOOPS)
 
+# Small fixed-size zero-fills as SSE stores. GCC's generic tuning clears anything of 64
+# bytes or more, such as the 96-byte ReadResult each read returns, with `rep stosq`,
+# whose start-up cost was half of an idle try_read on the project's VM (bench/README.md,
+# "Zero-fills"); up to 256 bytes are cleared with a loop of 16-byte stores, anything
+# larger by memset.
+check_cxx_compiler_flag("-mmemset-strategy=vector_loop:256:noalign,libcall:-1:noalign" SHMCAST_HAVE_MEMSET_STRATEGY)
+
 # Source paths relative to the project root, wherever a variant is declared, made absolute.
 function(_shmcast_rooted out)
   set(files)
@@ -131,6 +138,9 @@ function(shmcast_add_library_variant)
     endif()
     if(SHMCAST_HAVE_ALIGN_LOOPS)
       target_compile_options(${target} PRIVATE -falign-loops=32)
+    endif()
+    if(SHMCAST_HAVE_MEMSET_STRATEGY)
+      target_compile_options(${target} PRIVATE "-mmemset-strategy=vector_loop:256:noalign,libcall:-1:noalign")
     endif()
     if(arg_DEFINITIONS)
       target_compile_definitions(${target} PUBLIC ${arg_DEFINITIONS})
