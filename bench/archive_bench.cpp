@@ -74,7 +74,7 @@ RecordFigures record_run(const std::string& dir, std::size_t size, double second
       w.append(e.message);
       ++f.recorded;
     } else if (e.status == ReadStatus::gap) {
-      w.append_gap(e.gap.first, e.gap.missed);
+      w.append_gap(e.gap);
       f.missed += e.gap.missed;
     } else {
       w.flush();

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <shmcast/error.hpp>
+#include <shmcast/types.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -49,10 +50,25 @@ struct FrameHeader {
   std::uint32_t length;  // payload bytes (0 for a gap)
   std::uint64_t seq;     // the message's sequence, or the gap's first
   std::uint64_t word;    // a message's timestamp_ns, or the gap's count
-  std::uint32_t type;
+  std::uint32_t type;    // a message's type, or a gap's cause word (gap_cause_word)
   std::uint32_t crc;
 };
 static_assert(sizeof(FrameHeader) == 32);
+
+// A gap frame's `type`: 1 + the GapCause its recorder met, or 0 where that is not known
+// (archives written before the cause was kept, which readers of this format then took as
+// 0 and ignored, and append_gap without one).
+[[nodiscard]] constexpr std::uint32_t gap_cause_word(std::optional<GapCause> cause) noexcept {
+  return cause ? 1 + static_cast<std::uint32_t>(*cause) : 0;
+}
+// What a reader of the archive reports for a gap frame: the messages were never published
+// (skipped) or were dropped as corrupt by the recorder's read, or else the archive simply
+// does not hold them (the recorder was lapped, or the word is unknown: not_archived).
+[[nodiscard]] constexpr GapCause archived_gap_cause(std::uint32_t word) noexcept {
+  if (word == gap_cause_word(GapCause::skipped)) return GapCause::skipped;
+  if (word == gap_cause_word(GapCause::corrupt)) return GapCause::corrupt;
+  return GapCause::not_archived;
+}
 
 struct IndexRecord {
   std::uint64_t seq;

@@ -241,7 +241,7 @@ ReadResult Archive::next() {
       ReadResult r;
       if (h.kind == kFrameGap) {
         r.status = ReadStatus::gap;
-        r.gap = Gap{from, s.position - from, GapCause::not_archived};
+        r.gap = Gap{from, s.position - from, archived_gap_cause(h.type)};
       } else {
         r.status = ReadStatus::message;
         r.message = Message{h.seq, h.type, h.word, s.frames.payload()};

@@ -104,6 +104,7 @@ struct ArchiveWriterState {
   void sync_files();
   void refuse_cut_over_records(const SegmentFile& seg, std::uint64_t bad, std::uint64_t seq) const;
   void append_frame(const FrameHeader& header, const std::byte* payload);
+  void append_gap(std::uint64_t first, std::uint64_t missed, std::optional<GapCause> cause);
 };
 
 // Two writers appending to one directory would each take the other's batch being written
@@ -336,6 +337,14 @@ void ArchiveWriterState::sync_files() {
   last_sync = std::chrono::steady_clock::now();
 }
 
+void ArchiveWriterState::append_gap(std::uint64_t first, std::uint64_t missed, std::optional<GapCause> cause) {
+  if (missed == 0) return;
+  FrameHeader h{kFrameGap, 0, first, missed, gap_cause_word(cause), 0};
+  if (!plausible(h)) throw Error(Errc::invalid_argument, where() + ": a gap past the last sequence");
+  h.crc = frame_crc(h, nullptr);
+  append_frame(h, nullptr);
+}
+
 void ArchiveWriterState::append_frame(const FrameHeader& header, const std::byte* payload) {
   if (closed) throw Error(Errc::invalid_argument, where() + ": the writer was closed by an earlier error");
   generation = fork_generation();
@@ -407,13 +416,8 @@ void ArchiveWriter::append(const Message& m) {
   state_->append_frame(h, m.payload.data());
 }
 
-void ArchiveWriter::append_gap(std::uint64_t first, std::uint64_t missed) {
-  if (missed == 0) return;
-  FrameHeader h{kFrameGap, 0, first, missed, 0, 0};
-  if (!plausible(h)) throw Error(Errc::invalid_argument, state_->where() + ": a gap past the last sequence");
-  h.crc = frame_crc(h, nullptr);
-  state_->append_frame(h, nullptr);
-}
+void ArchiveWriter::append_gap(const Gap& gap) { state_->append_gap(gap.first, gap.missed, gap.cause); }
+void ArchiveWriter::append_gap(std::uint64_t first, std::uint64_t missed) { state_->append_gap(first, missed, std::nullopt); }
 
 void ArchiveWriter::flush() {
   state_->generation = fork_generation();

@@ -143,9 +143,9 @@ ReadResult Reader::read_catch_up() noexcept {
         cursor_ = p->position;
         return read_record();
       }
-      return report_gap(r.gap.first, {p->seq, p->position}, GapCause::not_archived);
+      return report_gap(r.gap.first, {p->seq, p->position}, r.gap.cause);
     }
-    return report_gap(r.gap.first, {end, cursor_}, GapCause::not_archived);
+    return report_gap(r.gap.first, {end, cursor_}, r.gap.cause);
   }
   // The end of the archive, for now.
   if (auto back = back_to_ring()) return *back;

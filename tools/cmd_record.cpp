@@ -84,7 +84,7 @@ void run(const RecordArgs& a) {
       writer.append(e.message);
       ++messages;
     } else if (e.status == ReadStatus::gap) {
-      writer.append_gap(e.gap.first, e.gap.missed);
+      writer.append_gap(e.gap);
       ++gaps;
       missed += e.gap.missed;
     } else {

@@ -91,6 +91,10 @@ class ArchiveWriter {
   // append once fsync_interval has passed since the last such write writes what is
   // buffered (and syncs it with `interval`); flush() writes it too.
   void append(const Message& message);
+  // A gap as a reader returned it: its cause is kept, and readers of the archive report
+  // the gap as `skipped` or `corrupt` where the recorder met it so, else `not_archived`.
+  void append_gap(const Gap& gap);
+  // A gap whose cause is not known: readers of the archive report it as `not_archived`.
   void append_gap(std::uint64_t first, std::uint64_t missed);
   // Writes buffered records to the file (and syncs them if the fsync option says so now).
   void flush();

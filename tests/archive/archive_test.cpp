@@ -199,6 +199,47 @@ TEST_CASE("archive: messages and gaps of any size read back exactly, across segm
   }
 }
 
+TEST_CASE("archive: a gap keeps the cause its recorder met: skipped and corrupt read back so and the rest as not_archived") {
+  TempDir dir;
+  {
+    ArchiveWriter w(dir.path, 7);
+    std::byte b{};
+    const auto message = [&](std::uint64_t seq) { w.append(Message{seq, 0, 0, {&b, 1}}); };
+    message(0);
+    w.append_gap(Gap{1, 5, GapCause::skipped});
+    message(6);
+    w.append_gap(Gap{7, 3, GapCause::overwritten});  // the recorder was lapped: the archive lacks them
+    message(10);
+    w.append_gap(Gap{11, 2, GapCause::corrupt});
+    message(13);
+    w.append_gap(14, 4);  // no cause given: as archives written before causes were kept
+    message(18);
+    w.append_gap(Gap{19, 1, GapCause::not_archived});
+    message(20);
+  }
+  Archive a(dir.path);
+  std::vector<Gap> gaps;
+  for (ReadResult r = a.next(); r; r = a.next())
+    if (r.status == ReadStatus::gap) gaps.push_back(r.gap);
+  REQUIRE(gaps.size() == 5);
+  CHECK(gaps[0].cause == GapCause::skipped);
+  CHECK(gaps[1].cause == GapCause::not_archived);
+  CHECK(gaps[2].cause == GapCause::corrupt);
+  CHECK(gaps[3].cause == GapCause::not_archived);
+  CHECK(gaps[4].cause == GapCause::not_archived);
+  // A gap sought into is cut to start there, and keeps its cause.
+  REQUIRE(a.seek(3));
+  const ReadResult r = a.next();
+  REQUIRE(r.status == ReadStatus::gap);
+  CHECK(r.gap.first == 3);
+  CHECK(r.gap.missed == 3);
+  CHECK(r.gap.cause == GapCause::skipped);
+  const ArchiveInfo info = a.info();
+  CHECK(info.gaps == 5);
+  CHECK(info.missed == 15);
+  CHECK(info.messages == 6);
+}
+
 TEST_CASE("archive: a torn last record is cut off on reopen, readers see it as not yet written") {
   TempDir dir;
   write_archive(dir.path, 500);
@@ -528,7 +569,7 @@ TEST_CASE("archive: a recorder killed at random points under a full-speed produc
       for (;;) {  // until killed
         const ReadResult e = r.try_read();
         if (e.status == ReadStatus::message) w.append(e.message);
-        else if (e.status == ReadStatus::gap) w.append_gap(e.gap.first, e.gap.missed);
+        else if (e.status == ReadStatus::gap) w.append_gap(e.gap);
         else w.flush();
       }
       return 0;

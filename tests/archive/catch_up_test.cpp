@@ -43,7 +43,7 @@ void record_all(Reader& reader, ArchiveWriter& w) {
     const ReadResult e = reader.try_read();
     if (!e) break;
     if (e.status == ReadStatus::message) w.append(e.message);
-    else if (e.status == ReadStatus::gap) w.append_gap(e.gap.first, e.gap.missed);
+    else if (e.status == ReadStatus::gap) w.append_gap(e.gap);
   }
   w.flush();
 }
@@ -96,7 +96,7 @@ pid_t spawn_recorder(const std::string& ring, const std::string& dir, std::uint6
     while (end.stop.load() == 0 || r.position() < end.final_head.load()) {
       const ReadResult e = r.read(5ms);
       if (e.status == ReadStatus::message) w.append(e.message);
-      else if (e.status == ReadStatus::gap) w.append_gap(e.gap.first, e.gap.missed);
+      else if (e.status == ReadStatus::gap) w.append_gap(e.gap);
       else w.flush();
     }
     w.sync();
@@ -204,6 +204,23 @@ TEST_CASE("catch-up: an archive with a gap of its own: the gap is reported, the 
   REQUIRE(out.missed == info.missed);
   CHECK(out.gap_list[0].cause == GapCause::not_archived);  // the recorder's own gap
   REQUIRE(r.position() == f.p.head());
+}
+
+TEST_CASE("catch-up: a run the producer skipped reads back from the archive as skipped") {
+  RecordedRing f;
+  f.publish_recorded(4);
+  f.p.skip_to(f.p.head() + 30);
+  f.publish_recorded(200);  // the ring loses the skip record long before the late reader comes
+  REQUIRE(f.recorder.gaps() == 1);
+  Reader r = f.late_reader();
+  REQUIRE(r.oldest() > 1000);
+  const Outcome out = follow(r, f.p.head());
+  REQUIRE(out.ok);
+  REQUIRE(out.gaps == 1);
+  CHECK(out.gap_list[0].first == 100);
+  CHECK(out.gap_list[0].missed == 30);
+  CHECK(out.gap_list[0].cause == GapCause::skipped);
+  REQUIRE(out.from_archive > 1000);
 }
 
 TEST_CASE("catch-up: processes: the producer keeps writing while a late reader catches up and switches back",

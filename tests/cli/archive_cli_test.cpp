@@ -116,8 +116,28 @@ TEST_CASE("cli archive: a killed recorder carries on, and what it missed is one 
   const Result json = run({"dump", dir.path, "--format", "json"});
   REQUIRE(count(json.out, "\"gap\"") == 1);
   REQUIRE(json_u64(json.out, "first", json.out.find("\"gap\"")) == 100u);
+  CHECK(json.out.find("\"cause\":\"not_archived\"") != std::string::npos);  // the recorder missed them
   const Result text = run({"dump", dir.path});
   REQUIRE(text.err.find("gap: missed") != std::string::npos);
+}
+
+TEST_CASE("cli archive: a run the producer skipped is recorded with its cause and dump says skipped") {
+  RingGuard ring(unique_ring("arcli"));
+  ArchiveDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 16384});
+  auto rec = start_recorder(ring.name, dir.path);
+  publish_range(p, 0, 10);
+  p.skip_to(25);
+  publish_range(p, 25, 30);
+  REQUIRE(recorded_through(ring.name, 30));
+  rec->signal(SIGINT);
+  REQUIRE(rec->finish() == 0);
+  const Result json = run({"dump", dir.path, "--format", "json"});
+  REQUIRE(json.rc == 0);
+  REQUIRE(count(json.out, "\"gap\"") == 1);
+  CHECK(json_u64(json.out, "first", json.out.find("\"gap\"")) == 10u);
+  CHECK(json_u64(json.out, "missed", json.out.find("\"gap\"")) == 15u);
+  CHECK(json.out.find("\"cause\":\"skipped\"") != std::string::npos);
 }
 
 TEST_CASE("cli archive: tail --archive catches up on what the ring lost, with no gap") {

@@ -95,7 +95,7 @@ std::vector<std::vector<std::uint8_t>> archive_seeds() {
       std::uint64_t seq = 100 * variant;
       for (int i = 0; i < 200; ++i) {
         if (i % 37 == 5) {
-          w.append_gap(seq, 3 + variant);
+          w.append_gap(Gap{seq, static_cast<std::uint64_t>(3 + variant), static_cast<GapCause>(i % 4)});
           seq += 3 + variant;
           continue;
         }
