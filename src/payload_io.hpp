@@ -109,9 +109,20 @@ inline std::size_t copy_vectors(std::byte* dst, const std::byte* src, std::size_
 }
 #endif
 
+#ifdef SHMCAST_WIDE_PAYLOAD_COPY
+// Whether `rep movsb` from `src` to `dst` would run into 4 KiB aliasing: with the destination
+// 1 to 63 bytes past the source modulo 4 KiB, it ran 20-40 times slower on AMD family 25
+// (bench/README.md, "Payload copy paths"). Such a payload takes the 16-byte loop; a record's
+// payload lies at 24 modulo 32, so for a given source that is one position in 128.
+[[nodiscard]] inline bool string_copy_aliases(const std::byte* dst, const std::byte* src) noexcept {
+  const std::uintptr_t distance = (reinterpret_cast<std::uintptr_t>(dst) - reinterpret_cast<std::uintptr_t>(src)) % 4096;
+  return distance - 1 < 63;
+}
+#endif
+
 inline void store_payload(std::byte* dst, const std::byte* src, std::size_t len) noexcept {
 #ifdef SHMCAST_WIDE_PAYLOAD_COPY
-  if (len >= kWideCopyBytes) {
+  if (len >= kWideCopyBytes && !string_copy_aliases(dst, src)) {
     asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
     return;
   }

@@ -4,8 +4,8 @@
 // ThreadSanitizer builds two of them are not C++ atomics: below kVectorStoreBytes (48 B)
 // relaxed 8-byte atomic words; from 48 B the producer stores 16 bytes at a time (and the
 // reader loads words); from kWideCopyBytes (1 KiB) the producer writes with one `rep
-// movsb` and the reader loads 16 bytes at a time, each followed by a word copy of the
-// tail. ThreadSanitizer builds compile only the word copies, so TSan checks a different
+// movsb` (16-byte stores where that would meet 4 KiB aliasing) and the reader loads 16
+// bytes at a time, each followed by a word copy of the tail. ThreadSanitizer builds compile only the word copies, so TSan checks a different
 // copy path from the one a release build ships. This test runs the shipped one: a producer
 // process publishes messages whose sizes sit on both sides of every boundary (and the
 // ring's max_message), each derived from its sequence and ending in a checksum, as
@@ -28,6 +28,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <optional>
 #include <sys/mman.h>
@@ -209,6 +210,34 @@ std::string shipped_copy_path() {
 }
 
 }  // namespace
+
+// The producer's wide copy from every byte offset of its source within a page: where `rep
+// movsb` would meet 4 KiB aliasing (the destination 1-63 bytes past the source modulo 4 KiB:
+// payload_io.hpp, string_copy_aliases) the 16-byte stores take the payload instead, and
+// either way it arrives byte-exact. The destination sits where a record's payload does, at
+// 24 modulo 32.
+TEST_CASE("copy_path: a wide payload from every offset of its source within a page arrives byte-exact") {
+  constexpr std::size_t kLen = kWideCopyBytes + 13;
+  struct alignas(4096) Page2 {
+    std::array<std::byte, 2 * 4096> bytes;
+  };
+  const auto src_area = std::make_unique<Page2>();
+  const auto dst_area = std::make_unique<Page2>();
+  for (std::size_t i = 0; i < src_area->bytes.size(); ++i) src_area->bytes[i] = static_cast<std::byte>(i * 7 + 3);
+  std::byte* dst = dst_area->bytes.data() + 24;
+  std::size_t aliased = 0;
+  for (std::size_t offset = 0; offset < 4096; ++offset) {
+    const std::byte* src = src_area->bytes.data() + offset;
+    dst_area->bytes.fill(std::byte{0xee});
+    shmcast::detail::store_payload(dst, src, kLen);
+    INFO("source offset " << offset);
+    REQUIRE(std::memcmp(dst, src, kLen) == 0);
+#ifdef SHMCAST_WIDE_PAYLOAD_COPY
+    if (shmcast::detail::string_copy_aliases(dst, src)) ++aliased;
+#endif
+  }
+  if (kWideCopies) CHECK(aliased == 63);
+}
 
 TEST_CASE("copy_path: every payload copy path's boundaries across processes, one reader lapped: byte-exact payloads, "
           "exact accounting",
