@@ -84,15 +84,16 @@ inline void load_words(std::byte* dst, const std::byte* src, std::size_t len) no
   }
 }
 
-// From this size (x86-64, not TSan) the producer writes a payload with one `rep movsb` and
-// the reader copies it 16 bytes a load. x86 does not reorder a string store's stores with
+// From this size (x86-64, not TSan) the producer writes a payload with one `rep movsb` (16
+// bytes a store where that would meet 4 KiB aliasing: string_copy_aliases) and the reader
+// copies it 16 bytes a load. x86 does not reorder a string store's stores with
 // the horizon and stamp stores around it, and keeps the reader's loads before its horizon check
 // (docs/DESIGN.md, "Copy paths shipped per build"). The cut is where the string store
 // stopped costing the producer more than smaller stores (bench/README.md, "Payload copy paths").
 inline constexpr std::size_t kWideCopyBytes = 1024;
 
-// From this size up to kWideCopyBytes (x86-64, not TSan) the producer writes 16 bytes a
-// store, which x86 keeps in program order between the horizon and the stamp; the reader keeps word
+// From this size up to kWideCopyBytes, and past it where `rep movsb` would meet 4 KiB
+// aliasing (x86-64, not TSan), the producer writes 16 bytes a store, which x86 keeps in program order between the horizon and the stamp; the reader keeps word
 // loads. The cut is past the 40 payload bytes a record's first line holds. Known cost: at
 // 48-56 B the third store crosses into the record's second line (bench/README.md,
 // "Payload copy paths").
@@ -112,8 +113,9 @@ inline std::size_t copy_vectors(std::byte* dst, const std::byte* src, std::size_
 #ifdef SHMCAST_WIDE_PAYLOAD_COPY
 // Whether `rep movsb` from `src` to `dst` would run into 4 KiB aliasing: with the destination
 // 1 to 63 bytes past the source modulo 4 KiB, it ran 20-40 times slower on AMD family 25
-// (bench/README.md, "Payload copy paths"). Such a payload takes the 16-byte loop; a record's
-// payload lies at 24 modulo 32, so for a given source that is one position in 128.
+// (bench/README.md, "Payload copy paths": at 8, 16 and 24 bytes). Such a payload takes the
+// 16-byte loop; a record's payload lies at 24 modulo 32, so for a given source that is two
+// positions in 128 (one of them at a slow distance).
 [[nodiscard]] inline bool string_copy_aliases(const std::byte* dst, const std::byte* src) noexcept {
   const std::uintptr_t distance = (reinterpret_cast<std::uintptr_t>(dst) - reinterpret_cast<std::uintptr_t>(src)) % 4096;
   return distance - 1 < 63;

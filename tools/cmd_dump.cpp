@@ -91,8 +91,9 @@ void add_dump_command(CLI::App& app) {
   sub->footer(
       "Prints the archive's messages from --from to --to (both included; default: all), in the formats of "
       "`shmcast tail`: text (one line per payload, control characters escaped), json (one object per line, "
-      "{\"seq\",\"type\",\"ts_ns\",\"len\",\"data\"}, with {\"gap\":{\"first\",\"missed\",\"cause\":\"not_archived\"}} where the recorder lost "
-      "messages) or hex. In text and hex, gaps are notices on standard error. A damaged record that is not the "
+      "{\"seq\",\"type\",\"ts_ns\",\"len\",\"data\"}, with {\"gap\":{\"first\",\"missed\",\"cause\"}} where the archive holds none: the cause is \"skipped\" "
+      "where the producer skipped them, \"corrupt\" where the recorder dropped damaged records, else "
+      "\"not_archived\") or hex. In text and hex, gaps are notices on standard error. A damaged record that is not the "
       "newest one is an error naming its file and offset (exit 1).");
   sub->add_option("dir", args->dir, "Archive directory")->required();
   sub->add_option("--from", args->from, "First sequence to print");

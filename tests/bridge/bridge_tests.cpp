@@ -500,7 +500,7 @@ TEST_CASE("a stream lookup racing the stream's creation waits for its creation t
     while (!done.load()) {
       shmcast::bridge::NatsPtr<jsStreamInfo> si;
       jsErrCode code{};
-      if (shmcast::bridge::get_stream_info(si, looker_js, "race", code) != NATS_OK) continue;
+      if (shmcast::bridge::get_stream_info(si, looker_js, "race", code, {}) != NATS_OK) continue;
       ++found;
       if (si->Created <= 0) ++without_time;
     }

@@ -172,7 +172,7 @@ class Applier {
         {kRole, "waiting for stream '" + stream_ + "'", "cannot look up stream '" + stream_ + "'", o_.should_stop},
         [&](jsErrCode& code) {
           NatsPtr<jsStreamInfo> si;
-          const natsStatus s = get_stream_info(si, js_.get(), stream_, code);
+          const natsStatus s = get_stream_info(si, js_.get(), stream_, code, o_.should_stop);
           if (code == JSStreamNotFoundErr && !hinted) {
             hinted = true;
             hint_streams();

@@ -123,14 +123,16 @@ NatsPtr<natsConnection> nats_connect(const std::string& url, const std::string& 
   return NatsPtr<natsConnection>(nc);
 }
 
-natsStatus get_stream_info(NatsPtr<jsStreamInfo>& info, jsCtx* js, const std::string& name, jsErrCode& code) {
-  constexpr int kLooks = 100;
+natsStatus get_stream_info(NatsPtr<jsStreamInfo>& info, jsCtx* js, const std::string& name, jsErrCode& code,
+                           const StopPredicate& should_stop) {
+  constexpr std::chrono::seconds kWaitForTime{1};
   constexpr std::chrono::milliseconds kLookInterval{10};
-  for (int look = 1;; ++look) {
+  const auto deadline = std::chrono::steady_clock::now() + kWaitForTime;
+  for (;;) {
     jsStreamInfo* raw = nullptr;
     const natsStatus s = js_GetStreamInfo(&raw, js, name.c_str(), nullptr, &code);
     info.reset(raw);
-    if (s != NATS_OK || info->Created > 0 || look == kLooks) return s;
+    if (s != NATS_OK || info->Created > 0 || stopping(should_stop) || std::chrono::steady_clock::now() >= deadline) return s;
     std::this_thread::sleep_for(kLookInterval);
   }
 }

@@ -66,9 +66,11 @@ bool retry_until(const RetryPolicy& policy, const std::function<natsStatus(jsErr
 // Looks stream `name` up into `info` (js_GetStreamInfo), and waits out the moment JetStream
 // is still making it: a lookup racing the creation can find the stream with no creation
 // time yet (nats-server 2.9.10 answers Go's zero time, which nats.c reads as 0). Looks again
-// every 10 ms for up to a second until the time is there; `info->Created` is still 0 after
-// that only from a server that never gives one.
-[[nodiscard]] natsStatus get_stream_info(NatsPtr<jsStreamInfo>& info, jsCtx* js, const std::string& name, jsErrCode& code);
+// every 10 ms until the time is there, for at most a second from the first lookup's answer
+// and never once `should_stop` says stop; `info->Created` is still 0 after that only from a
+// server that never gives one (or when stopped).
+[[nodiscard]] natsStatus get_stream_info(NatsPtr<jsStreamInfo>& info, jsCtx* js, const std::string& name, jsErrCode& code,
+                                         const StopPredicate& should_stop);
 
 // A header's value, or nullopt if absent.
 [[nodiscard]] std::optional<std::string> header(natsMsg* msg, const char* key);
