@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sys/resource.h>
 
@@ -50,18 +51,26 @@ bool recorded_through(const std::string& ring, std::uint64_t position) {
   });
 }
 
+// Records `ring` into `dir` while `publish` runs, until the recorder has read through
+// `head`; stops it with SIGINT (exit 0) and returns what it said on stderr.
+std::string record_through(const std::string& ring, const std::string& dir, std::uint64_t head,
+                           const std::function<void()>& publish) {
+  auto rec = start_recorder(ring, dir);
+  publish();
+  REQUIRE(recorded_through(ring, head));
+  rec->signal(SIGINT);
+  REQUIRE(rec->finish() == 0);
+  return rec->err();
+}
+
 }  // namespace
 
 TEST_CASE("cli archive: record, archive-info and dump give back what was published, in every format") {
   RingGuard ring(unique_ring("arcli"));
   ArchiveDir dir;
   Producer p = Producer::create(ring.name, {.ring_bytes = 16384});
-  auto rec = start_recorder(ring.name, dir.path);
-  publish_range(p, 0, 300);
-  REQUIRE(recorded_through(ring.name, 300));
-  rec->signal(SIGINT);
-  REQUIRE(rec->finish() == 0);
-  REQUIRE(rec->err().find("300 messages") != std::string::npos);
+  REQUIRE(record_through(ring.name, dir.path, 300, [&] { publish_range(p, 0, 300); }).find("300 messages") !=
+          std::string::npos);
 
   const Result info = run({"archive-info", dir.path, "--json"});
   REQUIRE(info.rc == 0);
@@ -125,13 +134,11 @@ TEST_CASE("cli archive: a run the producer skipped is recorded with its cause an
   RingGuard ring(unique_ring("arcli"));
   ArchiveDir dir;
   Producer p = Producer::create(ring.name, {.ring_bytes = 16384});
-  auto rec = start_recorder(ring.name, dir.path);
-  publish_range(p, 0, 10);
-  p.skip_to(25);
-  publish_range(p, 25, 30);
-  REQUIRE(recorded_through(ring.name, 30));
-  rec->signal(SIGINT);
-  REQUIRE(rec->finish() == 0);
+  record_through(ring.name, dir.path, 30, [&] {
+    publish_range(p, 0, 10);
+    p.skip_to(25);
+    publish_range(p, 25, 30);
+  });
   const Result json = run({"dump", dir.path, "--format", "json"});
   REQUIRE(json.rc == 0);
   REQUIRE(count(json.out, "\"gap\"") == 1);
