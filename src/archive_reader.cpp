@@ -334,6 +334,9 @@ std::optional<ArchiveInfo> count_segments(const std::string& dir, const std::vec
       if (h.kind == kFrameGap) {
         ++info.gaps;
         info.missed += h.word;
+        const GapCause cause = archived_gap_cause(h.type);
+        if (cause == GapCause::skipped) info.skipped += h.word;
+        if (cause == GapCause::corrupt) info.corrupt += h.word;
       } else {
         ++info.messages;
         if (info.first_ns == 0) info.first_ns = h.word;

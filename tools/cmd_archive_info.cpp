@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace shmcast::cli {
 
@@ -18,6 +20,20 @@ struct InfoArgs {
   std::string dir;
   bool json = false;
 };
+
+// Why the sequences in gaps are not there: ": 100 skipped by the producer, 45 missed by the
+// recorder"; nothing when the recorder missed them all, which "not recorded" already says.
+std::string missed_parts(const ArchiveInfo& i) {
+  const std::uint64_t by_recorder = i.missed - i.skipped - i.corrupt;
+  std::vector<std::string> parts;
+  if (i.skipped != 0) parts.push_back(std::to_string(i.skipped) + " skipped by the producer");
+  if (i.corrupt != 0) parts.push_back(std::to_string(i.corrupt) + " dropped as corrupt");
+  if (by_recorder != 0) parts.push_back(std::to_string(by_recorder) + " missed by the recorder");
+  if (parts.size() < 2 && by_recorder == i.missed) return {};
+  std::string out = ": ";
+  for (std::size_t k = 0; k < parts.size(); ++k) out += (k == 0 ? "" : ", ") + parts[k];
+  return out;
+}
 
 void run(const InfoArgs& a) {
   const ArchiveInfo i = Archive(a.dir).info();
@@ -30,6 +46,8 @@ void run(const InfoArgs& a) {
                     {"messages", i.messages},
                     {"gaps", i.gaps},
                     {"missed", i.missed},
+                    {"skipped", i.skipped},
+                    {"corrupt", i.corrupt},
                     {"bytes", i.bytes},
                     {"segments", i.segments},
                     {"ring_id", ring_id_text(i.ring_id)},
@@ -44,7 +62,8 @@ void run(const InfoArgs& a) {
       out += "  sequences  " + std::to_string(i.first_seq) + " .. " + std::to_string(i.next_seq - 1) + " (" +
              std::to_string(i.next_seq - i.first_seq) + ")\n";
       out += "  messages   " + std::to_string(i.messages) + "\n";
-      out += "  gaps       " + std::to_string(i.gaps) + " (" + std::to_string(i.missed) + " sequences not recorded)\n";
+      out += "  gaps       " + std::to_string(i.gaps) + " (" + std::to_string(i.missed) + " sequences not recorded" +
+             missed_parts(i) + ")\n";
       if (i.messages != 0 && i.last_ns >= i.first_ns)
         out += "  spans      " + human_duration(i.last_ns - i.first_ns) + "\n";
     }
@@ -59,8 +78,10 @@ void run(const InfoArgs& a) {
 void add_archive_info_command(CLI::App& app) {
   auto args = std::make_shared<InfoArgs>();
   CLI::App* sub = app.add_subcommand("archive-info", "Show what an archive written by `shmcast record` holds");
-  sub->footer("JSON (--json): {\"dir\",\"empty\",\"first_seq\",\"next_seq\",\"messages\",\"gaps\",\"missed\",\"bytes\","
-              "\"segments\",\"ring_id\",\"first_ns\",\"last_ns\"}. next_seq is the sequence after the last one recorded "
+  sub->footer("JSON (--json): {\"dir\",\"empty\",\"first_seq\",\"next_seq\",\"messages\",\"gaps\",\"missed\",\"skipped\","
+              "\"corrupt\",\"bytes\",\"segments\",\"ring_id\",\"first_ns\",\"last_ns\"}. missed counts the "
+              "sequences in gaps: skipped of them the producer skipped, corrupt the recorder dropped as damaged, the "
+              "rest the recorder missed. next_seq is the sequence after the last one recorded "
               "(empty: no record yet; next_seq then says where records go on if a segment is started); "
               "ring_id is a string (16 hex digits, as `stat` prints it).");
   sub->add_option("dir", args->dir, "Archive directory")->required();

@@ -56,7 +56,10 @@ struct ArchiveInfo {
   std::uint64_t next_seq = 0;   // the sequence after the last recorded
   std::uint64_t messages = 0;
   std::uint64_t gaps = 0;       // gap records
-  std::uint64_t missed = 0;     // sequences they cover
+  std::uint64_t missed = 0;     // sequences they cover, of which
+  std::uint64_t skipped = 0;    //   the producer skipped (GapCause::skipped: never published)
+  std::uint64_t corrupt = 0;    //   the recorder dropped as damaged records (GapCause::corrupt);
+                                //   the rest its recorder missed (lapped, or not running)
   std::uint64_t bytes = 0;      // on disk, all files
   std::uint64_t segments = 0;
   std::uint64_t ring_id = 0;    // the ring the archive records

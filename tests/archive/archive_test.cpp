@@ -237,6 +237,8 @@ TEST_CASE("archive: a gap keeps the cause its recorder met: skipped and corrupt 
   const ArchiveInfo info = a.info();
   CHECK(info.gaps == 5);
   CHECK(info.missed == 15);
+  CHECK(info.skipped == 5);
+  CHECK(info.corrupt == 2);
   CHECK(info.messages == 6);
 }
 

@@ -128,6 +128,8 @@ TEST_CASE("cli archive: a killed recorder carries on, and what it missed is one 
   CHECK(json.out.find("\"cause\":\"not_archived\"") != std::string::npos);  // the recorder missed them
   const Result text = run({"dump", dir.path});
   REQUIRE(text.err.find("gap: missed") != std::string::npos);
+  CHECK(json_u64(run({"archive-info", dir.path, "--json"}).out, "skipped") == 0u);
+  CHECK(run({"archive-info", dir.path}).out.find(" sequences not recorded)\n") != std::string::npos);
 }
 
 TEST_CASE("cli archive: a run the producer skipped is recorded with its cause and dump says skipped") {
@@ -145,6 +147,14 @@ TEST_CASE("cli archive: a run the producer skipped is recorded with its cause an
   CHECK(json_u64(json.out, "first", json.out.find("\"gap\"")) == 10u);
   CHECK(json_u64(json.out, "missed", json.out.find("\"gap\"")) == 15u);
   CHECK(json.out.find("\"cause\":\"skipped\"") != std::string::npos);
+  // archive-info tells the producer's skips from the recorder's losses.
+  const Result info = run({"archive-info", dir.path, "--json"});
+  REQUIRE(info.rc == 0);
+  CHECK(json_u64(info.out, "missed") == 15u);
+  CHECK(json_u64(info.out, "skipped") == 15u);
+  CHECK(json_u64(info.out, "corrupt") == 0u);
+  const Result text = run({"archive-info", dir.path});
+  CHECK(text.out.find("(15 sequences not recorded: 15 skipped by the producer)") != std::string::npos);
 }
 
 TEST_CASE("cli archive: tail --archive catches up on what the ring lost, with no gap") {
