@@ -29,9 +29,9 @@ std::string missed_parts(const ArchiveInfo& i) {
   if (i.skipped != 0) parts.push_back(std::to_string(i.skipped) + " skipped by the producer");
   if (i.corrupt != 0) parts.push_back(std::to_string(i.corrupt) + " dropped as corrupt");
   if (by_recorder != 0) parts.push_back(std::to_string(by_recorder) + " missed by the recorder");
-  if (parts.size() < 2 && by_recorder == i.missed) return {};
-  std::string out = ": ";
-  for (std::size_t k = 0; k < parts.size(); ++k) out += (k == 0 ? "" : ", ") + parts[k];
+  if (by_recorder == i.missed) return {};
+  std::string out;
+  for (const std::string& part : parts) out += (out.empty() ? ": " : ", ") + part;
   return out;
 }
 
