@@ -1138,7 +1138,8 @@ PYBIND11_MODULE(shmcast, m) {
           py::arg("max_message") = 0, py::arg("snapshot_capacity") = 0, py::arg("mode") = 0600,
           py::arg("replace") = false, py::arg("registry_mode") = py::none(),
           py::arg("max_readers") = shmcast::kDefaultMaxReaders,
-          (std::string("Creates a new ring (AlreadyExistsError if the name is taken, unless replace=True).\n") +
+          (std::string("Creates a new ring (AlreadyExistsError if the name is taken, unless replace=True, which\n"
+                       "removes it first: ProducerActiveError, removing nothing, while a live producer holds it).\n") +
            geometry_doc)
               .c_str())
       .def_static(
@@ -1172,7 +1173,11 @@ PYBIND11_MODULE(shmcast, m) {
            geometry_doc)
               .c_str())
       .def_static("remove", [](const std::string& name) { return shmcast::Producer::remove(name); }, py::arg("name"),
-                  "Removes a ring and its registry; False if absent.")
+                  "Removes a ring and its registry, even under a live producer (which goes on writing into the removed "
+                  "ring, unseen by readers); False if absent.")
+      .def_static(
+          "remove_unless_live", [](const std::string& name) { return shmcast::Producer::remove_unless_live(name); },
+          py::arg("name"), "remove(), but ProducerActiveError, removing nothing, while a live producer holds the ring.")
       .def(
           "publish",
           [](PyProducer& self, py::handle data, std::uint32_t type, std::optional<std::uint64_t> timestamp_ns) {

@@ -163,8 +163,8 @@ RingStatus RingObserver::sample() {
   }
   st.registry_error = s.registry_error;
   if (s.registry) {
-    // Counted from the live entries, not from the wait line's own count, which keeps a
-    // reader killed while blocked until its entry is reaped or reclaimed.
+    // Waiters are counted from the live entries: a reader killed while blocked keeps its
+    // waiting flag until its entry's next owner resets it.
     const bool head_moved = s.have_previous && st.head != s.previous_head;
     st.max_readers = s.registry->count;
     for (std::uint32_t i = 0; i < s.registry->count; ++i) {

@@ -195,13 +195,14 @@ struct ReserveLine {
   static constexpr u32 kClosed = 2;
 };
 
-// ---- SequenceLine: written only when the producer jumps ahead or publishes its first record ----
+// ---- SequenceLine: written only when the producer jumps ahead, and at a takeover ----
 struct SequenceLine {
   au64 first_seq_;         // the first sequence ever published in this ring
   au64 skipped_;           // sequences skipped by jumps, in total
   unsigned char pad[kCacheLine - 16];
 
-  // Relaxed: set before the first record's commit, which publishes it.
+  // Relaxed: set by a jump (the first one sets it before its skip record's commit, which
+  // publishes it) or at a takeover (before the new producer's first commit).
   void set_first_seq(u64 seq) noexcept { first_seq_.store(seq, std::memory_order_relaxed); }
   [[nodiscard]] u64 first_seq() const noexcept { return first_seq_.load(std::memory_order_relaxed); }
   void add_skipped(u64 n) noexcept { skipped_.fetch_add(n, std::memory_order_relaxed); }
@@ -355,8 +356,7 @@ struct RecordHeader {
 };
 
 // ---- the record index: one word per record, the position it starts at ----
-// Written by the producer before the record's commit (relaxed: the commit, and the
-// release of ProducerLine::records, publish it); read to find a record by number.
+// Written by the producer before the record's commit; read to find a record by number.
 // Release and acquire (plain moves on x86-64): a reader that loads an entry the producer
 // has reused for a newer record also sees what the producer stored before it, the
 // published record count among it (first_point_from relies on that to notice the reuse)

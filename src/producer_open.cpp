@@ -6,6 +6,7 @@
 // store the magic last with release. A reader that attaches before the magic sees "not
 // ready" and retries. A live ring is never re-initialised in place.
 #include <shmcast/error.hpp>
+#include <shmcast/inspect.hpp>
 #include <shmcast/producer.hpp>
 
 #include "clock_internal.hpp"
@@ -73,7 +74,7 @@ Producer Producer::create(std::string_view name, const Geometry& geometry, const
   validate_name(name);
   check_geometry(geometry, name);
   check_max_readers(options.max_readers, name);
-  if (options.replace) remove(name);
+  if (options.replace) remove_unless_live(name);
   auto s = std::make_unique<ProducerState>();
   s->name = std::string(name);
   s->geometry = geometry.resolved();
@@ -96,7 +97,12 @@ Producer Producer::create(std::string_view name, const Geometry& geometry, const
   return Producer(std::move(s));
 }
 
-Producer Producer::open(std::string_view name) {
+Producer Producer::open(std::string_view name) { return take_over(name, nullptr); }
+
+// With `expected`, a ring of another geometry is refused after the producer lock is taken
+// (so that it is the very ring that would be taken over) and before anything in it
+// changes: its position's recovery, the producer's identity and the takeover count.
+Producer Producer::take_over(std::string_view name, const Geometry* expected) {
   OpenedRing opened = open_ring(name, /*writable=*/true, std::chrono::milliseconds(2000));
   auto s = std::make_unique<ProducerState>();
   s->name = std::string(name);
@@ -107,6 +113,9 @@ Producer Producer::open(std::string_view name) {
   if (!try_lock_producer(s->ring.fd()))
     throw Error(Errc::producer_active, name,
                 "already has a live producer (pid " + std::to_string(s->view.reserve().pid()) + ")");
+  if (expected != nullptr && s->geometry != *expected)
+    throw Error(Errc::geometry_mismatch, name,
+                "exists with " + describe(s->geometry) + ", not the " + describe(*expected) + " asked for");
   populate(s->ring, /*writable=*/true);
   recover_position(s->view);
   std::string why;
@@ -128,11 +137,7 @@ Producer Producer::open_or_create(std::string_view name, const Geometry& geometr
                                   ExistingRing existing) {
   for (int attempt = 0;; ++attempt) {
     try {
-      Producer p = open(name);
-      if (existing == ExistingRing::must_match && p.geometry() != geometry)
-        throw Error(Errc::geometry_mismatch, name,
-                    "exists with " + describe(p.geometry()) + ", not the " + describe(geometry) + " asked for");
-      return p;
+      return take_over(name, existing == ExistingRing::must_match ? &geometry : nullptr);
     } catch (const Error& e) {
       if (e.code() == Errc::abandoned) {
         if (attempt > 3) throw;  // it stays abandoned: something keeps it from being removed
@@ -148,6 +153,26 @@ Producer Producer::open_or_create(std::string_view name, const Geometry& geometr
       if (e.code() != Errc::already_exists || attempt > 3) throw;  // lost a race to another creator
     }
   }
+}
+
+// The test is the lock itself, never a pid that may have been reused; where this process
+// may write the object, it holds the lock until the ring is gone, so that no producer can
+// start on it in between.
+bool Producer::remove_unless_live(std::string_view name) {
+  validate_name(name);
+  const std::string object_name = ring_object_name(name);
+  Segment held;
+  const bool locked = open_object(held, object_name, /*writable=*/true) && try_lock_producer(held.fd());
+  if (!locked && open_object(held, object_name, /*writable=*/false) && producer_lock_held(held.fd())) {
+    std::string pid;
+    try {
+      pid = " (pid " + std::to_string(RingObserver(name).sample().producer_pid) + ")";
+    } catch (const Error&) {  // being created, or unreadable: the lock has said enough
+    }
+    throw Error(Errc::producer_active, name,
+                "its producer" + pid + " is alive and would go on writing into the removed ring, unseen by readers");
+  }
+  return remove(name);
 }
 
 bool Producer::remove(std::string_view name) {

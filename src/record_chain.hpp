@@ -1,4 +1,4 @@
-// Finding places in the record chain (docs/DESIGN.md, "Finding a record"). A reader
+// Finding places in the record chain (docs/DESIGN.md, "Finding a place"). A reader
 // follows the chain record by record from where it stands; these are the ways it gets a
 // place to stand: the latest point (after the newest record), the first record at or
 // after a sequence (seek, oldest, a snapshot's as_of), and the one check every record

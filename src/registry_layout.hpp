@@ -184,9 +184,9 @@ struct ReaderEntry {
   void stamp_activity(u64 now_ns) noexcept { last_active_ns_.store(now_ns, std::memory_order_relaxed); }
   void set_external_position(u64 position) noexcept { external_position_.store(position, std::memory_order_relaxed); }
 
-  // Blocked in a futex wait: set and cleared by the owner, taken by whoever frees the
-  // entry of a dead owner (who then also takes it out of WaitLine::waiters). Relaxed:
-  // the pid compare-and-swap orders the hand-over.
+  // Blocked in a futex wait: set and cleared by the owner; a dead owner's stays until the
+  // entry's next owner resets it (observers count live entries only). Relaxed: the pid
+  // compare-and-swap orders the hand-over.
   void set_waiting() noexcept { flags_.fetch_or(kWaiting, std::memory_order_relaxed); }
   void clear_waiting() noexcept { flags_.fetch_and(~kWaiting, std::memory_order_relaxed); }
   // Reading what the ring no longer holds from an archive (ReaderOptions::archive), for `stat`.

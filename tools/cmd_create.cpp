@@ -34,9 +34,9 @@ void run_create(const CreateArgs& a) {
   CreateOptions options;
   options.mode = parse_mode(a.mode);
   if (a.registry_mode) options.registry_mode = parse_mode(*a.registry_mode);
-  options.replace = a.force;
+  options.replace = a.force && !a.even_if_live;  // the library refuses a live producer's ring
   options.max_readers = static_cast<std::uint32_t>(parse_uint("--max-readers", a.max_readers, 1, kMaxReadersLimit));
-  if (a.force && !a.even_if_live) refuse_if_producer_alive(a.name);
+  if (a.force && a.even_if_live) Producer::remove(a.name);
   Producer::create(a.name, g, options);
   const std::uint32_t max = g.message_limit();
   const unsigned registry_mode = options.registry_mode.value_or(default_registry_mode(options.mode));

@@ -26,8 +26,7 @@ struct RmArgs {
 };
 
 void remove_one(const RmArgs& a, const std::string& name) {
-  if (!a.even_if_live) refuse_if_producer_alive(name);
-  if (!Producer::remove(name)) {
+  if (!(a.even_if_live ? Producer::remove(name) : Producer::remove_unless_live(name))) {
     if (a.force) return;
     throw Error(Errc::not_found, name, "does not exist, nothing to remove");
   }

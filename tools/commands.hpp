@@ -175,22 +175,4 @@ inline unsigned parse_mode(std::string_view text) {
   return mode;
 }
 
-// Removing or replacing a ring whose producer is alive orphans that producer: it goes on
-// writing into the unlinked object, which no reader opening the name sees again. `rm`
-// and `create --force` refuse unless --even-if-live: throws Errc::producer_active naming
-// its pid. A name that holds no readable ring (missing, foreign, not initialised) has no
-// live producer to orphan and passes.
-inline void refuse_if_producer_alive(const std::string& name) {
-  RingStatus st;
-  try {
-    st = RingObserver(name).sample();
-  } catch (const Error&) {
-    return;
-  }
-  if (st.producer_alive)
-    throw Error(Errc::producer_active, name,
-                "its producer (pid " + std::to_string(st.producer_pid) +
-                    ") is alive and would go on writing into the removed ring, unseen by readers");
-}
-
 }  // namespace shmcast::cli

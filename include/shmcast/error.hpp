@@ -1,6 +1,6 @@
 // shmcast::Error: what construction, attach and the CLI throw. Hot paths (publish,
 // try_read) never throw except for a caller's mistake they refuse before writing
-// anything (a message larger than the ring accepts).
+// anything (a message larger than the ring accepts, a sequence past the last).
 //
 // An Error carries its facts as data: the code, the ring it concerns (empty when it
 // concerns none) and the reason in words. It gives no advice on what to run next: that

@@ -54,7 +54,9 @@ inline constexpr std::uint64_t kNow = std::numeric_limits<std::uint64_t>::max();
 
 struct CreateOptions {
   unsigned mode = 0600;  // permission bits of the ring, applied exactly (not narrowed by the umask)
-  bool replace = false;  // remove an existing ring of that name first (`create --force`)
+  // Remove an existing ring of that name first (`create --force`): Producer::remove_unless_live,
+  // so Errc::producer_active while a live producer holds it.
+  bool replace = false;
   // Permission bits of the reader registry, which readers must be able to write to
   // register. Default: whoever may read the ring may also write the registry (0644 -> 0666,
   // 0640 -> 0660, 0600 -> 0600), so every reader of a shared-read ring shows in `stat`.
@@ -84,9 +86,13 @@ class Producer {
   static Producer open_or_create(std::string_view name, const Geometry& geometry,
                                  const CreateOptions& options = {},
                                  ExistingRing existing = ExistingRing::must_match);
-  // Removes a ring and its registry. Attached processes keep their mappings. False if
-  // absent; Errc::permission_denied if this user may not remove them.
+  // Removes a ring and its registry, whatever holds them. Attached processes keep their
+  // mappings; a live producer goes on writing into the removed ring, unseen by readers.
+  // False if absent; Errc::permission_denied if this user may not remove them.
   static bool remove(std::string_view name);
+  // remove(), but Errc::producer_active, removing nothing, while a live producer holds the
+  // ring (what `shmcast rm` does without --even-if-live).
+  static bool remove_unless_live(std::string_view name);
 
   Producer(Producer&&) noexcept;
   Producer& operator=(Producer&&) noexcept;
@@ -178,6 +184,8 @@ class Producer {
 
  private:
   explicit Producer(std::unique_ptr<detail::ProducerState> state);
+  // open(), refusing a ring whose geometry is not `*expected` before taking it over.
+  static Producer take_over(std::string_view name, const Geometry* expected);
   std::uint64_t place(std::uint64_t size) noexcept;
   void reserve(std::uint64_t end) noexcept;
   void commit_record(std::uint64_t seq, std::uint64_t position, std::uint64_t bytes) noexcept;

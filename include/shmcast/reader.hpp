@@ -123,7 +123,8 @@ class Reader {
   // Non-blocking: the next event, or ReadStatus::empty (with stand_back_bytes set, also
   // while the next message lies within that distance of a busy producer; peek likewise:
   // to drain a producer that has stopped, read until position() == head(), not until the
-  // first empty, or use read(), which never stands back).
+  // first empty; read() stands back too, but with WaitStrategy::block re-checks without
+  // standing back before it sleeps).
   [[nodiscard]] ReadResult try_read() noexcept;
   // Waits by the reader's strategy up to `timeout` for the next event; empty on timeout.
   [[nodiscard]] ReadResult read(std::chrono::nanoseconds timeout) noexcept;

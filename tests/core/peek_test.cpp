@@ -172,7 +172,8 @@ TEST_CASE("peek: confirm answers only for the last peek, and the same answer whe
   }
   SECTION("reattaching gives the peek up: its views were into the old mapping") {
     REQUIRE(r.peek(out).count == 3);
-    Producer recreated = Producer::create(g.name, kSmall, CreateOptions{.replace = true});
+    REQUIRE(Producer::remove(g.name));  // under its live producer: remove() does not ask
+    Producer recreated = Producer::create(g.name, kSmall);
     publish_n(recreated, 2);
     REQUIRE(r.replaced());
     REQUIRE(r.reattach());

@@ -675,6 +675,73 @@ TEST_CASE("create, open_or_create and replace", "[ring][create]") {
   CHECK(inspect(g.name).geometry.max_message == 2048);
 }
 
+TEST_CASE("replace and remove_unless_live refuse a ring whose producer is alive and remove nothing, in this process or "
+          "another",
+          "[ring][create]") {
+  RingGuard g(unique_ring("replace-live"));
+  const auto active = Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::producer_active; });
+  {
+    Producer p = Producer::create(g.name, kSmall);
+    publish_n(p, 3);
+    CHECK_THROWS_MATCHES(Producer::create(g.name, kSmall, {.replace = true}), Error, active);
+    CHECK_THROWS_MATCHES(Producer::remove_unless_live(g.name), Error, active);
+    CHECK(p.publish(bytes_of("m3")) == 3);
+    CHECK(inspect(g.name).ring_id == p.ring_id());  // still the ring the name finds
+  }
+  // A producer in another process, alive until told to stop: the refusal names its pid.
+  int ready[2];
+  int stop[2];
+  REQUIRE(::pipe(ready) == 0);
+  REQUIRE(::pipe(stop) == 0);
+  const pid_t child = test::spawn([&] {
+    Producer p = Producer::open(g.name);
+    p.publish(bytes_of("m4"));
+    char c = 1;
+    if (::write(ready[1], &c, 1) != 1) return 2;
+    return ::read(stop[0], &c, 1) == 1 ? 0 : 3;
+  });
+  char c = 0;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  CHECK_THROWS_WITH(Producer::create(g.name, kSmall, {.replace = true}), Catch::Contains("(pid " + std::to_string(child) + ")"));
+  CHECK_THROWS_MATCHES(Producer::remove_unless_live(g.name), Error, active);
+  CHECK(inspect(g.name).published == 5);
+  REQUIRE(::write(stop[1], &c, 1) == 1);
+  REQUIRE(test::wait_exit(child) == 0);
+  // One that died holding it: its lock went with it.
+  const pid_t dead = test::spawn([&] {
+    Producer p = Producer::open(g.name);
+    p.publish(bytes_of("m5"));
+    std::_Exit(0);
+    return 1;
+  });
+  REQUIRE(test::wait_exit(dead) == 0);
+  CHECK(Producer::remove_unless_live(g.name));
+  Producer p = Producer::create(g.name, kSmall, {.replace = true});  // nothing to replace: created
+  CHECK(p.head() == 0);
+  for (int fd : {ready[0], ready[1], stop[0], stop[1]}) ::close(fd);
+}
+
+TEST_CASE("open_or_create refuses a ring of another geometry before taking it over: nothing in it changes",
+          "[ring][create]") {
+  RingGuard g(unique_ring("mismatch-dead"));
+  const pid_t dead = test::spawn([&] {
+    Producer p = Producer::create(g.name, kSmall);
+    publish_n(p, 5);
+    std::_Exit(0);  // dies holding the ring, not closed: its successor is a takeover
+    return 1;
+  });
+  REQUIRE(test::wait_exit(dead) == 0);
+  CHECK_THROWS_MATCHES(Producer::open_or_create(g.name, {.ring_bytes = 8192}), Error,
+                       Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::geometry_mismatch; }));
+  const RingStatus before = inspect(g.name);
+  CHECK(before.takeovers == 0);
+  CHECK(before.producer_pid == static_cast<std::uint32_t>(dead));  // still the dead producer's
+  CHECK_FALSE(before.producer_alive);
+  Producer p = Producer::open(g.name);
+  CHECK(p.head() == 5);
+  CHECK(inspect(g.name).takeovers == 1);  // the real successor is the takeover
+}
+
 TEST_CASE("objects are created 0600 unless asked otherwise", "[ring][permissions]") {
   RingGuard g(unique_ring("mode"));
   struct stat st {};

@@ -74,14 +74,23 @@ TEST_CASE("permissions: another user's refusals say permission denied, and reade
       return e.status == ReadStatus::message && text_of(e.message.payload) == "for everyone" ? 0 : 3;
     });
     CHECK(rc == 0);  // 2: the reader could not register
-    SECTION("but may not remove it, nor replace it: permission denied, and the ring stays") {
+    SECTION("but may not remove it, nor replace it, and the ring stays") {
       CHECK(as_nobody([&] { return error_code_of([&] { Producer::remove(name); }); }) == kPermissionDenied);
+      // Replacing asks about the live producer first, and removes nothing.
       CHECK(as_nobody([&] {
               return error_code_of([&] { Producer::create(name, Geometry{.ring_bytes = 8192}, CreateOptions{.replace = true}); });
-            }) == kPermissionDenied);
+            }) == 100 + static_cast<int>(Errc::producer_active));
       CHECK(mode_of(ring_path) == 0644);
       CHECK(inspect(name).published == 1);
     }
+  }
+  SECTION("a ring whose producer has stopped: another user may not replace it either") {
+    { Producer p = Producer::create(name, Geometry{.ring_bytes = 8192}, CreateOptions{.mode = 0644}); }
+    CHECK(as_nobody([&] {
+            return error_code_of([&] { Producer::create(name, Geometry{.ring_bytes = 8192}, CreateOptions{.replace = true}); });
+          }) == kPermissionDenied);
+    CHECK(as_nobody([&] { return error_code_of([&] { Producer::remove_unless_live(name); }); }) == kPermissionDenied);
+    CHECK(mode_of(ring_path) == 0644);
   }
   SECTION("a private ring (0600): another user's reader is told permission denied, not that it does not exist") {
     Producer p = Producer::create(name, Geometry{.ring_bytes = 8192});

@@ -46,6 +46,22 @@ def test_publish_and_read_events(ring_name):
         assert "Message(seq=" in repr(m)
 
 
+def test_replace_refuses_a_live_producer_and_removes_nothing(ring_name):
+    name = ring_name()
+    with shmcast.Producer.create(name, ring_bytes=8192) as p:
+        p.publish(b"kept")
+        with pytest.raises(shmcast.ProducerActiveError):
+            shmcast.Producer.create(name, ring_bytes=8192, replace=True)
+        with pytest.raises(shmcast.ProducerActiveError):
+            shmcast.Producer.remove_unless_live(name)
+        with shmcast.Reader(name, start="oldest") as r:
+            assert r.read(timeout=0).data == b"kept"  # the same ring, still found by its name
+    with shmcast.Producer.create(name, ring_bytes=16384, replace=True) as p:  # its producer gone: replaced
+        assert p.head == 0 and p.geometry.ring_bytes == 16384
+    assert shmcast.Producer.remove_unless_live(name)
+    assert not shmcast.Producer.remove_unless_live(name)
+
+
 def test_geometry_in_bytes(ring_name):
     with small_ring(ring_name) as p, shmcast.Reader(p.name) as r:
         g = p.geometry
