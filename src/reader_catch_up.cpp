@@ -117,14 +117,19 @@ ReadResult Reader::read_catch_up() noexcept {
   try {
     r = s.archive->next();
   } catch (const std::exception& e) {
+    // The archive holds position_ but cannot give it back: a damaged record is `corrupt`
+    // (archive_error() names the file and offset); anything else (the disk, the file gone)
+    // leaves it not archived as far as this reader can tell.
+    const auto* error = dynamic_cast<const Error*>(&e);
+    const bool damaged = error != nullptr && (error->code() == Errc::corrupt || error->code() == Errc::truncated);
     leave_catch_up(e.what());
-    return on_lapped(position_, position_, GapCause::not_archived);
+    return on_lapped(position_, position_, damaged ? GapCause::corrupt : GapCause::not_archived);
   }
   if (r.status == ReadStatus::message) {
     if (r.message.seq != position_) {
       leave_catch_up("archive " + s.archive->dir() + ": record " + std::to_string(r.message.seq) + " where " +
                      std::to_string(position_) + " was expected");
-      return on_lapped(position_, position_, GapCause::not_archived);
+      return on_lapped(position_, position_, GapCause::corrupt);
     }
     s.archive_idle_since.reset();
     position_ = r.message.seq + 1;

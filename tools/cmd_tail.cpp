@@ -175,6 +175,7 @@ struct Channel {
   std::atomic<bool> stop{false};                    // main -> reader: finish now
   std::atomic<bool> done{false};                    // reader -> main: nothing more will come
   std::atomic<bool> replaced_error{false};          // ring replaced and --no-reattach
+  std::atomic<bool> archive_failed{false};          // the archive was given up mid-read (exit status 1)
   std::atomic<std::uint64_t> queued_bytes{0};       // reader adds on push, main subtracts once written
 };
 
@@ -309,6 +310,13 @@ class ReaderThread {
           e->data.assign(text_of(r.message.payload));
           break;
         case ReadStatus::gap:
+          // A catch-up that gives its archive up (a damaged record) reports what it could
+          // not read as this gap: say why, once, before it.
+          if (!archive_error_said_ && !reader_.archive_error().empty()) {
+            archive_error_said_ = true;
+            ch_.archive_failed.store(true, std::memory_order_relaxed);
+            if (!notice(reader_.archive_error() + "; reading on without the archive")) return;
+          }
           e->kind = Kind::gap;
           e->seq = r.gap.first;
           e->count = r.gap.missed;
@@ -332,6 +340,9 @@ class ReaderThread {
   GapPolicy on_gap_;
   bool producer_alive_ = false;
   bool replaced_ = false;
+  // An archive is given up once at most (the reader then reads without one): at start-up,
+  // where run_tail says why, or here.
+  bool archive_error_said_ = !reader_.archive_error().empty();
   std::chrono::steady_clock::time_point next_check_{};
 };
 
@@ -606,6 +617,7 @@ void run_tail(const TailArgs& a) {
     throw Error(Errc::system, std::string("writing standard output: ") + std::strerror(writer.write_error()));
   if (channel.replaced_error.load(std::memory_order_relaxed))
     throw Error(Errc::replaced, a.name, "was removed or recreated");
+  if (channel.archive_failed.load(std::memory_order_relaxed)) throw CLI::RuntimeError(1);  // said in its notice
 }
 
 }  // namespace

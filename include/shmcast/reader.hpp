@@ -193,7 +193,8 @@ class Reader {
   // A relay's far-side position, shown by `shmcast stat` (bridge out: last stream sequence acknowledged).
   void set_external_position(std::uint64_t position) noexcept;
   // Whether the reader is reading from its archive what the ring no longer holds, and why
-  // the archive was given up, if it was (a corrupt record: the reader reads on without it).
+  // the archive was given up, if it was (a damaged record: what it could not read is a
+  // `corrupt` gap, and the reader reads on without the archive).
   [[nodiscard]] bool catching_up() const noexcept;
   [[nodiscard]] const std::string& archive_error() const noexcept;
   // Why registration failed (empty if registered or not asked for).

@@ -11,12 +11,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <sys/mman.h>
 #include <thread>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 using namespace shmcast;
 using namespace shmcast::test;
@@ -204,6 +208,46 @@ TEST_CASE("catch-up: an archive with a gap of its own: the gap is reported, the 
   REQUIRE(out.missed == info.missed);
   CHECK(out.gap_list[0].cause == GapCause::not_archived);  // the recorder's own gap
   REQUIRE(r.position() == f.p.head());
+}
+
+TEST_CASE("catch-up: a damaged record ends the catch-up with a corrupt gap and an error naming the file") {
+  RingGuard ring{unique_ring("catchup-damage")};
+  TempDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
+  {
+    Reader recorder{ring.name, ReaderOptions{.start = StartAt::sequence, .start_seq = 0, .label = "record"}};
+    ArchiveWriter w{dir.path, p.ring_id(), ArchiveOptions{.segment_bytes = 16384}};
+    for (int i = 0; i < 60; ++i) {
+      publish_sized(p, 25);
+      record_all(recorder, w);
+    }
+    REQUIRE(recorder.missed() == 0);
+  }
+  std::vector<std::string> segments;
+  for (const auto& e : fs::directory_iterator(dir.path))
+    if (e.path().extension() == ".seg") segments.push_back(e.path().string());
+  std::sort(segments.begin(), segments.end());
+  REQUIRE(segments.size() > 2);
+  // One byte of a payload in the middle of the first segment: its frame fails its CRC.
+  const int fd = ::open(segments.front().c_str(), O_WRONLY);
+  REQUIRE(fd >= 0);
+  const char flip = 0x5A;
+  REQUIRE(::pwrite(fd, &flip, 1, 8000) == 1);
+  ::close(fd);
+
+  ReaderOptions o{.start = StartAt::sequence, .start_seq = 0};
+  o.archive = dir.path;
+  Reader r(ring.name, o);
+  REQUIRE(r.oldest() > 1000);
+  const Outcome out = follow(r, p.head());
+  REQUIRE(out.ok);  // every message in order and intact, every gap where it starts
+  REQUIRE(out.gaps == 1);
+  CHECK(out.gap_list[0].cause == GapCause::corrupt);  // the archive held them: not `not_archived`
+  CHECK(out.gap_list[0].first == out.from_archive);   // everything before the damage came from the archive
+  CHECK(out.from_archive > 0);
+  CHECK(r.archive_error().find(segments.front()) != std::string::npos);
+  CHECK_FALSE(r.catching_up());
+  CHECK(r.position() == p.head());
 }
 
 TEST_CASE("catch-up: a run the producer skipped reads back from the archive as skipped") {

@@ -10,9 +10,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sys/resource.h>
 
 using namespace shmcast;
@@ -177,6 +178,39 @@ TEST_CASE("cli archive: tail --archive catches up on what the ring lost, with no
   REQUIRE(json_u64(got.back(), "seq") == 1999u);
   rec->signal(SIGINT);
   REQUIRE(rec->finish() == 0);
+}
+
+TEST_CASE("cli archive: tail --archive over a damaged record says where, reports a corrupt gap and ends with status 1") {
+  RingGuard ring(unique_ring("arcdmg"));
+  ArchiveDir dir;
+  Producer p = Producer::create(ring.name, {.ring_bytes = 8192});
+  Proc rec({"record", ring.name, "--dir", dir.path, "--segment-size", "16K", "--fsync", "every"});
+  REQUIRE(wait_labelled(ring.name, {"record"}));
+  for (int i = 0; i < 20; ++i) {
+    publish_range(p, p.head(), p.head() + 100);
+    REQUIRE(recorded_through(ring.name, p.head()));
+  }
+  rec.signal(SIGINT);
+  REQUIRE(rec.finish() == 0);
+  std::vector<std::string> segments;
+  for (const auto& e : fs::directory_iterator(dir.path))
+    if (e.path().extension() == ".seg") segments.push_back(e.path().string());
+  std::sort(segments.begin(), segments.end());
+  REQUIRE(segments.size() > 2);
+  {
+    std::fstream f(segments.front(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8000);
+    f.put('\x5A');
+  }
+  const Result r = run({"tail", ring.name, "--from", "0", "--archive", dir.path, "--no-follow", "--format", "json"});
+  CHECK(r.rc == 1);
+  CHECK(r.err.find(segments.front()) != std::string::npos);
+  CHECK(r.err.find("reading on without the archive") != std::string::npos);
+  const std::vector<std::string> got = lines(r.out);
+  REQUIRE(count(r.out, "\"gap\"") == 1);
+  CHECK(r.out.find("\"cause\":\"corrupt\"") != std::string::npos);
+  REQUIRE_FALSE(got.empty());
+  CHECK(json_u64(got.back(), "seq") == p.head() - 1);  // then on from the ring, to its end
 }
 
 TEST_CASE("cli archive: replay keeps the original sequences, and the recorded gaps reach readers as gaps") {
