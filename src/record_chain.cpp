@@ -78,7 +78,7 @@ std::optional<ChainPoint> first_point_from(const RingView& view, std::uint64_t s
 }
 
 std::optional<ChainPoint> oldest_point(const RingView& view) noexcept {
-  return first_point_from(view, view.sequence().first_seq(), resync_margin(view.ring_bytes()));
+  return first_point_from(view, view.sequence().first_seq(), resync_margin(view));
 }
 
 }  // namespace shmcast::detail

@@ -89,9 +89,15 @@ struct CheckedRecord {
 [[nodiscard]] std::optional<ChainPoint> first_point_from(const RingView& view, std::uint64_t seq,
                                                          std::uint64_t margin) noexcept;
 
-// How far a reader that resynchronises by "oldest" stays from the producer: the ring's
-// own margin, so that a reader just lapped does not land where the producer writes next.
-[[nodiscard]] constexpr std::uint64_t resync_margin(std::uint64_t ring_bytes) noexcept { return ring_bytes / 16; }
+// How far a reader that resynchronises by "oldest" stays from the producer, so that a
+// reader just lapped does not land where the producer writes next: a sixteenth of the
+// ring while a producer may write, and nothing once the last one has closed the ring
+// (the oldest record held is then really the oldest: `tail --from oldest`, `-n`). Only a
+// choice of place: if a producer takes the ring over meanwhile and overwrites that place,
+// the record protocol reports the loss as ever.
+[[nodiscard]] inline std::uint64_t resync_margin(const RingView& view) noexcept {
+  return view.reserve().closed() ? 0 : view.ring_bytes() / 16;
+}
 
 // The oldest point held with the resynchronisation margin, from the ring's first sequence on.
 [[nodiscard]] std::optional<ChainPoint> oldest_point(const RingView& view) noexcept;

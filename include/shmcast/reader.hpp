@@ -179,7 +179,9 @@ class Reader {
   [[nodiscard]] std::uint64_t snapshots() const noexcept { return snapshots_; }
 
   [[nodiscard]] std::uint64_t head() const noexcept;    // producer's head, now
-  [[nodiscard]] std::uint64_t oldest() const noexcept;  // oldest sequence safely held, now
+  // The oldest sequence safely held, now: with a sixteenth of the ring to spare while a
+  // producer may write, the oldest held once the producer has closed the ring.
+  [[nodiscard]] std::uint64_t oldest() const noexcept;
   [[nodiscard]] bool producer_alive() const noexcept;   // the producer's lock is held
   [[nodiscard]] pid_t producer_pid() const noexcept;    // last producer's pid (0: never had one)
   // The name no longer refers to the object this reader mapped (removed or recreated).

@@ -178,6 +178,21 @@ TEST_CASE("tail -n N starts with the last N held, --first N prints the first N",
     CHECK(text.err.find("lapped") == std::string::npos);
     CHECK(seqs(run({"tail", ring.name, "-n", "3", "--no-follow", "--format", "json"}).out) == V{100, 101, 102});
   }
+  SECTION("a ring that wrapped, its producer gone: -n and --from oldest start at the oldest held, none left out") {
+    REQUIRE(run({"publish", ring.name, "--count", "2000", "--message", "m"}).rc == 0);  // far past what 8 KiB hold
+    const shmcast::RingStatus st = shmcast::inspect(ring.name);
+    REQUIRE(st.oldest > 10);
+    const Result last = run({"tail", ring.name, "-n", "100000", "--no-follow", "--format", "json"});
+    CHECK(last.rc == 0);
+    CHECK(last.err.empty());
+    CHECK(seqs(last.out).size() == st.held);
+    CHECK(seqs(last.out).front() == st.oldest);
+    const Result oldest = run({"tail", ring.name, "--from", "oldest", "--no-follow", "--format", "json"});
+    CHECK(seqs(oldest.out).front() == st.oldest);
+    // From 0: only what the ring no longer holds is a gap.
+    const Result from0 = run({"tail", ring.name, "--from", "0", "--no-follow", "--format", "json"});
+    CHECK(from0.out.find(R"({"gap":{"first":0,"missed":)" + std::to_string(st.oldest) + ",") != std::string::npos);
+  }
   SECTION("-n then follows") {
     Proc tail({"tail", ring.name, "-n", "2", "--format", "json"});
     REQUIRE(tail.wait_for([](const Proc& p) { return count(p.out(), "\n") >= 2; }));

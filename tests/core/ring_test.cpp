@@ -742,6 +742,26 @@ TEST_CASE("open_or_create refuses a ring of another geometry before taking it ov
   CHECK(inspect(g.name).takeovers == 1);  // the real successor is the takeover
 }
 
+TEST_CASE("oldest keeps a margin from a producer that may write, and none once the ring is closed", "[ring][gap]") {
+  RingGuard g(unique_ring("margin"));
+  const auto held_oldest = [&] { return inspect(g.name).oldest; };  // the oldest record held, no margin
+  {
+    Producer p = Producer::create(g.name, kSmall);
+    publish_n(p, 1000);  // 32-byte records: many laps of a 4 KiB ring
+    Reader r(g.name, {.start = StartAt::oldest});
+    CHECK(r.oldest() > held_oldest());  // a sixteenth of the ring left to the producer
+    CHECK(r.try_read().message.seq == r.oldest());
+  }
+  Reader r(g.name, {.start = StartAt::oldest});
+  CHECK(r.oldest() == held_oldest());
+  CHECK(r.try_read().message.seq == held_oldest());
+  Reader lapped(g.name, {.start = StartAt::sequence, .start_seq = 0});
+  const ReadResult gap = lapped.try_read();
+  REQUIRE(gap.status == ReadStatus::gap);
+  CHECK(gap.gap.missed == held_oldest());  // only what the ring lost
+  CHECK(gap.gap.cause == GapCause::overwritten);
+}
+
 TEST_CASE("objects are created 0600 unless asked otherwise", "[ring][permissions]") {
   RingGuard g(unique_ring("mode"));
   struct stat st {};
