@@ -90,7 +90,7 @@ inline double parse_positive(std::string_view option, std::string_view text, dou
   return value;
 }
 
-// "4096", "64K", "64KiB", "1M", "2MiB", "1G", "1GiB" (binary multiples). Throws
+// "4096", "64K", "64k", "64KiB", "1M", "1m", "2MiB", "1G", "1g", "1GiB" (binary multiples). Throws
 // CLI::ValidationError; `limit` ("at most 64G") is added to the error for a value past 64 bits.
 inline std::uint64_t parse_size(std::string_view option, std::string_view text, std::string_view limit = {}) {
   std::uint64_t value = 0;
@@ -107,8 +107,8 @@ inline std::uint64_t parse_size(std::string_view option, std::string_view text, 
   std::uint64_t unit = 1;
   if (suffix.empty() || suffix == "B") unit = 1;
   else if (suffix == "K" || suffix == "k" || suffix == "KiB") unit = 1ull << 10;
-  else if (suffix == "M" || suffix == "MiB") unit = 1ull << 20;
-  else if (suffix == "G" || suffix == "GiB") unit = 1ull << 30;
+  else if (suffix == "M" || suffix == "m" || suffix == "MiB") unit = 1ull << 20;
+  else if (suffix == "G" || suffix == "g" || suffix == "GiB") unit = 1ull << 30;
   else throw CLI::ValidationError(what + ": unknown unit (use K, M or G)");
   if (value > UINT64_MAX / unit) throw CLI::ValidationError(too_large);
   return value * unit;

@@ -70,6 +70,22 @@ TEST_CASE("create --size and --max-message take bytes with K, M, G suffixes", "[
   }
 }
 
+TEST_CASE("size suffixes are taken in lower case as in upper case", "[cli][geometry]") {
+  RingGuard ring(unique_ring("geo-case"));
+  Result r = run({"create", ring.name, "--size", "2m", "--max-message", "1k"});
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK(stat_json(ring.name)["ring_bytes"] == 2u << 20);
+  CHECK(stat_json(ring.name)["max_message"] == 1024);
+  // g is read as G: these fail on their value, not on their unit.
+  r = run({"create", unique_ring("geo-case"), "--size", "128g"});
+  CHECK(r.rc == 2);
+  CHECK(r.err.find("ring size 137438953472 must be a power of two") != std::string::npos);
+  r = run({"create", unique_ring("geo-case"), "--max-message", "2g"});
+  CHECK(r.rc == 2);
+  CHECK(r.err.find("--max-message '2g' is too large: the largest message is at most 1 GiB") != std::string::npos);
+}
+
 TEST_CASE("create refuses a bad --size or --max-message with exit 2 and says why", "[cli][geometry][errors]") {
   struct Case {
     std::vector<std::string> options;
