@@ -1,6 +1,9 @@
 // End-to-end tests of `shmcast tail` at its edges: pipes that close, the last N messages,
 // snapshot-only rings, options out of range, control characters in payloads.
 #include "cli_support.hpp"
+#include "common/event_format.hpp"
+#include "common/format.hpp"
+#include "common/prometheus.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -333,6 +336,75 @@ TEST_CASE("every numeric option of tail rejects negatives, overflow and non-numb
   CHECK(run({"tail", ring.name, "--type", "0", "--no-follow"}).out == "x\nx\n");
   CHECK(run({"tail", ring.name, "--type", "4294967295", "--no-follow"}).out.empty());
   CHECK(run({"tail", ring.name, "--from", "18446744073709551615", "--no-follow"}).rc == 0);
+}
+
+namespace {
+
+std::string utf8_of(char32_t c) {
+  std::string out;
+  if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+  } else {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  }
+  out += static_cast<char>(0x80 | (c & 0x3F));
+  return out;
+}
+
+std::string hex_of(unsigned value, int digits) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%0*x", digits, value);
+  return buf;
+}
+
+}  // namespace
+
+TEST_CASE("text output escapes bidi overrides and invisible format characters", "[cli][tail][edges][escape]") {
+  using namespace shmcast::cli;
+  std::vector<char32_t> disguising{0x061C, 0x2028, 0x2029, 0xFEFF};
+  for (char32_t c = 0x200B; c <= 0x200F; ++c) disguising.push_back(c);
+  for (char32_t c = 0x202A; c <= 0x202E; ++c) disguising.push_back(c);
+  for (char32_t c = 0x2060; c <= 0x2069; ++c) disguising.push_back(c);
+  for (const char32_t c : disguising) {
+    const std::string raw = utf8_of(c);
+    std::string bytes_escaped;
+    for (const char b : raw) bytes_escaped += "\\x" + hex_of(static_cast<unsigned char>(b), 2);
+    INFO("U+" << hex_of(c, 4));
+    // Labels and names: the code point, as for a C1 control (\u009b).
+    CHECK(printable("a" + raw + "b") == "a\\u" + hex_of(c, 4) + "b");
+    // Payloads: each byte, as for a C1 control (\xc2\x9b).
+    std::string payload;
+    append_escaped(payload, "a" + raw + "b");
+    CHECK(payload == "a" + bytes_escaped + "b");
+    CHECK(escape_label("a" + raw + "b") == "a\xEF\xBF\xBD" "b");
+  }
+  // Their neighbours, and other printable text, are shown as they are.
+  for (const char32_t c : {0x00A0u, 0x200Au, 0x2027u, 0x202Fu, 0x2070u, 0xFEFEu, 0x05D0u}) {
+    INFO("U+" << hex_of(c, 4));
+    CHECK(printable(utf8_of(c)) == utf8_of(c));
+    std::string payload;
+    append_escaped(payload, utf8_of(c));
+    CHECK(payload == utf8_of(c));
+  }
+
+  // End to end: a payload in tail's text (json keeps it as valid JSON, unescaped), and a
+  // reader's label in stat.
+  RingGuard ring(unique_ring("tail-bidi"));
+  publish_raw(ring.name, {"price 10\xe2\x80\xae" "05 \xe2\x81\xa6x\xe2\x81\xa9 zw\xe2\x80\x8b"});
+  const Result text = run({"tail", ring.name, "--no-follow"});
+  CHECK(text.rc == 0);
+  CHECK(text.out == "price 10\\xe2\\x80\\xae05 \\xe2\\x81\\xa6x\\xe2\\x81\\xa9 zw\\xe2\\x80\\x8b\n");
+  const Result json = run({"tail", ring.name, "--no-follow", "--format", "json"});
+  CHECK(json.out.find("\"data\":\"price 10\xe2\x80\xae" "05 \xe2\x81\xa6x") != std::string::npos);
+  shmcast::ReaderOptions options;
+  options.label = "L\xe2\x80\xaeX";
+  shmcast::Reader reader(ring.name, options);
+  REQUIRE(wait_labelled(ring.name, {options.label}));
+  const Result stat = run({"stat", ring.name});
+  INFO(stat.out);
+  CHECK(stat.out.find("L\\u202eX") != std::string::npos);
+  CHECK(stat.out.find("\xe2\x80\xae") == std::string::npos);
 }
 
 TEST_CASE("tail's text format escapes control characters and keeps one line per message", "[cli][tail][edges]") {

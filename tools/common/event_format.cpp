@@ -41,7 +41,7 @@ void append_escaped(std::string& out, std::string_view s) {
         else out.push_back(static_cast<char>(c));
         ++i;
       } else {
-        if (utf8_c1_control_at(s, i)) {
+        if (utf8_control_or_format_at(s, i, n)) {
           for (std::size_t k = 0; k < n; ++k) hex(static_cast<unsigned char>(s[i + k]));
         } else {
           out.append(s.substr(i, n));

@@ -86,9 +86,10 @@ inline std::string one_line(std::string_view text) {
 // Text from shared memory or the command line (reader labels, ring names, error
 // reasons) made safe to print to a terminal, on one line: a backslash becomes \\, a
 // newline \n, a carriage return \r, a tab \t, any other C0 control (0x00-0x1F) or DEL
-// (0x7F) \xHH, a C1 control (U+0080..U+009F) \u00HH, and any byte that is not part of
-// a valid UTF-8 sequence \xHH (a lone 0x9B is CSI on some terminals). Valid UTF-8 text
-// otherwise is copied unchanged. Use it for every string in human-readable output.
+// (0x7F) \xHH, a C1 control or an invisible format character (utf8_control_or_format_at:
+// U+009B, U+202E) \uHHHH, and any byte that is not part of a valid UTF-8 sequence \xHH
+// (a lone 0x9B is CSI on some terminals). Valid UTF-8 text otherwise is copied unchanged.
+// Use it for every string in human-readable output.
 inline std::string printable(std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
@@ -114,9 +115,11 @@ inline std::string printable(std::string_view text) {
     if (n == 0) {
       escape("\\x", c);
       ++i;
-    } else if (utf8_c1_control_at(text, i)) {
-      escape("\\u00", static_cast<unsigned char>(text[i + 1]));
-      i += 2;
+    } else if (utf8_control_or_format_at(text, i, n)) {
+      const char32_t code_point = utf8_code_point(text, i, n);
+      escape("\\u", static_cast<unsigned char>(code_point >> 8));
+      escape("", static_cast<unsigned char>(code_point & 0xFF));
+      i += n;
     } else {
       out.append(text.substr(i, n));
       i += n;

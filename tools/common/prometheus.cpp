@@ -34,8 +34,8 @@ std::string escape_label(std::string_view v) {
       continue;
     }
     const std::size_t n = utf8_sequence_length(v, i);
-    if (n == 0 || utf8_c1_control_at(v, i)) {
-      out += kReplacement;  // not valid UTF-8 (Prometheus rejects it), or a C1 control
+    if (n == 0 || utf8_control_or_format_at(v, i, n)) {
+      out += kReplacement;  // not valid UTF-8 (Prometheus rejects it), a C1 control or a bidi override
       i += n == 0 ? 1 : n;
     } else {
       out.append(v.substr(i, n));

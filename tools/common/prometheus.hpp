@@ -17,7 +17,8 @@ namespace shmcast::cli {
 
 // A label value with '\\', '"' and newlines escaped, and each byte that is not part of
 // valid UTF-8 (a label cut inside a character, say) replaced by U+FFFD: Prometheus rejects
-// the whole scrape otherwise.
+// the whole scrape otherwise. Other controls, and the format characters that would
+// disguise a terminal showing the metrics (utf8_control_or_format_at), become U+FFFD too.
 [[nodiscard]] std::string escape_label(std::string_view v);
 // A sample value: the shortest text that reads back as `v` (NaN, +Inf, -Inf spelled as
 // the format wants).

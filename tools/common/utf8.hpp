@@ -1,5 +1,6 @@
 // UTF-8 validity, the one rule every output path of the CLI escapes by (printable(), the
-// JSON payload escaper, Prometheus label values, tail's text format).
+// JSON payload escaper, Prometheus label values, tail's and dump's text format), and the
+// valid characters that the paths a terminal shows (all but JSON) escape too.
 #pragma once
 
 #include <cstddef>
@@ -35,10 +36,26 @@ namespace shmcast::cli {
   return n;
 }
 
-// A C1 control character (U+0080..U+009F) encoded at s[i] (0xC2 0x80..0x9F), which some
-// terminals obey as they do a C0 control.
-[[nodiscard]] inline bool utf8_c1_control_at(std::string_view s, std::size_t i) noexcept {
-  return i + 1 < s.size() && static_cast<unsigned char>(s[i]) == 0xC2 && static_cast<unsigned char>(s[i + 1]) <= 0x9F;
+// The code point of the valid UTF-8 sequence of `n` bytes at s[i] (utf8_sequence_length).
+[[nodiscard]] inline char32_t utf8_code_point(std::string_view s, std::size_t i, std::size_t n) noexcept {
+  static constexpr unsigned char kLeadBits[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  char32_t c = static_cast<unsigned char>(s[i]) & kLeadBits[n];
+  for (std::size_t k = 1; k < n; ++k) c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  return c;
+}
+
+// A character that human-readable output escapes although it is valid UTF-8, because a
+// terminal acts on it or it disguises what the terminal shows around it: a C1 control
+// (U+0080..U+009F), which some terminals obey as they do a C0 control, or an invisible
+// format character: the bidi marks, embeddings, overrides and isolates (U+061C, U+200E,
+// U+200F, U+202A..U+202E, U+2066..U+2069), which reorder the text shown (a "Trojan Source"
+// spoof of a payload or a label), the zero-width characters (U+200B..U+200D,
+// U+2060..U+2065, U+FEFF) and the line and paragraph separators (U+2028, U+2029). All
+// below U+10000: four hex digits spell each.
+[[nodiscard]] inline bool utf8_control_or_format_at(std::string_view s, std::size_t i, std::size_t n) noexcept {
+  const char32_t c = utf8_code_point(s, i, n);
+  return (c >= 0x80 && c <= 0x9F) || c == 0x061C || (c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
+         (c >= 0x2060 && c <= 0x2069) || c == 0xFEFF;
 }
 
 }  // namespace shmcast::cli
