@@ -64,3 +64,27 @@ TEST_CASE("a reason that already names the command to run gets no second advice"
   CHECK(error_line(Error(Errc::message_too_large, "t", "message of 9 bytes exceeds 8 (`shmcast create --max-message` sets it)"))
             .find("; a message needs") == std::string::npos);
 }
+
+TEST_CASE("a refused rm or create --force says only the ring's owner may do it and not to widen --mode", "[advice]") {
+  // /dev/shm is sticky: no mode lets another user unlink the ring.
+  for (const char* command : {"rm", "create"}) {
+    INFO(command);
+    const std::string said = advice(Errc::permission_denied, "r", command);
+    CHECK(said.find("--mode") == std::string::npos);
+    CHECK(said.find("only the ring's owner (or root)") != std::string::npos);
+  }
+  CHECK(advice(Errc::permission_denied, "r", "create").find("`shmcast create --force`") != std::string::npos);
+  // Reading or publishing is what a wider mode allows.
+  CHECK(advice(Errc::permission_denied, "r", "tail").find("wider --mode") != std::string::npos);
+}
+
+TEST_CASE("a reason that ends with the start of its advice gets the advice once", "[advice]") {
+  // The library's reason for a FIFO in /dev/shm (src/mapping.cpp) ends with "remove it".
+  CHECK(error_line(Error(Errc::foreign, "x",
+                         "/dev/shm/shmcast.x is a FIFO, not a shared-memory object: something other than shmcast "
+                         "made it; remove it")) ==
+        "ring 'x': /dev/shm/shmcast.x is a FIFO, not a shared-memory object: something other than shmcast made it; "
+        "remove it or choose another name");
+  CHECK(error_line(Error(Errc::foreign, "x", "/dev/shm/shmcast.x is not a shmcast ring (bad magic)")) ==
+        "ring 'x': /dev/shm/shmcast.x is not a shmcast ring (bad magic); remove it or choose another name");
+}

@@ -330,6 +330,20 @@ TEST_CASE("an object left empty is told apart from a ring being created", "[cli]
   CHECK(run({"rm", ring.name}).rc == 0);
 }
 
+TEST_CASE("a FIFO in the ring's place is named once and advised once", "[cli][edges][foreign]") {
+  const std::string name = unique_ring("edge-fifo");
+  const std::string path = "/dev/shm/shmcast." + name;
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  const Result r = run({"stat", name});
+  ::unlink(path.c_str());
+  INFO(r.err);
+  CHECK(r.rc == 1);
+  CHECK(one_error_line(r.err, name));
+  CHECK(r.err.find("is a FIFO") != std::string::npos);
+  CHECK(count(r.err, "remove it") == 1);
+  CHECK(r.err.find("remove it or choose another name") != std::string::npos);
+}
+
 TEST_CASE("stat --watch shows a removed ring as gone and goes on watching", "[cli][edges][watch]") {
   RingGuard ring(unique_ring("edge-watch"));
   REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);

@@ -13,7 +13,13 @@ std::string advice(Errc code, const std::string& ring, std::string_view command)
         return "create it with `shmcast create " + name + "`, or pass --create to create it with the default geometry";
       return "create it with `shmcast create " + name + "` or start its producer";
     case Errc::already_exists: return "use it, or replace it with `shmcast create --force`";
-    case Errc::permission_denied: return "run as the ring's owner or recreate it with a wider --mode";
+    case Errc::permission_denied:
+      // /dev/shm is sticky: only the object's owner (or root) may unlink it, whatever its mode.
+      if (command == "rm") return "only the ring's owner (or root) may remove it: run `shmcast rm` as that user";
+      if (command == "create")
+        return "only the ring's owner (or root) may replace it: run `shmcast create --force` as that user, or "
+               "choose another name";
+      return "run as the ring's owner or recreate it with a wider --mode";
     case Errc::no_space: return "free space in /dev/shm or choose a smaller --size";
     case Errc::corrupt:
     case Errc::truncated: return "remove it with `shmcast rm " + name + "` and recreate it";
@@ -69,6 +75,11 @@ std::string error_line(const Error& e, std::string_view command) {
   const std::string what_to_do = advised           ? std::string()
                                  : about_archive ? archive_advice(e.code())
                                                  : advice(e.code(), e.ring(), command);
+  // A reason that ends with the first words of its advice (the library ends the reason for a
+  // FIFO in /dev/shm with "; remove it") gets the advice in their place, not after them.
+  if (const std::size_t last = line.rfind("; "); last != std::string::npos && !what_to_do.empty() &&
+                                                 what_to_do.starts_with(std::string_view(line).substr(last + 2)))
+    line.resize(last);
   if (!what_to_do.empty()) line += "; " + what_to_do;
   return one_line(line);
 }
