@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <unistd.h>
 
 namespace shmcast::cli {
 
@@ -147,7 +148,9 @@ void run_publish(const PublishArgs& a) {
       if (!pacer.wait(i)) break;
       p.publish(bytes_of(*a.message), type);
     }
-  } else if (!snapshot) {
+  } else if (!snapshot || ::isatty(STDIN_FILENO) == 0) {
+    // With --snapshot-file, a terminal's input is not waited for: only lines given to it
+    // (a pipe, a file) come before the snapshot.
     publish_lines(p, a, type, count != 0 ? count : UINT64_MAX, pacer);
   }
   if (snapshot) p.publish_snapshot(std::as_bytes(std::span(snapshot->data(), snapshot->size())));
@@ -163,7 +166,9 @@ void add_publish_command(CLI::App& app) {
       "The ring must exist (`shmcast create NAME`), unless --create. A ring has one producer: this fails while "
       "another one is running. A message may be of any size up to the ring's maximum message size (`shmcast "
       "stat` shows it; `create --max-message` sets it). A line of standard input longer than that stops "
-      "publishing; the error says which lines (and sequences) were published before it.");
+      "publishing; the error says which lines (and sequences) were published before it. With --snapshot-file, the "
+      "messages (--message, or the lines of standard input unless it is a terminal) are published first, then the "
+      "snapshot.");
   sub->add_option("name", args->name, "Ring name")->required();
   sub->add_option("--type", args->type, "Type tag for every message, 0 to 4294967295")
       ->type_name("N")

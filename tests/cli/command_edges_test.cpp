@@ -233,6 +233,24 @@ TEST_CASE("publish opens an existing ring only, unless --create", "[cli][edges][
   CHECK(run({"publish", ring.name, "--message", "y"}).rc == 0);  // now it exists
 }
 
+TEST_CASE("publish --snapshot-file publishes the lines of standard input first and the snapshot after them", "[cli][edges][publish]") {
+  RingGuard ring(unique_ring("edge-snapin"));
+  shmcast::test::TempDir dir;
+  const std::string file = dir.path + "/state";
+  std::ofstream(file) << "state";
+  REQUIRE(run({"create", ring.name, "--size", "4K", "--snapshot-size", "256"}).rc == 0);
+  const Result r = run({"publish", ring.name, "--snapshot-file", file}, "1\n2\n3\n");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  const shmcast::RingStatus st = shmcast::inspect(ring.name);
+  CHECK(st.published == 3);
+  CHECK(st.snapshots_published == 1);
+  CHECK(st.snapshot_as_of == 3);  // after the messages
+  // With --message, the same order.
+  REQUIRE(run({"publish", ring.name, "--snapshot-file", file, "-m", "four"}).rc == 0);
+  CHECK(shmcast::inspect(ring.name).snapshot_as_of == 4);
+}
+
 TEST_CASE("an oversized line in standard input says what was and was not published", "[cli][edges][publish]") {
   RingGuard ring(unique_ring("edge-bigline"));
   REQUIRE(run({"create", ring.name, "--size", "4K", "--max-message", "40"}).rc == 0);
