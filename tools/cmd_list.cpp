@@ -76,7 +76,7 @@ std::string render_text(const std::vector<Entry>& entries) {
       continue;
     }
     const RingStatus& st = *e.status;
-    const std::string producer = st.producer_pid == 0 ? "none yet"
+    const std::string producer = no_producer_yet(st) ? "none yet"
                                  : st.producer_alive  ? "live (pid " + std::to_string(st.producer_pid) + ")"
                                                       : "gone (was pid " + std::to_string(st.producer_pid) + ")";
     t.add({printable(st.name), human_bytes(st.geometry.ring_bytes), std::to_string(st.geometry.message_limit()),

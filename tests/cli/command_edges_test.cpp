@@ -429,6 +429,27 @@ TEST_CASE("ring_id is a string in JSON, times stay integers, as documented", "[c
   CHECK(help.out.find("2^53") != std::string::npos);
 }
 
+TEST_CASE("a ring just created has no producer yet in stat list and metrics", "[cli][edges][grammar]") {
+  RingGuard ring(unique_ring("edge-fresh"));
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
+  const Result stat = run({"stat", ring.name});
+  INFO(stat.out);
+  CHECK(stat.out.find("  producer   none yet\n") != std::string::npos);
+  std::string row;
+  for (const std::string& line : lines(run({"list"}).out))
+    if (line.rfind(ring.name + " ", 0) == 0) row = line;
+  INFO(row);
+  CHECK(row.find("none yet") != std::string::npos);
+  const Result metrics = run({"metrics", ring.name});
+  INFO(metrics.out);
+  CHECK(metrics.out.find("shmcast_producer_pid{ring=\"" + ring.name + "\"} 0\n") != std::string::npos);
+  // The JSON keeps the pid it read: the create process's.
+  CHECK(json_u64(run({"stat", ring.name, "--json"}).out, "pid").value_or(0) != 0);
+  // Once a message is published, the producer that wrote it is gone, not "none yet".
+  REQUIRE(run({"publish", ring.name, "-m", "x"}).rc == 0);
+  CHECK(run({"stat", ring.name}).out.find("  producer   gone (last pid ") != std::string::npos);
+}
+
 TEST_CASE("singular and plural, and the producer's state in list", "[cli][edges][grammar]") {
   RingGuard ring(unique_ring("edge-gram"));
   REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);

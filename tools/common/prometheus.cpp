@@ -1,4 +1,5 @@
 #include "common/prometheus.hpp"
+#include "common/status_render.hpp"
 #include "common/utf8.hpp"
 
 #include <shmcast/clock.hpp>
@@ -97,7 +98,8 @@ void add_ring(Exposition& m, const RingStatus& st) {
   m.add("shmcast_skipped_sequences_total", "counter", "Sequences skipped by a relay publishing at explicit sequences.", ring, st.skipped);
   m.add("shmcast_last_publish_timestamp_seconds", "gauge", "Unix time of the last publish (0: never).", ring, seconds(st.last_publish_ns));
   m.add("shmcast_producer_alive", "gauge", "1 if a producer holds the ring's producer lock.", ring, std::uint64_t{st.producer_alive ? 1u : 0u});
-  m.add("shmcast_producer_pid", "gauge", "Process id of the current or last producer (0: none yet).", ring, std::uint64_t{st.producer_pid});
+  m.add("shmcast_producer_pid", "gauge", "Process id of the current or last producer (0: none yet).", ring,
+        std::uint64_t{no_producer_yet(st) ? 0u : st.producer_pid});
   m.add("shmcast_producer_takeovers_total", "counter", "Producers that took the ring over from a predecessor.", ring, std::uint64_t{st.takeovers});
   m.add("shmcast_readers", "gauge", "Live registered readers.", ring, std::uint64_t{st.live_readers});
   m.add("shmcast_blocked_readers", "gauge", "Registered readers blocked waiting for a message.", ring, std::uint64_t{st.waiters});
