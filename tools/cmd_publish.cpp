@@ -78,12 +78,6 @@ std::string sequences_text(std::uint64_t first, std::uint64_t last) {
                        : "sequences " + std::to_string(first) + "-" + std::to_string(last);
 }
 
-// "message of 70000 bytes exceeds the ring's maximum message size of 65536 bytes".
-std::string too_large(std::uint64_t bytes, std::uint32_t max_message) {
-  return "message of " + std::to_string(bytes) + " bytes exceeds the ring's maximum message size of " +
-         std::to_string(max_message) + " bytes";
-}
-
 // One message per line of standard input, without its newline, at most `limit` lines.
 // A line that does not fit stops publishing: the error says which line, and exactly
 // which lines (and sequences) were published before it. A line is kept only up to one

@@ -60,31 +60,50 @@ void run(const ReplayArgs& a) {
   std::uint64_t messages = 0, skipped = 0;
   std::optional<std::uint64_t> first_ns;
   const auto started = std::chrono::steady_clock::now();
-  while (!stop_requested() && archive.position() <= last) {  // nothing past --to-seq is read
-    const ReadResult r = archive.next();
-    if (!r) break;
-    if (r.status == ReadStatus::gap) {
-      if (r.gap.first > last) break;
-      const std::uint64_t end = std::min(r.gap.first + r.gap.missed, last + 1);
-      if (end > producer.head()) {
-        skipped += end - std::max(r.gap.first, producer.head());
-        producer.skip_to(end);
+  // A failure part-way (a message the ring cannot hold, a damaged record) leaves what was
+  // written before it: the error says how far the replay got and where to go on from.
+  std::optional<std::uint64_t> last_message;
+  try {
+    while (!stop_requested() && archive.position() <= last) {  // nothing past --to-seq is read
+      const ReadResult r = archive.next();
+      if (!r) break;
+      if (r.status == ReadStatus::gap) {
+        if (r.gap.first > last) break;
+        const std::uint64_t end = std::min(r.gap.first + r.gap.missed, last + 1);
+        if (end > producer.head()) {
+          skipped += end - std::max(r.gap.first, producer.head());
+          producer.skip_to(end);
+        }
+        continue;
       }
-      continue;
+      const Message& m = r.message;
+      if (m.seq > last) break;
+      if (m.seq < producer.head()) continue;
+      if (!a.max) {
+        if (!first_ns) first_ns = m.timestamp_ns;
+        // Saturated at about a century: `started` plus it stays inside the clock's range.
+        constexpr double kLongestWaitNs = 3.2e18;
+        const double offset_ns = m.timestamp_ns >= *first_ns ? static_cast<double>(m.timestamp_ns - *first_ns) / speed : 0.0;
+        const auto wait = std::chrono::nanoseconds(static_cast<std::int64_t>(std::min(offset_ns, kLongestWaitNs)));
+        if (!sleep_until_unless_stopped(started + wait)) break;
+      }
+      if (m.payload.size() > producer.max_message())
+        throw Error(Errc::message_too_large, a.ring,
+                    "sequence " + std::to_string(m.seq) + ": " + too_large(m.payload.size(), producer.max_message()));
+      producer.publish_at(m.seq, m.payload, m.type, m.timestamp_ns);
+      ++messages;
+      last_message = m.seq;
     }
-    const Message& m = r.message;
-    if (m.seq > last) break;
-    if (m.seq < producer.head()) continue;
-    if (!a.max) {
-      if (!first_ns) first_ns = m.timestamp_ns;
-      // Saturated at about a century: `started` plus it stays inside the clock's range.
-      constexpr double kLongestWaitNs = 3.2e18;
-      const double offset_ns = m.timestamp_ns >= *first_ns ? static_cast<double>(m.timestamp_ns - *first_ns) / speed : 0.0;
-      const auto wait = std::chrono::nanoseconds(static_cast<std::int64_t>(std::min(offset_ns, kLongestWaitNs)));
-      if (!sleep_until_unless_stopped(started + wait)) break;
-    }
-    producer.publish_at(m.seq, m.payload, m.type, m.timestamp_ns);
-    ++messages;
+  } catch (const Error& e) {
+    const std::string replayed =
+        messages == 0 ? std::string("no message was replayed before it")
+                      : count_of(messages, "message") + " " + (messages == 1 ? "was" : "were") +
+                            " replayed before it, the last at sequence " + std::to_string(*last_message);
+    // Never a usage error: the command line was good, and part of it was carried out.
+    throw Error(e.code() == Errc::invalid_argument ? Errc::system : e.code(), e.ring(),
+                e.reason() + "; " + replayed + " (the ring's head is now " + std::to_string(producer.head()) +
+                    "): once that is fixed, run replay again with --from " + std::to_string(producer.head()) +
+                    " to go on from there");
   }
   if (!a.quiet)
     std::fprintf(stderr, "shmcast replay: %s into ring '%s' (%llu sequences skipped as recorded gaps), head now %llu\n",
@@ -102,7 +121,10 @@ void add_replay_command(CLI::App& app) {
       "--max-message that holds the archive's largest message) and publishes the archive's messages from --from "
       "(default: the ring's head, or the archive's first sequence if later) to --to-seq, each under its original "
       "sequence and timestamp; the archive's gaps reach the ring's readers as gaps. Paced as recorded, scaled by "
-      "--speed (2 = twice as fast), or as fast as possible with --max.");
+      "--speed (2 = twice as fast), or as fast as possible with --max. A replay that stops part-way (a message "
+      "larger than the ring's maximum, a damaged record) keeps what it wrote: its error says how many messages that "
+      "was, the last sequence written, and the --from to go on with. The largest message is not checked up front: "
+      "that would read the whole archive.");
   sub->add_option("dir", args->dir, "Archive directory")->required();
   sub->add_option("--to", args->ring, "Ring to publish into")->required();
   sub->add_option("--from", args->from, "First sequence to replay");

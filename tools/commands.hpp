@@ -40,6 +40,14 @@ void add_replay_command(CLI::App& app);
 // `bridge out|in` (cmd_bridge.cpp): compiled in only where the bridge library is built.
 void add_bridge_commands(CLI::App& app);
 
+// "message of 70000 bytes exceeds the ring's maximum message size of 65536 bytes": what
+// `publish` and `replay` say of a message before they hand it to the ring, then saying
+// what was written before it (the library's own refusal can only say "nothing was written").
+inline std::string too_large(std::uint64_t bytes, std::uint32_t max_message) {
+  return "message of " + std::to_string(bytes) + " bytes exceeds the ring's maximum message size of " +
+         std::to_string(max_message) + " bytes";
+}
+
 // Numeric options are taken as text and parsed here, never by CLI11 into an unsigned
 // type: CLI11 2.1.2 wraps "-3" into 2^64-3. Each parser rejects a sign, spaces, overflow
 // and anything outside [min, max] with a CLI::ValidationError naming the option and its

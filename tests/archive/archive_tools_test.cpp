@@ -92,3 +92,41 @@ TEST_CASE("archive tools: replay refuses a speed too slow for its clock, and sta
     if (e.status == ReadStatus::message) ++messages;
   REQUIRE(messages == last + 1);
 }
+
+TEST_CASE("archive tools: a replay that stops part-way says how far it got and how to go on") {
+  TempDir dir;
+  {
+    ArchiveWriter w(dir.path, 1, ArchiveOptions{});
+    for (std::uint64_t s = 0; s < 10; ++s) w.append(Message{s, 0, 1000 + s, bytes_of(msg(s))});
+    w.append(Message{10, 0, 1010, bytes_of(std::string(64, 'x'))});  // more than the ring below takes
+    w.append(Message{11, 0, 1011, bytes_of(msg(11))});
+  }
+  RingGuard small(unique_ring("artool"));
+  REQUIRE(run({"create", small.name, "--size", "4K", "--max-message", "16"}).rc == 0);
+  Result r = run({"replay", dir.path, "--to", small.name, "--max"});
+  INFO(r.err);
+  CHECK(r.rc == 1);
+  CHECK(one_error_line(r.err, small.name));
+  CHECK(r.err.find("sequence 10: message of 64 bytes exceeds") != std::string::npos);
+  CHECK(r.err.find("10 messages were replayed before it, the last at sequence 9") != std::string::npos);
+  CHECK(r.err.find("--from 10") != std::string::npos);
+  CHECK(r.err.find("--max-message") != std::string::npos);  // the advice for a message too large stays
+  CHECK(r.err.find("nothing was written") == std::string::npos);
+  CHECK(inspect(small.name).head == 10);
+
+  // A damaged record part-way: the same, and the archive's advice.
+  TempDir damaged;
+  write_archive(damaged.path, 0, 300, 20'000);
+  damage_segment(damaged.path, 2);
+  const std::uint64_t stop = detail::list_segments(damaged.path)[2].first_seq;
+  RingGuard ring(unique_ring("artool"));
+  REQUIRE(run({"create", ring.name, "--size", "64K"}).rc == 0);
+  r = run({"replay", damaged.path, "--to", ring.name, "--max"});
+  INFO(r.err);
+  CHECK(r.rc == 1);
+  CHECK(one_error_line(r.err));
+  CHECK(r.err.find(detail::list_segments(damaged.path)[2].path) != std::string::npos);
+  CHECK(r.err.find("replayed before it, the last at sequence " + std::to_string(stop - 1)) != std::string::npos);
+  CHECK(r.err.find("--from " + std::to_string(stop)) != std::string::npos);
+  CHECK(inspect(ring.name).head == stop);
+}
