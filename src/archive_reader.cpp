@@ -120,13 +120,19 @@ struct ArchiveReaderState {
 
 using namespace detail;
 
-Archive::Archive(std::string_view dir) : state_(std::make_unique<ArchiveReaderState>()) {
+Archive::Archive(std::string_view dir, EmptyArchive no_segment) : state_(std::make_unique<ArchiveReaderState>()) {
   ArchiveReaderState& s = *state_;
   s.dir = std::string(dir);
   // A first segment that retention removed since it was listed: list again.
   for (int attempt = 0; attempt < 8; ++attempt) {
     s.segments = list_segments(s.dir);
-    if (s.segments.empty()) throw Error(Errc::not_found, s.where() + ": no segment files (is it an archive written by `shmcast record`?)");
+    if (s.segments.empty()) {
+      // A recorder takes the directory's lock before it writes its first segment.
+      const bool recorder_started = ::access((s.dir + "/" + kLockFile).c_str(), F_OK) == 0;
+      if (recorder_started && no_segment == EmptyArchive::empty) return;
+      throw Error(Errc::not_found, s.where() + (recorder_started ? ": its recorder has written no segment yet"
+                                                                 : ": no segment files (is it an archive written by `shmcast record`?)"));
+    }
     if (s.open_segment(0)) return;
     if (!s.vanished) throw Error(Errc::not_found, s.where() + ": its first segment is still being created");
   }

@@ -36,7 +36,7 @@ std::string missed_parts(const ArchiveInfo& i) {
 }
 
 void run(const InfoArgs& a) {
-  const ArchiveInfo i = Archive(a.dir).info();
+  const ArchiveInfo i = Archive(a.dir, EmptyArchive::empty).info();
   std::string out;
   if (a.json) {
     out = dump(Json{{"dir", a.dir},
@@ -68,7 +68,7 @@ void run(const InfoArgs& a) {
         out += "  spans      " + human_duration(i.last_ns - i.first_ns) + "\n";
     }
     out += "  size       " + human_bytes(i.bytes) + " in " + count_of(i.segments, "segment") + "\n";
-    out += "  ring id    " + ring_id_text(i.ring_id) + "\n";
+    if (i.segments != 0) out += "  ring id    " + ring_id_text(i.ring_id) + "\n";  // in the segments' headers
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
 }

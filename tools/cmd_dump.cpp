@@ -52,7 +52,7 @@ void run(const DumpArgs& a) {
   if (a.from && a.to && to < from) throw CLI::ValidationError("--to " + *a.to + " is before --from " + *a.from);
   const OutputFormat format = *output_format(a.format);
   install_stop_handlers();
-  Archive archive(a.dir);
+  Archive archive(a.dir, EmptyArchive::empty);
   if (a.from) archive.seek(from);
   std::string out;
   // Past --to nothing more is read: damage after the range is not this dump's business.

@@ -42,7 +42,7 @@ void run(const ReplayArgs& a) {
   if (from_given && a.to_seq && last < *from_given)
     throw CLI::ValidationError("--to-seq " + *a.to_seq + " is before --from " + *a.from);
   install_stop_handlers();
-  Archive archive(a.dir);
+  Archive archive(a.dir, EmptyArchive::empty);
   Producer producer = Producer::open(a.ring);
   const std::uint64_t head = producer.head();
   std::uint64_t from = 0;

@@ -109,11 +109,20 @@ class ArchiveWriter {
   std::unique_ptr<detail::ArchiveWriterState> state_;
 };
 
+// What Archive makes of a directory with no segment in it.
+enum class EmptyArchive {
+  not_found,  // Errc::not_found: one who opens it again later (catch-up does) waits for a segment
+  empty,      // an empty archive if a recorder has started there (its lock file is there);
+              // not_found otherwise
+};
+
 class Archive {
  public:
   // Opens the archive in `dir` for reading. Throws shmcast::Error: not_found (no such
-  // directory, or no segment in it), permission_denied, foreign, version_mismatch, corrupt.
-  explicit Archive(std::string_view dir);
+  // directory, or no segment in it: see EmptyArchive), permission_denied, foreign,
+  // version_mismatch, corrupt. An empty archive reads as one at its end (next() returns
+  // nothing until the recorder writes), info() says it is empty, ring_id() is 0.
+  explicit Archive(std::string_view dir, EmptyArchive no_segment = EmptyArchive::not_found);
   Archive(Archive&&) noexcept;
   Archive& operator=(Archive&&) noexcept;
   ~Archive();

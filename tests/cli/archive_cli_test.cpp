@@ -380,3 +380,33 @@ TEST_CASE("cli archive: record under a file size limit stops with an error and t
   CHECK(a.info().next_seq == 2);
   CHECK(a.info().messages == 2);
 }
+
+TEST_CASE("cli archive: a recorder's directory before its first segment is an empty archive", "[cli][archive]") {
+  RingGuard ring(unique_ring("arch-empty"));
+  ArchiveDir dir;
+  REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
+  const std::unique_ptr<Proc> recorder = start_recorder(ring.name, dir.path);  // nothing is published: no segment
+  REQUIRE(fs::exists(dir.path + "/.lock"));
+  for (const auto& entry : fs::directory_iterator(dir.path)) REQUIRE(entry.path().extension() != ".seg");
+
+  const Result json = run({"archive-info", dir.path, "--json"});
+  INFO(json.err);
+  CHECK(json.rc == 0);
+  CHECK(json.out.find("\"empty\":true") != std::string::npos);
+  CHECK(json_u64(json.out, "segments") == 0u);
+  const Result text = run({"archive-info", dir.path});
+  CHECK(text.rc == 0);
+  CHECK(text.out.find("\n  empty\n") != std::string::npos);
+  const Result dump = run({"dump", dir.path});
+  CHECK(dump.rc == 0);
+  CHECK(dump.out.empty());
+  RingGuard copy(unique_ring("arch-empty"));
+  REQUIRE(run({"create", copy.name, "--size", "4K"}).rc == 0);
+  const Result replay = run({"replay", dir.path, "--to", copy.name, "--max"});
+  INFO(replay.err);
+  CHECK(replay.rc == 0);
+  CHECK(replay.err.find("0 messages") != std::string::npos);
+  for (const Result* r : {&json, &text, &dump, &replay}) CHECK(r->err.find("is it an archive") == std::string::npos);
+  recorder->signal(SIGTERM);
+  CHECK(recorder->finish() == 0);
+}
