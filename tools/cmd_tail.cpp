@@ -29,6 +29,7 @@
 #include "common/utf8.hpp"
 #include "common/json.hpp"
 #include "common/output.hpp"
+#include "common/status_render.hpp"
 #include "common/stop.hpp"
 
 #include <shmcast/error.hpp>
@@ -276,8 +277,15 @@ class ReaderThread {
     producer_alive_ = reader_.producer_alive();
     if (follow && !producer_alive_) {
       const pid_t pid = reader_.producer_pid();
-      if (!notice(pid != 0 ? "no live producer (the last was pid " + std::to_string(pid) + "); waiting for one"
-                           : "no producer has attached yet; waiting for one"))
+      // A ring nothing was ever published into (only made by `shmcast create`) has had no
+      // producer to speak of, whatever pid its creator left: the rule `stat` and `list` use.
+      bool never_produced = pid == 0;
+      try {
+        never_produced = never_produced || no_producer_yet(inspect(reader_.name()));
+      } catch (const Error&) {  // unreadable now: say what the reader knows
+      }
+      if (!notice(never_produced ? "no producer has published yet; waiting for one"
+                                 : "no live producer (the last was pid " + std::to_string(pid) + "); waiting for one"))
         return;
     }
     int idle_reads = 0;
@@ -630,9 +638,10 @@ void add_tail_command(CLI::App& app) {
       "producer, or a corrupt record) are reported with their first sequence, exact count and cause: on standard "
       "error in text and hex formats, in the stream in json format. Says when the producer goes away or comes back, and reattaches "
       "when the ring is recreated. Ends with status 0 when the reader of its output goes away (`| head`).\n"
-      "Text format: each payload on one line as it is, except control characters (C0 but tab, DEL, C1), which "
-      "are shown as \\n, \\r or \\xNN so that a payload cannot break the line or drive the terminal. For the "
-      "exact bytes use json or hex.\n"
+      "Text format: each payload on one line as it is, except control characters (C0 but tab, DEL, C1) and "
+      "bidi controls and invisible format characters (such as U+202E, U+200B, U+FEFF), which are shown as "
+      "\\n, \\r or \\xNN so that a payload cannot break the line, drive the terminal or disguise what it shows. "
+      "For the exact bytes use json or hex.\n"
       "JSON format, one object per line:\n"
       "  message  {\"seq\":N,\"type\":T,\"ts_ns\":N,\"len\":N,\"data\":\"...\"}\n"
       "  gap      {\"gap\":{\"first\":N,\"missed\":K,\"cause\":C}}  C: overwritten, skipped, not_archived (--archive) or corrupt\n"

@@ -152,6 +152,24 @@ TEST_CASE("an idle tail sleeps instead of polling", "[cli][tail][edges]") {
   CHECK(tail.finish(5s) == 0);
 }
 
+TEST_CASE("tail on a ring nothing was published into waits for a producer without naming its creator", "[cli][tail][edges]") {
+  RingGuard ring(unique_ring("tail-fresh"));
+  REQUIRE(run({"create", ring.name, "--size", "8K"}).rc == 0);
+  {
+    Proc tail({"tail", ring.name});
+    REQUIRE(tail.wait_for([](const Proc& p) { return p.err().find("waiting for one") != std::string::npos; }));
+    CHECK(tail.err().find("no producer has published yet") != std::string::npos);
+    tail.signal(SIGTERM);
+    CHECK(tail.finish() == 0);
+  }
+  REQUIRE(run({"publish", ring.name, "--message", "m"}).rc == 0);
+  Proc tail({"tail", ring.name});
+  REQUIRE(tail.wait_for([](const Proc& p) { return p.err().find("waiting for one") != std::string::npos; }));
+  CHECK(tail.err().find("no live producer (the last was pid ") != std::string::npos);  // the publisher's
+  tail.signal(SIGTERM);
+  CHECK(tail.finish() == 0);
+}
+
 TEST_CASE("tail -n N starts with the last N held, --first N prints the first N", "[cli][tail][edges]") {
   RingGuard ring(unique_ring("tail-last"));
   REQUIRE(run({"create", ring.name, "--size", "8K"}).rc == 0);
