@@ -4,12 +4,14 @@
 #include "geometry.hpp"
 #include "liveness.hpp"
 #include "names.hpp"
+#include "ring_view.hpp"
 
 #include <shmcast/error.hpp>
 
 #include <boost/interprocess/exceptions.hpp>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -112,6 +114,15 @@ OpenedRing open_ring(std::string_view name, bool writable, std::chrono::millisec
       throw_system(name, writable ? "cannot open for writing" : "cannot open", err);
     }
     const std::uint64_t size = object_size(object);
+    // A creator sizes the object whole (posix_fallocate) before it writes the magic, so an
+    // object shorter than its header that begins with the magic was cut short.
+    if (size >= sizeof(std::uint64_t) && size < sizeof(RingHeader)) {
+      std::uint64_t magic = 0;
+      if (::pread(object.get_mapping_handle().handle, &magic, sizeof magic, offsetof(RingHeader, magic)) ==
+              static_cast<ssize_t>(sizeof magic) &&
+          magic == kRingMagic)
+        throw Error(Errc::truncated, name, "is truncated (" + std::to_string(size) + " bytes)");
+    }
     // Created but not yet sized: a creator is mid-way. Magic is checked once mapped.
     bool ready = size >= sizeof(RingHeader);
     OpenedRing ring;
@@ -132,6 +143,10 @@ OpenedRing open_ring(std::string_view name, bool writable, std::chrono::millisec
         if (magic == kRingMagic && size < kRingHeaderSize)
           throw Error(Errc::truncated, name, "is truncated (" + std::to_string(size) + " bytes)");
         ring.geometry = validate_header(ring.header, size, name);
+        // The one producer-line value with a bound of its own: a head past the last
+        // sequence's successor was never written by a producer.
+        if (const std::uint64_t head = RingView(ring.segment.base(), ring.geometry).producer().head(); head > kMaxSequence + 1)
+          throw Error(Errc::corrupt, name, "is damaged: its head (" + std::to_string(head) + ") is past the last sequence");
         ring.segment.object.swap(object);
         return ring;
       }

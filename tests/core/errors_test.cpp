@@ -136,6 +136,21 @@ TEST_CASE("attach errors: missing, foreign, wrong version, truncated, unfinished
       write_object(g.name, good);
       CHECK(attach_error(g.name) == Errc::truncated);
     }
+    SECTION("truncated short of its first line, the magic kept: truncated, not an unfinished ring") {
+      good.resize(GENERATE(8, 64, 127));
+      write_object(g.name, good);
+      CHECK(attach_error(g.name, &message) == Errc::truncated);
+      CHECK_THAT(message, Catch::Contains("truncated"));
+    }
+    SECTION("a head past the last sequence's successor: corrupt, for readers, observers and a successor") {
+      reinterpret_cast<detail::RingPrefix*>(good.data())->producer.head_.store(0xff00000000000400ull);
+      write_object(g.name, good);
+      CHECK(attach_error(g.name, &message) == Errc::corrupt);
+      CHECK_THAT(message, Catch::Contains("past the last sequence"));
+      const auto corrupt = Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::corrupt; });
+      CHECK_THROWS_MATCHES(inspect(g.name), Error, corrupt);
+      CHECK_THROWS_MATCHES(Producer::open(g.name), Error, corrupt);
+    }
     SECTION("header fields that contradict each other") {
       const int field = GENERATE(0, 1, 2, 3, 4, 5, 6);
       switch (field) {
