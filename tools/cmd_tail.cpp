@@ -177,6 +177,7 @@ struct Channel {
   std::atomic<bool> done{false};                    // reader -> main: nothing more will come
   std::atomic<bool> replaced_error{false};          // ring replaced and --no-reattach
   std::atomic<bool> archive_failed{false};          // the archive was given up mid-read (exit status 1)
+  std::atomic<bool> incomplete{false};              // --no-follow ended short of the end, and said why (exit status 1)
   std::atomic<std::uint64_t> queued_bytes{0};       // reader adds on push, main subtracts once written
 };
 
@@ -301,6 +302,21 @@ class ReaderThread {
       if (e == nullptr && (e = acquire()) == nullptr) return;
       if (follow && !check(std::chrono::steady_clock::now())) return;
       const ReadResult r = reader_.read(follow ? std::chrono::nanoseconds(kReadTimeout) : std::chrono::nanoseconds(50ms));
+      if (!r && on_gap_ == GapPolicy::snapshot && reader_.awaiting_newer_snapshot()) {
+        // Never silent: say once why nothing comes. Without --follow nothing will come.
+        if (!awaiting_said_ &&
+            !notice("lost its place at sequence " + std::to_string(reader_.position()) +
+                    " and the newest snapshot is older than what the ring holds: " +
+                    (follow ? "waiting for the producer to publish a newer one" : "nothing to print without one")))
+          return;
+        awaiting_said_ = true;
+        if (!follow) {
+          ch_.incomplete.store(true, std::memory_order_relaxed);
+          return;
+        }
+        continue;
+      }
+      if (r) awaiting_said_ = false;
       if (!r) {
         if (!follow && ++idle_reads >= 20) return;  // a producer stuck mid-write: give up after ~1 s
         if (follow && replaced_ && !reattach()) return;
@@ -351,6 +367,7 @@ class ReaderThread {
   // An archive is given up once at most (the reader then reads without one): at start-up,
   // where run_tail says why, or here.
   bool archive_error_said_ = !reader_.archive_error().empty();
+  bool awaiting_said_ = false;  // the wait for a newer snapshot has been told
   std::chrono::steady_clock::time_point next_check_{};
 };
 
@@ -625,7 +642,8 @@ void run_tail(const TailArgs& a) {
     throw Error(Errc::system, std::string("writing standard output: ") + std::strerror(writer.write_error()));
   if (channel.replaced_error.load(std::memory_order_relaxed))
     throw Error(Errc::replaced, a.name, "was removed or recreated");
-  if (channel.archive_failed.load(std::memory_order_relaxed)) throw CLI::RuntimeError(1);  // said in its notice
+  if (channel.archive_failed.load(std::memory_order_relaxed) || channel.incomplete.load(std::memory_order_relaxed))
+    throw CLI::RuntimeError(1);  // said in its notice
 }
 
 }  // namespace

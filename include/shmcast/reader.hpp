@@ -177,6 +177,10 @@ class Reader {
   [[nodiscard]] std::uint64_t gaps() const noexcept { return gaps_; }
   [[nodiscard]] std::uint64_t missed() const noexcept { return missed_; }
   [[nodiscard]] std::uint64_t snapshots() const noexcept { return snapshots_; }
+  // GapPolicy::snapshot: the reader lost its place and the newest snapshot is older than
+  // what the ring holds, so it cannot rebuild from it: reads stay empty (the loss not yet
+  // reported) until the producer publishes a newer one.
+  [[nodiscard]] bool awaiting_newer_snapshot() const noexcept;
 
   [[nodiscard]] std::uint64_t head() const noexcept;    // producer's head, now
   // The oldest sequence safely held, now: with a sixteenth of the ring to spare while a
@@ -222,7 +226,6 @@ class Reader {
   ReadResult on_lapped(std::uint64_t seq, std::uint64_t lost_until, std::optional<GapCause> cause = std::nullopt) noexcept;
   ReadResult report_gap(std::uint64_t first, Point next, std::optional<GapCause> cause = std::nullopt) noexcept;
   ReadResult relocate(std::uint64_t position) noexcept;
-  [[nodiscard]] bool awaiting_newer_snapshot() const noexcept;
   [[nodiscard]] GapCause cause_of_loss(std::uint64_t seq) const noexcept;
   ReadResult take_snapshot(std::uint64_t from, bool at_start, std::optional<GapCause> cause = std::nullopt) noexcept;
   ReadResult deliver_pending_snapshot() noexcept;

@@ -271,6 +271,25 @@ TEST_CASE("tail --from snapshot --no-follow prints a ring that holds only a snap
   CHECK(text.err.find("snapshot as of sequence 0") != std::string::npos);
 }
 
+TEST_CASE("tail --on-gap snapshot with only a snapshot older than the ring holds says why nothing comes", "[cli][tail][edges][snapshot]") {
+  RingGuard ring(unique_ring("tail-stale"));
+  const std::string file = "/tmp/" + ring.name + ".state";
+  { std::ofstream(file) << "mode=on"; }
+  REQUIRE(run({"create", ring.name, "--size", "4K", "--snapshot-size", "4K"}).rc == 0);
+  REQUIRE(run({"publish", ring.name, "--snapshot-file", file}).rc == 0);  // as of sequence 0
+  std::remove(file.c_str());
+  REQUIRE(run({"publish", ring.name, "--count", "500", "--message", "m"}).rc == 0);  // many laps of 4 KiB
+  const Result r = run({"tail", ring.name, "--from", "0", "--on-gap", "snapshot", "--no-follow"});
+  CHECK(r.rc == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("lost its place at sequence 0 and the newest snapshot is older than what the ring holds") !=
+        std::string::npos);
+  Proc follow({"tail", ring.name, "--from", "0", "--on-gap", "snapshot"});
+  REQUIRE(follow.wait_for([](const Proc& p) { return p.err().find("waiting for the producer to publish a newer one") != std::string::npos; }));
+  follow.signal(SIGTERM);
+  CHECK(follow.finish() == 0);
+}
+
 TEST_CASE("snapshot options on a ring without a snapshot area are an error", "[cli][tail][edges][snapshot]") {
   RingGuard ring(unique_ring("tail-nosnap"));
   REQUIRE(run({"create", ring.name, "--size", "4K"}).rc == 0);
