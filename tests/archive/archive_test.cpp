@@ -2,6 +2,7 @@
 // record that holds a sequence, a torn last record is cut off and recording carries on,
 // damage anywhere else is an error naming the file, and a full disk stops the writer
 // with everything before it intact.
+#include "archive_files.hpp"
 #include "archive_format.hpp"
 #include "temp_dir.hpp"
 #include "test_support.hpp"
@@ -84,12 +85,6 @@ std::uint64_t read_stream(Archive& a, std::uint64_t first, std::uint64_t* messag
   return expect;
 }
 
-std::vector<std::string> segment_paths(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& s : detail::list_segments(dir)) out.push_back(s.path);
-  return out;
-}
-
 // An archive of the stream from 0 to end-1 in `dir`, its writer closed.
 void write_archive(const std::string& dir, std::uint64_t end, const ArchiveOptions& options = {}) {
   ArchiveWriter w(dir, 1, options);
@@ -125,12 +120,6 @@ std::vector<Frame> frames_of(const std::string& path) {
 }
 
 // Damage on disk: `n` bytes of `path` at `offset` replaced.
-void overwrite(const std::string& path, std::uint64_t offset, const void* bytes, std::size_t n) {
-  const int fd = ::open(path.c_str(), O_WRONLY);
-  REQUIRE(::pwrite(fd, bytes, n, static_cast<off_t>(offset)) == static_cast<ssize_t>(n));
-  ::close(fd);
-}
-
 }  // namespace
 
 TEST_CASE("archive: CRC-32C agrees with the standard check value on both paths") {

@@ -3,6 +3,7 @@
 // duplicate, no reorder and no gap; only what neither holds is a gap. Deterministic cases
 // first (the archive behind the ring, the archive with a gap of its own), then processes:
 // a producer that keeps writing, a recorder, and a reader that catches up while they run.
+#include "archive_files.hpp"
 #include "temp_dir.hpp"
 #include "test_support.hpp"
 
@@ -11,16 +12,13 @@
 
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <thread>
 #include <vector>
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 using namespace shmcast;
 using namespace shmcast::test;
@@ -223,17 +221,10 @@ TEST_CASE("catch-up: a damaged record ends the catch-up with a corrupt gap and a
     }
     REQUIRE(recorder.missed() == 0);
   }
-  std::vector<std::string> segments;
-  for (const auto& e : fs::directory_iterator(dir.path))
-    if (e.path().extension() == ".seg") segments.push_back(e.path().string());
-  std::sort(segments.begin(), segments.end());
+  const std::vector<std::string> segments = segment_paths(dir.path);
   REQUIRE(segments.size() > 2);
-  // One byte of a payload in the middle of the first segment: its frame fails its CRC.
-  const int fd = ::open(segments.front().c_str(), O_WRONLY);
-  REQUIRE(fd >= 0);
-  const char flip = 0x5A;
-  REQUIRE(::pwrite(fd, &flip, 1, 8000) == 1);
-  ::close(fd);
+  const char flip = 0x5A;  // a byte of a payload in the middle of the first segment: its frame fails its CRC
+  overwrite(segments.front(), 8000, &flip, 1);
 
   ReaderOptions o{.start = StartAt::sequence, .start_seq = 0};
   o.archive = dir.path;

@@ -2,6 +2,7 @@
 // the real binary: what is recorded dumps back exactly, a killed recorder carries on with
 // its loss as a gap record, replay keeps the sequences and gaps, a late tail catches up
 // from the archive with no gap, and bad input is a usage error.
+#include "archive_files.hpp"
 #include "cli_support.hpp"
 #include "temp_dir.hpp"
 
@@ -12,7 +13,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <sys/resource.h>
 
@@ -192,16 +192,10 @@ TEST_CASE("cli archive: tail --archive over a damaged record says where, reports
   }
   rec.signal(SIGINT);
   REQUIRE(rec.finish() == 0);
-  std::vector<std::string> segments;
-  for (const auto& e : fs::directory_iterator(dir.path))
-    if (e.path().extension() == ".seg") segments.push_back(e.path().string());
-  std::sort(segments.begin(), segments.end());
+  const std::vector<std::string> segments = segment_paths(dir.path);
   REQUIRE(segments.size() > 2);
-  {
-    std::fstream f(segments.front(), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(8000);
-    f.put('\x5A');
-  }
+  const char flip = 0x5A;  // a byte of a payload in the middle of the first segment: its frame fails its CRC
+  overwrite(segments.front(), 8000, &flip, 1);
   const Result r = run({"tail", ring.name, "--from", "0", "--archive", dir.path, "--no-follow", "--format", "json"});
   CHECK(r.rc == 1);
   CHECK(r.err.find(segments.front()) != std::string::npos);
