@@ -115,8 +115,8 @@ OpenedRing open_ring(std::string_view name, bool writable, std::chrono::millisec
     }
     const std::uint64_t size = object_size(object);
     // A creator sizes the object whole (posix_fallocate) before it writes the magic, so an
-    // object shorter than its header that begins with the magic was cut short.
-    if (size >= sizeof(std::uint64_t) && size < sizeof(RingHeader)) {
+    // object shorter than the ring's prefix that begins with the magic was cut short.
+    if (size >= sizeof(std::uint64_t) && size < kRingHeaderSize) {
       std::uint64_t magic = 0;
       if (::pread(object.get_mapping_handle().handle, &magic, sizeof magic, offsetof(RingHeader, magic)) ==
               static_cast<ssize_t>(sizeof magic) &&
@@ -140,8 +140,6 @@ OpenedRing open_ring(std::string_view name, bool writable, std::chrono::millisec
       if (ready) {
         std::memcpy(&ring.header, header, sizeof(RingHeader));
         ring.header.magic = magic;
-        if (magic == kRingMagic && size < kRingHeaderSize)
-          throw Error(Errc::truncated, name, "is truncated (" + std::to_string(size) + " bytes)");
         ring.geometry = validate_header(ring.header, size, name);
         // The one producer-line value with a bound of its own: a head past the last
         // sequence's successor was never written by a producer.
