@@ -150,7 +150,13 @@ std::uint64_t Archive::ring_id() const noexcept { return state_->ring_id; }
 bool Archive::seek(std::uint64_t seq) {
   ArchiveReaderState& s = *state_;
   s.refresh();
-  if (s.segments.empty()) return false;
+  if (s.segments.empty()) {
+    // Empty (EmptyArchive::empty): a first segment written meanwhile is read from seq on.
+    s.position = seq;
+    s.cut_from = seq;
+    s.positioned = true;
+    return false;
+  }
   // The last segment that starts at or before seq (or the first, if the archive starts later).
   std::size_t i = 0;
   while (i + 1 < s.segments.size() && s.segments[i + 1].first_seq <= seq) ++i;

@@ -19,6 +19,7 @@
 #include "takeover.hpp"
 #include "test_hooks.hpp"
 
+#include <cerrno>
 #include <cstddef>
 
 #include <sys/random.h>
@@ -155,24 +156,36 @@ Producer Producer::open_or_create(std::string_view name, const Geometry& geometr
   }
 }
 
-// The test is the lock itself, never a pid that may have been reused; where this process
-// may write the object, it holds the lock until the ring is gone, so that no producer can
-// start on it in between.
+// The test is the lock itself, never a pid that may have been reused. Where this process
+// may write the object it holds the lock until the ring is gone, so that no producer can
+// start on it in between, and the name must still name the object it tested (another
+// process may have replaced it since it was opened: then the new one is tested). With no
+// ring under the name, only a registry left without one is removed, never a ring made
+// meanwhile.
 bool Producer::remove_unless_live(std::string_view name) {
   validate_name(name);
   const std::string object_name = ring_object_name(name);
-  Segment held;
-  const bool locked = open_object(held, object_name, /*writable=*/true) && try_lock_producer(held.fd());
-  if (!locked && open_object(held, object_name, /*writable=*/false) && producer_lock_held(held.fd())) {
-    std::string pid;
-    try {
-      pid = " (pid " + std::to_string(RingObserver(name).sample().producer_pid) + ")";
-    } catch (const Error&) {  // being created, or unreadable: the lock has said enough
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    Segment held;
+    const bool writable = open_object(held, object_name, /*writable=*/true);
+    if (!writable && !open_object(held, object_name, /*writable=*/false)) {
+      if (::access(object_path(object_name).c_str(), F_OK) != 0 && errno == ENOENT)
+        return remove_object(name, registry_object_name(name));
+      return remove(name);  // there but not ours to open: remove() says why it cannot go
     }
-    throw Error(Errc::producer_active, name,
-                "its producer" + pid + " is alive and would go on writing into the removed ring, unseen by readers");
+    const bool locked = writable && try_lock_producer(held.fd());
+    if (!locked && producer_lock_held(held.fd())) {
+      std::string pid;
+      try {
+        pid = " (pid " + std::to_string(RingObserver(name).sample().producer_pid) + ")";
+      } catch (const Error&) {  // being created, or unreadable: the lock has said enough
+      }
+      throw Error(Errc::producer_active, name,
+                  "its producer" + pid + " is alive and would go on writing into the removed ring, unseen by readers");
+    }
+    if (!ring_replaced(name, identity_of(held))) return remove(name);
   }
-  return remove(name);
+  throw Error(Errc::system, name, "kept being replaced by other processes while it was being removed");
 }
 
 bool Producer::remove(std::string_view name) {

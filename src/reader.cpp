@@ -86,7 +86,7 @@ Reader::Reader(std::string_view name, const ReaderOptions& options) : state_(std
   };
   switch (options.start) {
     case StartAt::latest: stand_at(latest_point(*view_)); s.set(kStartRetakable, true); break;
-    case StartAt::oldest: stand_at(oldest_point(*view_)); s.set(kStartRetakable, true); break;
+    case StartAt::oldest: stand_at(oldest_point(*view_, state_->ring.fd())); s.set(kStartRetakable, true); break;
     case StartAt::sequence:
       position_ = options.start_seq;
       s.set(kUnresolved, true);
@@ -124,7 +124,7 @@ Reader::~Reader() = default;
 std::uint64_t Reader::head() const noexcept { return line_->head(); }
 
 std::uint64_t Reader::oldest() const noexcept {
-  const std::optional<ChainPoint> p = oldest_point(*view_);
+  const std::optional<ChainPoint> p = oldest_point(*view_, state_->ring.fd());
   return p ? p->seq : head();
 }
 
@@ -442,7 +442,7 @@ std::optional<Reader::Point> Reader::point_by_policy(bool latest, std::uint64_t 
     p = latest_point(*view_);
     if (p && p->seq < lost_until) p = first_point_from(*view_, lost_until, 0);
   } else {
-    p = first_point_from(*view_, std::max(lost_until, sequence_->first_seq()), resync_margin(*view_));
+    p = first_point_from(*view_, std::max(lost_until, sequence_->first_seq()), resync_margin(*view_, state_->ring.fd()));
   }
   if (!p) return std::nullopt;
   return Point{p->seq, p->position};
@@ -587,7 +587,7 @@ ReadResult Reader::take_snapshot(std::uint64_t from, bool at_start, std::optiona
   if (!copy) return {};  // being rewritten faster than we copy: try again on the next read
   // The messages from as_of on must still be held, with the margin a lapped reader keeps.
   std::optional<ChainPoint> after;
-  if (copy->as_of >= from) after = first_point_from(*view_, copy->as_of, resync_margin(*view_));
+  if (copy->as_of >= from) after = first_point_from(*view_, copy->as_of, resync_margin(*view_, state_->ring.fd()));
   if (!after || after->seq != copy->as_of) {
     if (at_start) {
       s.set(kWantSnapshot, false);

@@ -77,8 +77,8 @@ std::optional<ChainPoint> first_point_from(const RingView& view, std::uint64_t s
   return std::nullopt;
 }
 
-std::optional<ChainPoint> oldest_point(const RingView& view) noexcept {
-  return first_point_from(view, view.sequence().first_seq(), resync_margin(view));
+std::optional<ChainPoint> oldest_point(const RingView& view, int ring_fd) noexcept {
+  return first_point_from(view, view.sequence().first_seq(), resync_margin(view, ring_fd));
 }
 
 }  // namespace shmcast::detail

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "layout.hpp"
+#include "liveness.hpp"
 #include "ring_view.hpp"
 
 #include <cstdint>
@@ -91,15 +92,18 @@ struct CheckedRecord {
 
 // How far a reader that resynchronises by "oldest" stays from the producer, so that a
 // reader just lapped does not land where the producer writes next: a sixteenth of the
-// ring while a producer may write, and nothing once the last one has closed the ring
-// (the oldest record held is then really the oldest: `tail --from oldest`, `-n`). Only a
-// choice of place: if a producer takes the ring over meanwhile and overwrites that place,
-// the record protocol reports the loss as ever.
-[[nodiscard]] inline std::uint64_t resync_margin(const RingView& view) noexcept {
-  return view.reserve().closed() ? 0 : view.ring_bytes() / 16;
+// ring while a producer may write, and nothing once the last one has closed the ring and
+// nobody holds its lock (the oldest record held is then really the oldest: `tail --from
+// oldest`, `-n`). The lock is asked only when the ring says closed, which a live forked
+// child's parent may have said for it (fork_generation.hpp). Only a choice of place: if a
+// producer takes the ring over meanwhile and overwrites that place, the record protocol
+// reports the loss as ever. `ring_fd`: the ring object, open.
+[[nodiscard]] inline std::uint64_t resync_margin(const RingView& view, int ring_fd) noexcept {
+  const bool may_write = !view.reserve().closed() || producer_lock_held(ring_fd);
+  return may_write ? view.ring_bytes() / 16 : 0;
 }
 
 // The oldest point held with the resynchronisation margin, from the ring's first sequence on.
-[[nodiscard]] std::optional<ChainPoint> oldest_point(const RingView& view) noexcept;
+[[nodiscard]] std::optional<ChainPoint> oldest_point(const RingView& view, int ring_fd) noexcept;
 
 }  // namespace shmcast::detail

@@ -358,6 +358,20 @@ TEST_CASE("archive: a hole before the newest segment's last index entry is refus
   REQUIRE(fs::file_size(seg) == size);  // nothing was cut
 }
 
+TEST_CASE("archive: a seek into an empty archive holds when its recorder writes the first segment") {
+  TempDir dir;
+  ArchiveWriter w(dir.path, 1);  // the recorder's lock, no segment yet
+  Archive a(dir.path, EmptyArchive::empty);
+  CHECK(a.info().empty);
+  CHECK_FALSE(a.seek(10));
+  CHECK(a.next().status == ReadStatus::empty);
+  write_stream(w, 1, 40);
+  w.flush();
+  const ReadResult r = a.next();
+  REQUIRE(r.status == ReadStatus::message);
+  CHECK(r.message.seq == 10);  // not 1: the place sought before the segment existed
+}
+
 TEST_CASE("archive: a damaged length that claims a gigabyte is an error, not a gigabyte allocated") {
   TempDir dir;
   write_archive(dir.path, 300, ArchiveOptions{.segment_bytes = 100'000});

@@ -755,6 +755,14 @@ TEST_CASE("oldest keeps a margin from a producer that may write, and none once t
   Reader r(g.name, {.start = StartAt::oldest});
   CHECK(r.oldest() == held_oldest());
   CHECK(r.try_read().message.seq == held_oldest());
+  {
+    // Marked closed while a producer holds the lock (the parent of a forked producer let its
+    // copy go first): the lock, asked then, keeps the margin.
+    Producer p = Producer::open(g.name);
+    publish_n(p, 100);
+    shmcast::test::RawRing(g.name).reserve().mark_closed();
+    CHECK(r.oldest() > held_oldest());
+  }
   Reader lapped(g.name, {.start = StartAt::sequence, .start_seq = 0});
   const ReadResult gap = lapped.try_read();
   REQUIRE(gap.status == ReadStatus::gap);
