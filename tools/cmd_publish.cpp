@@ -162,7 +162,7 @@ void add_publish_command(CLI::App& app) {
       "stat` shows it; `create --max-message` sets it). A line of standard input longer than that stops "
       "publishing; the error says which lines (and sequences) were published before it. With --snapshot-file, the "
       "messages (--message, or the lines of standard input unless it is a terminal) are published first, then the "
-      "snapshot.");
+      "snapshot: to publish only the snapshot from a script or a `while read` loop, give it </dev/null.");
   sub->add_option("name", args->name, "Ring name")->required();
   sub->add_option("--type", args->type, "Type tag for every message, 0 to 4294967295")
       ->type_name("N")

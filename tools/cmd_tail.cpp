@@ -258,6 +258,7 @@ class ReaderThread {
 
   bool reattach() {
     replaced_ = false;
+    awaiting_said_ = false;  // a new ring: a wait there is told anew
     if (plan_.no_reattach) {
       ch_.replaced_error.store(true, std::memory_order_relaxed);
       return false;
@@ -314,10 +315,9 @@ class ReaderThread {
           ch_.incomplete.store(true, std::memory_order_relaxed);
           return;
         }
-        continue;
       }
       if (r) awaiting_said_ = false;
-      if (!r) {
+      if (!r) {  // (a reader waiting for a snapshot too: the ring may be recreated meanwhile)
         if (!follow && ++idle_reads >= 20) return;  // a producer stuck mid-write: give up after ~1 s
         if (follow && replaced_ && !reattach()) return;
         continue;
@@ -642,8 +642,10 @@ void run_tail(const TailArgs& a) {
     throw Error(Errc::system, std::string("writing standard output: ") + std::strerror(writer.write_error()));
   if (channel.replaced_error.load(std::memory_order_relaxed))
     throw Error(Errc::replaced, a.name, "was removed or recreated");
-  if (channel.archive_failed.load(std::memory_order_relaxed) || channel.incomplete.load(std::memory_order_relaxed))
-    throw CLI::RuntimeError(1);  // said in its notice
+  // Said in their notices; an output whose reader went away (`| head`) ends well regardless.
+  if (writer.ok() &&
+      (channel.archive_failed.load(std::memory_order_relaxed) || channel.incomplete.load(std::memory_order_relaxed)))
+    throw CLI::RuntimeError(1);
 }
 
 }  // namespace
@@ -655,7 +657,9 @@ void add_tail_command(CLI::App& app) {
       "Gaps (messages this reader will never see: overwritten because the producer lapped it, skipped by the "
       "producer, or a corrupt record) are reported with their first sequence, exact count and cause: on standard "
       "error in text and hex formats, in the stream in json format. Says when the producer goes away or comes back, and reattaches "
-      "when the ring is recreated. Ends with status 0 when the reader of its output goes away (`| head`).\n"
+      "when the ring is recreated. Ends with status 0 when the reader of its output goes away (`| head`), and with "
+      "status 1 (after a notice saying why) when a damaged --archive is given up, or when --no-follow can print "
+      "nothing because --on-gap snapshot waits for a snapshot newer than the one the ring has.\n"
       "Text format: each payload on one line as it is, except control characters (C0 but tab, DEL, C1) and "
       "bidi controls and invisible format characters (such as U+202E, U+200B, U+FEFF), which are shown as "
       "\\n, \\r or \\xNN so that a payload cannot break the line, drive the terminal or disguise what it shows. "

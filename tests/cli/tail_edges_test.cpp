@@ -286,6 +286,11 @@ TEST_CASE("tail --on-gap snapshot with only a snapshot older than the ring holds
         std::string::npos);
   Proc follow({"tail", ring.name, "--from", "0", "--on-gap", "snapshot"});
   REQUIRE(follow.wait_for([](const Proc& p) { return p.err().find("waiting for the producer to publish a newer one") != std::string::npos; }));
+  // Waiting still follows the ring: made again, it is reattached and read.
+  REQUIRE(run({"rm", ring.name}).rc == 0);
+  REQUIRE(run({"create", ring.name, "--size", "4K", "--snapshot-size", "4K"}).rc == 0);
+  REQUIRE(run({"publish", ring.name, "--message", "after"}).rc == 0);
+  REQUIRE(follow.wait_for([](const Proc& p) { return p.out().find("after") != std::string::npos; }));
   follow.signal(SIGTERM);
   CHECK(follow.finish() == 0);
 }
@@ -381,8 +386,12 @@ std::string utf8_of(char32_t c) {
   std::string out;
   if (c < 0x800) {
     out += static_cast<char>(0xC0 | (c >> 6));
-  } else {
+  } else if (c < 0x10000) {
     out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
     out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
   }
   out += static_cast<char>(0x80 | (c & 0x3F));
@@ -399,17 +408,18 @@ std::string hex_of(unsigned value, int digits) {
 
 TEST_CASE("text output escapes bidi overrides and invisible format characters", "[cli][tail][edges][escape]") {
   using namespace shmcast::cli;
-  std::vector<char32_t> disguising{0x061C, 0x2028, 0x2029, 0xFEFF};
+  std::vector<char32_t> disguising{0x00AD, 0x061C, 0x180E, 0x2028, 0x2029, 0xFEFF, 0xE0001};
   for (char32_t c = 0x200B; c <= 0x200F; ++c) disguising.push_back(c);
   for (char32_t c = 0x202A; c <= 0x202E; ++c) disguising.push_back(c);
-  for (char32_t c = 0x2060; c <= 0x2069; ++c) disguising.push_back(c);
+  for (char32_t c = 0x2060; c <= 0x206F; ++c) disguising.push_back(c);
+  for (char32_t c = 0xE0020; c <= 0xE007F; ++c) disguising.push_back(c);  // tags: hidden ASCII
   for (const char32_t c : disguising) {
     const std::string raw = utf8_of(c);
     std::string bytes_escaped;
     for (const char b : raw) bytes_escaped += "\\x" + hex_of(static_cast<unsigned char>(b), 2);
     INFO("U+" << hex_of(c, 4));
     // Labels and names: the code point, as for a C1 control (\u009b).
-    CHECK(printable("a" + raw + "b") == "a\\u" + hex_of(c, 4) + "b");
+    CHECK(printable("a" + raw + "b") == (c > 0xFFFF ? "a\\U" + hex_of(c, 8) : "a\\u" + hex_of(c, 4)) + "b");
     // Payloads: each byte, as for a C1 control (\xc2\x9b).
     std::string payload;
     append_escaped(payload, "a" + raw + "b");
@@ -417,7 +427,8 @@ TEST_CASE("text output escapes bidi overrides and invisible format characters", 
     CHECK(escape_label("a" + raw + "b") == "a\xEF\xBF\xBD" "b");
   }
   // Their neighbours, and other printable text, are shown as they are.
-  for (const char32_t c : {0x00A0u, 0x200Au, 0x2027u, 0x202Fu, 0x2070u, 0xFEFEu, 0x05D0u}) {
+  for (const char32_t c : {0x00A0u, 0x00ACu, 0x00AEu, 0x200Au, 0x2027u, 0x202Fu, 0x2070u, 0xFEFEu, 0x05D0u, 0xE0000u,
+                           0xE0002u, 0xE0080u, 0x1F600u}) {
     INFO("U+" << hex_of(c, 4));
     CHECK(printable(utf8_of(c)) == utf8_of(c));
     std::string payload;

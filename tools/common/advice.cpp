@@ -17,8 +17,8 @@ std::string advice(Errc code, const std::string& ring, std::string_view command)
       // /dev/shm is sticky: only the object's owner (or root) may unlink it, whatever its mode.
       if (command == "rm") return "only the ring's owner (or root) may remove it: run `shmcast rm` as that user";
       if (command == "create")
-        return "only the ring's owner (or root) may replace it: run `shmcast create --force` as that user, or "
-               "choose another name";
+        return "only the owner of what the name holds (or root) may replace it: run `shmcast create` as that "
+               "user, or choose another name";
       return "run as the ring's owner or recreate it with a wider --mode";
     case Errc::no_space: return "free space in /dev/shm or choose a smaller --size";
     case Errc::corrupt:

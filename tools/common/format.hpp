@@ -87,7 +87,7 @@ inline std::string one_line(std::string_view text) {
 // reasons) made safe to print to a terminal, on one line: a backslash becomes \\, a
 // newline \n, a carriage return \r, a tab \t, any other C0 control (0x00-0x1F) or DEL
 // (0x7F) \xHH, a C1 control or an invisible format character (utf8_control_or_format_at:
-// U+009B, U+202E) \uHHHH, and any byte that is not part of a valid UTF-8 sequence \xHH
+// U+009B, U+202E) \uHHHH (\UHHHHHHHH past U+FFFF: the tag characters), and any byte that is not part of a valid UTF-8 sequence \xHH
 // (a lone 0x9B is CSI on some terminals). Valid UTF-8 text otherwise is copied unchanged.
 // Use it for every string in human-readable output.
 inline std::string printable(std::string_view text) {
@@ -117,7 +117,13 @@ inline std::string printable(std::string_view text) {
       ++i;
     } else if (utf8_control_or_format_at(text, i, n)) {
       const char32_t code_point = utf8_code_point(text, i, n);
-      escape("\\u", static_cast<unsigned char>(code_point >> 8));
+      if (code_point > 0xFFFF) {
+        escape("\\U", static_cast<unsigned char>(code_point >> 24));
+        escape("", static_cast<unsigned char>(code_point >> 16));
+      } else {
+        out += "\\u";
+      }
+      escape("", static_cast<unsigned char>(code_point >> 8));
       escape("", static_cast<unsigned char>(code_point & 0xFF));
       i += n;
     } else {

@@ -49,13 +49,15 @@ namespace shmcast::cli {
 // (U+0080..U+009F), which some terminals obey as they do a C0 control, or an invisible
 // format character: the bidi marks, embeddings, overrides and isolates (U+061C, U+200E,
 // U+200F, U+202A..U+202E, U+2066..U+2069), which reorder the text shown (a "Trojan Source"
-// spoof of a payload or a label), the zero-width characters (U+200B..U+200D,
-// U+2060..U+2065, U+FEFF) and the line and paragraph separators (U+2028, U+2029). All
-// below U+10000: four hex digits spell each.
+// spoof of a payload or a label), the zero-width and invisible characters (U+00AD,
+// U+180E, U+200B..U+200D, U+2060..U+2065, U+206A..U+206F, U+FEFF), the line and paragraph
+// separators (U+2028, U+2029), and the tag characters (U+E0001, U+E0020..U+E007F), which
+// carry hidden ASCII text.
 [[nodiscard]] inline bool utf8_control_or_format_at(std::string_view s, std::size_t i, std::size_t n) noexcept {
   const char32_t c = utf8_code_point(s, i, n);
-  return (c >= 0x80 && c <= 0x9F) || c == 0x061C || (c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
-         (c >= 0x2060 && c <= 0x2069) || c == 0xFEFF;
+  return (c >= 0x80 && c <= 0x9F) || c == 0xAD || c == 0x061C || c == 0x180E || (c >= 0x200B && c <= 0x200F) ||
+         (c >= 0x2028 && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) || c == 0xFEFF || c == 0xE0001 ||
+         (c >= 0xE0020 && c <= 0xE007F);
 }
 
 }  // namespace shmcast::cli
