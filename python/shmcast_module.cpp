@@ -160,7 +160,12 @@ class HeldBuffer {
   Py_buffer view_{};
 };
 
-std::uint64_t timestamp_arg(const std::optional<std::uint64_t>& ts) { return ts ? *ts : shmcast::kNow; }
+// None is "now"; the C++ sentinel for it (2^64 - 1) is not a time a caller can give.
+std::uint64_t timestamp_arg(const std::optional<std::uint64_t>& ts) {
+  if (ts && *ts == shmcast::kNow)
+    throw shmcast::Error(shmcast::Errc::invalid_argument, "timestamp_ns 2**64 - 1 is reserved: pass None for now");
+  return ts ? *ts : shmcast::kNow;
+}
 
 py::bytes to_bytes(std::span<const std::byte> b) {
   return py::reinterpret_steal<py::bytes>(
@@ -471,6 +476,8 @@ struct Carried {
 };
 
 struct PyReader {
+  static constexpr const char* kInUse =
+      "the reader is in use: a read is waiting (in another thread, or under this signal handler)";
   std::optional<shmcast::Reader> r;
   bool busy = false;  // a wait holds the reader with the GIL released
   // Which in-place views are alive: those made since the last call that moved the reader.
@@ -482,8 +489,17 @@ struct PyReader {
   std::vector<Record> scratch;
   std::vector<shmcast::Message> peeked;
 
+  // `Reader.__new__(Reader)` without __init__ gives memory pybind11 allocated and never
+  // constructed (nor registered): refused before any field of it is read.
+  void check_made() const {
+    if (!py::detail::find_registered_python_instance(const_cast<PyReader*>(this),
+                                                     py::detail::get_type_info(typeid(PyReader))))
+      throw py::type_error("this Reader was never initialised: make one with Reader(name, ...)");
+  }
+
   shmcast::Reader& get() {
-    if (busy) throw py::value_error("the reader is in use by another thread (a read is waiting)");
+    check_made();
+    if (busy) throw py::value_error(kInUse);
     if (!r) throw py::value_error("the reader is closed");
     return *r;
   }
@@ -550,7 +566,13 @@ struct PyReader {
           std::min<std::chrono::nanoseconds>(kWaitSlice, deadline - now);
       res = without_gil([&](shmcast::Reader& rd) { return rd.read(slice); });
       if (res) return res;
-      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      // Signal handlers run here, with the call still under way: one that calls into this
+      // reader is refused as another thread is (it would move the reader, or free a served
+      // copy, under this call's views).
+      busy = true;
+      const int signalled = PyErr_CheckSignals();
+      busy = false;
+      if (signalled != 0) throw py::error_already_set();
     }
   }
 
@@ -913,12 +935,22 @@ PYBIND11_MODULE(shmcast, m) {
       .def_property_readonly("slot_count", removed("Geometry.slot_count", "a ring is ring_bytes long"))
       .def_property_readonly("slot_size", removed("Geometry.slot_size", "a ring is ring_bytes long"))
       .def_property_readonly("payload_capacity", removed("Geometry.payload_capacity", "use max_message"))
-      .def("__eq__", [](const shmcast::Geometry& a, const shmcast::Geometry& b) { return a == b; })
+      .def("__eq__", [](const shmcast::Geometry& a, const shmcast::Geometry& b) { return a == b; }, py::is_operator())
       .def("__repr__", [](const shmcast::Geometry& g) {
         return "Geometry(ring_bytes=" + std::to_string(g.ring_bytes) + ", max_message=" +
                std::to_string(g.message_limit()) + ", snapshot_capacity=" + std::to_string(g.snapshot_capacity) + ")";
       });
-  m.def("record_bytes", &shmcast::record_bytes, py::arg("payload_bytes"),
+  m.def(
+      "record_bytes",
+      [](std::uint64_t payload_bytes) {
+        // Past the largest message a ring can take the rounding would wrap: refused instead.
+        if (payload_bytes > shmcast::kMaxMessageLimit)
+          throw shmcast::Error(shmcast::Errc::invalid_argument,
+                               "record_bytes: " + std::to_string(payload_bytes) + " bytes is more than any ring takes (" +
+                                   std::to_string(shmcast::kMaxMessageLimit) + ")");
+        return shmcast::record_bytes(payload_bytes);
+      },
+      py::arg("payload_bytes"),
         "The bytes a message of payload_bytes takes in the ring: RECORD_HEADER_BYTES and the payload,\n"
         "rounded up to RECORD_ALIGN.");
   m.def("now_ns", &shmcast::now_ns, "The library's clock (what timestamp_ns defaults to), in nanoseconds.");
@@ -1107,7 +1139,17 @@ PYBIND11_MODULE(shmcast, m) {
         if (exc_type.is_none()) {
           c.commit(std::nullopt);
         } else {
-          c.abort();
+          // An exception on its way is the error to see: a view still exported keeps the
+          // claim open (BufferError would hide it), and a warning says so.
+          try {
+            c.abort();
+          } catch (const py::error_already_set& e) {
+            if (!e.matches(PyExc_BufferError)) throw;
+            PyErr_WarnEx(PyExc_ResourceWarning,
+                         "a claim left by an exception stays open while views of it are alive: abort() it once "
+                         "they are released",
+                         1);
+          }
         }
         return false;
       });
@@ -1345,8 +1387,7 @@ PYBIND11_MODULE(shmcast, m) {
            "returned in Batch.gap / Batch.snapshot. Returns a Batch.")
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", [](PyReader& s) {
-        if (!s.r && !s.busy) throw py::stop_iteration();
-        return s.read_event("reading on", std::nullopt);
+        return s.read_event("reading on", std::nullopt);  // closed: ValueError, as a closed file
       })
       .def(
           "seek",
@@ -1377,7 +1418,10 @@ PYBIND11_MODULE(shmcast, m) {
                              "The largest message the ring holds, in bytes.")
       .def_property_readonly("name", [](PyReader& s) { return s.get().name(); })
       .def_property_readonly("ring_id", [](PyReader& s) { return s.get().ring_id(); })
-      .def_property_readonly("closed", [](PyReader& s) { return !s.r.has_value(); })
+      .def_property_readonly("closed", [](PyReader& s) {
+        s.check_made();
+        return !s.r.has_value();
+      })
       .def(
           "reattach",
           [](PyReader& s, double initial, double cap, double give_up) {
@@ -1404,7 +1448,8 @@ PYBIND11_MODULE(shmcast, m) {
       .def(
           "close",
           [](PyReader& s) {
-            if (s.busy) throw py::value_error("the reader is in use by another thread (a read is waiting)");
+            s.check_made();
+            if (s.busy) throw py::value_error(PyReader::kInUse);
             if (!s.r) return;
             s.end_views("the reader closes");
             s.reposition();
@@ -1414,7 +1459,12 @@ PYBIND11_MODULE(shmcast, m) {
           "buffer export of an in-place view is alive.")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyReader& s, py::handle exc_type, py::handle, py::handle) {
-        if (s.busy || !s.r) return false;
+        s.check_made();
+        if (s.busy) {  // another thread waits in it: never left open without a word, nor hiding an error
+          if (!exc_type.is_none()) return false;
+          throw py::value_error(PyReader::kInUse);
+        }
+        if (!s.r) return false;
         // With an exception on its way, a live export keeps the reader open rather than
         // hide that exception (it closes when collected); otherwise BufferError says so.
         if (s.exports > 0 && !exc_type.is_none()) return false;
@@ -1422,4 +1472,11 @@ PYBIND11_MODULE(shmcast, m) {
         s.r.reset();
         return false;
       });
+
+  // The classes whose objects only the module makes (returned by its calls): without a
+  // constructor, `Cls.__new__(Cls)` would give one pybind11 never constructed, which any use
+  // would read as garbage. Refused instead ("cannot create instances"); pybind11 makes its
+  // own with tp_alloc, not tp_new.
+  for (const char* name : {"Geometry", "Message", "Gap", "Snapshot", "Batch", "MessageView", "PeekBatch", "Claim", "Producer"})
+    reinterpret_cast<PyTypeObject*>(m.attr(name).ptr())->tp_new = nullptr;
 }

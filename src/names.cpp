@@ -20,9 +20,32 @@ bool is_registry_name(std::string_view name) noexcept {
 }
 }  // namespace
 
+// A refused name as the error quotes it: printable ASCII as it is, a backslash and every
+// other byte escaped (\\, \xHH), so that the message is whole text (no NUL ends it early)
+// and cannot drive a terminal or a log viewer, whichever program prints it.
+namespace {
+std::string quoted_name(std::string_view name) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c < 0x7F) {
+      out.push_back(ch);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+  return out + "'";
+}
+}  // namespace
+
 void validate_name(std::string_view name) {
   auto bad = [&](const std::string& why) {
-    throw Error(Errc::invalid_argument, "invalid ring name '" + std::string(name) + "': " + why);
+    throw Error(Errc::invalid_argument, "invalid ring name " + quoted_name(name) + ": " + why);
   };
   if (name.empty()) bad("it is empty");
   if (name.size() > kMaxNameLength) bad("it is longer than 200 characters");

@@ -54,6 +54,14 @@ TEST_CASE("invalid names and geometry are refused with the reason", "[errors]") 
     CHECK_THROWS_MATCHES(Producer::create(bad, ok), Error,
                          Catch::Predicate<Error>([](const Error& e) { return e.code() == Errc::invalid_argument; }));
   }
+  // A refused name is quoted escaped: whole (a NUL does not end the message) and unable to
+  // drive a terminal.
+  try {
+    Producer::create(std::string("a\x1b[31m\\b\0c\xe2\x80\xae", 13), ok);
+    FAIL("an invalid name was accepted");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()) == "invalid ring name 'a\\x1b[31m\\\\b\\x00c\\xe2\\x80\\xae': use only letters, digits, '.', '_' and '-'");
+  }
   RingGuard g(unique_ring("geometry"));
   struct Bad {
     Geometry geometry;
