@@ -231,7 +231,7 @@ std::optional<std::string> damage_after(int fd, std::uint64_t bad, std::uint64_t
 namespace shmcast::detail {
 
 bool writer_active(const std::string& dir) noexcept {
-  const int fd = ::open((dir + "/" + kLockFile).c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(lock_path(dir).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;  // never written: no writer
   struct flock query {};
   query.l_type = F_WRLCK;

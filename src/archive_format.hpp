@@ -32,6 +32,7 @@ inline constexpr std::uint64_t kFramesPerIndexEntry = 64;
 // The file in an archive's directory that its one writer holds an exclusive flock on for
 // its lifetime. Not a segment name, so nothing takes it for one.
 inline constexpr const char* kLockFile = ".lock";
+[[nodiscard]] inline std::string lock_path(const std::string& dir) { return dir + "/" + kLockFile; }
 
 struct SegmentHeader {
   std::uint64_t magic;

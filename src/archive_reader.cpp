@@ -128,7 +128,7 @@ Archive::Archive(std::string_view dir, EmptyArchive no_segment) : state_(std::ma
     s.segments = list_segments(s.dir);
     if (s.segments.empty()) {
       // A recorder takes the directory's lock before it writes its first segment.
-      const bool recorder_started = ::access((s.dir + "/" + kLockFile).c_str(), F_OK) == 0;
+      const bool recorder_started = ::access(lock_path(s.dir).c_str(), F_OK) == 0;
       if (recorder_started && no_segment == EmptyArchive::empty) return;
       throw Error(Errc::not_found, s.where() + (recorder_started ? ": its recorder has written no segment yet"
                                                                  : ": no segment files (is it an archive written by `shmcast record`?)"));

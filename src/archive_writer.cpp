@@ -111,7 +111,7 @@ struct ArchiveWriterState {
 // for a torn tail and cut it off. The lock is per open file description, so a second
 // writer in the same process is refused too; it goes with the process however it ends.
 void ArchiveWriterState::lock_directory() {
-  const std::string path = dir + "/" + kLockFile;
+  const std::string path = lock_path(dir);
   lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd < 0) throw_errno(where() + ": " + path, errno);
   const auto refuse = [&] {

@@ -52,7 +52,7 @@ std::string not_an_object(const std::string& object_name) {
   ::close(fd);
   if (!stated || S_ISREG(st.st_mode)) return {};
   const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" : "a special file";
-  return path + " is " + kind + ", not a shared-memory object: something other than shmcast made it; remove it";
+  return path + " is " + kind + ", not a shared-memory object: something other than shmcast made it";
 }
 
 std::uint64_t object_size(const bip::shared_memory_object& object) {

@@ -18,12 +18,10 @@ constexpr std::size_t kMaxNameLength = 200;
 bool is_registry_name(std::string_view name) noexcept {
   return name.size() >= kRegistrySuffix.size() && name.substr(name.size() - kRegistrySuffix.size()) == kRegistrySuffix;
 }
-}  // namespace
 
 // A refused name as the error quotes it: printable ASCII as it is, a backslash and every
 // other byte escaped (\\, \xHH), so that the message is whole text (no NUL ends it early)
 // and cannot drive a terminal or a log viewer, whichever program prints it.
-namespace {
 std::string quoted_name(std::string_view name) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "'";

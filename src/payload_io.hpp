@@ -94,9 +94,10 @@ inline constexpr std::size_t kWideCopyBytes = 1024;
 
 // From this size up to kWideCopyBytes, and past it where `rep movsb` would meet 4 KiB
 // aliasing (x86-64, not TSan), the producer writes 16 bytes a store, which x86 keeps in
-// program order between the horizon and the stamp; the reader keeps word loads. The cut is past the 40 payload bytes a record's first line holds. Known cost: at
-// 48-56 B the third store crosses into the record's second line (bench/README.md,
-// "Payload copy paths").
+// program order between the horizon and the stamp; the reader keeps word loads. The cut
+// is past the 40 payload bytes a record's first line holds. Known cost: at 48-56 B the
+// third store crosses into the record's second line (bench/README.md, "Payload copy
+// paths").
 inline constexpr std::size_t kVectorStoreBytes = 48;
 
 #ifdef SHMCAST_WIDE_PAYLOAD_COPY

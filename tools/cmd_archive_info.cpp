@@ -25,11 +25,11 @@ struct InfoArgs {
 // recorder"; nothing when the recorder missed them all, which "not recorded" already says.
 std::string missed_parts(const ArchiveInfo& i) {
   const std::uint64_t by_recorder = i.missed - i.skipped - i.corrupt;
+  if (by_recorder == i.missed) return {};
   std::vector<std::string> parts;
   if (i.skipped != 0) parts.push_back(std::to_string(i.skipped) + " skipped by the producer");
   if (i.corrupt != 0) parts.push_back(std::to_string(i.corrupt) + " dropped as corrupt");
   if (by_recorder != 0) parts.push_back(std::to_string(by_recorder) + " missed by the recorder");
-  if (by_recorder == i.missed) return {};
   std::string out;
   for (const std::string& part : parts) out += (out.empty() ? ": " : ", ") + part;
   return out;

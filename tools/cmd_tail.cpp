@@ -281,10 +281,10 @@ class ReaderThread {
       const pid_t pid = reader_.producer_pid();
       // A ring nothing was ever published into (only made by `shmcast create`) has had no
       // producer to speak of, whatever pid its creator left: the rule `stat` and `list` use.
-      bool never_produced = pid == 0;
+      bool never_produced = pid == 0;  // what the reader knows, if the ring cannot be inspected now
       try {
-        never_produced = never_produced || no_producer_yet(inspect(reader_.name()));
-      } catch (const Error&) {  // unreadable now: say what the reader knows
+        never_produced = no_producer_yet(inspect(reader_.name()));
+      } catch (const Error&) {
       }
       if (!notice(never_produced ? "no producer has published yet; waiting for one"
                                  : "no live producer (the last was pid " + std::to_string(pid) + "); waiting for one"))

@@ -75,11 +75,6 @@ std::string error_line(const Error& e, std::string_view command) {
   const std::string what_to_do = advised           ? std::string()
                                  : about_archive ? archive_advice(e.code())
                                                  : advice(e.code(), e.ring(), command);
-  // A reason that ends with the first words of its advice (the library ends the reason for a
-  // FIFO in /dev/shm with "; remove it") gets the advice in their place, not after them.
-  if (const std::size_t last = line.rfind("; "); last != std::string::npos && !what_to_do.empty() &&
-                                                 what_to_do.starts_with(std::string_view(line).substr(last + 2)))
-    line.resize(last);
   if (!what_to_do.empty()) line += "; " + what_to_do;
   return one_line(line);
 }

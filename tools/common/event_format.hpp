@@ -19,8 +19,8 @@ enum class OutputFormat { text, json, hex };
 // Text format: the bytes as they are, except what a terminal would take as a control or
 // what would disguise the text shown: C0 controls but tab, DEL, C1 controls (raw bytes
 // 0x80-0x9f outside a UTF-8 sequence, or U+0080-U+009F encoded) and the invisible format
-// characters (bidi overrides and isolates, zero-width characters, U+2028/9, BOM:
-// utf8_control_or_format_at) become \n, \r or \xNN (each byte), so a payload can neither
+// characters utf8_control_or_format_at names (bidi controls, zero-width and tag
+// characters, line separators) become \n, \r or \xNN (each byte), so a payload can neither
 // start a new line nor move the cursor, recolour or retitle the terminal, nor reorder or
 // hide what it shows.
 void append_escaped(std::string& out, std::string_view bytes);

@@ -87,9 +87,9 @@ inline std::string one_line(std::string_view text) {
 // reasons) made safe to print to a terminal, on one line: a backslash becomes \\, a
 // newline \n, a carriage return \r, a tab \t, any other C0 control (0x00-0x1F) or DEL
 // (0x7F) \xHH, a C1 control or an invisible format character (utf8_control_or_format_at:
-// U+009B, U+202E) \uHHHH (\UHHHHHHHH past U+FFFF: the tag characters), and any byte that is not part of a valid UTF-8 sequence \xHH
-// (a lone 0x9B is CSI on some terminals). Valid UTF-8 text otherwise is copied unchanged.
-// Use it for every string in human-readable output.
+// U+009B, U+202E) \uHHHH (\UHHHHHHHH past U+FFFF: the tag characters), and any byte that
+// is not part of a valid UTF-8 sequence \xHH (a lone 0x9B is CSI on some terminals). Valid
+// UTF-8 text otherwise is copied unchanged. Use it for every string in human-readable output.
 inline std::string printable(std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

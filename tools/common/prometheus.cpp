@@ -36,7 +36,7 @@ std::string escape_label(std::string_view v) {
     }
     const std::size_t n = utf8_sequence_length(v, i);
     if (n == 0 || utf8_control_or_format_at(v, i, n)) {
-      out += kReplacement;  // not valid UTF-8 (Prometheus rejects it), a C1 control or a bidi override
+      out += kReplacement;  // not valid UTF-8 (Prometheus rejects it), a C1 control or an invisible format character
       i += n == 0 ? 1 : n;
     } else {
       out.append(v.substr(i, n));

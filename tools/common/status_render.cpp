@@ -129,10 +129,13 @@ std::string stat_text(const RingStatus& st) {
   out += "  held       " + held_text(st) + "\n";
   out += "  rate       " + (st.rate_known ? human_rate(st.rate, "msg") + ", " + human_rate(st.byte_rate, "B") : std::string("-")) +
          "   last publish " + human_age(st.last_publish_ns, now) + "\n";
-  if (no_producer_yet(st)) out += "  producer   none yet\n";
-  else if (st.producer_alive) out += "  producer   pid " + std::to_string(st.producer_pid) + ", alive";
-  else out += "  producer   gone (last pid " + std::to_string(st.producer_pid) + ")";
-  if (!no_producer_yet(st)) out += st.takeovers != 0 ? ", " + count_of(st.takeovers, "takeover") + "\n" : "\n";
+  if (no_producer_yet(st)) {
+    out += "  producer   none yet\n";
+  } else {
+    out += st.producer_alive ? "  producer   pid " + std::to_string(st.producer_pid) + ", alive"
+                             : "  producer   gone (last pid " + std::to_string(st.producer_pid) + ")";
+    out += st.takeovers != 0 ? ", " + count_of(st.takeovers, "takeover") + "\n" : "\n";
+  }
   if (g.snapshot_capacity != 0) {
     if (st.snapshots_published == 0)
       out += "  snapshot   none yet (area " + human_bytes(g.snapshot_capacity) + ")\n";
